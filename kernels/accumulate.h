@@ -1,0 +1,8 @@
+// accumulate: dst[i] += src[i] for i < n. Used by the autograd engine to sum gradients that reach
+// one tensor along several paths, and by optimizers. Accumulates into (never overwrites) dst.
+#pragma once
+#include <cstdint>
+
+namespace hemo::cpu {
+template <class T> void accumulate(int64_t n, const T* src, T* dst);
+}  // namespace hemo::cpu

@@ -1,0 +1,22 @@
+// Pointwise activations over n contiguous elements. Forward writes y; backward writes (overwrites)
+// gx = gy * f'(x), computed from the forward input x. At kinks the derivative is PyTorch's choice:
+//   relu(x)        = max(x, 0)                 f' = 1 if x > 0 else 0
+//   relu6(x)       = min(max(x, 0), 6)         f' = 1 if 0 < x < 6 else 0
+//   hardsigmoid(x) = relu6(x + 3) / 6          f' = 1/6 if -3 < x < 3 else 0
+//   hardswish(x)   = x * relu6(x + 3) / 6      f' = 0 if x < -3; 1 if x > 3; (2x + 3) / 6 between
+//                                                 (torch uses x <= -3 -> 0, x >= 3 -> 1)
+//   sigmoid(x)     = 1 / (1 + exp(-x))         f' = s (1 - s)
+#pragma once
+#include <cstdint>
+
+namespace hemo {
+
+enum class Activation { relu, relu6, hardsigmoid, hardswish, sigmoid };
+const char* activation_name(Activation a);
+
+namespace cpu {
+template <class T> void activation_fwd(Activation a, int64_t n, const T* x, T* y);
+template <class T> void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx);
+}  // namespace cpu
+
+}  // namespace hemo

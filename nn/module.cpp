@@ -1,0 +1,132 @@
+#include "nn/module.h"
+
+#include <sstream>
+
+namespace hemo::nn {
+
+Tensor Module::operator()(const Tensor& x) {
+  Tensor y = forward(x);
+  for (const ForwardHook& hook : hooks_) hook(*this, y);
+  return y;
+}
+
+void Module::register_parameter(std::string name, Tensor* t, bool requires_grad) {
+  HEMO_CHECK(t && t->defined(), type_name(), ": parameter '", name, "' registered undefined");
+  t->requires_grad_(requires_grad);
+  params_.emplace_back(std::move(name), t);
+}
+
+void Module::register_buffer(std::string name, Tensor* t) {
+  HEMO_CHECK(t && t->defined(), type_name(), ": buffer '", name, "' registered undefined");
+  buffers_.emplace_back(std::move(name), t);
+}
+
+namespace {
+std::string join(const std::string& prefix, const std::string& name) { return prefix.empty() ? name : prefix + "." + name; }
+
+}  // namespace
+
+std::vector<NamedTensor> Module::named_parameters(bool recurse) const {
+  std::vector<NamedTensor> out;
+  for (const auto& [n, t] : params_) out.emplace_back(n, *t);
+  if (recurse)
+    for (const auto& [cn, c] : children_)
+      for (auto& [n, t] : c->named_parameters(true)) out.emplace_back(join(cn, n), t);
+  return out;
+}
+
+std::vector<NamedTensor> Module::named_buffers(bool recurse) const {
+  std::vector<NamedTensor> out;
+  for (const auto& [n, t] : buffers_) out.emplace_back(n, *t);
+  if (recurse)
+    for (const auto& [cn, c] : children_)
+      for (auto& [n, t] : c->named_buffers(true)) out.emplace_back(join(cn, n), t);
+  return out;
+}
+
+std::vector<NamedTensor> Module::state_dict() const {
+  std::vector<NamedTensor> out;
+  for (const auto& [n, t] : params_) out.emplace_back(n, *t);
+  for (const auto& [n, t] : buffers_) out.emplace_back(n, *t);
+  for (const auto& [cn, c] : children_)
+    for (auto& [n, t] : c->state_dict()) out.emplace_back(join(cn, n), t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules(const std::string& prefix) {
+  std::vector<std::pair<std::string, Module*>> out{{prefix, this}};
+  for (const auto& [cn, c] : children_)
+    for (auto& entry : c->named_modules(join(prefix, cn))) out.push_back(entry);
+  return out;
+}
+
+Module* Module::find(const std::string& dotted_name) {
+  if (dotted_name.empty()) return this;
+  size_t dot = dotted_name.find('.');
+  std::string head = dotted_name.substr(0, dot);
+  for (const auto& [cn, c] : children_)
+    if (cn == head) return dot == std::string::npos ? c.get() : c->find(dotted_name.substr(dot + 1));
+  return nullptr;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::parameter_count() const {
+  int64_t n = 0;
+  for (auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::to(Device device) {
+  for (auto& [n, t] : params_) {
+    bool rg = t->requires_grad();
+    *t = t->detach().to(device);
+    t->requires_grad_(rg);
+  }
+  for (auto& [n, t] : buffers_) *t = t->to(device);
+  for (auto& [n, c] : children_) c->to(device);
+}
+
+void Module::zero_grad() {
+  for (auto& [n, t] : params_) t->zero_grad();
+  for (auto& [n, c] : children_) c->zero_grad();
+}
+
+void Module::set_requires_grad(bool on) {
+  for (auto& [n, t] : params_) t->requires_grad_(on);
+  for (auto& [n, c] : children_) c->set_requires_grad(on);
+}
+
+std::string Module::repr(int indent) const {
+  std::ostringstream os;
+  os << type_name() << "(" << extra_repr();
+  if (!children_.empty()) {
+    os << "\n";
+    for (const auto& [cn, c] : children_)
+      os << std::string(static_cast<size_t>(indent + 2), ' ') << "(" << cn << "): " << c->repr(indent + 2) << "\n";
+    os << std::string(static_cast<size_t>(indent), ' ');
+  }
+  os << ")";
+  return os.str();
+}
+
+Sequential::Sequential(std::vector<ModulePtr> layers) {
+  for (auto& m : layers) push_back(std::move(m));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor y = x;
+  for (size_t i = 0; i < child_count(); ++i) y = (*child(i))(y);
+  return y;
+}
+
+}  // namespace hemo::nn

@@ -1,0 +1,91 @@
+// Module: a node of a model tree, owning parameters, buffers and named child modules, in
+// registration order, so that a parameter's dotted path ("layer3.2.bn2.running_var") is exactly
+// its torchvision state_dict key.
+//
+// A module registers pointers to its own Tensor members (register_parameter(&weight_)); the
+// tree can then be walked, moved between devices, switched between train and eval mode, and
+// loaded from or saved to a name -> tensor map without any per-model code. Modules are held by
+// std::shared_ptr; children are registered once, in the order torchvision declares them.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace hemo::nn {
+
+class Module;
+using ModulePtr = std::shared_ptr<Module>;
+using NamedTensor = std::pair<std::string, Tensor>;
+// Called with the module and its output after every forward (Grad-CAM hooks the target layer).
+using ForwardHook = std::function<void(Module&, const Tensor& output)>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x);
+
+  virtual std::string type_name() const = 0;      // "Conv2d", "Sequential", ...
+  virtual std::string extra_repr() const { return ""; }  // "3, 64, kernel=3x3, stride=1"
+
+  // ---- the tree ----
+  std::vector<NamedTensor> named_parameters(bool recurse = true) const;
+  std::vector<NamedTensor> named_buffers(bool recurse = true) const;
+  std::vector<NamedTensor> state_dict() const;  // parameters then buffers of each module, depth first
+  std::vector<std::pair<std::string, ModulePtr>> named_children() const { return children_; }
+  std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "");
+  Module* find(const std::string& dotted_name);  // nullptr when absent; "" is this module
+  std::vector<Tensor> parameters() const;
+  int64_t parameter_count() const;
+
+  // ---- state ----
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void to(Device device);  // moves parameters and buffers, keeping requires_grad
+  void zero_grad();
+  void set_requires_grad(bool on);  // on every parameter of this subtree (freezing)
+  void register_forward_hook(ForwardHook hook) { hooks_.push_back(std::move(hook)); }
+  void clear_forward_hooks() { hooks_.clear(); }
+
+  std::string repr(int indent = 0) const;  // PyTorch-style tree printout
+
+ protected:
+  void register_parameter(std::string name, Tensor* t, bool requires_grad = true);
+  void register_buffer(std::string name, Tensor* t);
+  template <class M>
+  std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> m) {
+    children_.emplace_back(std::move(name), m);
+    return m;
+  }
+  ModulePtr child(size_t i) const { return children_.at(i).second; }
+  size_t child_count() const { return children_.size(); }
+
+ private:
+  std::vector<std::pair<std::string, Tensor*>> params_, buffers_;
+  std::vector<std::pair<std::string, ModulePtr>> children_;
+  std::vector<ForwardHook> hooks_;
+  bool training_ = true;
+};
+
+// Runs its children in order: torchvision's nn.Sequential (children named "0", "1", ...).
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  explicit Sequential(std::vector<ModulePtr> layers);
+  void push_back(ModulePtr m) { register_module(std::to_string(child_count()), std::move(m)); }
+  size_t size() const { return child_count(); }
+  ModulePtr operator[](size_t i) const { return child(i); }
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Sequential"; }
+};
+
+}  // namespace hemo::nn

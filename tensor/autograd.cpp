@@ -1,0 +1,139 @@
+#include "tensor/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "kernels/accumulate.h"
+
+namespace hemo {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (!g_grad_enabled) return;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return;
+  auto node = std::make_shared<Node>();
+  node->name = std::move(name);
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  out.impl().grad_fn = std::move(node);
+  out.impl().requires_grad = true;
+}
+
+void accumulate_(Tensor& dst, const Tensor& src) {
+  HEMO_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
+             "accumulate_: ", dst.str(), " += ", src.str(), " (shapes, dtypes and devices must match)");
+  HEMO_CHECK(dst.device().is_cpu(), "accumulate_: no CUDA kernel yet for ", dst.str());
+  if (dst.dtype() == DType::f32)
+    cpu::accumulate<float>(dst.numel(), src.data<float>(), dst.data<float>());
+  else
+    cpu::accumulate<double>(dst.numel(), src.data<double>(), dst.data<double>());
+}
+
+namespace {
+
+// Tensors reachable from `root` through grad_fn edges, each after every tensor that uses it
+// (reverse topological order), found with an explicit stack so deep graphs cannot overflow it.
+// The list owns its tensors: freeing a node's inputs must not free a tensor still to be visited.
+std::vector<std::shared_ptr<TensorImpl>> reverse_topological(const std::shared_ptr<TensorImpl>& root) {
+  std::vector<std::shared_ptr<TensorImpl>> order;
+  std::unordered_set<TensorImpl*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    const Node* node = t->grad_fn.get();
+    if (node && next < node->inputs.size()) {
+      const Tensor& in = node->inputs[next++];
+      if (in.defined() && in.requires_grad() && seen.insert(in.impl_ptr().get()).second)
+        stack.push_back({in.impl_ptr(), 0});  // invalidates t and next; they are not used again
+    } else {
+      order.push_back(std::move(t));
+      stack.pop_back();
+    }
+  }
+  return {order.rbegin(), order.rend()};
+}
+
+// Sums a new contribution into the pending gradient without touching either buffer: a backward
+// closure may hand the same tensor to several inputs (add does), so in-place would corrupt.
+void add_pending(Tensor& pending, const Tensor& g) {
+  if (!pending.defined()) {
+    pending = g;
+    return;
+  }
+  Tensor sum = pending.detach().clone();
+  accumulate_(sum, g);
+  pending = sum;
+}
+
+}  // namespace
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+  HEMO_CHECK(requires_grad(), "backward() on a tensor that does not require grad: nothing it was computed "
+                              "from has requires_grad=true (or it was computed under a NoGradGuard)");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    HEMO_CHECK(numel() == 1, "backward() without a gradient needs a one-element output; this is ", str());
+    seed = Tensor::ones(shape(), dtype(), device());
+  }
+  HEMO_CHECK(seed.shape() == shape() && seed.dtype() == dtype(), "backward(): gradient ", seed.str(),
+             " does not match the output ", str());
+
+  NoGradGuard no_grad;  // closures build plain tensors, not graphs of graphs
+  std::unordered_map<TensorImpl*, Tensor> pending;
+  pending[impl_ptr().get()] = seed.detach();
+
+  for (const std::shared_ptr<TensorImpl>& t : reverse_topological(impl_ptr())) {
+    auto it = pending.find(t.get());
+    if (it == pending.end()) continue;  // no gradient flowed here (e.g. an unused branch)
+    Tensor g = it->second;
+    pending.erase(it);
+    for (const GradHook& hook : t->hooks) {
+      Tensor replaced = hook(g);
+      if (replaced.defined()) g = replaced;
+    }
+    if (!t->grad_fn || t->retains_grad) {
+      if (t->grad) {
+        Tensor acc(t->grad);
+        accumulate_(acc, g);
+      } else {
+        t->grad = g.clone().impl_ptr();
+      }
+    }
+    Node* node = t->grad_fn.get();
+    if (!node) continue;
+    HEMO_CHECK(node->backward != nullptr, "backward() through the graph of '", node->name,
+               "' a second time: its saved tensors were freed; pass retain_graph=true the first time");
+    std::vector<Tensor> grads = node->backward(g);
+    HEMO_CHECK(grads.size() == node->inputs.size(), "internal: ", node->name, " returned ", grads.size(),
+               " gradients for ", node->inputs.size(), " inputs");
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Tensor& in = node->inputs[i];
+      if (!in.defined() || !in.requires_grad() || !grads[i].defined()) continue;
+      HEMO_CHECK(grads[i].shape() == in.shape(), "internal: ", node->name, " gave a gradient of shape ",
+                 shape_str(grads[i].shape()), " for input ", i, " of shape ", shape_str(in.shape()));
+      add_pending(pending[in.impl_ptr().get()], grads[i]);
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace hemo

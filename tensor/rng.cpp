@@ -1,0 +1,80 @@
+#include "tensor/rng.h"
+
+#include <cmath>
+#include <numbers>
+#include <utility>
+
+namespace hemo {
+
+std::array<uint32_t, 4> philox4x32(uint64_t key, uint64_t counter_lo, uint64_t counter_hi) {
+  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  uint32_t c0 = static_cast<uint32_t>(counter_lo), c1 = static_cast<uint32_t>(counter_lo >> 32);
+  uint32_t c2 = static_cast<uint32_t>(counter_hi), c3 = static_cast<uint32_t>(counter_hi >> 32);
+  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+  for (int round = 0; round < 10; ++round) {
+    uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
+    uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
+    uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    c1 = static_cast<uint32_t>(p1);
+    c3 = static_cast<uint32_t>(p0);
+    c0 = n0;
+    c2 = n2;
+    k0 += kW0;
+    k1 += kW1;
+  }
+  return {c0, c1, c2, c3};
+}
+
+void Generator::set_state(const State& s) {
+  seed_ = s.seed;
+  stream_ = s.stream;
+  offset_ = s.offset;
+  buffered_ = static_cast<int>(s.buffered);
+  if (buffered_ > 0) buffer_ = block(offset_ - 1);
+}
+
+uint32_t Generator::next_u32() {
+  if (buffered_ == 0) {
+    buffer_ = block(reserve(1));
+    buffered_ = 4;
+  }
+  return buffer_[static_cast<size_t>(4 - buffered_--)];
+}
+
+double Generator::uniform(double lo, double hi) {
+  uint64_t bits = (static_cast<uint64_t>(next_u32()) << 21) ^ (next_u32() >> 11);
+  double u = static_cast<double>(bits & ((1ull << 53) - 1)) * (1.0 / 9007199254740992.0);
+  return lo + (hi - lo) * u;
+}
+
+double Generator::normal(double mean, double stddev) {
+  double u1 = uniform();
+  double u2 = uniform();
+  double r = std::sqrt(-2.0 * std::log(1.0 - u1));  // 1 - u1 is in (0, 1]
+  return mean + stddev * r * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+uint64_t Generator::below(uint64_t n) {
+  if (n <= 1) return 0;
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  while (true) {
+    uint64_t x = (static_cast<uint64_t>(next_u32()) << 32) | next_u32();
+    if (x < limit) return x % n;
+  }
+}
+
+std::vector<int64_t> Generator::permutation(int64_t n) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[static_cast<size_t>(i)], p[below(static_cast<uint64_t>(i) + 1)]);
+  return p;
+}
+
+Generator& default_generator() {
+  static Generator g(0x5EEDu);
+  return g;
+}
+
+}  // namespace hemo

@@ -1,0 +1,85 @@
+#include "tensor/storage.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "tensor/error.h"
+#if HEMO_WITH_CUDA
+#include "tensor/cuda_memory.h"
+#endif
+
+namespace hemo {
+
+namespace {
+constexpr size_t kCpuAlignment = 64;
+
+#if !HEMO_WITH_CUDA
+[[noreturn]] void no_cuda(const char* what) {
+  throw Error(cat(what, ": this hemo was built without CUDA (configure with -DHEMO_CUDA=ON on a "
+                        "machine with the CUDA toolkit)"));
+}
+#endif
+}  // namespace
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (device.is_cpu()) {
+    size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+    data_ = std::aligned_alloc(kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded);
+    if (!data_) throw Error(cat("out of host memory allocating ", bytes, " bytes"));
+  } else {
+#if HEMO_WITH_CUDA
+    data_ = cuda_malloc(bytes, device.index);
+#else
+    no_cuda("allocating a CUDA tensor");
+#endif
+  }
+}
+
+Storage::~Storage() {
+  if (device_.is_cpu()) {
+    std::free(data_);
+  } else {
+#if HEMO_WITH_CUDA
+    cuda_free(data_, bytes_, device_.index);
+#endif
+  }
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if HEMO_WITH_CUDA
+  cuda_copy(dst, dst_device.is_cuda(), src, src_device.is_cuda(), bytes);
+#else
+  no_cuda("copying to or from a CUDA tensor");
+#endif
+}
+
+void zero_bytes(void* dst, Device device, size_t bytes) {
+  if (bytes == 0) return;
+  if (device.is_cpu()) {
+    std::memset(dst, 0, bytes);
+    return;
+  }
+#if HEMO_WITH_CUDA
+  cuda_zero(dst, bytes);
+#else
+  no_cuda("zeroing a CUDA tensor");
+#endif
+}
+
+bool cuda_available() { return cuda_device_count() > 0; }
+
+int cuda_device_count() {
+#if HEMO_WITH_CUDA
+  return cuda_visible_devices();
+#else
+  return 0;
+#endif
+}
+
+}  // namespace hemo

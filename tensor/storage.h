@@ -1,0 +1,39 @@
+// Storage: one reference-counted block of device memory. Tensors (and views of them) share a
+// Storage through std::shared_ptr; the block is freed when the last one lets go.
+//
+// CPU blocks are 64-byte aligned. CUDA blocks come from tensor/cuda_memory.h (only when hemo is
+// built with CUDA); asking for a CUDA block in a CPU-only build is an Error, never a fallback.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+#include "tensor/dtype.h"
+
+namespace hemo {
+
+class Storage {
+ public:
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  Device device_;
+};
+
+// Copies `bytes` between any two devices (host<->device, device<->device, host<->host).
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+// Sets `bytes` bytes at `dst` to zero on its device.
+void zero_bytes(void* dst, Device device, size_t bytes);
+
+bool cuda_available();  // built with CUDA and at least one device is visible
+int cuda_device_count();
+
+}  // namespace hemo

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing hemo needs on Debian 12, and nothing when it is all there.
+# Runs apt as root (directly, or through sudo). The CUDA toolkit is optional: with it under
+# /usr/local/cuda the CUDA backend is compiled in; without it hemo builds CPU-only.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build git pkg-config
+          doctest-dev libstb-dev libturbojpeg0-dev nlohmann-json3-dev libcli11-dev
+          python3 python3-venv python3-torch python3-pil)
+[[ "${1:-}" == "--runtime" ]] && packages=(build-essential cmake ninja-build libstb-dev libturbojpeg0-dev
+                                            nlohmann-json3-dev libcli11-dev doctest-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "hemo: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "hemo: need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,84 @@
+#include "weights/tensor_io.h"
+
+#include <bit>
+#include <cstring>
+
+namespace hemo::weights {
+
+namespace {
+float half_to_float(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
+  if (exp == 0) {  // zero or subnormal: mant * 2^-24
+    float v = static_cast<float>(mant) * (1.0f / 16777216.0f);
+    return sign ? -v : v;
+  }
+  uint32_t bits = exp == 31 ? (sign | 0x7F800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
+  return std::bit_cast<float>(bits);
+}
+
+template <class T>
+void convert(const std::vector<T>& in, float* out) {
+  for (size_t i = 0; i < in.size(); ++i) out[i] = static_cast<float>(in[i]);
+}
+}  // namespace
+
+Tensor to_tensor(const safetensors::File& file, const std::string& name) {
+  using safetensors::DType;
+  const auto& info = file.info(name);
+  Tensor t = Tensor::empty(info.shape, hemo::DType::f32);
+  float* out = t.data<float>();
+  switch (info.dtype) {
+    case DType::F32: convert(file.values<float>(name), out); break;
+    case DType::F64: convert(file.values<double>(name), out); break;
+    case DType::I64: convert(file.values<int64_t>(name), out); break;
+    case DType::I32: convert(file.values<int32_t>(name), out); break;
+    case DType::I16: convert(file.values<int16_t>(name), out); break;
+    case DType::I8: convert(file.values<int8_t>(name), out); break;
+    case DType::U8:
+    case DType::BOOL: convert(file.values<uint8_t>(name), out); break;
+    case DType::U16: convert(file.values<uint16_t>(name), out); break;
+    case DType::U32: convert(file.values<uint32_t>(name), out); break;
+    case DType::U64: convert(file.values<uint64_t>(name), out); break;
+    case DType::F16:
+    case DType::BF16: {
+      auto bytes = file.bytes(name);
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        uint16_t v;
+        std::memcpy(&v, bytes.data() + 2 * i, 2);
+        out[i] = info.dtype == DType::F16 ? half_to_float(v) : std::bit_cast<float>(static_cast<uint32_t>(v) << 16);
+      }
+      break;
+    }
+  }
+  return t;
+}
+
+TensorFile load_tensors(const std::string& path) {
+  auto file = safetensors::File::load(path);
+  TensorFile out;
+  out.metadata = file.metadata();
+  for (const auto& info : file.tensors()) out.tensors.emplace_back(info.name, to_tensor(file, info.name));
+  return out;
+}
+
+const Tensor* TensorFile::find(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return &t;
+  return nullptr;
+}
+
+safetensors::Entry to_entry(const std::string& name, const Tensor& t) {
+  Tensor host = t.detach().to(Device::cpu());
+  if (host.dtype() == hemo::DType::f64) return safetensors::make_entry(name, host.shape(), host.data<double>());
+  return safetensors::make_entry(name, host.shape(), host.data<float>());
+}
+
+void save_tensors(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+  std::vector<safetensors::Entry> entries;
+  entries.reserve(tensors.size());
+  for (const auto& [n, t] : tensors) entries.push_back(to_entry(n, t));
+  safetensors::save(path, entries, metadata);
+}
+
+}  // namespace hemo::weights
