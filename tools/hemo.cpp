@@ -1,28 +1,29 @@
-// hemo: the command-line tool. Each subcommand lives in its own tools/cmd_*.cpp.
+// hemo: the command-line tool. Each subcommand lives in its own tools/cmd_*.cpp and registers
+// itself (tools/command.h); this file only builds the app, runs it and reports errors.
 #include <CLI/CLI.hpp>
+#include <exception>
 #include <iostream>
 
 #include "tensor/error.h"
-#include "tensor/storage.h"
+#include "tools/command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"hemo: train, evaluate, explain and deploy CNN classifiers of blood-cell images"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hemo 0.1");
-
-  auto* demo = app.add_subcommand("demo", "Run the main job: train pbcnet7 on synthetic smears and report");
-  demo->callback([] {
-    std::cout << "hemo demo: the core engine is in place (tensor, autograd, CPU reference ops);\n"
-                 "training, the model zoo and the synthetic data set arrive with later work.\n"
-              << "CUDA: " << (HEMO_WITH_CUDA ? "compiled in" : "not compiled in") << ", "
-              << hemo::cuda_device_count() << " device(s) visible\n";
-  });
+  hemo::cli::add_commands("", app);
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: `hemo bench data` times the input pipeline");
+  bench->require_subcommand(1);
+  hemo::cli::add_commands("bench", *bench);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const hemo::Error& e) {
+    std::cerr << "hemo: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
     std::cerr << "hemo: error: " << e.what() << "\n";
     return 1;
   }

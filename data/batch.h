@@ -1,0 +1,47 @@
+// Batch: what the loader yields. Plain buffers (no hemo::Tensor here; an adapter above data/ wraps
+// `images` without copying: the buffer's `owner` keeps it alive).
+//
+// The pinned-memory seam: the loader gets every image buffer from a BatchAllocator. The default
+// one uses ordinary heap memory. The CUDA backend is expected to pass an allocator returning
+// page-locked host memory (cudaHostAlloc / a caching pinned pool; `owner`'s deleter frees it), and
+// to copy the batch to the device on a side stream. Pending the CUDA backend: nothing in data/
+// calls CUDA. An allocator is called from the loader's worker threads, concurrently, so it must
+// be thread-safe.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace hemo::data {
+
+struct FloatBuffer {
+  float* data = nullptr;
+  size_t size = 0;              // number of floats
+  std::shared_ptr<void> owner;  // frees `data` when the last copy goes
+
+  std::span<float> span() const { return {data, size}; }
+  // Ordinary heap memory (64-byte aligned).
+  static FloatBuffer heap(size_t floats);
+};
+
+using BatchAllocator = std::function<FloatBuffer(size_t floats)>;
+
+struct Batch {
+  FloatBuffer images;            // n * c * h * w floats, NCHW, contiguous
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  std::vector<int64_t> labels;   // n class indices
+  std::vector<int64_t> indices;  // n sample indices into the source
+  int64_t epoch = 0;
+  int64_t number = 0;            // batch number within the epoch, from 0
+
+  // The CHW image of sample k of the batch.
+  std::span<float> image(int64_t k) const {
+    const size_t per = static_cast<size_t>(c * h * w);
+    return images.span().subspan(static_cast<size_t>(k) * per, per);
+  }
+};
+
+}  // namespace hemo::data

@@ -1,0 +1,67 @@
+// ImageFolder, as torchvision's datasets.ImageFolder: every subfolder of the root is a class,
+// classes are sorted by name (byte order) and numbered from 0, and every file below a class
+// folder (recursively, in sorted order) whose extension is .jpg, .jpeg, .png or .bmp, in any
+// letter case, is a sample of that class. Differences from torchvision, on purpose:
+//   - folders whose name starts with '.' (.ipynb_checkpoints, .git) are not classes;
+//   - each candidate file is checked (ScanOptions::verify) and one that is not a decodable image
+//     is skipped and recorded with its path and the reason, instead of failing later in a worker.
+//     A real case: pbc-mini/neutrophil/.DS_169665.jpg, an Apple .DS_Store file with a .jpg name.
+// Errors (hemo::Error, naming the folder): the root is missing or not a folder; it has no class
+// folder; it has a single class; a class folder holds no usable image.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/decode.h"
+
+namespace hemo::data {
+
+// True for .jpg .jpeg .png .bmp in any letter case.
+bool has_image_extension(const std::filesystem::path& p);
+
+struct Sample {
+  std::string path;   // root / class / ... / file, as a path string
+  int64_t label = 0;  // index into the sorted class list
+};
+
+struct Skipped {
+  std::string path;
+  std::string reason;  // the decoder's message, e.g. "...: not a JPEG, PNG or BMP image (...)"
+};
+
+enum class Verify {
+  None,    // trust the extension; a bad file then fails when the loader decodes it
+  Header,  // read each file and parse its header (format, size, pixel limit): the default
+  Full,    // decode each file completely (catches truncated data; slower)
+};
+
+struct ScanOptions {
+  Verify verify = Verify::Header;
+  DecodeOptions decode;
+};
+
+struct ImageFolder {
+  std::filesystem::path root;
+  std::vector<std::string> classes;  // sorted
+  std::vector<Sample> samples;       // by class, then by path
+  std::vector<Skipped> skipped;      // files with an image extension that failed verification
+
+  // "200 images in 8 classes under DIR (1 file skipped)".
+  std::string summary() const;
+  // One line per skipped file: "skipped PATH: REASON".
+  std::string skipped_report() const;
+};
+
+// Scans `root` as described above. Throws hemo::Error for the folder-level errors.
+ImageFolder scan_image_folder(const std::filesystem::path& root, const ScanOptions& opts = {});
+
+// The class subfolders of `root` (sorted, hidden folders excluded); throws if root is not a folder.
+std::vector<std::string> find_classes(const std::filesystem::path& root);
+
+// Checks one file as `verify` asks; returns the reason it is unusable, or "" when it is fine.
+std::string verify_image_file(const std::filesystem::path& path, Verify verify,
+                              const DecodeOptions& opts);
+
+}  // namespace hemo::data

@@ -1,0 +1,107 @@
+// Loader: N worker threads decode and transform samples into batches, ahead of the consumer.
+//
+//   auto src = std::make_shared<FileSource>(manifest.samples(Split::Train));
+//   Loader loader(src, TransformSpec::train(224), {.batch_size = 32, .threads = 2, .seed = 7});
+//   for (int64_t epoch = 0; epoch < E; ++epoch) {
+//     loader.start_epoch(epoch);
+//     while (std::optional<Batch> b = loader.next()) { ... }
+//   }
+//
+// Determinism: batch b of epoch e holds the samples at positions [b*B, (b+1)*B) of the epoch's
+// order (sampler.h, a function of (seed, e)), and sample k's augmentation draws come from
+// Rng::derive(seed', e, b*B + k). So the batches are bit-identical whatever `threads` is (0 runs
+// everything in the calling thread) and whatever order the threads finish in; next() hands them
+// out in order through a reorder buffer.
+// Backpressure: at most `prefetch` batches are made or kept ahead of the consumer.
+// Errors: a sample that fails (unreadable or corrupt file) fails its batch; next() rethrows that
+// hemo::Error (it names the file) when the consumer reaches the batch, after which the epoch is
+// over (next() returns nullopt until start_epoch). Workers stop taking new batches after an error.
+// Shutdown: the destructor (also during an epoch, also after an error) stops the workers and joins
+// them; a worker finishes the batch it is making first.
+// Thread safety: one consumer thread calls start_epoch/next; the workers are internal.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/source.h"
+#include "data/transforms.h"
+
+namespace hemo::data {
+
+enum class Order {
+  Sequential,  // 0..N-1
+  Shuffle,     // a new permutation each epoch
+  Weighted,    // WeightedRandomSampler with replacement (weights below)
+};
+
+struct LoaderOptions {
+  int64_t batch_size = 32;
+  int threads = 2;          // worker threads; 0: batches are made in next(), in the caller's thread
+  int prefetch = 0;         // batches in flight or ready ahead of the consumer; 0: 2 * threads
+  Order order = Order::Shuffle;
+  std::vector<double> weights;    // Order::Weighted; empty: 1 / class count (balanced classes)
+  int64_t samples_per_epoch = 0;  // Order::Weighted; 0: the source's size
+  bool drop_last = false;
+  uint64_t seed = 0;
+  BatchAllocator allocator;       // empty: FloatBuffer::heap
+};
+
+class Loader {
+ public:
+  Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, LoaderOptions opts);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Begins (or restarts) an epoch; batches of an unfinished previous epoch are discarded.
+  void start_epoch(int64_t epoch);
+  // The next batch of the epoch, nullopt at its end. Throws hemo::Error from a failed sample.
+  std::optional<Batch> next();
+
+  int64_t batches_per_epoch() const { return num_batches_; }
+  int64_t samples_per_epoch() const { return epoch_size_; }
+  const ImageSource& source() const { return *source_; }
+  const TransformSpec& spec() const { return spec_; }
+
+  // Makes batch `number` of `epoch` for the given epoch order (what a worker runs). Pure: the
+  // same arguments give the same batch.
+  Batch make_batch(int64_t epoch, int64_t number, const std::vector<int64_t>& order) const;
+  // The sample order of an epoch (sampler.h).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+
+ private:
+  struct Result {
+    std::optional<Batch> batch;
+    std::exception_ptr error;
+  };
+  void worker();
+  bool can_claim() const;  // with mu_ held
+
+  std::shared_ptr<const ImageSource> source_;
+  TransformSpec spec_;
+  LoaderOptions opts_;
+  int64_t epoch_size_ = 0, num_batches_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, ready_cv_;
+  bool stop_ = false;
+  bool started_ = false;
+  bool failed_ = false;       // a batch of this epoch failed: workers take no more
+  bool finished_ = false;     // the epoch ended (all delivered, or an error was thrown)
+  uint64_t generation_ = 0;   // bumped by start_epoch; results of older generations are dropped
+  int64_t epoch_ = 0;
+  std::shared_ptr<const std::vector<int64_t>> order_;
+  int64_t next_claim_ = 0, next_deliver_ = 0;
+  std::map<int64_t, Result> ready_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace hemo::data

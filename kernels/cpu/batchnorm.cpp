@@ -1,0 +1,149 @@
+#include "kernels/batchnorm.h"
+
+#include <cmath>
+
+namespace hemo::cpu {
+
+namespace {
+// Work below this many elements stays on one thread.
+constexpr int64_t kParallelWork = 1 << 15;
+
+// Calls f(block) for each of the n contiguous hw-element blocks of channel k.
+template <class T, class F>
+inline void for_blocks(int64_t n, int64_t c, int64_t hw, int64_t k, T* base, F&& f) {
+  for (int64_t b = 0; b < n; ++b) f(base + (b * c + k) * hw);
+}
+
+// y = alpha x + shift over channel k.
+template <class T>
+inline void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, T* y, double alpha, double shift) {
+  const T a = static_cast<T>(alpha), s = static_cast<T>(shift);
+  for (int64_t b = 0; b < n; ++b) {
+    const T* xb = x + (b * c + k) * hw;
+    T* yb = y + (b * c + k) * hw;
+    for (int64_t i = 0; i < hw; ++i) yb[i] = xb[i] * a + s;
+  }
+}
+}  // namespace
+
+template <class T>
+void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
+                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd) {
+  const int64_t M = n * hw;
+#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
+  for (int64_t k = 0; k < c; ++k) {
+    double sum = 0;
+    for_blocks(n, c, hw, k, x, [&](const T* xb) {
+      for (int64_t i = 0; i < hw; ++i) sum += xb[i];
+    });
+    const double mean = sum / static_cast<double>(M);
+    double ss = 0;  // two passes: no cancellation in E[x^2] - mean^2
+    for_blocks(n, c, hw, k, x, [&](const T* xb) {
+      for (int64_t i = 0; i < hw; ++i) {
+        double d = xb[i] - mean;
+        ss += d * d;
+      }
+    });
+    const double var = ss / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + eps);
+    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
+    affine_channel(n, c, hw, k, x, y, g * invstd, b - mean * g * invstd);
+    save_mean[k] = static_cast<T>(mean);
+    save_invstd[k] = static_cast<T>(invstd);
+    if (running_mean) running_mean[k] = static_cast<T>((1 - momentum) * running_mean[k] + momentum * mean);
+    if (running_var) {
+      double unbiased = M > 1 ? ss / static_cast<double>(M - 1) : var;
+      running_var[k] = static_cast<T>((1 - momentum) * running_var[k] + momentum * unbiased);
+    }
+  }
+}
+
+template <class T>
+void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
+                         const T* running_mean, const T* running_var, double eps, T* y) {
+#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
+  for (int64_t k = 0; k < c; ++k) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[k]) + eps);
+    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
+    affine_channel(n, c, hw, k, x, y, g * invstd, b - static_cast<double>(running_mean[k]) * g * invstd);
+  }
+}
+
+namespace {
+// sum(gy) and sum(gy (x - mean)) over channel k.
+template <class T>
+inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* gy, double mean,
+                              double& sum_gy, double& sum_gy_xc) {
+  sum_gy = 0;
+  sum_gy_xc = 0;
+  for (int64_t b = 0; b < n; ++b) {
+    const T* xb = x + (b * c + k) * hw;
+    const T* gb = gy + (b * c + k) * hw;
+    for (int64_t i = 0; i < hw; ++i) {
+      sum_gy += gb[i];
+      sum_gy_xc += static_cast<double>(gb[i]) * (xb[i] - mean);
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta) {
+  const double M = static_cast<double>(n * hw);
+#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
+  for (int64_t k = 0; k < c; ++k) {
+    const double mean = save_mean[k], invstd = save_invstd[k];
+    double sum_gy, sum_gy_xc;
+    channel_grad_sums(n, c, hw, k, x, gy, mean, sum_gy, sum_gy_xc);
+    const double sum_gy_xhat = sum_gy_xc * invstd;
+    if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
+    if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xhat);
+    if (!gx) continue;
+    // gx = gamma invstd (gy - sum_gy / M - xhat sum_gy_xhat / M), xhat = (x - mean) invstd
+    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
+    const T a = static_cast<T>(g * invstd);
+    const T proj = static_cast<T>(sum_gy_xhat * invstd / M);  // multiplies (x - mean)
+    const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
+    for (int64_t b = 0; b < n; ++b) {
+      const T* xb = x + (b * c + k) * hw;
+      const T* gb = gy + (b * c + k) * hw;
+      T* ob = gx + (b * c + k) * hw;
+      for (int64_t i = 0; i < hw; ++i) ob[i] = a * (gb[i] - mean_gy - (xb[i] - mu) * proj);
+    }
+  }
+}
+
+template <class T>
+void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta) {
+#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
+  for (int64_t k = 0; k < c; ++k) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[k]) + eps);
+    if (gbeta || ggamma) {
+      double sum_gy, sum_gy_xc;
+      channel_grad_sums(n, c, hw, k, x, gy, static_cast<double>(running_mean[k]), sum_gy, sum_gy_xc);
+      if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
+      if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xc * invstd);
+    }
+    if (gx) {
+      const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
+      affine_channel(n, c, hw, k, gy, gx, g * invstd, 0.0);
+    }
+  }
+}
+
+#define HEMO_BN_INSTANTIATE(T)                                                                                   \
+  template void batch_norm_train_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, double, double, \
+                                        T*, T*, T*, T*, T*);                                                     \
+  template void batch_norm_eval_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
+                                       const T*, double, T*);                                                    \
+  template void batch_norm_train_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,       \
+                                        const T*, T*, T*, T*);                                                   \
+  template void batch_norm_eval_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
+                                       const T*, double, T*, T*, T*);
+HEMO_BN_INSTANTIATE(float)
+HEMO_BN_INSTANTIATE(double)
+#undef HEMO_BN_INSTANTIATE
+
+}  // namespace hemo::cpu

@@ -1,0 +1,34 @@
+// Parameter updates, in place over n contiguous elements (PyTorch's torch.optim semantics).
+//
+// SGD (momentum m, dampening d, weight decay wd, Nesterov):
+//   g = grad + wd * p
+//   buf = g on the first step, else m * buf + (1 - d) * g          (only when m != 0)
+//   g = nesterov ? g + m * buf : buf                                (only when m != 0)
+//   p -= lr * g
+// Adam / AdamW (betas b1 b2, eps, weight decay wd, step t >= 1, counted before the call):
+//   Adam:  g = grad + wd * p            AdamW: p *= 1 - lr * wd     (decoupled decay)
+//   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+#pragma once
+#include <cstdint>
+
+namespace hemo {
+
+struct SgdParams {
+  double lr, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+  bool first_step = false;  // buf is initialised from g instead of updated
+};
+
+struct AdamParams {
+  double lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool decoupled = false;  // AdamW
+  int64_t step = 1;
+};
+
+namespace cpu {
+template <class T> void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
+template <class T> void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+}  // namespace cpu
+
+}  // namespace hemo

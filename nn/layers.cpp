@@ -1,0 +1,125 @@
+#include "nn/layers.h"
+
+#include <cmath>
+
+#include "nn/init.h"
+#include "nn/ops_activation.h"
+#include "nn/ops_conv.h"
+#include "nn/ops_linear.h"
+#include "nn/ops_dropout.h"
+#include "nn/ops_norm.h"
+#include "nn/ops_pool.h"
+
+namespace hemo::nn {
+
+namespace {
+std::string pair_str(Pair p) { return p[0] == p[1] ? std::to_string(p[0]) : cat("(", p[0], ", ", p[1], ")"); }
+
+// torch.nn's reset_parameters for Conv and Linear: weight kaiming_uniform(a=sqrt(5)), i.e.
+// uniform(+-1/sqrt(fan_in)), and bias uniform(+-1/sqrt(fan_in)).
+void torch_default_init(Tensor& w, Tensor& b, Generator& gen) {
+  kaiming_uniform_(w, gen, std::sqrt(5.0));
+  if (b.defined()) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(fan_in_fan_out(w.shape()).first));
+    uniform_(b, gen, -bound, bound);
+  }
+}
+}  // namespace
+
+Conv2d::Conv2d(int64_t in, int64_t out, Options o, Generator& gen) : in_channels(in), out_channels(out), opt(o) {
+  HEMO_CHECK(in > 0 && out > 0 && o.groups > 0 && in % o.groups == 0 && out % o.groups == 0, "Conv2d(", in, ", ", out,
+             ", groups=", o.groups, "): channels must be positive multiples of groups");
+  weight = Tensor::empty({out, in / o.groups, o.kernel[0], o.kernel[1]});
+  if (o.bias) bias = Tensor::empty({out});
+  torch_default_init(weight, bias, gen);
+  register_parameter("weight", &weight);
+  if (o.bias) register_parameter("bias", &bias);
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return conv2d(x, weight, bias, opt.stride, opt.padding, opt.dilation, opt.groups);
+}
+
+Pair Conv2d::output_size(Pair in) const {
+  Pair out;
+  for (size_t i = 0; i < 2; ++i)
+    out[i] = (in[i] + 2 * opt.padding[i] - opt.dilation[i] * (opt.kernel[i] - 1) - 1) / opt.stride[i] + 1;
+  return out;
+}
+
+std::string Conv2d::extra_repr() const {
+  std::string s = cat(in_channels, ", ", out_channels, ", kernel_size=", pair_str(opt.kernel), ", stride=", pair_str(opt.stride));
+  if (opt.padding != Pair{0, 0}) s += cat(", padding=", pair_str(opt.padding));
+  if (opt.dilation != Pair{1, 1}) s += cat(", dilation=", pair_str(opt.dilation));
+  if (opt.groups != 1) s += cat(", groups=", opt.groups);
+  if (!opt.bias) s += ", bias=False";
+  return s;
+}
+
+Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& gen) : in_features(in), out_features(out) {
+  HEMO_CHECK(in > 0 && out > 0, "Linear(", in, ", ", out, "): sizes must be positive");
+  weight = Tensor::empty({out, in});
+  if (has_bias) bias = Tensor::empty({out});
+  torch_default_init(weight, bias, gen);
+  register_parameter("weight", &weight);
+  if (has_bias) register_parameter("bias", &bias);
+}
+
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+
+std::string Linear::extra_repr() const {
+  return cat("in_features=", in_features, ", out_features=", out_features, ", bias=", bias.defined() ? "True" : "False");
+}
+
+BatchNorm2d::BatchNorm2d(int64_t c, double e, double m) : channels(c), eps(e), momentum(m) {
+  weight = Tensor::ones({c});
+  bias = Tensor::zeros({c});
+  running_mean = Tensor::zeros({c});
+  running_var = Tensor::ones({c});
+  num_batches_tracked = Tensor::zeros({});
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+  register_buffer("running_mean", &running_mean);
+  register_buffer("running_var", &running_var);
+  register_buffer("num_batches_tracked", &num_batches_tracked);
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (is_training()) {  // as torch: counted in training mode, with or without grad recording
+    float count = static_cast<float>(num_batches_tracked.item()) + 1.0f;
+    copy_bytes(num_batches_tracked.raw(), num_batches_tracked.device(), &count, Device::cpu(), sizeof count);
+  }
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
+std::string BatchNorm2d::extra_repr() const { return cat(channels, ", eps=", eps, ", momentum=", momentum); }
+
+Tensor Act::forward(const Tensor& x) { return activation(kind, x); }
+
+std::string Act::type_name() const {
+  switch (kind) {
+    case Activation::relu: return "ReLU";
+    case Activation::relu6: return "ReLU6";
+    case Activation::hardsigmoid: return "Hardsigmoid";
+    case Activation::hardswish: return "Hardswish";
+    case Activation::sigmoid: return "Sigmoid";
+  }
+  return "Activation";
+}
+
+Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, kernel, stride, padding, ceil_mode); }
+
+std::string MaxPool2d::extra_repr() const {
+  return cat("kernel_size=", pair_str(kernel), ", stride=", pair_str(stride), ", padding=", pair_str(padding),
+             ceil_mode ? ", ceil_mode=True" : "");
+}
+
+Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return adaptive_avg_pool2d(x, output); }
+
+std::string AdaptiveAvgPool2d::extra_repr() const { return cat("output_size=", pair_str(output)); }
+
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), *gen); }
+
+std::string Dropout::extra_repr() const { return cat("p=", p); }
+
+}  // namespace hemo::nn

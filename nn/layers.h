@@ -1,0 +1,117 @@
+// The layers models are built from, each a Module wrapping one functional op, with PyTorch's
+// parameter names, shapes and default initialization (so a fresh layer behaves like a fresh
+// torch.nn layer, and a state_dict key maps name for name).
+#pragma once
+#include <array>
+
+#include "kernels/activation.h"
+#include "nn/module.h"
+#include "tensor/rng.h"
+
+namespace hemo::nn {
+
+using Pair = std::array<int64_t, 2>;
+
+// weight [out, in/groups, kh, kw], optional bias [out]. Init: kaiming_uniform(a=sqrt(5)), bias
+// uniform(+-1/sqrt(fan_in)), as torch.nn.Conv2d.
+class Conv2d : public Module {
+ public:
+  struct Options {
+    Pair kernel{3, 3}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
+    int64_t groups = 1;
+    bool bias = true;
+  };
+  Conv2d(int64_t in, int64_t out, Options o, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv2d"; }
+  std::string extra_repr() const override;
+  // MACs per output element pair with the spatial size the layer produces (for `hemo info`).
+  Pair output_size(Pair input) const;
+  Tensor weight, bias;
+  int64_t in_channels, out_channels;
+  Options opt;
+};
+
+// weight [out, in], bias [out]; torch.nn.Linear's init.
+class Linear : public Module {
+ public:
+  Linear(int64_t in, int64_t out, bool bias = true, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Linear"; }
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t in_features, out_features;
+};
+
+// BatchNorm over channel dim 1 of [N, C, H, W] (or [N, C]). Parameters weight (ones) and bias
+// (zeros); buffers running_mean (zeros), running_var (ones), num_batches_tracked (a float32
+// count). momentum and eps per layer, as torchvision sets them per model.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "BatchNorm2d"; }
+  std::string extra_repr() const override;
+  Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  int64_t channels;
+  double eps, momentum;
+};
+
+class Act : public Module {  // ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid
+ public:
+  explicit Act(Activation a) : kind(a) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override;
+  Activation kind;
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(Pair kernel_, Pair stride_, Pair padding_ = {0, 0}, bool ceil_mode_ = false)
+      : kernel(kernel_), stride(stride_), padding(padding_), ceil_mode(ceil_mode_) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "MaxPool2d"; }
+  std::string extra_repr() const override;
+  Pair kernel, stride, padding;
+  bool ceil_mode;
+};
+
+class AdaptiveAvgPool2d : public Module {
+ public:
+  explicit AdaptiveAvgPool2d(Pair output_) : output(output_) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "AdaptiveAvgPool2d"; }
+  std::string extra_repr() const override;
+  Pair output;
+};
+
+// Zeroes each element with probability p while training (mask from `gen`), scaling by 1/(1-p).
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p_ = 0.5, Generator& gen_ = default_generator()) : p(p_), gen(&gen_) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Dropout"; }
+  std::string extra_repr() const override;
+  double p;
+  Generator* gen;
+};
+
+class Flatten : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x.flatten(1); }
+  std::string type_name() const override { return "Flatten"; }
+};
+
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+// Shorthands for building trees.
+template <class M, class... Args>
+std::shared_ptr<M> make(Args&&... args) {
+  return std::make_shared<M>(std::forward<Args>(args)...);
+}
+
+}  // namespace hemo::nn

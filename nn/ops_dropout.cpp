@@ -1,0 +1,37 @@
+#include "nn/ops_dropout.h"
+
+#include <memory>
+
+#include "kernels/dropout.h"
+#include "nn/dispatch.h"
+#include "tensor/autograd.h"
+
+namespace hemo::nn {
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  HEMO_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
+  if (!training || p == 0.0) return x;
+  const int64_t n = x.numel();
+  const Generator::State st = gen.state();
+  const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
+  // One byte per element, on x's device; the backward closure keeps it alive.
+  auto mask = std::make_shared<Storage>(static_cast<size_t>(n), x.device());
+  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  dispatch("dropout", x, [&](auto t) {
+    using T = decltype(t);
+    auto* m = static_cast<uint8_t*>(mask->data());
+    cpu::dropout_mask(n, p, st.seed, st.stream, first, m);
+    cpu::dropout_fwd<T>(n, p, m, x.data<T>(), y.data<T>());
+  });
+  record(y, "dropout", {x}, [n, p, mask, x](const Tensor& gy) -> std::vector<Tensor> {
+    Tensor gx = Tensor::empty_like(x);
+    dispatch("dropout", gy, [&](auto t) {
+      using T = decltype(t);
+      cpu::dropout_bwd<T>(n, p, static_cast<const uint8_t*>(mask->data()), gy.data<T>(), gx.data<T>());
+    });
+    return {gx};
+  });
+  return y;
+}
+
+}  // namespace hemo::nn

@@ -1,0 +1,19 @@
+// Differentiable batch normalization over channel dimension 1 (math in kernels/batchnorm.h).
+#pragma once
+#include "tensor/tensor.h"
+
+namespace hemo::nn {
+
+// x: [N, C, H, W] (BatchNorm2d) or [N, C] (BatchNorm1d; any [N, C, ...] works, statistics run over
+// every dimension but 1). weight, bias: [C], or both undefined (affine off). running_mean,
+// running_var: [C] plain tensors (no autograd).
+//   training: normalize with the batch statistics and, when the running tensors are defined,
+//             update them in place: running = (1 - momentum) running + momentum batch, the
+//             variance unbiased (M / (M - 1)) as PyTorch. Needs more than one value per channel.
+//   eval:     normalize with running_mean / running_var (both required); an affine map of x.
+// Differentiable w.r.t. x, weight and bias in both modes. The eval backward uses a copy of the
+// running statistics taken at forward time, so a later update cannot change it.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                  Tensor& running_var, bool training, double momentum, double eps);
+
+}  // namespace hemo::nn

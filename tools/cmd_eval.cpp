@@ -1,0 +1,110 @@
+// `hemo eval`: evaluates a checkpoint, or an ensemble of them, on labelled images and writes the
+// papers' metrics (terminal table, metrics.json, metrics.csv) and per-image predictions.csv.
+#include "tools/command.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "data/image_folder.h"
+#include "data/manifest.h"
+#include "data/source.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/run_files.h"
+
+namespace {
+
+struct EvalOptions {
+  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval", device = "cpu";
+  int batch_size = 32, threads = 2;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// The labelled images to evaluate: one split of a manifest (or of a pre-split folder), else every
+// image of the folder.
+std::vector<hemo::data::Sample> eval_samples(const EvalOptions& o, std::vector<std::string>& classes) {
+  namespace fs = std::filesystem;
+  using namespace hemo::data;
+  HEMO_CHECK(fs::is_directory(o.data), "data folder ", o.data, " does not exist or is not a folder");
+  std::optional<Manifest> m;
+  if (!o.manifest.empty()) {
+    m = read_manifest(o.manifest, o.data);
+  } else if (is_presplit_folder(o.data)) {
+    m = scan_presplit_folder(o.data, {});
+  }
+  if (!m || o.split == "all") {
+    ImageFolder folder = scan_image_folder(o.data);
+    std::cerr << folder.summary() << "\n" << folder.skipped_report();
+    classes = folder.classes;
+    return folder.samples;
+  }
+  classes = m->classes;
+  Split s = o.split == "train" ? Split::Train : o.split == "val" ? Split::Val : Split::Test;
+  return m->samples(s);
+}
+
+}  // namespace
+
+namespace {
+void add_eval_command(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint (or an ensemble) on labelled images");
+  auto* c = cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)");
+  auto* e = cmd->add_option("--ensemble", o->ensemble, "Comma-separated checkpoints combined by --rule");
+  c->excludes(e);
+  cmd->add_option("--data", o->data, "ImageFolder root (or a pre-split folder)")->required();
+  cmd->add_option("--manifest", o->manifest, "Split manifest (split.csv of a training run)");
+  cmd->add_option("--split", o->split, "Which split of the manifest: train, val, test or all")
+      ->check(CLI::IsMember({"train", "val", "test", "all"}))->capture_default_str();
+  cmd->add_option("--rule", o->rule, "Ensemble rule: vote (majority, ties by mean probability) or mean")
+      ->check(CLI::IsMember({"vote", "mean"}))->capture_default_str();
+  cmd->add_option("--out", o->out, "Folder for metrics.json, metrics.csv, predictions.csv")->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->callback([o] {
+    using namespace hemo;
+    std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
+    HEMO_CHECK(!paths.empty() && !paths[0].empty(), "hemo eval: give --checkpoint or --ensemble");
+    std::vector<std::string> classes;
+    auto samples = eval_samples(*o, classes);
+    HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
+    Device device = o->device == "cuda" ? Device::cuda(0) : Device::cpu();
+    std::vector<train::Predictions> members;
+    for (const auto& path : paths) {
+      train::Checkpoint ckpt = train::load_checkpoint(path);
+      HEMO_CHECK(ckpt.meta.class_names == classes, path, " was trained on classes different from those of ", o->data);
+      auto model = train::model_from_checkpoint(ckpt, device);
+      data::LoaderOptions lo;
+      lo.batch_size = o->batch_size;
+      lo.threads = o->threads;
+      lo.order = data::Order::Sequential;
+      data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
+      for (int k = 0; k < 3; ++k) {
+        tf.mean[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.mean[static_cast<size_t>(k)]);
+        tf.std[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.std[static_cast<size_t>(k)]);
+      }
+      data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
+      members.push_back(train::predict(*model, loader, device, path));
+      std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
+    }
+    train::Predictions p = members.size() == 1
+                               ? members[0]
+                               : train::ensemble(members, o->rule == "mean" ? train::EnsembleRule::mean : train::EnsembleRule::vote);
+    train::Metrics m = train::compute_metrics(p.truth, p.predicted, p.probabilities, classes);
+    train::RunFiles files(o->out, /*append=*/false);
+    files.write_evaluation(m, p.paths, p.truth, p.predicted, p.probabilities, classes);
+    std::cout << train::format_table(m) << "written to " << o->out << "/\n";
+  });
+}
+}  // namespace
+HEMO_COMMAND("", 20, add_eval_command);

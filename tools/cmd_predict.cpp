@@ -1,0 +1,96 @@
+// `hemo predict`: classifies images (files, or folders searched recursively) with a checkpoint
+// and prints each image's top-k classes with probabilities, as a table or as JSON.
+#include "tools/command.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "data/image_folder.h"
+#include "data/source.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+
+namespace {
+struct PredictOptions {
+  std::string checkpoint, device = "cpu";
+  std::vector<std::string> inputs;
+  int top = 3, batch_size = 32, threads = 2;
+  bool json = false;
+};
+
+std::vector<hemo::data::Sample> collect(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<hemo::data::Sample> out;
+  for (const auto& in : inputs) {
+    HEMO_CHECK(fs::exists(in), in, ": no such file or folder");
+    if (fs::is_directory(in)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(in))
+        if (e.is_regular_file() && hemo::data::has_image_extension(e.path())) found.push_back(e.path().string());
+      std::sort(found.begin(), found.end());
+      for (auto& f : found) out.push_back({f, 0});
+    } else {
+      out.push_back({in, 0});
+    }
+  }
+  return out;
+}
+}  // namespace
+
+namespace {
+void add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Classify images with a checkpoint: top-k classes per image");
+  cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)")->required();
+  cmd->add_option("images", o->inputs, "Image files or folders")->required();
+  cmd->add_option("--top", o->top, "Classes to show per image")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print JSON instead of a table");
+  cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->callback([o] {
+    using namespace hemo;
+    train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
+    Device device = o->device == "cuda" ? Device::cuda(0) : Device::cpu();
+    auto model = train::model_from_checkpoint(ckpt, device);
+    auto samples = collect(o->inputs);
+    HEMO_CHECK(!samples.empty(), "no images found in the given paths");
+    data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
+    for (size_t k = 0; k < 3; ++k) {
+      tf.mean[k] = static_cast<float>(ckpt.meta.mean[k]);
+      tf.std[k] = static_cast<float>(ckpt.meta.std[k]);
+    }
+    data::LoaderOptions lo;
+    lo.batch_size = o->batch_size;
+    lo.threads = o->threads;
+    lo.order = data::Order::Sequential;
+    data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
+    train::Predictions p = train::predict(*model, loader, device);
+    const auto& names = ckpt.meta.class_names;
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t i = 0; i < p.paths.size(); ++i) {
+      std::vector<size_t> order(names.size());
+      for (size_t c = 0; c < order.size(); ++c) order[c] = c;
+      const auto& prob = p.probabilities[i];
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prob[a] > prob[b]; });
+      size_t k = std::min(order.size(), static_cast<size_t>(o->top));
+      if (o->json) {
+        nlohmann::json top = nlohmann::json::array();
+        for (size_t r = 0; r < k; ++r) top.push_back({{"class", names[order[r]]}, {"probability", prob[order[r]]}});
+        all.push_back({{"path", p.paths[i]}, {"top", top}});
+      } else {
+        std::cout << p.paths[i] << "\n";
+        for (size_t r = 0; r < k; ++r)
+          std::cout << "  " << std::setw(14) << std::left << names[order[r]] << std::fixed << std::setprecision(4)
+                    << prob[order[r]] << "\n";
+      }
+    }
+    if (o->json) std::cout << all.dump(2) << "\n";
+  });
+}
+}  // namespace
+HEMO_COMMAND("", 30, add_predict_command);

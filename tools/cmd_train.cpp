@@ -1,0 +1,93 @@
+// `hemo train`: trains a model on an ImageFolder (train/trainer.h says what the run directory
+// holds). `--recipe NAME` loads a source paper's setup first; every other flag overrides it.
+#include "tools/command.h"
+
+#include <functional>
+#include <memory>
+
+#include "train/trainer.h"
+
+namespace {
+
+using hemo::train::TrainConfig;
+using Applier = std::function<void(TrainConfig&)>;
+
+struct Flags {
+  TrainConfig given;  // values as parsed; only those whose option was used are applied
+  std::vector<Applier> appliers;
+  std::string recipe;
+  double split[3] = {0, 0, 0};
+};
+
+template <class T>
+void option(CLI::App* cmd, Flags& f, const std::string& name, T TrainConfig::*field, const std::string& help) {
+  CLI::Option* opt = cmd->add_option(name, f.given.*field, help);
+  opt->default_str(CLI::detail::to_string(TrainConfig{}.*field));
+  f.appliers.push_back([opt, field, &f](TrainConfig& c) {
+    if (opt->count()) c.*field = f.given.*field;
+  });
+}
+
+void flag(CLI::App* cmd, Flags& f, const std::string& name, bool TrainConfig::*field, const std::string& help) {
+  CLI::Option* opt = cmd->add_flag(name, f.given.*field, help);
+  f.appliers.push_back([opt, field, &f](TrainConfig& c) {
+    if (opt->count()) c.*field = f.given.*field;
+  });
+}
+
+TrainConfig resolve_train_flags(const Flags& f) {
+  TrainConfig c = f.recipe.empty() ? TrainConfig{} : hemo::train::recipe(f.recipe);
+  for (const Applier& apply : f.appliers) apply(c);
+  return c;
+}
+
+}  // namespace
+
+namespace {
+void add_train_command(CLI::App& app) {
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a classifier on an ImageFolder (one subfolder per class)");
+  cmd->add_option("--recipe", f->recipe, "A source paper's setup: gavas2021, katar2022, asghar2023, pramodha2023");
+  option(cmd, *f, "--model", &TrainConfig::model, "Architecture (see `hemo info --list`)");
+  option(cmd, *f, "--data", &TrainConfig::data, "ImageFolder root, or a folder split into train/val/test");
+  option(cmd, *f, "--out", &TrainConfig::out, "Run directory (checkpoints, logs, report.html)");
+  option(cmd, *f, "--manifest", &TrainConfig::manifest, "Split manifest CSV to reuse or create (default: OUT/split.csv)");
+  option(cmd, *f, "--pretrained", &TrainConfig::pretrained, "Start from these weights (a differing classifier is re-initialized)");
+  option(cmd, *f, "--input-size", &TrainConfig::input_size, "Input side in pixels (0: the model's default)");
+  option(cmd, *f, "--device", &TrainConfig::device, "cpu, cuda or auto");
+  auto* split = cmd->add_option("--split", f->split, "Train/val/test ratios, e.g. 0.7 0.2 0.1")->expected(3);
+  f->appliers.push_back([split, f = f.get()](TrainConfig& c) {
+    if (split->count()) c.split_train = f->split[0], c.split_val = f->split[1], c.split_test = f->split[2];
+  });
+  flag(cmd, *f, "--augment,!--no-augment", &TrainConfig::augment, "Random resized crop, flips, rotation, color jitter");
+  option(cmd, *f, "--rotation", &TrainConfig::rotation, "Rotation range in degrees, with --augment");
+  flag(cmd, *f, "--vflip,!--no-vflip", &TrainConfig::vflip, "Vertical flips too, with --augment");
+  flag(cmd, *f, "--balanced-sampler,!--no-balanced-sampler", &TrainConfig::balanced_sampler, "Draw classes equally often");
+  flag(cmd, *f, "--class-weights,!--no-class-weights", &TrainConfig::class_weights, "Weight the loss by inverse class frequency");
+  option(cmd, *f, "--threads", &TrainConfig::threads, "Data loader threads");
+  option(cmd, *f, "--epochs", &TrainConfig::epochs, "Epochs (an upper bound with --patience)");
+  option(cmd, *f, "--batch-size", &TrainConfig::batch_size, "Images per batch");
+  option(cmd, *f, "--optimizer", &TrainConfig::optimizer, "sgd, adam or adamw");
+  option(cmd, *f, "--lr", &TrainConfig::lr, "Learning rate");
+  option(cmd, *f, "--momentum", &TrainConfig::momentum, "SGD momentum");
+  option(cmd, *f, "--weight-decay", &TrainConfig::weight_decay, "Weight decay");
+  flag(cmd, *f, "--nesterov", &TrainConfig::nesterov, "Nesterov momentum (SGD)");
+  option(cmd, *f, "--schedule", &TrainConfig::schedule, "constant, step or cosine");
+  option(cmd, *f, "--step-size", &TrainConfig::step_size, "Epochs between LR drops (step schedule)");
+  option(cmd, *f, "--gamma", &TrainConfig::gamma, "LR factor per drop (step schedule)");
+  option(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs, "Linear warmup epochs (cosine schedule)");
+  option(cmd, *f, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing in [0, 1)");
+  option(cmd, *f, "--clip-grad-norm", &TrainConfig::clip_grad_norm, "Clip the gradient norm to this (0: off)");
+  option(cmd, *f, "--dropout", &TrainConfig::dropout, "Dropout probability (negative: the model's default)");
+  flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
+  option(cmd, *f, "--monitor", &TrainConfig::monitor, "val_acc or val_loss: picks the best epoch");
+  option(cmd, *f, "--patience", &TrainConfig::patience, "Stop after this many epochs without improvement (0: never)");
+  flag(cmd, *f, "--restore-best,!--no-restore-best", &TrainConfig::restore_best, "Test the best epoch, not the last");
+  option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Stop after the epoch that passes this time (0: none)");
+  option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
+  flag(cmd, *f, "--resume", &TrainConfig::resume, "Continue OUT/last.safetensors");
+  cmd->callback([f] { hemo::train::run_training(resolve_train_flags(*f)); });
+}
+
+}  // namespace
+HEMO_COMMAND("", 10, add_train_command);

@@ -1,0 +1,47 @@
+// Checkpoints: one safetensors file holding the model's state_dict under its own names (so a
+// checkpoint is also a weights file for `hemo forward`, `hemo predict` and hemo-infer) and the
+// optimizer's buffers under "optimizer.<name>", with metadata:
+//   architecture, num_classes, class_names (JSON list), input_size, mean, std (JSON lists)
+//   hemo.train_state   JSON: epoch, step, optimizer name, RNG states, best metric, manifest hash,
+//                      per-epoch history, the resolved configuration
+// Writing is crash-safe (temporary file, fsync, rename; safetensors::save): a crash or kill at
+// any moment leaves the previous checkpoint at `path` loadable.
+#pragma once
+#include <array>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nn/module.h"
+#include "train/optim.h"
+#include "weights/tensor_io.h"
+
+namespace hemo::train {
+
+struct ModelMeta {
+  std::string architecture;
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;
+  int64_t input_size = 0;
+  std::array<double, 3> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
+  std::map<std::string, std::string> to_metadata() const;
+  // Reads the fields above; a missing or malformed one is an Error naming `origin` and the key.
+  static ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std::string& origin);
+};
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const ModelMeta& meta,
+                     const Optimizer* optimizer = nullptr, const nlohmann::json& train_state = {});
+
+struct Checkpoint {
+  ModelMeta meta;
+  weights::NamedTensors model, optimizer;  // optimizer names without the "optimizer." prefix
+  nlohmann::json train_state;              // null when the file holds only weights
+  std::string path;
+};
+
+Checkpoint load_checkpoint(const std::string& path);
+
+// An Error unless the checkpoint was made for this architecture and class count.
+void check_matches(const Checkpoint& ckpt, const std::string& architecture, int64_t num_classes);
+
+}  // namespace hemo::train

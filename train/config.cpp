@@ -1,0 +1,89 @@
+#include "train/config.h"
+
+#include "tensor/error.h"
+
+namespace hemo::train {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, manifest, pretrained, recipe, input_size,
+                                                device, split_train, split_val, split_test, augment, rotation, vflip,
+                                                balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
+                                                lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
+                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,
+                                                monitor, patience, restore_best, max_minutes, seed, resume)
+
+nlohmann::json TrainConfig::to_json() const { return *this; }
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) { return j.get<TrainConfig>(); }
+
+void TrainConfig::validate() const {
+  HEMO_CHECK(epochs > 0, "--epochs must be positive (got ", epochs, ")");
+  HEMO_CHECK(batch_size > 0, "--batch-size must be positive (got ", batch_size, ")");
+  HEMO_CHECK(lr > 0, "--lr must be positive (got ", lr, ")");
+  HEMO_CHECK(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw", "--optimizer '", optimizer,
+             "' is not one of sgd, adam, adamw");
+  HEMO_CHECK(monitor == "val_acc" || monitor == "val_loss", "--monitor '", monitor, "' is not val_acc or val_loss");
+  HEMO_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
+  HEMO_CHECK(device == "cpu" || device == "cuda" || device == "auto", "--device '", device, "' is not cpu, cuda or auto");
+  double s = split_train + split_val + split_test;
+  HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
+             "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
+  HEMO_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
+TrainConfig recipe(const std::string& name) {
+  TrainConfig c;
+  c.recipe = name;
+  if (name == "gavas2021") {  // paper 002: SGD 0.9, lr 1e-3, x0.1 every 7 epochs, batch 32, 25 epochs
+    c.model = "wide_resnet50_2";
+    c.optimizer = "sgd";
+    c.lr = 1e-3;
+    c.momentum = 0.9;
+    c.schedule = "step";
+    c.step_size = 7;
+    c.gamma = 0.1;
+    c.batch_size = 32;
+    c.epochs = 25;
+    c.split_train = 0.64, c.split_val = 0.24, c.split_test = 0.12;
+    c.augment = true, c.vflip = true, c.rotation = 60;
+    c.input_size = 224;
+  } else if (name == "katar2022") {  // paper 001: Adam 1e-4, batch 64, <= 50 epochs, patience 5 on val acc
+    c.model = "mobilenet_v3_small";
+    c.optimizer = "adam";
+    c.lr = 1e-4;
+    c.batch_size = 64;
+    c.epochs = 50;
+    c.monitor = "val_acc";
+    c.patience = 5;
+    c.restore_best = true;
+    c.input_size = 224;
+  } else if (name == "asghar2023") {  // paper 003: the 7-block CNN at 100x100, Adam 1e-3, keep lowest loss
+    c.model = "pbcnet7";
+    c.optimizer = "adam";
+    c.lr = 1e-3;
+    c.batch_size = 32;
+    c.epochs = 150;
+    c.monitor = "val_loss";
+    c.patience = 10;  // the paper ran 150 epochs; stopping 10 epochs after the best loss keeps the same weights
+    c.restore_best = true;
+    c.input_size = 100;
+  } else if (name == "pramodha2023") {  // paper 000: MobileNetV2, 70/20/10, augmentation + class balancing
+    c.model = "mobilenet_v2";
+    c.optimizer = "adam";
+    c.lr = 1e-4;
+    c.batch_size = 32;
+    c.epochs = 30;
+    c.augment = true, c.vflip = true, c.rotation = 30;
+    c.balanced_sampler = true;
+    c.monitor = "val_acc";
+    c.patience = 5;
+    c.input_size = 224;
+  } else {
+    std::string known;
+    for (const auto& n : recipe_names()) known += " " + n;
+    throw Error(cat("unknown recipe '", name, "'; known:", known));
+  }
+  return c;
+}
+
+std::vector<std::string> recipe_names() { return {"gavas2021", "katar2022", "asghar2023", "pramodha2023"}; }
+
+}  // namespace hemo::train

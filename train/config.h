@@ -1,0 +1,58 @@
+// TrainConfig: everything a training run is made of, resolved from a recipe preset and then the
+// command-line flags (any flag overrides the preset). Saved as JSON in the run directory and in
+// every checkpoint, so a run can be reproduced and resumed.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace hemo::train {
+
+struct TrainConfig {
+  // what and where
+  std::string model = "pbcnet7";
+  std::string data;            // an ImageFolder (or a folder already split into train/val/test)
+  std::string out = "runs/hemo";
+  std::string manifest;        // "" : <out>/split.csv
+  std::string pretrained;      // weights to start from (transfer: a differing head is re-initialized)
+  std::string recipe;          // the preset these values came from, for the record
+  int64_t input_size = 0;      // 0: the model's default
+  std::string device = "cpu";  // cpu | cuda | auto
+  // data
+  double split_train = 0.7, split_val = 0.2, split_test = 0.1;
+  bool augment = false;
+  double rotation = 0;         // degrees, with augment
+  bool vflip = false;
+  bool balanced_sampler = false;
+  bool class_weights = false;
+  int threads = 2;             // loader threads
+  // optimization
+  int epochs = 10;
+  int batch_size = 32;
+  std::string optimizer = "adam";  // sgd | adam | adamw
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0;
+  bool nesterov = false;
+  std::string schedule = "constant";  // constant | step | cosine
+  double step_size = 7, gamma = 0.1, warmup_epochs = 0;
+  double label_smoothing = 0;
+  double clip_grad_norm = 0;   // 0: off
+  double dropout = -1;         // < 0: the model's default
+  bool freeze_backbone = false;
+  // stopping
+  std::string monitor = "val_acc";  // val_acc | val_loss: picks the best checkpoint
+  int patience = 0;                 // epochs without improvement before stopping; 0: never stop early
+  bool restore_best = true;         // evaluate the best checkpoint on the test split
+  double max_minutes = 0;           // 0: no time limit; else stop after the epoch that passes it
+  uint64_t seed = 0;
+  bool resume = false;              // continue <out>/last.safetensors
+
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& j);
+  void validate() const;  // throws hemo::Error naming the bad field
+};
+
+// The source papers' setups (../shared/docs/RECIPES.md): gavas2021, katar2022, asghar2023,
+// pramodha2023. Throws for an unknown name, listing the known ones.
+TrainConfig recipe(const std::string& name);
+std::vector<std::string> recipe_names();
+
+}  // namespace hemo::train

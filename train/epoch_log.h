@@ -1,0 +1,34 @@
+// The per-epoch log of a run: one CSV line per epoch, appended and flushed as soon as the epoch
+// ends, so a crashed or interrupted run keeps every finished epoch. The header is written once,
+// when the file is new or empty; a resumed run appends to the same file.
+//
+// Columns: epoch,train_loss,train_acc,val_loss,val_acc,lr,images_per_s,seconds
+// A value that was not measured (no validation set) is NaN in memory and an empty field on disk.
+#pragma once
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace hemo::train {
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0, lr = 0, images_per_s = 0, seconds = 0;
+};
+
+class EpochCsv {
+ public:
+  // Opens `path` for appending (creating it); throws hemo::Error if it cannot.
+  explicit EpochCsv(const std::string& path);
+  void append(const EpochRecord& r);  // writes one line and flushes
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// Reads a file written by EpochCsv (header checked); throws hemo::Error on a malformed line.
+std::vector<EpochRecord> read_epoch_csv(const std::string& path);
+
+}  // namespace hemo::train

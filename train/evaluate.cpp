@@ -1,0 +1,117 @@
+#include "train/evaluate.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "nn/ops_loss.h"
+#include "nn/ops_softmax.h"
+#include "tensor/autograd.h"
+#include "train/progress.h"
+
+namespace hemo::train {
+
+double Predictions::accuracy() const {
+  if (truth.empty()) return 0;
+  int64_t right = 0;
+  for (size_t i = 0; i < truth.size(); ++i) right += truth[i] == predicted[i];
+  return static_cast<double>(right) / static_cast<double>(truth.size());
+}
+
+Tensor batch_tensor(const data::Batch& batch, Device device) {
+  Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w});
+  std::memcpy(x.raw(), batch.images.data, x.nbytes());
+  return device.is_cpu() ? x : x.to(device);
+}
+
+Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label) {
+  NoGradGuard no_grad;
+  bool was_training = model.is_training();
+  model.eval();
+  Predictions out;
+  double loss_sum = 0;
+  loader.start_epoch(0);
+  Progress progress(progress_label.empty() ? "eval" : progress_label, loader.samples_per_epoch());
+  bool show = !progress_label.empty();
+  int64_t done = 0;
+  while (auto batch = loader.next()) {
+    Tensor logits = model(batch_tensor(*batch, device));
+    Tensor loss = nn::cross_entropy(logits, batch->labels, {}, 0.0, nn::Reduction::sum);
+    loss_sum += loss.item();
+    Tensor probs = nn::softmax(logits, -1).to(Device::cpu());
+    const float* p = probs.data<float>();
+    int64_t k = logits.size(1);
+    for (int64_t i = 0; i < batch->n; ++i) {
+      std::vector<float> row(p + i * k, p + (i + 1) * k);
+      int64_t best = 0;
+      for (int64_t c = 1; c < k; ++c)
+        if (row[static_cast<size_t>(c)] > row[static_cast<size_t>(best)]) best = c;
+      out.paths.push_back(loader.source().describe(batch->indices[static_cast<size_t>(i)]));
+      out.truth.push_back(batch->labels[static_cast<size_t>(i)]);
+      out.predicted.push_back(best);
+      out.probabilities.push_back(std::move(row));
+    }
+    done += batch->n;
+    if (show) progress.update(done, "");
+  }
+  if (show) progress.finish();
+  out.loss = out.truth.empty() ? 0 : loss_sum / static_cast<double>(out.truth.size());
+  model.train(was_training);
+  return out;
+}
+
+Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule) {
+  HEMO_CHECK(!members.empty(), "ensemble of no models");
+  const Predictions& first = members.front();
+  for (const auto& m : members)
+    HEMO_CHECK(m.truth == first.truth && m.paths == first.paths, "ensemble members were evaluated on different images");
+  Predictions out;
+  out.paths = first.paths;
+  out.truth = first.truth;
+  out.loss = 0;
+  size_t k = first.probabilities.empty() ? 0 : first.probabilities[0].size();
+  for (size_t i = 0; i < first.truth.size(); ++i) {
+    std::vector<float> mean(k, 0.0f);
+    std::vector<int64_t> votes(k, 0);
+    for (const auto& m : members) {
+      for (size_t c = 0; c < k; ++c) mean[c] += m.probabilities[i][c] / static_cast<float>(members.size());
+      ++votes[static_cast<size_t>(m.predicted[i])];
+    }
+    size_t best = 0;
+    for (size_t c = 1; c < k; ++c) {
+      bool better = rule == EnsembleRule::vote
+                        ? (votes[c] > votes[best] || (votes[c] == votes[best] && mean[c] > mean[best]))
+                        : mean[c] > mean[best];
+      if (better) best = c;
+    }
+    out.predicted.push_back(static_cast<int64_t>(best));
+    out.loss -= std::log(std::max(mean[static_cast<size_t>(first.truth[i])], 1e-12f));
+    out.probabilities.push_back(std::move(mean));
+  }
+  if (!out.truth.empty()) out.loss /= static_cast<double>(out.truth.size());
+  return out;
+}
+
+}  // namespace hemo::train
+
+#include "models/registry.h"
+#include "nn/state_dict.h"
+#include "train/checkpoint.h"
+
+namespace hemo::train {
+
+nn::ModulePtr model_from_checkpoint(const Checkpoint& ckpt, Device device) {
+  models::ModelOptions opt;
+  opt.input_size = ckpt.meta.input_size;
+  Generator gen(0);
+  nn::ModulePtr model = models::create_model(ckpt.meta.architecture, ckpt.meta.num_classes, opt, gen);
+  try {
+    nn::load_state_dict(*model, ckpt.model);
+  } catch (const Error& e) {
+    throw Error(cat(ckpt.path, ": ", e.what()));
+  }
+  model->eval();
+  model->to(device);
+  return model;
+}
+
+}  // namespace hemo::train

@@ -1,0 +1,140 @@
+#include "train/optim.h"
+
+#include <cmath>
+#include <map>
+
+namespace hemo::train {
+
+namespace {
+void require_cpu(const Tensor& p, const char* who) {
+  HEMO_CHECK(p.device().is_cpu(), who, ": no CUDA update kernel yet for ", p.str());
+}
+
+std::map<std::string, Tensor> by_name(const NamedTensors& state) {
+  std::map<std::string, Tensor> m;
+  for (const auto& [n, t] : state) m[n] = t;
+  return m;
+}
+
+// Copies a saved buffer into a fresh tensor shaped like the parameter, checking the shape.
+Tensor restore(const std::map<std::string, Tensor>& m, const std::string& key, const Tensor& like) {
+  auto it = m.find(key);
+  if (it == m.end()) return {};
+  HEMO_CHECK(it->second.shape() == like.shape(), "optimizer state ", key, " has shape ", shape_str(it->second.shape()),
+             " but the parameter has ", shape_str(like.shape()), ": the checkpoint belongs to another model");
+  Tensor t = Tensor::empty_like(like);
+  Tensor src = it->second.detach().to(like.dtype());
+  copy_bytes(t.raw(), t.device(), src.raw(), src.device(), t.nbytes());
+  return t;
+}
+
+int64_t scalar(const std::map<std::string, Tensor>& m, const std::string& key) {
+  auto it = m.find(key);
+  HEMO_CHECK(it != m.end(), "optimizer state lacks '", key, "'");
+  return static_cast<int64_t>(std::llround(it->second.item()));
+}
+}  // namespace
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+Sgd::Sgd(std::vector<Tensor> params, SgdOptions o) : Optimizer(std::move(params)), opt_(o), buf_(params_.size()) {
+  lr_ = o.lr;
+  HEMO_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening");
+}
+
+void Sgd::step() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    require_cpu(p, "sgd");
+    SgdParams h{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, false};
+    if (opt_.momentum != 0 && !buf_[i].defined()) {
+      buf_[i] = Tensor::zeros_like(p);
+      h.first_step = true;
+    }
+    float* b = opt_.momentum != 0 ? buf_[i].data<float>() : nullptr;
+    cpu::sgd_update<float>(h, p.numel(), p.data<float>(), g.data<float>(), b);
+  }
+  ++steps_;
+}
+
+NamedTensors Sgd::state() const {
+  NamedTensors s{{"steps", Tensor::full({}, static_cast<double>(steps_))}};
+  for (size_t i = 0; i < buf_.size(); ++i)
+    if (buf_[i].defined()) s.emplace_back(cat(i, ".momentum_buffer"), buf_[i]);
+  return s;
+}
+
+void Sgd::load_state(const NamedTensors& state) {
+  auto m = by_name(state);
+  steps_ = scalar(m, "steps");
+  for (size_t i = 0; i < params_.size(); ++i) buf_[i] = restore(m, cat(i, ".momentum_buffer"), params_[i]);
+}
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions o)
+    : Optimizer(std::move(params)), opt_(o), m_(params_.size()), v_(params_.size()), param_steps_(params_.size(), 0) {
+  lr_ = o.lr;
+}
+
+void Adam::step() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    require_cpu(p, name().c_str());
+    if (!m_[i].defined()) {
+      m_[i] = Tensor::zeros_like(p);
+      v_[i] = Tensor::zeros_like(p);
+    }
+    AdamParams h{lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.decoupled, ++param_steps_[i]};
+    cpu::adam_update<float>(h, p.numel(), p.data<float>(), g.data<float>(), m_[i].data<float>(), v_[i].data<float>());
+  }
+  ++steps_;
+}
+
+NamedTensors Adam::state() const {
+  NamedTensors s{{"steps", Tensor::full({}, static_cast<double>(steps_))}};
+  for (size_t i = 0; i < m_.size(); ++i) {
+    if (!m_[i].defined()) continue;
+    s.emplace_back(cat(i, ".exp_avg"), m_[i]);
+    s.emplace_back(cat(i, ".exp_avg_sq"), v_[i]);
+    s.emplace_back(cat(i, ".step"), Tensor::full({}, static_cast<double>(param_steps_[i])));
+  }
+  return s;
+}
+
+void Adam::load_state(const NamedTensors& state) {
+  auto m = by_name(state);
+  steps_ = scalar(m, "steps");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    m_[i] = restore(m, cat(i, ".exp_avg"), params_[i]);
+    v_[i] = restore(m, cat(i, ".exp_avg_sq"), params_[i]);
+    param_steps_[i] = m_[i].defined() ? scalar(m, cat(i, ".step")) : 0;
+  }
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  double sq = 0;
+  for (const Tensor& p : params) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    for (double v : g.to_vector<double>()) sq += v * v;
+  }
+  double norm = std::sqrt(sq);
+  double coef = max_norm / (norm + 1e-6);
+  if (coef < 1) {
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      require_cpu(g, "clip_grad_norm");
+      float* d = g.data<float>();
+      for (int64_t i = 0; i < g.numel(); ++i) d[i] = static_cast<float>(d[i] * coef);
+    }
+  }
+  return norm;
+}
+
+}  // namespace hemo::train

@@ -1,0 +1,80 @@
+// Optimizers over a model's parameters: SGD (momentum, dampening, Nesterov, weight decay), Adam
+// and AdamW, with PyTorch's update rules (kernels/optim.h has the math). Parameters without a
+// gradient after backward (frozen, or unused) are skipped, as torch.optim does.
+//
+// state() / load_state() expose every buffer and the step count as named tensors, so a
+// checkpoint restores an optimizer exactly.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/optim.h"
+#include "tensor/tensor.h"
+
+namespace hemo::train {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {}
+  virtual ~Optimizer() = default;
+  virtual void step() = 0;
+  void zero_grad();
+  void set_lr(double lr) { lr_ = lr; }
+  double lr() const { return lr_; }
+  int64_t steps() const { return steps_; }
+  virtual NamedTensors state() const = 0;  // names "<i>.<buffer>" plus "steps"
+  virtual void load_state(const NamedTensors& state) = 0;
+  virtual std::string name() const = 0;
+
+ protected:
+  std::vector<Tensor> params_;
+  double lr_ = 1e-3;
+  int64_t steps_ = 0;
+};
+
+struct SgdOptions {
+  double lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+
+class Sgd : public Optimizer {
+ public:
+  Sgd(std::vector<Tensor> params, SgdOptions o);
+  void step() override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
+  std::string name() const override { return "sgd"; }
+
+ private:
+  SgdOptions opt_;
+  std::vector<Tensor> buf_;        // momentum buffers (undefined until a param's first update)
+};
+
+struct AdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool decoupled = false;  // true: AdamW
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Tensor> params, AdamOptions o);
+  void step() override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
+  std::string name() const override { return opt_.decoupled ? "adamw" : "adam"; }
+
+ private:
+  AdamOptions opt_;
+  std::vector<Tensor> m_, v_;
+  std::vector<int64_t> param_steps_;  // per parameter, as torch (a frozen param does not advance)
+};
+
+// Scales all gradients so that their global L2 norm is at most max_norm; returns the norm
+// before clipping (torch.nn.utils.clip_grad_norm_).
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+}  // namespace hemo::train
