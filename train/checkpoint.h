@@ -14,20 +14,12 @@
 
 #include "nn/module.h"
 #include "train/optim.h"
+#include "weights/model_meta.h"
 #include "weights/tensor_io.h"
 
 namespace hemo::train {
 
-struct ModelMeta {
-  std::string architecture;
-  int64_t num_classes = 0;
-  std::vector<std::string> class_names;
-  int64_t input_size = 0;
-  std::array<double, 3> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
-  std::map<std::string, std::string> to_metadata() const;
-  // Reads the fields above; a missing or malformed one is an Error naming `origin` and the key.
-  static ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std::string& origin);
-};
+using ModelMeta = weights::ModelMeta;  // the self-describing metadata (weights/model_meta.h)
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const ModelMeta& meta,
                      const Optimizer* optimizer = nullptr, const nlohmann::json& train_state = {});

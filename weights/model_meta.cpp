@@ -1,0 +1,56 @@
+#include "weights/model_meta.h"
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/error.h"
+
+namespace hemo::weights {
+
+namespace {
+const std::string& field(const std::map<std::string, std::string>& md, const std::string& key, const std::string& origin) {
+  auto it = md.find(key);
+  HEMO_CHECK(it != md.end(), origin, ": not a hemo model file: metadata lacks '", key,
+             "' (convert torchvision weights with tools/convert_torchvision.py)");
+  return it->second;
+}
+
+nlohmann::json parse_json(const std::string& text, const std::string& key, const std::string& origin) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(origin, ": metadata '", key, "' is not valid JSON: ", e.what()));
+  }
+}
+}  // namespace
+
+std::map<std::string, std::string> ModelMeta::to_metadata() const {
+  return {{"architecture", architecture},
+          {"num_classes", std::to_string(num_classes)},
+          {"class_names", nlohmann::json(class_names).dump()},
+          {"input_size", std::to_string(input_size)},
+          {"mean", nlohmann::json(mean).dump()},
+          {"std", nlohmann::json(std).dump()}};
+}
+
+ModelMeta ModelMeta::from_metadata(const std::map<std::string, std::string>& md, const std::string& origin) {
+  ModelMeta m;
+  try {
+    m.architecture = field(md, "architecture", origin);
+    m.num_classes = std::stoll(field(md, "num_classes", origin));
+    m.input_size = std::stoll(field(md, "input_size", origin));
+  } catch (const std::logic_error& e) {  // stoll
+    throw Error(cat(origin, ": metadata num_classes/input_size is not an integer"));
+  }
+  try {
+    m.class_names = parse_json(field(md, "class_names", origin), "class_names", origin).get<std::vector<std::string>>();
+    m.mean = parse_json(field(md, "mean", origin), "mean", origin).get<std::array<double, 3>>();
+    m.std = parse_json(field(md, "std", origin), "std", origin).get<std::array<double, 3>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(origin, ": metadata class_names/mean/std has the wrong form: ", e.what()));
+  }
+  HEMO_CHECK(static_cast<int64_t>(m.class_names.size()) == m.num_classes, origin, ": metadata names ",
+             m.class_names.size(), " classes but num_classes is ", m.num_classes);
+  return m;
+}
+
+}  // namespace hemo::weights

@@ -1,0 +1,29 @@
+// ModelMeta: what makes a weights file self-describing. hemo writes it into the safetensors
+// metadata (string -> string) of every model file it produces (checkpoints, converted
+// torchvision weights), and reads it back in hemo predict/eval/forward and hemo-infer:
+//   architecture   registry name ("resnet18", "pbcnet7", ...)
+//   num_classes    decimal integer
+//   class_names    JSON list of num_classes strings
+//   input_size     decimal integer: the square input side the model expects
+//   mean, std      JSON lists of 3 numbers: the per-channel normalization of RGB in [0, 1]
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hemo::weights {
+
+struct ModelMeta {
+  std::string architecture;
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;
+  int64_t input_size = 0;
+  std::array<double, 3> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
+  std::map<std::string, std::string> to_metadata() const;
+  // Reads the fields above; a missing or malformed one is an Error naming `origin` and the key.
+  static ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std::string& origin);
+};
+
+}  // namespace hemo::weights
