@@ -16,7 +16,7 @@ struct Flags {
   TrainConfig given;  // values as parsed; only those whose option was used are applied
   std::vector<Applier> appliers;
   std::string recipe;
-  double split[3] = {0, 0, 0};
+  std::vector<double> split;
 };
 
 template <class T>

@@ -135,7 +135,10 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   data::Loader val_loader(std::make_shared<data::FileSource>(val_samples), eval_tf, eval_opts);
 
   // ---- model, optimizer, state ----
+  // Two streams of the seed: initialization, and dropout (layers draw from the default generator
+  // unless a model hands them its own; both are saved in every checkpoint).
   Generator init_gen(config.seed, 1);
+  default_generator().set_state({config.seed, 2, 0, 0});
   models::ModelOptions mopt;
   mopt.input_size = input;
   if (config.dropout >= 0) mopt.dropout = config.dropout;
@@ -182,11 +185,13 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     nn::load_state_dict(*model, last.model);
     optimizer->load_state(last.optimizer);
     set_generator_state(default_generator(), st.at("dropout_rng"));
+    set_generator_state(init_gen, st.at("init_rng"));
     start_epoch = st.at("epoch").get<int>() + 1;
     best_epoch = st.at("best_epoch").get<int>();
     best_value = st.at("best_value").get<double>();
     stale = st.at("stale").get<int>();
     history = st.at("history");
+    files.restore_history(history);
     log(cat("resuming ", last_path.string(), " after epoch ", start_epoch));
   } else {
     files.write_config(config.to_json());
@@ -248,9 +253,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     rec.seconds = seconds_since(t0);
     files.log_epoch(rec);
     result.train_losses.push_back(rec.train_loss);
-    history.push_back({{"epoch", rec.epoch}, {"train_loss", rec.train_loss}, {"train_acc", rec.train_acc},
-                       {"val_loss", rec.val_loss}, {"val_acc", rec.val_acc}, {"lr", rec.lr},
-                       {"images_per_s", rec.images_per_s}, {"seconds", rec.seconds}});
+    history.push_back(to_json(rec));
 
     const double monitored = config.monitor == "val_loss" ? rec.val_loss : rec.val_acc;
     const bool better = improved(config.monitor, monitored, best_value, best_epoch >= 0);
@@ -272,6 +275,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
                             {"monitor", config.monitor},
                             {"optimizer", optimizer->name()},
                             {"dropout_rng", generator_state(default_generator())},
+                            {"init_rng", generator_state(init_gen)},
                             {"manifest_hash", split_hash},
                             {"history", history},
                             {"config", config.to_json()}};
