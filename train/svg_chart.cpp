@@ -187,8 +187,18 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
           svg += cat("<circle cx=\"", num(sx(s.x[i])), "\" cy=\"", num(sy(s.y[i])), "\" r=\"2.5\" fill=\"",
                      html_escape(s.color), "\"/>\n");
   }
-  // Legend in the top-right corner of the plot.
-  double ly = top + 14;
+  // Legend at the right, in the upper corner unless the curves end high (accuracy), then in the
+  // lower one; a single series is named by the title and needs none.
+  if (series.size() < 2) return svg + "</svg>\n";
+  double high = 0, n_right = 0;
+  for (const Series& s : series)
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      if (std::isfinite(s.y[i]) && sx(s.x[i]) > left + 0.55 * pw) {
+        high += sy(s.y[i]) < top + ph / 2 ? 1 : 0;
+        n_right += 1;
+      }
+  const bool at_bottom = n_right > 0 && high / n_right > 0.5;
+  double ly = at_bottom ? top + ph - 8 - 15.0 * static_cast<double>(series.size() - 1) : top + 14;
   for (const Series& s : series) {
     const double lx = left + pw - 130;
     svg += line(
