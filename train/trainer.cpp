@@ -39,8 +39,7 @@ Device pick_device(const std::string& name) {
     HEMO_CHECK(cuda_available(), "--device cuda: no CUDA device is available (or hemo was built without CUDA)");
     return Device::cuda(0);
   }
-  // auto: the CPU until every training op has a CUDA kernel (the CUDA backend's work).
-  return Device::cpu();
+  return cuda_available() ? Device::cuda(0) : Device::cpu();  // auto
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
@@ -145,6 +144,8 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   nn::ModulePtr model = models::create_model(config.model, num_classes, mopt, init_gen);
   if (!config.pretrained.empty()) {
     Checkpoint pre = load_checkpoint(config.pretrained);
+    HEMO_CHECK(pre.meta.architecture == config.model, "--pretrained ", config.pretrained, " holds a ",
+               pre.meta.architecture, " but --model is ", config.model);
     auto report = nn::load_state_dict(*model, pre.model, nn::LoadMode::transfer, spec.head);
     log(cat("pretrained: ", report.loaded.size(), " tensors from ", config.pretrained,
             report.reinitialized.empty() ? "" : cat("; re-initialized ", spec.head, " for ", num_classes, " classes")));
