@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 struct DemoOptions {
   std::string out = "runs/demo", device = "auto";
-  int per_class = 200, size = 48, epochs = 6, threads = 2;
+  int per_class = 200, size = 72, epochs = 8, threads = 2;
+  double minutes = 3.75;  // training time limit: with drawing and testing, under 5 minutes on 2 cores
   uint64_t seed = 0;
 };
 
@@ -71,8 +72,12 @@ void run_demo(const DemoOptions& o) {
   c.split_train = 0.7, c.split_val = 0.15, c.split_test = 0.15;
   c.optimizer = "adam";
   c.lr = 1e-3;
-  c.batch_size = 32;
+  c.batch_size = 16;
   c.epochs = o.epochs;
+  c.max_minutes = o.minutes;
+  // pbcnet7's dropout of 0.25 after every block holds a short run on a plateau for epochs; the
+  // demo trains a few minutes, so it trains without (hemo train --dropout sets it).
+  c.dropout = 0;
   c.monitor = "val_acc";
   c.restore_best = true;
   c.threads = o.threads;
@@ -100,10 +105,12 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--per-class", o->per_class, "Synthetic images per class")
       ->check(CLI::Range(20, 100000))
       ->capture_default_str();
-  cmd->add_option("--size", o->size, "Image side in pixels (pbcnet7's input)")
-      ->check(CLI::Range(32, 512))
+  cmd->add_option("--size", o->size, "Image side in pixels (pbcnet7's input; its seven pools need 65 or more)")
+      ->check(CLI::Range(65, 512))
       ->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "Training epochs")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("--max-minutes", o->minutes, "Training time limit: no epoch starts that would end past it (0: none)")
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Data threads")->check(CLI::Range(0, 256))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the data, the split and the training")->capture_default_str();
   cmd->callback([o] { run_demo(*o); });

@@ -202,6 +202,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   result.run_dir = run_dir.string();
   for (const auto& h : history) result.train_losses.push_back(h.at("train_loss").get<double>());
   const auto run_start = Clock::now();
+  double longest_epoch = 0;
 
   for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
     const auto t0 = Clock::now();
@@ -288,8 +289,10 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
       log(cat("early stop: ", config.monitor, " has not improved for ", stale, " epochs (best at epoch ", best_epoch + 1, ")"));
       break;
     }
-    if (config.max_minutes > 0 && seconds_since(run_start) > config.max_minutes * 60) {
-      log(cat("stopping: the time limit of ", config.max_minutes, " minutes has passed"));
+    longest_epoch = std::max(longest_epoch, rec.seconds);
+    if (config.max_minutes > 0 && epoch + 1 < config.epochs &&
+        seconds_since(run_start) + longest_epoch > config.max_minutes * 60) {
+      log(cat("stopping: another epoch would pass the time limit of ", config.max_minutes, " minutes"));
       break;
     }
   }
