@@ -56,9 +56,11 @@ find_cudnn() {
   [[ -n $d ]] && dirname "$(dirname "$d")"
 }
 
+# Warnings are not errors here: the GPU image's compiler may be newer than CI's and warn about
+# things CI's does not; CI keeps -DHEMO_WERROR=ON. The warnings stay in build.log.
 stage_build() {
   local args=(-DCMAKE_BUILD_TYPE=Release -DHEMO_CUDA=ON -DHEMO_CUDNN=ON "-DCMAKE_CUDA_ARCHITECTURES=$cc"
-              -DBUILD_TESTING=ON -DHEMO_WERROR=ON)
+              -DBUILD_TESTING=ON -DHEMO_WERROR=OFF)
   local cudnn
   cudnn=$(find_cudnn)
   [[ -n $cudnn ]] && args+=("-DCUDNN_ROOT=$cudnn")

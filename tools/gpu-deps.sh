@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 mkdir -p .gpu-deps
 cd .gpu-deps
 apt-get download doctest-dev libstb-dev libturbojpeg0-dev libturbojpeg0 nlohmann-json3-dev libcli11-dev
+# Plain file names (apt writes the epoch's ':' as '%3a').
+for f in *%3a*; do [[ -e $f ]] && mv -- "$f" "${f//%3a/_}"; done
 ls -la

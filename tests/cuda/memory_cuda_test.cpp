@@ -29,7 +29,9 @@ TEST_CASE("pinned_buffer refuses clearly without a GPU") {
 
 TEST_CASE("caching allocator: statistics, reuse of a freed block, peaks") {
   HEMO_REQUIRE_GPU();
+  cuda_empty_cache();  // so the block freed below is the only one of its size in the cache
   const CudaMemoryStats before = cuda_memory_stats(0);
+  CHECK(before.cached == 0);
   void* first = nullptr;
   {
     Tensor t = Tensor::empty({1000, 1000}, DType::f32, gpu());  // 4 MB
