@@ -22,5 +22,11 @@ TEST_CASE("cuda activations match the CPU reference, forward and backward") {
       check_op(cat("cuda ", activation_name(a)), {x},
                [a](const std::vector<Tensor>& in) { return nn::activation(a, in[0]); }, 1e-6, 1e-6, ++seed);
     }
+    // Exactly at and around every kink, where the derivative's convention decides the result.
+    Tensor kinks = Tensor::from_vector<float>({-6, -3.0001f, -3, -2.9999f, -1, 0, 1e-7f, 1, 2.9999f, 3, 3.0001f, 5.9999f,
+                                               6, 6.0001f, 9},
+                                              {15});
+    check_op(cat("cuda ", activation_name(a), " at the kinks"), {kinks},
+             [a](const std::vector<Tensor>& in) { return nn::activation(a, in[0]); }, 1e-6, 1e-6, ++seed);
   }
 }

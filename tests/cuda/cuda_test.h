@@ -68,6 +68,16 @@ inline Tensor rand_f32(const Shape& shape, uint64_t seed, double lo = 0.1, doubl
 
 inline Tensor on_gpu(const Tensor& t) { return t.detach().to(gpu()); }
 
+// Two op inputs, built without an initializer_list: GCC 12 at -O3 reports a false
+// -Warray-bounds when a two-Tensor std::initializer_list becomes a vector.
+inline std::vector<Tensor> two(Tensor a, Tensor b) {
+  std::vector<Tensor> v;
+  v.reserve(3);
+  v.push_back(std::move(a));
+  v.push_back(std::move(b));
+  return v;
+}
+
 // Exact equality (bit for bit, NaN never equal), reporting the first difference.
 inline void check_equal(const Tensor& actual, const Tensor& expected, const std::string& what) {
   REQUIRE(actual.shape() == expected.shape());
