@@ -13,8 +13,9 @@
 # Environment: HEMO_GPU_BUILD (build folder, default build-gpu), CUDNN_ROOT (where cuDNN 9 is; found
 # through PyTorch's nvidia-cudnn wheel or a search when unset), HEMO_COMMIT (the commit being tested,
 # for the table: the device copy of the tree has no .git), HEMO_GPU_CHECK_TIMEOUT (seconds per
-# stage, default 540). A folder .gpu-deps/ of .deb files (tools/gpu-deps.sh) is unpacked and used
-# for build dependencies the machine lacks.
+# stage, default 540), HEMO_SANITIZER_ARGS (extra compute-sanitizer options), HEMO_SANITIZER_ALL_KERNELS
+# (racecheck/synccheck every kernel, not only hemo's). A folder .gpu-deps/ of .deb files
+# (tools/gpu-deps.sh) is unpacked and used for build dependencies the machine lacks.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 export PATH=/usr/local/cuda/bin:$PATH
@@ -113,10 +114,18 @@ stage_sanitize() {
     memcheck) env+=(HEMO_NO_CACHING=1) ;;                     # every block its own allocation
     initcheck) env+=(HEMO_NO_CACHING=1 HEMO_CUDA_POISON=0) ;;  # no fill: unwritten memory stays unwritten
   esac
+  # racecheck and synccheck look at hemo's own kernels (namespace hemo, so "hemo" is in every
+  # name); the shared-memory internals of cuBLAS and cuDNN are NVIDIA's, and checking them would
+  # take most of the time. memcheck and initcheck check every kernel: a wrong size handed to a
+  # library shows up inside the library's kernels. HEMO_SANITIZER_ARGS adds options.
+  local filter=()
+  [[ $tool == racecheck || $tool == synccheck ]] && [[ -z ${HEMO_SANITIZER_ALL_KERNELS:-} ]] &&
+    filter=(--kernel-name kns=hemo)
   local bin=$build/tests/test_cuda
   [[ -x $bin ]] || { record "$tool" FAIL "no $bin: run the build stage first"; return 1; }
+  # shellcheck disable=SC2086  # HEMO_SANITIZER_ARGS is a list of options
   env "${env[@]}" timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 86 --print-limit 100 \
-    "$bin" >"$logs/$tool.log" 2>&1 || rc=$?
+    "${filter[@]}" ${HEMO_SANITIZER_ARGS:-} "$bin" >"$logs/$tool.log" 2>&1 || rc=$?
   local errors summary
   errors=$(grep -m1 -o 'ERROR SUMMARY: [0-9]* error' "$logs/$tool.log" | grep -o '[0-9]*')
   summary=$(grep -m1 '\[doctest\] test cases:' "$logs/$tool.log" | sed 's/.*test cases: *//')
