@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "data/loader.h"
 #include "data/sampler.h"
@@ -79,6 +81,69 @@ TEST_CASE("batches are bit-identical whatever the thread count") {
   for (const Batch& b : runs[0]) seen.insert(seen.end(), b.indices.begin(), b.indices.end());
   std::sort(seen.begin(), seen.end());
   CHECK(seen == sequential_indices(40));
+}
+
+TEST_CASE("batches decoded from real JPEG files are bit-identical whatever the thread count") {
+  // Decoding on the workers too (FileSource: TurboJPEG handles are per thread), with weighted
+  // order and augmentation: 24 files, batches of 5.
+  const std::vector<fs::path> files = test::real_or_synthetic_jpegs(test::scratch_dir("loader_real") / "synthetic");
+  REQUIRE(files.size() >= 24);
+  std::vector<Sample> samples;
+  for (size_t k = 0; k < 24; ++k) {
+    const fs::path& f = files[k * files.size() / 24];
+    samples.push_back({f.string(), static_cast<int64_t>(k * 8 / 24)});
+  }
+  auto src = std::make_shared<FileSource>(samples);
+  std::vector<std::vector<Batch>> runs;
+  for (int threads : {0, 2, 3}) {
+    LoaderOptions o;
+    o.batch_size = 5;
+    o.threads = threads;
+    o.order = Order::Weighted;
+    o.seed = 77;
+    Loader loader(src, TransformSpec::train(40), o);
+    runs.push_back(run_epoch(loader, 2));
+  }
+  REQUIRE(runs[0].size() == 5);
+  CHECK(same(runs[0], runs[1]));
+  CHECK(same(runs[0], runs[2]));
+}
+
+TEST_CASE("the prefetch queue is bounded: workers stop `prefetch` batches ahead of the consumer") {
+  // A source that counts loads. With batches of one sample, loads = batches made.
+  class Counting final : public ImageSource {
+   public:
+    int64_t size() const override { return 50; }
+    int64_t label(int64_t i) const override { return i % 2; }
+    Image load(int64_t) const override {
+      ++loads;
+      return Image(8, 8, 1);
+    }
+    mutable std::atomic<int> loads{0};
+  };
+  auto src = std::make_shared<Counting>();
+  LoaderOptions o;
+  o.batch_size = 1;
+  o.threads = 4;
+  o.prefetch = 3;
+  o.order = Order::Sequential;
+  Loader loader(src, TransformSpec::eval(8), o);
+  // Waits until the workers have made n batches (or 5 s), then a little longer: they must stop there.
+  auto settle = [&](int n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (src->loads.load() < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return src->loads.load();
+  };
+  loader.start_epoch(0);
+  CHECK(settle(3) == 3);
+  REQUIRE(loader.next().has_value());  // frees one slot
+  CHECK(settle(4) == 4);
+  int got = 1;
+  while (loader.next()) ++got;
+  CHECK(got == 50);
+  CHECK(src->loads.load() == 50);
 }
 
 TEST_CASE("epochs and seeds change the batches; the same (seed, epoch) repeats them") {
