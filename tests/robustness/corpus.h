@@ -10,7 +10,10 @@
 
 #include <turbojpeg.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../data/data_test_util.h"
@@ -26,17 +29,55 @@ struct Tally {
   int64_t decoded = 0, refused = 0;
 };
 
-// Decodes `bytes`; an image must be consistent, anything else must be hemo::Error naming `what`.
-inline void try_decode(std::span<const uint8_t> bytes, Tally& t, const char* what) {
+// What decoding `bytes` did: gave a consistent image, refused them with a hemo::Error naming
+// `what`, or something else (the returned message says what). Never asserts, so worker threads
+// may call it.
+enum class Outcome { Decoded, Refused, Bad };
+inline Outcome classify(std::span<const uint8_t> bytes, const char* what, std::string* why = nullptr) {
   try {
     const Image img = decode_image(bytes, what);
-    REQUIRE(img.width > 0);
-    REQUIRE(img.rgb.size() == img.pixels() * 3);
-    ++t.decoded;
+    if (img.width > 0 && img.height > 0 && img.rgb.size() == img.pixels() * 3) return Outcome::Decoded;
+    if (why) *why = "an inconsistent image";
   } catch (const hemo::Error& e) {
-    REQUIRE(std::string(e.what()).rfind(what, 0) == 0);
-    ++t.refused;
+    if (std::string(e.what()).rfind(what, 0) == 0) return Outcome::Refused;
+    if (why) *why = std::string("an error that does not name the input: ") + e.what();
+  } catch (const std::exception& e) {
+    if (why) *why = std::string("an exception other than hemo::Error: ") + e.what();
   }
+  return Outcome::Bad;
+}
+
+// Decodes `bytes`; an image must be consistent, anything else must be hemo::Error naming `what`.
+inline void try_decode(std::span<const uint8_t> bytes, Tally& t, const char* what) {
+  std::string why;
+  const Outcome o = classify(bytes, what, &why);
+  REQUIRE_MESSAGE(o != Outcome::Bad, what, ": ", why);
+  ++(o == Outcome::Decoded ? t.decoded : t.refused);
+}
+
+// Every truncation of `bytes` (lengths 0 .. size - 1), spread over `threads` threads: the decoders
+// run concurrently as in the loader, and the wall time halves on CI's two cores.
+inline Tally try_every_truncation(const std::vector<uint8_t>& bytes, int threads = 2) {
+  std::atomic<int64_t> decoded{0}, refused{0};
+  std::mutex mu;
+  std::string first_bad;
+  auto work = [&](size_t start) {
+    for (size_t len = start; len < bytes.size(); len += static_cast<size_t>(threads)) {
+      std::string why;
+      const Outcome o = classify(std::span(bytes.data(), len), "cut", &why);
+      if (o == Outcome::Bad) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_bad.empty()) first_bad = "length " + std::to_string(len) + ": " + why;
+      }
+      ++(o == Outcome::Decoded ? decoded : refused);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int k = 1; k < threads; ++k) pool.emplace_back(work, static_cast<size_t>(k));
+  work(0);
+  for (std::thread& th : pool) th.join();
+  CHECK_MESSAGE(first_bad.empty(), first_bad);
+  return {decoded.load(), refused.load()};
 }
 
 inline std::vector<uint8_t> jpeg_from(const Image& img, int quality, int flags, int subsamp = TJSAMP_420,

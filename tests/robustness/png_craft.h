@@ -1,7 +1,8 @@
 // A tiny PNG writer for the robustness corpus: any colour type and bit depth PNG allows (16-bit,
-// palette with transparency, gray+alpha...), which stb_image_write cannot produce. Data is stored
-// uncompressed (zlib "stored" blocks), filter type 0 on every row, no interlace. Also patches the
-// IHDR size of an existing PNG, CRC included, to fake a huge image.
+// palette with transparency, gray+alpha...), which stb_image_write cannot produce, and Adam7
+// interlacing. Data is stored uncompressed (zlib "stored" blocks), filter type 0 on every row.
+// Also: a zlib stream that inflates to many zeros (a "zlib bomb"), and a patch of the IHDR size of
+// an existing PNG, CRC included, to fake a huge image.
 #pragma once
 #include <array>
 #include <cstdint>
