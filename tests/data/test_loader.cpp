@@ -289,3 +289,51 @@ TEST_CASE("the batch allocator seam is used for every batch") {
   broken.start_epoch(0);
   CHECK_THROWS_WITH_AS(broken.next(), doctest::Contains("batch allocator returned 0 floats"), hemo::Error);
 }
+
+TEST_CASE("recycling_allocator hands buffers back out once their batch is gone") {
+  std::atomic<int> made{0};
+  BatchAllocator alloc = recycling_allocator(
+      [&made](size_t floats) {
+        ++made;
+        return FloatBuffer::heap(floats);
+      },
+      2);
+  FloatBuffer a = alloc(100);
+  const float* pa = a.data;
+  CHECK(a.size == 100);
+  FloatBuffer copy = a;
+  a = {};
+  FloatBuffer b = alloc(100);  // `copy` still holds a's buffer: a new one
+  CHECK(b.data != pa);
+  CHECK(made == 2);
+  copy = {};
+  FloatBuffer c = alloc(60);  // a's buffer is idle and large enough
+  CHECK(c.data == pa);
+  CHECK(c.size == 60);
+  CHECK(made == 2);
+  FloatBuffer d = alloc(200);  // larger than any idle buffer
+  CHECK(made == 3);
+  b = c = d = {};              // three go back; the pool keeps two
+  FloatBuffer e = alloc(100), f = alloc(100), g = alloc(100);
+  CHECK(made == 4);
+  // A loader over several epochs allocates only about as many buffers as it has in flight.
+  auto src = synthetic_source(4, 32);  // 32 samples
+  LoaderOptions o;
+  o.batch_size = 2;
+  o.threads = 2;
+  o.prefetch = 2;
+  made = 0;
+  o.allocator = recycling_allocator(
+      [&made](size_t floats) {
+        ++made;
+        return FloatBuffer::heap(floats);
+      },
+      5);
+  Loader loader(src, TransformSpec::eval(16), o);
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    loader.start_epoch(epoch);
+    while (auto batch = loader.next()) CHECK(batch->n == 2);
+  }
+  CHECK(made <= 5);  // 48 batches
+  MESSAGE("48 batches from ", made.load(), " buffers");
+}
