@@ -49,7 +49,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
     else
       cpu::conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
   });
-  const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
   record(y, "conv2d", {x, weight, bias},
          [s, depthwise, need_x, need_w, need_b, x = x.detach(), weight = weight.detach()](
              const Tensor& gy) -> std::vector<Tensor> {
@@ -58,7 +59,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
            Tensor gb = need_b ? Tensor::empty({s.k}, gy.dtype(), gy.device()) : Tensor();
            dispatch("conv2d", gy, [&](auto t) {
              using T = decltype(t);
-             if (need_x && depthwise) cpu::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_x && depthwise)
+               cpu::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
              if (need_x && !depthwise) cpu::conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
              if ((need_w || need_b) && depthwise)
                cpu::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));

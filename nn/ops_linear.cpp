@@ -28,7 +28,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     using T = decltype(t);
     cpu::linear_fwd<T>(rows, in, out, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
   });
-  const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
   record(y, "linear", {x, weight, bias},
          [rows, in, out, need_x, need_w, need_b, x = x.detach(), weight = weight.detach()](
              const Tensor& gy) -> std::vector<Tensor> {

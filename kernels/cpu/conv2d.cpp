@@ -81,7 +81,7 @@ void im2col(const Conv2dShape& s, const Lowering& L, const T* x, int64_t n0, int
         const T* src = plane + ih * s.w;
         std::fill(dst, dst + lo, T(0));
         if (s.stride_w == 1) {
-          std::copy(src + lo + off, src + hi + off, dst + lo);
+          if (hi > lo) std::copy(src + lo + off, src + hi + off, dst + lo);
         } else {
           for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s.stride_w + off];
         }
@@ -111,7 +111,11 @@ void col2im(const Conv2dShape& s, const Lowering& L, const T* col, int64_t n0, i
             if (ih < 0 || ih >= s.h) continue;
             T* dst = plane + ih * s.w;
             const T* row = src + i * L.q;
-            for (int64_t j = lo; j < hi; ++j) dst[j * s.stride_w + off] += row[j];
+            if (s.stride_w == 1) {  // spelled out so that it vectorizes
+              for (int64_t j = lo; j < hi; ++j) dst[j + off] += row[j];
+            } else {
+              for (int64_t j = lo; j < hi; ++j) dst[j * s.stride_w + off] += row[j];
+            }
           }
         }
       }
@@ -172,7 +176,8 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
         im2col(s, L, x, n0, nb, g, col);
       const T* wg = weight + g * L.kg * L.crs;
       if (nb == 1) {
-        gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0), y + (n0 * s.k + g * L.kg) * L.pq, L.pq);
+        gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0),
+                y + (n0 * s.k + g * L.kg) * L.pq, L.pq);
       } else {
         gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0), buf, cols);
         scatter_channels(buf, s.k, L.pq, n0, nb, g * L.kg, L.kg, y);
@@ -234,11 +239,13 @@ void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight
   if (!gbias) return;
 #pragma omp parallel for schedule(static) if (s.n * s.k * L.pq > kParallelWork)
   for (int64_t o = 0; o < s.k; ++o) {
-    double sum = 0;
+    double sum = 0;  // over planes in double, within a plane in T (vectorized)
     for (int64_t b = 0; b < s.n; ++b) {
       const T* plane = gy + (b * s.k + o) * L.pq;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t i = 0; i < L.pq; ++i) sum += plane[i];
+      T part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t i = 0; i < L.pq; ++i) part += plane[i];
+      sum += part;
     }
     gbias[o] = static_cast<T>(sum);
   }

@@ -219,21 +219,24 @@ template <class Cfg, class T = typename Cfg::type>
   const int own_r = split_n ? NR : MR, shared_r = split_n ? MR : NR;
   const int threads = omp_get_num_threads();
   const int64_t per_task = std::clamp<int64_t>(ceil_div(own_slivers, 4 * threads), 1, 8);
-  const int64_t chunk = std::clamp<int64_t>(kL2Elements / (kc_step * shared_r), 1, kMaxPack / (g.k * shared_r));
+  const int64_t chunk =
+      std::max<int64_t>(1, std::min(kL2Elements / (kc_step * shared_r), kMaxPack / (g.k * shared_r)));
   T* shared = scratch<T>(0, std::min(chunk, shared_slivers) * shared_r * g.k);
   T* own = scratch<T>(1, per_task * own_r * g.k);
 
   for (int64_t c0 = 0; c0 < shared_slivers; c0 += chunk) {
     const int64_t c1 = std::min(shared_slivers, c0 + chunk);
-    bool packed = false;  // packed at the first task this thread takes: one that arrives late to a
-                          // finished loop skips the work
+    // The chunk is packed when this thread takes its first task (a thread that arrives after the
+    // others have taken every task skips the work).
+    bool packed = false;
 #pragma omp for schedule(dynamic, 1) nowait
     for (int64_t t = 0; t < ceil_div(own_slivers, per_task); ++t) {
       if (!packed && split_n) pack_a<Cfg>(g, c0 * MR, std::min(g.m, c1 * MR) - c0 * MR, shared);
       if (!packed && !split_n) pack_b<Cfg>(g, c0 * NR, std::min(g.n, c1 * NR) - c0 * NR, shared);
       packed = true;
       const int64_t o0 = t * per_task, o1 = std::min(own_slivers, o0 + per_task);
-      // The A and B slivers of this task's block of C: [a0, a1) x [b0, b1), and where they are.
+      // This task's block of C: A slivers [a0, a1) x B slivers [b0, b1), each range packed from
+      // the start of its buffer.
       int64_t a0 = c0, a1 = c1, b0 = o0, b1 = o1;
       const T *apack = shared, *bpack = own;
       if (split_n) {
@@ -244,15 +247,13 @@ template <class Cfg, class T = typename Cfg::type>
         std::swap(a1, b1);
         std::swap(apack, bpack);
       }
-      apack -= a0 * MR * g.k;  // index slivers by their number in the whole matrix
-      bpack -= b0 * NR * g.k;
       for (int64_t pc = 0; pc < g.k; pc += kc_step) {
         const int64_t kc = std::min(kc_step, g.k - pc);
         const T beta = pc == 0 ? g.beta : T(1);
         for (int64_t sa = a0; sa < a1; ++sa)
           for (int64_t sb = b0; sb < b1; ++sb)
-            micro_kernel<Cfg>(kc, apack + (sa * g.k + pc) * MR, bpack + (sb * g.k + pc) * NR, g.alpha, beta,
-                              g.c + sa * MR * g.ldc + sb * NR, g.ldc, std::min<int64_t>(MR, g.m - sa * MR),
+            micro_kernel<Cfg>(kc, apack + ((sa - a0) * g.k + pc) * MR, bpack + ((sb - b0) * g.k + pc) * NR, g.alpha,
+                              beta, g.c + sa * MR * g.ldc + sb * NR, g.ldc, std::min<int64_t>(MR, g.m - sa * MR),
                               std::min<int64_t>(NR, g.n - sb * NR));
       }
     }

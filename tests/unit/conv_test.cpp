@@ -125,7 +125,8 @@ struct Direct {
             for (int64_t ci = 0; ci < cg; ++ci)
               for (int64_t kr = 0; kr < s.r; ++kr)
                 for (int64_t ks = 0; ks < s.s; ++ks) {
-                  const int64_t ih = i * s.stride_h - s.pad_h + kr * s.dil_h, iw = j * s.stride_w - s.pad_w + ks * s.dil_w;
+                  const int64_t ih = i * s.stride_h - s.pad_h + kr * s.dil_h;
+                  const int64_t iw = j * s.stride_w - s.pad_w + ks * s.dil_w;
                   if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
                   const int64_t xc = o / kg * cg + ci;
                   f(((b * s.c + xc) * s.h + ih) * s.w + iw, ((o * cg + ci) * s.r + kr) * s.s + ks,

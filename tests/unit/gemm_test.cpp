@@ -168,6 +168,7 @@ TEST_CASE("gemm: independent products from inside a parallel region (each on its
   std::vector<std::vector<float>> got(4, std::vector<float>(static_cast<size_t>(m * n)));
 #pragma omp parallel for num_threads(2) schedule(static, 1)
   for (int i = 0; i < 4; ++i)
-    cpu::gemm<float>(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, got[static_cast<size_t>(i)].data(), n);
+    cpu::gemm<float>(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, got[static_cast<size_t>(i)].data(),
+                     n);
   for (const auto& g : got) CHECK(g == want);  // same blocking, same threads-independent summation order
 }
