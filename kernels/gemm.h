@@ -12,7 +12,8 @@
 // kernels/cpu/gemm.cpp): both operands are packed into k-major slivers and a register-blocked
 // micro-kernel accumulates one small tile of C at a time. The micro-kernel is written once with
 // GCC vector types and compiled for AVX-512, AVX2+FMA and baseline x86-64 (elsewhere, one generic
-// variant); the best one the running CPU supports is picked at the first call. Called outside an
+// variant); the best one the running CPU supports is picked at the first call (the environment
+// variable HEMO_GEMM_ISA=avx512|avx2|sse2 picks another, e.g. for valgrind). Called outside an
 // OpenMP parallel region, gemm shares its work among the OpenMP threads; inside one it runs on
 // the calling thread, so callers may parallelize over independent GEMMs without
 // oversubscribing. Summation order (and FMA use) depends on the variant and the blocking, so

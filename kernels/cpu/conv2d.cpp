@@ -23,7 +23,7 @@ namespace {
 // kMaxColElements (32 MiB of floats) unless a single image needs more.
 constexpr int64_t kChunkPixels = 4096, kMaxColElements = int64_t(1) << 23;
 // Copy loops touching fewer elements than this stay on one thread.
-constexpr int64_t kParallelWork = int64_t(1) << 15;
+constexpr int64_t kParallelWork = int64_t(1) << 17;
 
 // A convolution seen per group and per chunk of images.
 struct Lowering {

@@ -13,7 +13,8 @@
 namespace hemo::cpu {
 namespace {
 
-constexpr int64_t kParallelWork = int64_t(1) << 15;
+// Loops with fewer multiply-adds than this stay on one thread.
+constexpr int64_t kParallelWork = int64_t(1) << 16;
 
 // Output columns j in [lo, hi) read input column j stride + off inside [0, w).
 inline void valid_columns(int64_t q, int64_t w, int64_t stride, int64_t off, int64_t& lo, int64_t& hi) {

@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -309,10 +310,14 @@ constexpr Variant<T> kVariants[] = {{run_base, "generic", std::is_same_v<T, floa
 bool cpu_runs(const std::string& isa) { return isa == "generic"; }
 #endif
 
-// The variant in use: the best this CPU runs, unless gemm_select_isa chose another.
+// The variant in use: HEMO_GEMM_ISA's if set (and runnable), else the best this CPU runs, until
+// gemm_select_isa chooses another.
 template <class T>
 const Variant<T>*& current() {
   static const Variant<T>* chosen = [] {
+    const char* forced = std::getenv("HEMO_GEMM_ISA");
+    for (const Variant<T>& v : kVariants<T>)
+      if (forced && forced == std::string(v.isa) && cpu_runs(v.isa)) return &v;
     for (const Variant<T>& v : kVariants<T>)
       if (cpu_runs(v.isa)) return &v;
     return &std::end(kVariants<T>)[-1];
@@ -320,8 +325,9 @@ const Variant<T>*& current() {
   return chosen;
 }
 
-// Below this many multiply-adds per thread, waking another thread costs more than it saves.
-constexpr int64_t kMinMacsPerThread = int64_t(1) << 17;
+// Below about this many multiply-adds per thread (some microseconds of work), waking another
+// thread costs more than it saves.
+constexpr int64_t kMinMacsPerThread = int64_t(1) << 20;
 
 }  // namespace
 
