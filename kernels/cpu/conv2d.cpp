@@ -1,7 +1,7 @@
 // Dense grouped convolution as im2col + GEMM (contract in kernels/conv2d.h).
 //
 // Per chunk of nb images and per group g, with crs = (c / groups) r s rows and cols = nb p q:
-//   im2col:   col[crs x cols] from x        (a 1x1 stride-1 unpadded kernel on one image reads x as is)
+//   im2col:   col[crs x cols] from x   (a 1x1 stride-1 unpadded kernel on one image uses x, or gx, as col)
 //   forward:  y_g[k/groups x cols] = W_g col
 //   data:     col = W_g^T gy_g, col2im adds col back onto gx
 //   filter:   gW_g (+)= gy_g col^T          (the first chunk overwrites, later ones accumulate)
@@ -10,7 +10,6 @@
 #include "kernels/conv2d.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "kernels/gemm.h"

@@ -9,17 +9,17 @@
 // k panel (GCC vector types: no intrinsics, and the same source compiles for any instruction set).
 // FMA contraction is enabled for this file in kernels/CMakeLists.txt.
 //
-// Threads: C is split along its longer side (in slivers) into tasks that the threads take
+// Threads: C is split along the side with more slivers into tasks that the threads take
 // dynamically (a thread that the OS preempts, say for the data loader, delays one task rather
 // than a fixed share of the work). The operand along the other side is needed by every task:
 // each thread packs its own copy of it ("shared" below; min(m, n) x k, small next to the
 // m n k product), and each task packs its own slivers of the split operand ("own"). There is no
 // barrier between the phases, only the join at the end.
 //
-// Cache blocking: the k dimension is cut into panels of about KC, and every tile loops over all
-// panels before the next tile starts, so C stays in L1/L2. The shared operand is packed in
-// chunks whose k panel fits in L2; a task runs, per k panel, each A sliver (held in L1) against
-// every B sliver of its range (streamed from L2).
+// Cache blocking: the k dimension is cut into panels of about KC; a task runs all k panels over
+// its block of C before the next task starts, so the block stays in L1/L2. Per k panel it runs
+// each A sliver (held in L1) against every B sliver of its range (streamed from L2). The shared
+// operand is packed in chunks whose k panel fits in L2.
 #include "kernels/gemm.h"
 
 #include <omp.h>
