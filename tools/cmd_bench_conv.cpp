@@ -3,6 +3,7 @@
 // GFLOP/s (2 MACs per output element and tap; the backward does twice the forward's work, or
 // once when the input needs no gradient, as the first layer's).
 //   hemo bench conv [--layers 32x3x100x100:32x3x3:s1p1,...] [--threads 2] [--repeats 7] [--warmup 2]
+//                   [--clock cpu]
 // A layer is NxCxHxW:KxRxS[:sSpP[gG]] (stride S, padding P, groups G). The first layer of the
 // list is timed without an input gradient when its input has 3 channels (an image).
 // tools/bench/torch_conv_bench.py runs the same layers through torch for comparison.
@@ -11,7 +12,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -22,6 +22,7 @@
 #include "nn/ops_conv.h"
 #include "tensor/autograd.h"
 #include "tensor/rng.h"
+#include "tools/bench_clock.h"
 
 namespace {
 
@@ -59,6 +60,7 @@ void add_bench_conv_command(CLI::App& bench) {
   struct Options {
     std::string layers = kDefaultLayers;
     int threads = 0, repeats = 7, warmup = 2;
+    std::string clock = "wall";
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = bench.add_subcommand("conv", "Time conv2d forward and backward on CNN layers; print ms and GFLOP/s");
@@ -66,12 +68,14 @@ void add_bench_conv_command(CLI::App& bench) {
   cmd->add_option("--threads", o->threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
   cmd->add_option("--repeats", o->repeats, "Timed runs per layer")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
+  cmd->add_option("--clock", o->clock, "wall, or cpu (process CPU time; for --threads 1 on a busy machine)")
+      ->capture_default_str();
   cmd->callback([o] {
     using namespace hemo;
-    using clock = std::chrono::steady_clock;
+    const cli::BenchClock clock(o->clock);
     if (o->threads > 0) omp_set_num_threads(o->threads);
-    std::printf("bench conv: %d threads, %d warm-up + %d timed runs per layer (median)\n", omp_get_max_threads(),
-                o->warmup, o->repeats);
+    std::printf("bench conv: %d threads, %d warm-up + %d timed runs per layer (median), %s\n", omp_get_max_threads(),
+                o->warmup, o->repeats, clock.name());
     std::stringstream list(o->layers);
     std::string item;
     double total_fwd = 0, total_bwd = 0;
@@ -89,14 +93,14 @@ void add_bench_conv_command(CLI::App& bench) {
         x.zero_grad();
         w.zero_grad();
         b.zero_grad();
-        const auto t0 = clock::now();
+        const double t0 = clock.now();
         Tensor y = run();
-        const auto t1 = clock::now();
+        const double t1 = clock.now();
         y.backward(gy);
-        const auto t2 = clock::now();
+        const double t2 = clock.now();
         if (r < o->warmup) continue;
-        fwd.push_back(std::chrono::duration<double>(t1 - t0).count());
-        bwd.push_back(std::chrono::duration<double>(t2 - t1).count());
+        fwd.push_back(t1 - t0);
+        bwd.push_back(t2 - t1);
       }
       const double macs = static_cast<double>(gy.numel()) * static_cast<double>(l.c / l.groups * l.r * l.s);
       const double f = median(fwd), bw = median(bwd);

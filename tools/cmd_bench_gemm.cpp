@@ -2,7 +2,7 @@
 // and linear layers give it, and prints GFLOP/s (2 m n k per product; median and best of the timed
 // runs, after warm-up runs).
 //   hemo bench gemm [--shapes 64x2500x288,288x5000x64:TN] [--threads 2] [--repeats 9] [--warmup 3]
-//                   [--isa avx2]
+//                   [--isa avx2] [--clock cpu]
 // A shape is MxNxK (C is M x N) with an optional :AB transpose code (N or T for op(A), op(B)).
 // tools/bench/torch_gemm_bench.py runs the same shapes through torch for a side-by-side table.
 #include "tools/command.h"
@@ -10,7 +10,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -20,6 +19,7 @@
 #include "kernels/gemm.h"
 #include "tensor/error.h"
 #include "tensor/rng.h"
+#include "tools/bench_clock.h"
 
 namespace {
 
@@ -69,6 +69,7 @@ void add_bench_gemm_command(CLI::App& bench) {
     int repeats = 9;
     int warmup = 3;
     std::string isa;
+    std::string clock = "wall";
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = bench.add_subcommand("gemm", "Time the CPU GEMM on convolution-sized products; print GFLOP/s");
@@ -77,12 +78,15 @@ void add_bench_gemm_command(CLI::App& bench) {
   cmd->add_option("--repeats", o->repeats, "Timed runs per shape")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--isa", o->isa, "Force a micro-kernel variant: avx512, avx2 or sse2");
+  cmd->add_option("--clock", o->clock, "wall, or cpu (process CPU time; for --threads 1 on a busy machine)")
+      ->capture_default_str();
   cmd->callback([o] {
+    const hemo::cli::BenchClock clock(o->clock);
     if (o->threads > 0) omp_set_num_threads(o->threads);
     HEMO_CHECK(o->isa.empty() || hemo::cpu::gemm_select_isa(o->isa), "bench gemm: this CPU cannot run --isa ",
                o->isa);
-    std::printf("bench gemm: kernel %s, %d threads, %d warm-up + %d timed runs per shape\n",
-                hemo::cpu::gemm_kernel_name<float>(), omp_get_max_threads(), o->warmup, o->repeats);
+    std::printf("bench gemm: kernel %s, %d threads, %d warm-up + %d timed runs per shape, %s\n",
+                hemo::cpu::gemm_kernel_name<float>(), omp_get_max_threads(), o->warmup, o->repeats, clock.name());
     std::stringstream list(o->shapes);
     std::string item;
     while (std::getline(list, item, ',')) {
@@ -91,10 +95,10 @@ void add_bench_gemm_command(CLI::App& bench) {
       std::vector<float> c(static_cast<size_t>(s.m * s.n));
       std::vector<double> seconds;
       for (int r = 0; r < o->warmup + o->repeats; ++r) {
-        const auto start = std::chrono::steady_clock::now();
+        const double start = clock.now();
         hemo::cpu::gemm<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), s.ta ? s.m : s.k, b.data(),
                                s.tb ? s.k : s.n, 0.0f, c.data(), s.n);
-        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double t = clock.now() - start;
         if (r >= o->warmup) seconds.push_back(t);
       }
       std::sort(seconds.begin(), seconds.end());

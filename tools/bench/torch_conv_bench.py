@@ -8,7 +8,8 @@ layers and thread count, forward and backward, in one run.
 Rounds alternate hemo and torch; each reports per layer the median of its timed runs after
 warm-up runs, and the table gives the median over rounds. The default layers are the seven 3x3
 convolutions of the 7-block CNN at batch 32; the first one is timed without an input gradient
-(its input is the image), as in training. Layers are NxCxHxW:KxRxS[:sSpP[gG]].
+(its input is the image), as in training. Layers are NxCxHxW:KxRxS[:sSpP[gG]]. On a busy
+machine, see the notes on --clock cpu and OMP_WAIT_POLICY in torch_gemm_bench.py.
 """
 import argparse
 import re
@@ -24,6 +25,9 @@ DEFAULT_LAYERS = ("32x3x100x100:32x3x3:s1p1,32x32x50x50:64x3x3:s1p1,32x64x25x25:
                   "32x64x13x13:64x3x3:s1p1,32x64x7x7:128x3x3:s1p1,32x128x4x4:256x3x3:s1p1,"
                   "32x256x2x2:256x3x3:s1p1")
 LAYER = re.compile(r"(\d+)x(\d+)x(\d+)x(\d+):(\d+)x(\d+)x(\d+)(?::s(\d+)p(\d+)(?:g(\d+))?)?")
+
+
+CLOCK = time.perf_counter  # or time.process_time with --clock cpu
 
 
 def parse(text):
@@ -46,13 +50,13 @@ def torch_round(layers, warmup, repeats):
         fwd, bwd = [], []
         for rep in range(warmup + repeats):
             x.grad = wt.grad = b.grad = None
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             y = F.conv2d(x, wt, b, stride=stride, padding=pad, groups=groups)
-            t1 = time.perf_counter()
+            t1 = CLOCK()
             if gy is None:
                 gy = torch.rand(y.shape, generator=gen) * 2 - 1
             y.backward(gy)
-            t2 = time.perf_counter()
+            t2 = CLOCK()
             if rep >= warmup:
                 fwd.append(t1 - t0)
                 bwd.append(t2 - t1)
@@ -60,9 +64,9 @@ def torch_round(layers, warmup, repeats):
     return out
 
 
-def hemo_round(hemo, layers, threads, warmup, repeats):
+def hemo_round(hemo, layers, threads, warmup, repeats, clock):
     cmd = [hemo, "bench", "conv", "--layers", ",".join(layers), "--threads", str(threads), "--warmup", str(warmup),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--clock", clock]
     text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     out = {}
     for line in text.splitlines():
@@ -80,6 +84,8 @@ def main():
     ap.add_argument("--hemo", default="build/tools/hemo")
     ap.add_argument("--layers", default=DEFAULT_LAYERS)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: process CPU time, for --threads 1 on a machine busy with other work")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7)
@@ -88,15 +94,17 @@ def main():
     for l in layers:
         parse(l)
     torch.set_num_threads(args.threads)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     runs = {l: {"hemo": [], "torch": []} for l in layers}
     for r in range(args.rounds):
-        for name, res in (("hemo", hemo_round(args.hemo, layers, args.threads, args.warmup, args.repeats)),
+        for name, res in (("hemo", hemo_round(args.hemo, layers, args.threads, args.warmup, args.repeats, args.clock)),
                           ("torch", torch_round(layers, args.warmup, args.repeats))):
             for l in layers:
                 runs[l][name].append(res[l])
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
-    print(f"float32 conv2d, {args.threads} threads, ms per call: median over {args.rounds} rounds of the median of "
+    print(f"float32 conv2d, {args.threads} threads, {args.clock} clock, ms per call: median over {args.rounds} rounds of the median of "
           f"{args.repeats} timed runs; torch {torch.__version__} (oneDNN: {torch.backends.mkldnn.is_available()})")
     print(f"{'layer':34}{'hemo fwd':>10}{'torch fwd':>11}{'hemo bwd':>10}{'torch bwd':>11}")
     tot = {"hemo": [0.0, 0.0], "torch": [0.0, 0.0]}

@@ -13,6 +13,9 @@ rounds in GFLOP/s (2 M N K per product). torch runs the product two ways:
                  CPU convolutions and mkldnn paths use, with the operands already in its layout
 Shapes are MxNxK[:AB] (C is M x N; A, B = N or T for op(A), op(B)), the defaults being the
 products hemo's conv2d issues for the 7-block CNN at batch 32 (see tools/cmd_bench_gemm.cpp).
+On a machine shared with other work, --threads 1 --clock cpu measures the work itself; OpenMP's
+default spin-waiting makes multi-threaded runs there pay a scheduler slice per parallel region
+(OMP_WAIT_POLICY=passive, exported before running this script, avoids most of it).
 """
 import argparse
 import re
@@ -27,6 +30,9 @@ DEFAULT_SHAPES = ("64x5000x288,64x20000x288,288x5000x64:TN,64x288x5000:NT,256x12
                   "256x2304x128:NT,512x512x512")
 
 
+CLOCK = time.perf_counter  # or time.process_time with --clock cpu
+
+
 def parse(shape):
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(?::([NT])([NT]))?", shape)
     if not m:
@@ -39,9 +45,9 @@ def time_median(fn, warmup, repeats):
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return statistics.median(times)
 
 
@@ -63,10 +69,10 @@ def torch_round(shapes, warmup, repeats):
     return out
 
 
-def hemo_round(hemo, shapes, threads, warmup, repeats):
+def hemo_round(hemo, shapes, threads, warmup, repeats, clock):
     """{shape: seconds} for one round of `hemo bench gemm`, and the kernel it reported."""
     cmd = [hemo, "bench", "gemm", "--shapes", ",".join(shapes), "--threads", str(threads), "--warmup", str(warmup),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--clock", clock]
     text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     kernel = re.search(r"kernel (.*?), ", text)
     out = {}
@@ -85,6 +91,8 @@ def main():
     ap.add_argument("--hemo", default="build/tools/hemo", help="the hemo binary")
     ap.add_argument("--shapes", default=DEFAULT_SHAPES)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: process CPU time, for --threads 1 on a machine busy with other work")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=9)
@@ -93,11 +101,13 @@ def main():
     for s in shapes:
         parse(s)
     torch.set_num_threads(args.threads)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
 
     runs = {s: {"hemo": [], "torch.matmul": [], "oneDNN": []} for s in shapes}
     kernel = "?"
     for r in range(args.rounds):
-        hemo_times, kernel = hemo_round(args.hemo, shapes, args.threads, args.warmup, args.repeats)
+        hemo_times, kernel = hemo_round(args.hemo, shapes, args.threads, args.warmup, args.repeats, args.clock)
         torch_times = torch_round(shapes, args.warmup, args.repeats)
         for s in shapes:
             runs[s]["hemo"].append(hemo_times[s])
@@ -105,7 +115,7 @@ def main():
                 runs[s][name].append(t)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
-    print(f"float32 GEMM, {args.threads} threads, median over {args.rounds} rounds of the median of "
+    print(f"float32 GEMM, {args.threads} threads, {args.clock} clock, median over {args.rounds} rounds of the median of "
           f"{args.repeats} timed runs (after {args.warmup} warm-up runs); hemo kernel: {kernel}; "
           f"torch {torch.__version__}")
     cols = ["hemo", "torch.matmul", "oneDNN"]
