@@ -1,4 +1,5 @@
-// cuBLAS: the GEMM behind linear layers (and any other matrix product on the GPU).
+// cuBLAS, behind cuda::gemm (declared with the CPU one in kernels/gemm.h): handles and the TF32
+// switch.
 //
 // One cuBLAS handle per thread and device, made on first use and bound to the calling thread's
 // current stream at every call. Handles are never destroyed (a thread that used cuBLAS leaves
@@ -11,7 +12,6 @@
 #pragma once
 #include <cublas_v2.h>
 
-#include <cstdint>
 
 namespace hemo::cuda {
 
@@ -21,12 +21,5 @@ bool allow_tf32();
 // This thread's handle for the current device, bound to the current stream, math mode set from
 // allow_tf32().
 cublasHandle_t cublas_handle();
-
-// Row-major GEMM: C = alpha op(A) op(B) + beta C with C [m, n], op(A) [m, k], op(B) [k, n];
-// op(X) = X^T when trans_x. lda, ldb, ldc are the row strides (in elements) of A, B and C as
-// stored: A is [m, k] (or [k, m] when trans_a) with row stride lda, and so on. Device pointers;
-// with beta == 0, C is overwritten and its old contents never read (NaN-safe).
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 }  // namespace hemo::cuda

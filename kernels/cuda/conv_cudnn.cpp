@@ -22,7 +22,7 @@
 namespace hemo::cuda {
 
 namespace {
-std::string geometry_str(const ConvGeometry& g) {
+std::string geometry_str(const Conv2dShape& g) {
   return cat("x [", g.n, ", ", g.c, ", ", g.h, ", ", g.w, "], weight [", g.k, ", ", g.groups > 0 ? g.c / g.groups : 0,
              ", ", g.r, ", ", g.s, "], stride ", g.stride_h, "x", g.stride_w, ", padding ", g.pad_h, "x", g.pad_w,
              ", dilation ", g.dil_h, "x", g.dil_w, ", groups ", g.groups);
@@ -41,18 +41,18 @@ size_t cudnn_workspace_limit() {
 #if !HEMO_WITH_CUDNN
 
 namespace {
-[[noreturn]] void no_cudnn(const char* what, const ConvGeometry& g) {
+[[noreturn]] void no_cudnn(const char* what, const Conv2dShape& g) {
   throw Error(cat(what, " on CUDA tensors (", geometry_str(g), ") needs cuDNN, and this hemo was built without it "
                   "(cmake found no cuDNN 9; configure with -DCUDNN_ROOT=<folder with include/ and lib/>)"));
 }
 }  // namespace
 
 bool cudnn_available() { return false; }
-void cudnn_conv_fwd(const ConvGeometry& g, const float*, const float*, float*) { no_cudnn("conv2d forward", g); }
-void cudnn_conv_bwd_data(const ConvGeometry& g, const float*, const float*, float*) {
+void cudnn_conv_fwd(const Conv2dShape& g, const float*, const float*, float*) { no_cudnn("conv2d forward", g); }
+void cudnn_conv_bwd_data(const Conv2dShape& g, const float*, const float*, float*) {
   no_cudnn("conv2d backward (input gradient)", g);
 }
-void cudnn_conv_bwd_filter(const ConvGeometry& g, const float*, const float*, float*) {
+void cudnn_conv_bwd_filter(const Conv2dShape& g, const float*, const float*, float*) {
   no_cudnn("conv2d backward (weight gradient)", g);
 }
 size_t cudnn_cached_algorithms() { return 0; }
@@ -89,7 +89,7 @@ cudnnHandle_t cudnn_handle() {
   return h;
 }
 
-int as_int(int64_t v, const ConvGeometry& g) {
+int as_int(int64_t v, const Conv2dShape& g) {
   HEMO_CHECK(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): a size exceeds 32 bits in ", geometry_str(g));
   return static_cast<int>(v);
 }
@@ -100,7 +100,7 @@ struct Descriptors {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  explicit Descriptors(const ConvGeometry& g) {
+  explicit Descriptors(const Conv2dShape& g) {
     HEMO_CHECK(g.groups >= 1 && g.c % g.groups == 0 && g.k % g.groups == 0 && g.p() >= 1 && g.q() >= 1,
                "conv2d (cuDNN): invalid geometry ", geometry_str(g));
     HEMO_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
@@ -147,7 +147,7 @@ struct Choice {
 std::mutex g_cache_mu;
 std::map<std::vector<int64_t>, Choice> g_cache;
 
-std::vector<int64_t> cache_key(const ConvGeometry& g, Direction d, bool tf32) {
+std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, bool tf32) {
   int device = 0;
   HEMO_CUDA_CHECK(cudaGetDevice(&device));
   return {device, static_cast<int64_t>(d), tf32, g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w,
@@ -159,7 +159,7 @@ bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUD
 // Picks from cuDNN's ranked candidates `perf` (see conv_cudnn.h); workspace(algo, math, &bytes)
 // asks cuDNN what a candidate needs.
 template <class Perf, class WorkspaceFn>
-Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const ConvGeometry& g, Direction d,
+Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2dShape& g, Direction d,
             WorkspaceFn workspace) {
   const size_t limit = cudnn_workspace_limit();
   for (int deterministic_only = 1; deterministic_only >= 0; --deterministic_only) {
@@ -180,7 +180,7 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const ConvGe
 
 // The cached choice for (g, d), made on first use with get_candidates(perf, max, &returned).
 template <class Perf, class GetFn, class WorkspaceFn>
-Choice choose(const ConvGeometry& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace) {
+Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace) {
   const bool tf32 = allow_tf32();
   const std::vector<int64_t> key = cache_key(g, d, tf32);
   {
@@ -219,7 +219,7 @@ size_t cudnn_cached_algorithms() {
   return g_cache.size();
 }
 
-void cudnn_conv_fwd(const ConvGeometry& g, const float* x, const float* weight, float* y) {
+void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
   if (g.n == 0 || g.k == 0) return;
   if (g.c == 0) return zero(y, g.n * g.k * g.p() * g.q());
   cudnnHandle_t h = cudnn_handle();
@@ -240,7 +240,7 @@ void cudnn_conv_fwd(const ConvGeometry& g, const float* x, const float* weight, 
                                            &kZero, d.y, y));
 }
 
-void cudnn_conv_bwd_data(const ConvGeometry& g, const float* weight, const float* gy, float* gx) {
+void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
   if (g.n == 0 || g.c == 0) return;
   if (g.k == 0) return zero(gx, g.n * g.c * g.h * g.w);
   cudnnHandle_t h = cudnn_handle();
@@ -261,7 +261,7 @@ void cudnn_conv_bwd_data(const ConvGeometry& g, const float* weight, const float
                                                 c.workspace, &kZero, d.x, gx));
 }
 
-void cudnn_conv_bwd_filter(const ConvGeometry& g, const float* x, const float* gy, float* gweight) {
+void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
   if (g.k == 0 || g.c == 0) return;
   if (g.n == 0) return zero(gweight, g.k * (g.c / g.groups) * g.r * g.s);
   cudnnHandle_t h = cudnn_handle();

@@ -1,8 +1,9 @@
-// CUDA elementwise (squeeze-excitation's channel multiply too), reductions, softmax /
+// CUDA linear, elementwise (squeeze-excitation's channel multiply too), reductions, softmax /
 // log-softmax and the fused softmax cross-entropy against the CPU reference, forward and backward.
 #include <doctest/doctest.h>
 
 #include "nn/ops_elementwise.h"
+#include "nn/ops_linear.h"
 #include "nn/ops_loss.h"
 #include "nn/ops_reduce.h"
 #include "nn/ops_softmax.h"
@@ -11,6 +12,27 @@
 using namespace hemo;
 using namespace hemo::test;
 
+
+TEST_CASE("cuda linear matches the CPU reference") {
+  HEMO_REQUIRE_GPU();
+  struct Case {
+    Shape x;
+    int64_t out;
+    bool bias;
+  };
+  uint64_t seed = 10000;
+  for (const Case& z : {Case{{3, 7}, 5, true}, Case{{1, 1280}, 8, true}, Case{{64, 1280}, 8, false},
+                        Case{{2, 3, 33}, 17, true}, Case{{5, 0}, 4, true}}) {
+    CAPTURE(shape_str(z.x));
+    CAPTURE(z.out);
+    std::vector<Tensor> in = two(rand_f32(z.x, seed + 1), rand_f32({z.out, z.x.back()}, seed + 2));
+    if (z.bias) in.push_back(rand_f32({z.out}, seed + 3));
+    seed += 4;
+    check_op("cuda linear", in,
+             [&](const std::vector<Tensor>& t) { return nn::linear(t[0], t[1], z.bias ? t[2] : Tensor()); }, 1e-5,
+             1e-5, ++seed);
+  }
+}
 
 TEST_CASE("cuda add, mul, channel-broadcast mul and scale match the CPU reference") {
   HEMO_REQUIRE_GPU();
