@@ -4,8 +4,6 @@
 // split and leaves a run directory with report.html in OUT/run. The defaults (3,200 images of
 // 72x72, 10 epochs) took 118 s on a 2-core CPU, data generation included, for 98.5% test
 // accuracy; the training time limit keeps a slower machine under 5 minutes.
-#include "tools/command.h"
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +13,7 @@
 
 #include "data/synth.h"
 #include "tensor/storage.h"
+#include "tools/command.h"
 #include "train/trainer.h"
 
 namespace {
@@ -52,8 +51,8 @@ fs::path prepare_data(const DemoOptions& o) {
   // JPEG (quality 95) decodes several times faster than PNG, and each image is decoded every epoch.
   const int64_t n = hemo::data::synth::generate(dir, o.per_class, o.size, o.seed, "jpg", o.threads);
   std::ofstream(stamp) << want.dump() << "\n";
-  std::cout << "data: drew " << n << " synthetic " << o.size << "x" << o.size << " smear images ("
-            << o.per_class << " per class, 8 classes) in " << seconds_since(t0) << " s -> " << dir.string() << "\n";
+  std::cout << "data: drew " << n << " synthetic " << o.size << "x" << o.size << " smear images (" << o.per_class
+            << " per class, 8 classes) in " << seconds_since(t0) << " s -> " << dir.string() << "\n";
   return dir;
 }
 
@@ -86,9 +85,9 @@ void run_demo(const DemoOptions& o) {
   // A fresh run each time: the split manifest and the epoch log belong to this dataset.
   std::error_code ec;
   fs::remove_all(c.out, ec);
-  const hemo::train::TrainResult r = hemo::train::run_training(c, [](const std::string& line) {
-    std::cout << line << "\n" << std::flush;
-  });
+  const hemo::train::TrainResult r =
+      hemo::train::run_training(c, [](const std::string& line) { std::cout << line << "\n"
+                                                                           << std::flush; });
   std::cout << "\nhemo demo: test accuracy " << r.test.accuracy * 100 << "% on " << r.test.total
             << " held-out images (best epoch " << r.best_epoch + 1 << " of " << r.epochs_run << "), "
             << seconds_since(t0) << " s in all\n"

@@ -101,20 +101,21 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
   std::string out, err;
 
   // eval of the best checkpoint on the run's test split reproduces the run's own test metrics.
-  int rc = test::run_command(hemo_cmd("eval --checkpoint " + shell_quote(run + "/best.safetensors") + " --data " +
-                                      shell_quote(data) + " --manifest " + shell_quote(run + "/split.csv") +
-                                      " --out " + shell_quote((work / "eval").string())),
-                             &out, &err);
+  int rc = test::run_command(
+      hemo_cmd("eval --checkpoint " + shell_quote(run + "/best.safetensors") + " --data " + shell_quote(data) +
+               " --manifest " + shell_quote(run + "/split.csv") + " --out " + shell_quote((work / "eval").string())),
+      &out, &err);
   REQUIRE_MESSAGE(rc == 0, err);
   CHECK(out.find("Cohen's kappa") != std::string::npos);
   const auto m = nlohmann::json::parse(test::read_file(work / "eval" / "metrics.json"));
   CHECK(m["accuracy"].get<double>() == r.test.accuracy);
   CHECK(m["total"].get<int64_t>() == r.test.total);
 
-  rc = test::run_command(hemo_cmd("eval --ensemble " + shell_quote(run + "/best.safetensors," + run + "/last.safetensors") +
-                                  " --rule vote --data " + shell_quote(data) + " --manifest " +
-                                  shell_quote(run + "/split.csv") + " --out " + shell_quote((work / "ens").string())),
-                         &out, &err);
+  rc = test::run_command(
+      hemo_cmd("eval --ensemble " + shell_quote(run + "/best.safetensors," + run + "/last.safetensors") +
+               " --rule vote --data " + shell_quote(data) + " --manifest " + shell_quote(run + "/split.csv") +
+               " --out " + shell_quote((work / "ens").string())),
+      &out, &err);
   REQUIRE_MESSAGE(rc == 0, err);
   const auto lines = test::read_file(work / "ens" / "predictions.csv");
   CHECK(std::count(lines.begin(), lines.end(), '\n') == r.test.total + 1);
@@ -142,14 +143,14 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
                          &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("does not exist") != std::string::npos, err);
-  rc = test::run_command(hemo_cmd("train --model resnet9 --data " + shell_quote(data) + " --out " +
-                                  shell_quote((work / "y").string())),
-                         &out, &err);
+  rc = test::run_command(
+      hemo_cmd("train --model resnet9 --data " + shell_quote(data) + " --out " + shell_quote((work / "y").string())),
+      &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("unknown model 'resnet9'") != std::string::npos, err);
-  rc = test::run_command(hemo_cmd("train --resume --model mobilenet_v3_small --data " + shell_quote(data) +
-                                  " --out " + shell_quote(run)),
-                         &out, &err);
+  rc = test::run_command(
+      hemo_cmd("train --resume --model mobilenet_v3_small --data " + shell_quote(data) + " --out " + shell_quote(run)),
+      &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("holds a pbcnet7 but a mobilenet_v3_small") != std::string::npos, err);
   // A checkpoint of 8 classes against a folder of 2.
@@ -157,23 +158,37 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
   fs::remove_all(two);
   for (const char* c : {"basophil", "eosinophil"}) {
     fs::create_directories(two / c);
-    for (const auto& e : fs::directory_iterator(fs::path(data) / c)) fs::copy_file(e.path(), two / c / e.path().filename());
+    for (const auto& e : fs::directory_iterator(fs::path(data) / c))
+      fs::copy_file(e.path(), two / c / e.path().filename());
   }
   rc = test::run_command(hemo_cmd("eval --checkpoint " + shell_quote(run + "/best.safetensors") + " --data " +
                                   shell_quote(two.string()) + " --out " + shell_quote((work / "z").string())),
                          &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("classes different") != std::string::npos, err);
-  rc = test::run_command(hemo_cmd("predict --checkpoint " + shell_quote(run + "/split.csv") + " " +
-                                  shell_quote(one_class.string())),
-                         &out, &err);
+  rc = test::run_command(
+      hemo_cmd("predict --checkpoint " + shell_quote(run + "/split.csv") + " " + shell_quote(one_class.string())), &out,
+      &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("split.csv") != std::string::npos, err);
 
-  // A small demo run end to end (the full default runs in tools/run-demo.sh).
-  rc = test::run_command(hemo_cmd("demo --per-class 20 --size 65 --epochs 1 --out " +
-                                  shell_quote((work / "demo").string())),
+  // A recipe preset with flags overriding it: the resolved configuration says which won.
+  rc = test::run_command(hemo_cmd("train --recipe asghar2023 --epochs 1 --input-size 65 --lr 0.0005 --data " +
+                                  shell_quote(data) + " --out " + shell_quote((work / "recipe").string())),
                          &out, &err);
+  REQUIRE_MESSAGE(rc == 0, err);
+  const auto cfg = nlohmann::json::parse(test::read_file(work / "recipe" / "config.json"));
+  CHECK(cfg["recipe"] == "asghar2023");
+  CHECK(cfg["epochs"] == 1);               // flag
+  CHECK(cfg["input_size"] == 65);          // flag
+  CHECK(cfg["lr"].get<double>() == 5e-4);  // flag
+  CHECK(cfg["monitor"] == "val_loss");     // preset
+  CHECK(cfg["optimizer"] == "adam");       // preset
+  CHECK(cfg["model"] == "pbcnet7");        // preset
+
+  // A small demo run end to end (the full default runs in tools/run-demo.sh).
+  rc = test::run_command(
+      hemo_cmd("demo --per-class 20 --size 65 --epochs 1 --out " + shell_quote((work / "demo").string())), &out, &err);
   REQUIRE_MESSAGE(rc == 0, err);
   CHECK(out.find("report: ") != std::string::npos);
   CHECK(fs::exists(work / "demo" / "run" / "report.html"));

@@ -2,6 +2,8 @@
 // errors; and crash safety: a child process writing checkpoints in a loop is killed with SIGKILL
 // at random moments (20 trials), after which the file at the checkpoint path must load and be one
 // complete checkpoint, never older than the last one the parent saw.
+#include "train/checkpoint.h"
+
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,7 +17,6 @@
 
 #include "tensor/rng.h"
 #include "tests/train/train_test_util.h"
-#include "train/checkpoint.h"
 
 using namespace hemo;
 using namespace hemo::train;

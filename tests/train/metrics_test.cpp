@@ -1,13 +1,14 @@
 // Metrics against confusion matrices worked out by hand (the numbers in the comments), the
 // Mann-Whitney ROC-AUC against hand-ranked cases and an independent pair-counting reference, and
 // the ensemble rules on hand-made votes.
+#include "train/metrics.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "tensor/error.h"
 #include "tensor/rng.h"
-#include "train/metrics.h"
 #include "train/predictions.h"
 
 using namespace hemo::train;
@@ -88,11 +89,11 @@ TEST_CASE("metrics: a 2-class matrix (the textbook sensitivity/specificity case)
   std::vector<int64_t> truth, pred;
   labels_from_confusion({{45, 15}, {10, 30}}, truth, pred);
   const Metrics m = compute_metrics(truth, pred, {}, {"healthy", "sick"});
-  CHECK(m.per_class[1].recall == Approx(0.75));        // sensitivity 30 / 40
-  CHECK(m.per_class[1].specificity == Approx(0.75));   // 45 / 60
+  CHECK(m.per_class[1].recall == Approx(0.75));       // sensitivity 30 / 40
+  CHECK(m.per_class[1].specificity == Approx(0.75));  // 45 / 60
   CHECK(m.per_class[1].precision == Approx(30.0 / 45));
-  CHECK(m.per_class[0].recall == Approx(0.75));        // 45 / 60
-  CHECK(m.per_class[0].specificity == Approx(0.75));   // 30 / 40
+  CHECK(m.per_class[0].recall == Approx(0.75));       // 45 / 60
+  CHECK(m.per_class[0].specificity == Approx(0.75));  // 30 / 40
   CHECK(m.accuracy == Approx(0.75));
   // p_e = (60*55 + 40*45) / 10000 = 0.51; kappa = 0.24 / 0.49
   CHECK(m.kappa == Approx(0.24 / 0.49));
@@ -120,8 +121,7 @@ TEST_CASE("metrics: zero denominators are 0, as sklearn's zero_division=0") {
 TEST_CASE("metrics: bad input is a clear error") {
   CHECK_THROWS_AS(compute_metrics({}, {}, {}, {"a", "b"}), hemo::Error);
   CHECK_THROWS_AS(compute_metrics({0, 1}, {0}, {}, {"a", "b"}), hemo::Error);
-  CHECK_THROWS_WITH_AS(compute_metrics({0, 2}, {0, 1}, {}, {"a", "b"}), doctest::Contains("true label 2"),
-                       hemo::Error);
+  CHECK_THROWS_WITH_AS(compute_metrics({0, 2}, {0, 1}, {}, {"a", "b"}), doctest::Contains("true label 2"), hemo::Error);
   CHECK_THROWS_AS(compute_metrics({0, 1}, {0, -1}, {}, {"a", "b"}), hemo::Error);
   CHECK_THROWS_AS(compute_metrics({0, 1}, {0, 1}, {{0.5f, 0.5f}}, {"a", "b"}), hemo::Error);
   CHECK_THROWS_AS(compute_metrics({0, 1}, {0, 1}, {{0.5f, 0.5f}, {1.0f}}, {"a", "b"}), hemo::Error);
@@ -169,12 +169,11 @@ TEST_CASE("metrics: one-vs-rest AUC per class, macro and support-weighted") {
   CHECK(m.per_class[2].auc == Approx(1.0));
   CHECK(m.macro_auc == Approx((0.875 + 0.875 + 1.0) / 3));
   CHECK(m.weighted_auc == Approx((0.875 + 0.875 + 1.0) / 3));  // equal supports
-  CHECK(m.accuracy == Approx(4.0 / 6));                         // rows 1 and 3 are wrong
+  CHECK(m.accuracy == Approx(4.0 / 6));                        // rows 1 and 3 are wrong
 }
 
 TEST_CASE("argmax_rows: the first index wins a tie") {
-  CHECK(argmax_rows({{0.2f, 0.5f, 0.5f}, {0.9f, 0.05f, 0.05f}, {0.1f, 0.1f, 0.8f}}) ==
-        std::vector<int64_t>{1, 0, 2});
+  CHECK(argmax_rows({{0.2f, 0.5f, 0.5f}, {0.9f, 0.05f, 0.05f}, {0.1f, 0.1f, 0.8f}}) == std::vector<int64_t>{1, 0, 2});
 }
 
 TEST_CASE("format_table and to_json carry every number") {

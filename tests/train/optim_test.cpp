@@ -1,6 +1,8 @@
 // Optimizers, gradient clipping and LR schedules against PyTorch (Debian's torch, run at test
 // time by optim_reference.py on inputs both sides compute from the same formulas), plus the
 // optimizer state round trip a checkpoint relies on.
+#include "train/optim.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 
 #include "tests/support/compare.h"
 #include "tests/train/train_test_util.h"
-#include "train/optim.h"
 #include "train/schedule.h"
 
 using namespace hemo;
@@ -165,7 +166,8 @@ TEST_CASE("schedules: step, cosine and warmup + cosine match torch's LR schedule
   Schedule warm = cosine;
   warm.warmup_epochs = 3;
   warm.warmup_start = 0.01;
-  const std::pair<const char*, const Schedule*> cases[] = {{"step", &step}, {"cosine", &cosine}, {"warmup_cosine", &warm}};
+  const std::pair<const char*, const Schedule*> cases[] = {
+      {"step", &step}, {"cosine", &cosine}, {"warmup_cosine", &warm}};
   for (const auto& [name, s] : cases) {
     const auto lrs = ref[name].get<std::vector<double>>();
     for (size_t e = 0; e < lrs.size(); ++e) {

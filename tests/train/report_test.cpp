@@ -106,8 +106,9 @@ TEST_CASE("report.html opens in headless Chromium without console errors (screen
   const std::string png = (dir / "report.png").string();
   std::filesystem::remove(png);
 
-  const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions "
-                               "--hide-scrollbars --enable-logging=stderr --v=0 --window-size=1280,2600 ";
+  const std::string chromium =
+      "chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions "
+      "--hide-scrollbars --enable-logging=stderr --v=0 --window-size=1280,2600 ";
   std::string out, err;
   int rc = test::run_command(chromium + "--screenshot=" + shell_quote(png) + " " + shell_quote("file://" + report),
                              &out, &err);

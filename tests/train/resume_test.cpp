@@ -33,9 +33,10 @@ TEST_CASE("resume: a run killed after epoch 2 and resumed equals the uninterrupt
 
   TrainConfig c = tiny_config((base / "crashed").string());
   // Crash when epoch 2's summary line is logged: after its epochs.csv line, before its checkpoint.
-  CHECK_THROWS_AS(run_training(c, [](const std::string& line) {
-                    if (line.rfind("epoch 2/3:", 0) == 0) throw Crash("simulated crash");
-                  }),
+  CHECK_THROWS_AS(run_training(c,
+                               [](const std::string& line) {
+                                 if (line.rfind("epoch 2/3:", 0) == 0) throw Crash("simulated crash");
+                               }),
                   Crash);
   CHECK(load_checkpoint((base / "crashed" / "last.safetensors").string()).train_state["epoch"] == 0);
   CHECK(read_epoch_csv((base / "crashed" / "epochs.csv").string()).size() == 2);  // epoch 2 logged, not saved
@@ -76,7 +77,7 @@ TEST_CASE("resume: refuses another split, and a missing checkpoint, with clear m
   run_training(c, quiet);
   c.resume = true;
   c.epochs = 2;
-  c.seed = 6;  // another seed draws another split...
+  c.seed = 6;                                        // another seed draws another split...
   c.manifest = (base / "other_split.csv").string();  // ...into another manifest file
   CHECK_THROWS_WITH_AS(run_training(c, quiet), doctest::Contains("split manifest changed"), Error);
   TrainConfig fresh = tiny_config((base / "nothing").string());

@@ -1,5 +1,7 @@
 // The run directory's text files: epochs.csv (append, read back, restored from a checkpoint's
 // history after a crash), the evaluation CSVs and JSON, CSV quoting; and the recipe presets.
+#include "train/run_files.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,7 +13,6 @@
 #include "train/config.h"
 #include "train/csv_json.h"
 #include "train/progress.h"
-#include "train/run_files.h"
 
 using namespace hemo;
 using namespace hemo::train;
@@ -90,8 +91,8 @@ TEST_CASE("evaluation files: metrics.json, metrics.csv, confusion.csv, predictio
   const auto dir = test::train_work_dir("run_files_eval");
   const std::vector<std::string> classes = {"eosinophil", "ig", "neutrophil"};
   const std::vector<int64_t> truth = {0, 1, 2, 2}, pred = {0, 2, 2, 2};
-  const std::vector<std::vector<float>> probs = {{0.8f, 0.1f, 0.1f}, {0.2f, 0.3f, 0.5f}, {0.1f, 0.1f, 0.8f},
-                                                 {0.0f, 0.25f, 0.75f}};
+  const std::vector<std::vector<float>> probs = {
+      {0.8f, 0.1f, 0.1f}, {0.2f, 0.3f, 0.5f}, {0.1f, 0.1f, 0.8f}, {0.0f, 0.25f, 0.75f}};
   const Metrics m = compute_metrics(truth, pred, probs, classes);
   RunFiles files(dir.string(), false);
   files.write_evaluation(m, {"a/x.jpg", "b,comma.jpg", "c.jpg", "d.jpg"}, truth, pred, probs, classes);

@@ -1,6 +1,8 @@
 // TensorBoard event files: the CRC-32C check value, and files written through RunFiles read back
 // by TensorBoard's own loader (the `tensorboard` package from PyPI, installed into a venv under
 // the build tree; failing to install it fails the test).
+#include "train/tensorboard.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 
 #include "tests/train/train_test_util.h"
 #include "train/run_files.h"
-#include "train/tensorboard.h"
 
 using namespace hemo;
 using namespace hemo::train;
@@ -41,7 +42,8 @@ TEST_CASE("tensorboard: RunFiles' event files hold every logged scalar, read by 
   }
   std::string out, err;
   const std::string script = std::string(HEMO_SOURCE_DIR) + "/tests/train/read_tfevents.py";
-  const int rc = test::run_command(shell_quote(py) + " " + shell_quote(script) + " " + shell_quote(dir.string()), &out, &err);
+  const int rc =
+      test::run_command(shell_quote(py) + " " + shell_quote(script) + " " + shell_quote(dir.string()), &out, &err);
   REQUIRE_MESSAGE(rc == 0, "read_tfevents.py failed:\n", err);
   const nlohmann::json got = nlohmann::json::parse(out);
   MESSAGE("TensorBoard read tags: ", got.size(), " ", out.substr(0, 160), "...");

@@ -1,6 +1,8 @@
 // The training loop's stopping rules and parameter selection: early stopping with patience on the
 // monitored metric, a frozen backbone (only the head trains), and a non-finite loss stopping the
 // run within one step, leaving the previous checkpoint as it was.
+#include "train/trainer.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "tests/train/tiny_run.h"
 #include "train/checkpoint.h"
 #include "train/epoch_log.h"
-#include "train/trainer.h"
 
 using namespace hemo;
 using namespace hemo::train;
