@@ -31,6 +31,9 @@ struct ModelSpec {
 };
 
 // Throws hemo::Error for an unknown name, listing the known ones.
+// create_model: a freshly initialized model in training mode, initialized as torchvision
+// initializes it, drawing from `gen` (only at construction: Dropout layers draw their masks from
+// default_generator(), whose state the trainer checkpoints).
 const ModelSpec& model_spec(const std::string& name);
 std::vector<std::string> model_names();
 nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen);
