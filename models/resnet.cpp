@@ -3,7 +3,6 @@
 #include <array>
 
 #include "models/blocks.h"
-#include "nn/ops_activation.h"
 #include "nn/ops_elementwise.h"
 
 namespace hemo::models {
@@ -28,10 +27,11 @@ Tensor shortcut(const std::shared_ptr<nn::Sequential>& downsample, const Tensor&
   return downsample ? (*downsample)(x) : x;
 }
 
+// The shortcut, the addition and the block's final ReLU (its `relu` module, as torchvision).
 Shape trace_shortcut(ShapeTracer& t, nn::Module& block, bool has_downsample, const Shape& in, const Shape& out) {
   Shape s = has_downsample ? t.child(block, "downsample", in) : in;
   HEMO_CHECK(s == out, "summary: residual shapes differ: ", shape_str(s), " vs ", shape_str(out));
-  return out;
+  return t.child(block, "relu", out);
 }
 }  // namespace
 
@@ -48,7 +48,7 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& ge
 Tensor BasicBlock::forward(const Tensor& x) {
   Tensor y = (*relu)((*bn1)((*conv1)(x)));
   y = (*bn2)((*conv2)(y));
-  return nn::relu(nn::add(y, shortcut(downsample, x)));
+  return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
 
 Shape BasicBlock::trace(ShapeTracer& t, const Shape& in) {
@@ -73,7 +73,7 @@ Tensor Bottleneck::forward(const Tensor& x) {
   Tensor y = (*relu)((*bn1)((*conv1)(x)));
   y = (*relu)((*bn2)((*conv2)(y)));
   y = (*bn3)((*conv3)(y));
-  return nn::relu(nn::add(y, shortcut(downsample, x)));
+  return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
 
 Shape Bottleneck::trace(ShapeTracer& t, const Shape& in) {

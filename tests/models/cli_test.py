@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""`hemo info` and `hemo forward` against PyTorch (ctest: models_cli, label torch-parity).
+
+    cli_test.py HEMO WORKDIR
+
+hemo info, for every architecture: the parameter count equals the PyTorch model's (torchvision's,
+and torchvision's published num_params for its 1000-class models), and the MAC count equals
+the multiply-accumulates of PyTorch's Conv2d and Linear layers counted with forward hooks, at
+224x224 and at a non-square 64x80 with 7 classes (pbcnet7: 100x100 and 36x36).
+hemo forward: on weights converted by tools/convert_torchvision.py from a seeded PyTorch model
+(tests/models/make_model_refs.py), eval and --train logits agree with PyTorch's float64 ones to a
+relative error max|a - b| / max|b| below 1e-4; wrong arguments give an error naming the problem.
+Exit status 0 when every check passes; each failure is printed.
+"""
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, HERE)
+import convert_torchvision as conv  # noqa: E402
+from make_model_refs import count_macs  # noqa: E402
+
+FAILURES = []
+
+
+def check(cond, msg):
+    print(("ok    " if cond else "FAIL  ") + msg, flush=True)
+    if not cond:
+        FAILURES.append(msg)
+
+
+def run(hemo, *args):
+    p = subprocess.run([hemo, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def read_safetensors(path):
+    """name -> numpy array, for the dtypes hemo and the converter write."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    dtypes = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+    return out
+
+
+def torch_model(arch, classes, size):
+    """The PyTorch model with zeroed weights (counts only; zeros keep the hook pass fast)."""
+    m = conv.reference_model(arch, classes, input_size=size, init=False)
+    with torch.no_grad():
+        for t in list(m.parameters()) + list(m.buffers()):
+            t.zero_()
+        for b in m.modules():
+            if isinstance(b, torch.nn.BatchNorm2d):
+                b.running_var.fill_(1)
+    return m
+
+
+def count_macs_hw(model, h, w):
+    """count_macs for a non-square input."""
+    total = [0]
+    hooks = [m.register_forward_hook(lambda m, i, o: total.__setitem__(
+        0, total[0] + o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]))
+        for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    hooks += [m.register_forward_hook(lambda m, i, o: total.__setitem__(0, total[0] + o.numel() * m.in_features))
+              for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, h, w))
+    for k in hooks:
+        k.remove()
+    return total[0]
+
+
+def info_numbers(text):
+    params = re.search(r"^parameters: ([\d,]+)", text, re.M)
+    macs = re.search(r"^MACs: +([\d,]+)", text, re.M)
+    if not params or not macs:
+        return None, None
+    return int(params.group(1).replace(",", "")), int(macs.group(1).replace(",", ""))
+
+
+def test_info(hemo):
+    import torchvision
+    for arch in conv.HEADS:
+        pb = arch == "pbcnet7"
+        for classes, (h, w) in ((1000, (100, 100) if pb else (224, 224)), (7, (36, 36) if pb else (64, 80))):
+            args = ["info", arch, "--num-classes", str(classes), "--input-size", str(h), str(w)]
+            rc, out = run(hemo, *args)
+            params, macs = info_numbers(out)
+            if rc != 0 or params is None:
+                check(False, f"hemo {' '.join(args)} failed: {out[-500:]}")
+                continue
+            m = torch_model(arch, classes, h)
+            want_params = sum(p.numel() for p in m.parameters())
+            want_macs = count_macs(m, h) if h == w else count_macs_hw(m, h, w)
+            check(params == want_params, f"hemo info {arch} {classes} classes: {params:,} parameters, PyTorch {want_params:,}")
+            check(macs == want_macs, f"hemo info {arch} at {h}x{w}: {macs:,} MACs, PyTorch hooks {want_macs:,}")
+            if classes == 1000 and not pb:
+                published = torchvision.models.get_model_weights(arch).IMAGENET1K_V1.meta["num_params"]
+                check(params == published, f"hemo info {arch}: {params:,} parameters, torchvision publishes {published:,}")
+    rc, out = run(hemo, "info", "resnet19")
+    check(rc != 0 and "unknown model 'resnet19'" in out, f"hemo info resnet19 fails naming the model: {out.strip()}")
+    rc, out = run(hemo, "info", "resnet18", "--depth", "1")
+    check(rc == 0 and re.search(r"^layer4 +Sequential +\[1, 512, 7, 7\]", out, re.M) is not None,
+          "hemo info resnet18 --depth 1 lists layer4 -> [1, 512, 7, 7]")
+
+
+def rel(a, b):
+    return float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
+
+
+def test_forward(hemo, work):
+    for arch, size in (("pbcnet7", 40), ("mobilenet_v3_small", 48), ("resnet18", 40)):
+        case = f"cli_{arch}"
+        p = subprocess.run([sys.executable, os.path.join(HERE, "make_model_refs.py"), work, arch, "--case", case,
+                            "--size", str(size), "--batch", "3"], capture_output=True, text=True)
+        if p.returncode != 0:
+            check(False, f"make_model_refs.py {arch}: {p.stdout}{p.stderr}")
+            continue
+        weights = os.path.join(work, case + ".weights.safetensors")
+        ref_path = os.path.join(work, case + ".ref.safetensors")  # holds the tensor `input`
+        ref = read_safetensors(ref_path)
+        for mode in ("eval", "train"):
+            out_path = os.path.join(work, f"{case}.{mode}.logits.safetensors")
+            args = ["forward", "--model", arch, "--weights", weights, "--input", ref_path, "--output", out_path]
+            rc, out = run(hemo, *args + (["--train"] if mode == "train" else []))
+            if rc != 0:
+                check(False, f"hemo forward {arch} ({mode}) failed: {out[-800:]}")
+                continue
+            got = read_safetensors(out_path)["logits"]
+            err = rel(got, ref["logits_" + mode])
+            check(got.dtype == np.float32 and err < 1e-4,
+                  f"hemo forward {arch} 3x3x{size}x{size} ({mode}): logits relative error {err:.1e}")
+    weights = os.path.join(work, "cli_pbcnet7.weights.safetensors")
+    ref_path = os.path.join(work, "cli_pbcnet7.ref.safetensors")
+    out_path = os.path.join(work, "bad.safetensors")
+    rc, out = run(hemo, "forward", "--model", "resnet18", "--weights", weights, "--input", ref_path, "--output", out_path)
+    check(rc != 0 and "holds pbcnet7 weights, not resnet18" in out, f"wrong --model is refused: {out.strip()}")
+    rc, out = run(hemo, "forward", "--model", "pbcnet7", "--weights", weights, "--input", weights, "--output", out_path)
+    check(rc != 0 and "has no tensor named 'input'" in out, f"an input file without 'input' is refused: {out.strip()}")
+
+
+def main():
+    hemo, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    test_info(hemo)
+    test_forward(hemo, work)
+    print(f"{len(FAILURES)} failure(s)")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
