@@ -3,8 +3,10 @@
 //   relu(x)        = max(x, 0)                 f' = 1 if x > 0 else 0
 //   relu6(x)       = min(max(x, 0), 6)         f' = 1 if 0 < x < 6 else 0
 //   hardsigmoid(x) = relu6(x + 3) / 6          f' = 1/6 if -3 < x < 3 else 0
-//   hardswish(x)   = x * relu6(x + 3) / 6      f' = 0 if x < -3; 1 if x > 3; (2x + 3) / 6 between
-//                                                 (torch uses x <= -3 -> 0, x >= 3 -> 1)
+//   hardswish(x)   = x * relu6(x + 3) / 6      f' = 0 if x < -3; 1 if x > 3; (2x + 3) / 6 between,
+//                                                 both ends included: -1/2 at -3 (every torch kernel),
+//                                                 3/2 at 3 (torch's CUDA and scalar CPU code; its
+//                                                 vectorized CPU path gives 1 there)
 //   sigmoid(x)     = 1 / (1 + exp(-x))         f' = s (1 - s)
 #pragma once
 #include <cstdint>

@@ -6,6 +6,8 @@
 //   fan_in  = shape[1] * receptive field,  fan_out = shape[0] * receptive field,
 //   receptive field = product of shape[2:] (1 for a 2-d weight). Requires dim >= 2.
 //   gain(relu) = sqrt(2); gain(leaky_relu, a) = sqrt(2 / (1 + a^2)); gain(linear) = 1
+//   (a defaults to 0, kaiming_*'s default; torch's calculate_gain('leaky_relu') with no param
+//   assumes slope 0.01 instead.)
 //   kaiming_uniform_: U(-b, b), b = gain * sqrt(3 / fan)      kaiming_normal_: N(0, gain / sqrt(fan))
 //   torch.nn.Conv2d / Linear defaults: kaiming_uniform_(a = sqrt(5), fan_in), bias U(+-1/sqrt(fan_in)).
 #pragma once

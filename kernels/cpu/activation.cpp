@@ -38,8 +38,8 @@ template <class T> T derivative(Activation a, T v) {
     case Activation::relu6: return (v > T(0) && v < T(6)) ? T(1) : T(0);
     case Activation::hardsigmoid: return (v > T(-3) && v < T(3)) ? T(1) / T(6) : T(0);
     case Activation::hardswish:
-      if (v <= T(-3)) return T(0);
-      if (v >= T(3)) return T(1);
+      if (v < T(-3)) return T(0);
+      if (v > T(3)) return T(1);
       return (T(2) * v + T(3)) / T(6);
     case Activation::sigmoid: {
       T s = T(1) / (T(1) + std::exp(-v));

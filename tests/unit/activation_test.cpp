@@ -23,3 +23,18 @@ TEST_CASE("activations: hand-computed values and derivatives") {
   CHECK(g[2] == doctest::Approx((2 * 0.5 + 3) / 6));
   CHECK(g[4] == 1);
 }
+
+TEST_CASE("activations: derivatives exactly on the kinks are PyTorch's") {
+  using V = std::vector<float>;
+  auto grad_at = [](Activation a, const V& xs) {
+    Tensor x = Tensor::from_vector(xs, {static_cast<int64_t>(xs.size())}).requires_grad_();
+    nn::activation(a, x).backward(Tensor::ones({static_cast<int64_t>(xs.size())}));
+    return x.grad().to_vector<float>();
+  };
+  CHECK(grad_at(Activation::relu, {0}) == V{0});
+  CHECK(grad_at(Activation::relu6, {0, 6}) == V{0, 0});
+  CHECK(grad_at(Activation::hardsigmoid, {-3, 3}) == V{0, 0});
+  // hardswish keeps the middle piece (2x + 3) / 6 on both ends: -1/2 at -3, 3/2 at 3 (torch's CUDA
+  // and scalar CPU kernels; see kernels/activation.h).
+  CHECK(grad_at(Activation::hardswish, {-3, 3}) == V{-0.5f, 1.5f});
+}

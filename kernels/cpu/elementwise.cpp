@@ -1,0 +1,57 @@
+#include "kernels/elementwise.h"
+
+namespace hemo::cpu {
+
+namespace {
+constexpr int64_t kParallelWork = 1 << 15;
+}
+
+template <class T>
+void add(int64_t n, const T* a, const T* b, T* y) {
+#pragma omp parallel for if (n > kParallelWork) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+template <class T>
+void mul(int64_t n, const T* a, const T* b, T* y) {
+#pragma omp parallel for if (n > kParallelWork) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+
+template <class T>
+void scale(int64_t n, double s, const T* a, T* y) {
+  const T f = static_cast<T>(s);
+#pragma omp parallel for if (n > kParallelWork) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = f * a[i];
+}
+
+template <class T>
+void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
+#pragma omp parallel for if (rows * inner > kParallelWork) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T f = b[r];
+    for (int64_t i = 0; i < inner; ++i) y[r * inner + i] = a[r * inner + i] * f;
+  }
+}
+
+template <class T>
+void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
+#pragma omp parallel for if (rows * inner > kParallelWork) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int64_t i = 0; i < inner; ++i) s += static_cast<double>(gy[r * inner + i]) * a[r * inner + i];
+    gb[r] = static_cast<T>(s);
+  }
+}
+
+#define HEMO_ELEMENTWISE_INSTANTIATE(T)                                             \
+  template void add<T>(int64_t, const T*, const T*, T*);                            \
+  template void mul<T>(int64_t, const T*, const T*, T*);                            \
+  template void scale<T>(int64_t, double, const T*, T*);                            \
+  template void mul_rows<T>(int64_t, int64_t, const T*, const T*, T*);              \
+  template void mul_rows_grad_b<T>(int64_t, int64_t, const T*, const T*, T*);
+HEMO_ELEMENTWISE_INSTANTIATE(float)
+HEMO_ELEMENTWISE_INSTANTIATE(double)
+#undef HEMO_ELEMENTWISE_INSTANTIATE
+
+}  // namespace hemo::cpu

@@ -1,0 +1,37 @@
+#include "nn/ops_softmax.h"
+
+#include "kernels/softmax.h"
+#include "nn/axis.h"
+#include "nn/dispatch.h"
+#include "tensor/autograd.h"
+
+namespace hemo::nn {
+
+namespace {
+// softmax and log_softmax differ only in their kernels; `log` picks the pair.
+Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
+  const AxisView v = axis_view(op, x.shape(), dim);
+  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  if (x.numel() == 0) return y;
+  dispatch(op, x, [&](auto t) {
+    using T = decltype(t);
+    (log ? cpu::log_softmax_fwd<T> : cpu::softmax_fwd<T>)(v.outer, v.n, v.inner, x.data<T>(), y.data<T>());
+  });
+  // The backward needs the output, not the input; a detached handle avoids a y -> node -> y cycle.
+  record(y, op, {x}, [op, log, v, out = y.detach()](const Tensor& gy) -> std::vector<Tensor> {
+    Tensor gx = Tensor::empty_like(out);
+    dispatch(op, gy, [&](auto t) {
+      using T = decltype(t);
+      (log ? cpu::log_softmax_bwd<T> : cpu::softmax_bwd<T>)(v.outer, v.n, v.inner, out.data<T>(), gy.data<T>(),
+                                                             gx.data<T>());
+    });
+    return {gx};
+  });
+  return y;
+}
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", false, x, dim); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl("log_softmax", true, x, dim); }
+
+}  // namespace hemo::nn
