@@ -31,6 +31,7 @@ int64_t make_divisible(double v, int64_t divisor) {
 }
 
 void init_convs_kaiming_fan_out(nn::Module& root, Generator& gen) {
+  if (!nn::init_enabled()) return;
   for (auto& [name, m] : root.named_modules()) {
     auto* conv = dynamic_cast<nn::Conv2d*>(m);
     if (!conv) continue;
@@ -40,6 +41,7 @@ void init_convs_kaiming_fan_out(nn::Module& root, Generator& gen) {
 }
 
 void init_linears_normal(nn::Module& root, Generator& gen, double stddev) {
+  if (!nn::init_enabled()) return;
   for (auto& [name, m] : root.named_modules()) {
     auto* fc = dynamic_cast<nn::Linear*>(m);
     if (!fc) continue;

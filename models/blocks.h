@@ -24,6 +24,7 @@ std::shared_ptr<nn::Sequential> conv_norm_act(int64_t in, int64_t out, int64_t k
 // never more than 10% below v.
 int64_t make_divisible(double v, int64_t divisor);
 
+// Both do nothing under an nn::NoInitGuard.
 // Re-initializes every Conv2d in the tree as torchvision's VGG, ResNet and MobileNets do:
 // weight kaiming_normal_(mode=fan_out, relu gain sqrt 2), bias (when present) zero.
 void init_convs_kaiming_fan_out(nn::Module& root, Generator& gen);

@@ -15,10 +15,11 @@ constexpr int64_t kHidden = 128;
 
 int64_t PBCNet7::feature_side(int64_t input_size, int64_t pool_stride) {
   HEMO_CHECK(pool_stride >= 1, "pbcnet7: pool stride must be at least 1, got ", pool_stride);
+  HEMO_CHECK(input_size >= 1, "pbcnet7: the input size must be positive, got ", input_size);
   int64_t side = input_size;
   for (size_t b = 0; b < kFilters.size(); ++b) {
-    HEMO_CHECK(side >= 2, "pbcnet7: input ", input_size, " is too small for seven 2x2 pools of stride ", pool_stride);
-    side = pool_output_size(side, 2, pool_stride, 0, true);
+    side = pool_output_size(side, 2, pool_stride, 0, true);  // a ceil-mode window may overhang, as in torch
+    HEMO_CHECK(side >= 1, "pbcnet7: input ", input_size, " is too small for seven 2x2 pools of stride ", pool_stride);
   }
   return side;
 }

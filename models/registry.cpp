@@ -1,11 +1,14 @@
 #include "models/registry.h"
 
 
+#include <optional>
+
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
+#include "nn/layers.h"
 
 namespace hemo::models {
 
@@ -111,6 +114,8 @@ nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const M
   const ModelSpec& spec = model_spec(name);
   HEMO_CHECK(num_classes >= 1, "create_model(", name, "): num_classes must be at least 1, got ", num_classes);
   HEMO_CHECK(opt.dropout <= 1, "create_model(", name, "): dropout must be in [0, 1], got ", opt.dropout);
+  std::optional<nn::NoInitGuard> no_init;
+  if (!opt.init_weights) no_init.emplace();
   return spec.make(num_classes, opt, gen);
 }
 

@@ -36,6 +36,7 @@ void run_forward(const ForwardOptions& o) {
 
   models::ModelOptions opt;
   opt.dropout = 0;
+  opt.init_weights = false;  // every tensor is loaded next (strictly)
   int64_t num_classes = 0;
   if (w.metadata.count("architecture")) {
     const auto meta = weights::ModelMeta::from_metadata(w.metadata, o.weights);

@@ -32,6 +32,7 @@ void print_info(const std::string& name, std::vector<int64_t> size, int64_t num_
   HEMO_CHECK(size[0] >= 1 && size[1] >= 1, "hemo info: the input size must be positive");
   models::ModelOptions opt;
   opt.pool_stride = pool_stride;
+  opt.init_weights = false;  // only shapes matter
   if (spec.family == "pbcnet7") {
     HEMO_CHECK(size[0] == size[1], "hemo info: pbcnet7 takes a square input (its dense layer is sized for it)");
     opt.input_size = size[0];

@@ -161,6 +161,10 @@ def main():
     test_info(hemo)
     test_forward(hemo, work)
     print(f"{len(FAILURES)} failure(s)")
+    if not FAILURES:  # keep the files for inspection only when something failed
+        for name in os.listdir(work):
+            if name.endswith(".safetensors"):
+                os.remove(os.path.join(work, name))
     return 1 if FAILURES else 0
 
 

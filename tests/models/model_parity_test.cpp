@@ -154,6 +154,7 @@ void run_case(const Case& c) {
   opt.input_size = c.size;
   opt.dropout = 0;
   opt.pool_stride = c.pool_stride;
+  opt.init_weights = false;  // loaded strictly next
   Generator gen(7);
   nn::ModulePtr model = models::create_model(c.arch, classes, opt, gen);
   nn::LoadReport report = nn::load_state_dict(*model, w.tensors);

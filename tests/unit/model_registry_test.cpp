@@ -2,6 +2,7 @@
 // parameter counts against torchvision's published ones, and traced shapes against a real forward.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <map>
 #include <tuple>
 #include <string>
@@ -33,7 +34,9 @@ TEST_CASE("registry: every architecture of the issue, with torchvision's paramet
     REQUIRE(kTorchParams.count(name) == 1);
     const models::ModelSpec& spec = models::model_spec(name);
     Generator gen(0);
-    nn::ModulePtr m = models::create_model(name, 1000, {}, gen);
+    models::ModelOptions opt;
+    opt.init_weights = false;  // shapes only: skips drawing VGG's 138M initial values
+    nn::ModulePtr m = models::create_model(name, 1000, opt, gen);
     CHECK(m->parameter_count() == kTorchParams.at(name));
     auto* head = dynamic_cast<nn::Linear*>(m->find(spec.head));
     REQUIRE_MESSAGE(head != nullptr, "head ", spec.head, " is not a Linear");
@@ -48,13 +51,17 @@ TEST_CASE("registry: errors name the problem") {
   CHECK_THROWS_WITH_AS(models::model_spec("resnet19"), doctest::Contains("mobilenet_v3_small"), Error);
   Generator gen(0);
   CHECK_THROWS_WITH_AS(models::create_model("resnet18", 0, {}, gen), doctest::Contains("num_classes"), Error);
+  // The literal stride-1 pools lose one pixel per block: 8 -> 1 is the smallest input. With stride
+  // 2 a ceil-mode window may overhang a 1-pixel input, as in PyTorch, so any size works.
   models::ModelOptions tiny;
-  tiny.input_size = 64;
-  tiny.pool_stride = 1;  // 64 - 7 = 57 with the literal stride-1 pools: fine, but 4 is too small
+  tiny.pool_stride = 1;
+  tiny.input_size = 8;
   CHECK_NOTHROW(models::create_model("pbcnet7", 3, tiny, gen));
-  tiny.input_size = 4;
-  tiny.pool_stride = 2;
+  tiny.input_size = 7;
   CHECK_THROWS_WITH_AS(models::create_model("pbcnet7", 3, tiny, gen), doctest::Contains("too small"), Error);
+  tiny.pool_stride = 2;
+  tiny.input_size = 3;
+  CHECK_NOTHROW(models::create_model("pbcnet7", 3, tiny, gen));
 }
 
 TEST_CASE("registry: batch-norm hyper-parameters per architecture, as torchvision") {
@@ -63,7 +70,9 @@ TEST_CASE("registry: batch-norm hyper-parameters per architecture, as torchvisio
            {"resnet18", 1e-5, 0.1}, {"vgg11_bn", 1e-5, 0.1}, {"mobilenet_v2", 1e-5, 0.1},
            {"mobilenet_v3_small", 1e-3, 0.01}, {"mobilenet_v3_large", 1e-3, 0.01}}) {
     CAPTURE(name);
-    nn::ModulePtr m = models::create_model(name, 10, {}, gen);
+    models::ModelOptions opt;
+    opt.init_weights = false;
+    nn::ModulePtr m = models::create_model(name, 10, opt, gen);
     int count = 0;
     for (auto& [n, mod] : m->named_modules()) {
       auto* bn = dynamic_cast<nn::BatchNorm2d*>(mod);
@@ -117,5 +126,36 @@ TEST_CASE("summary: pbcnet7 and hand-counted MACs") {
   int64_t macs = 256 * 128 + 128 * 8;
   for (int b = 0; b < 7; ++b) macs += sides[b] * sides[b] * ch[b + 1] * ch[b] * 9;
   CHECK(s.macs == macs);
-  CHECK_THROWS_WITH_AS(models::summarize(*m, {1, 3, 64, 64}), doctest::Contains("expects 256 features"), Error);
+  CHECK_THROWS_WITH_AS(models::summarize(*m, {1, 3, 200, 200}),
+                       doctest::Contains("expects 256 features, got [1, 1024]"), Error);
+}
+
+TEST_CASE("registry: init_weights = false builds zero weights; the default draws torchvision's init") {
+  models::ModelOptions opt;
+  opt.init_weights = false;
+  Generator gen(3);
+  nn::ModulePtr zero = models::create_model("mobilenet_v3_small", 5, opt, gen);
+  CHECK(gen.state().offset == 0);  // nothing drawn
+  for (const auto& [n, p] : zero->named_parameters()) {
+    CAPTURE(n);
+    auto* bn = dynamic_cast<nn::BatchNorm2d*>(zero->find(n.substr(0, n.rfind('.'))));
+    const float expected = (bn && n.ends_with(".weight")) ? 1.0f : 0.0f;  // BN starts at 1/0 either way
+    for (float v : p.to_vector<float>()) REQUIRE(v == expected);
+  }
+  CHECK(nn::init_enabled());  // the guard ended with create_model
+
+  // Default: torchvision's scheme. MobileNetV3's classifier: Linear weights N(0, 0.01), zero bias;
+  // convolutions kaiming_normal_(fan_out): features.0.0 [16, 3, 3, 3] has std sqrt(2 / (16 * 9)).
+  nn::ModulePtr m = models::create_model("mobilenet_v3_small", 5, {}, gen);
+  auto stddev = [](const Tensor& t) {
+    double s = 0;
+    auto v = t.to_vector<double>();
+    for (double x : v) s += x * x;
+    return std::sqrt(s / static_cast<double>(v.size()));
+  };
+  const Tensor& w = dynamic_cast<nn::Linear*>(m->find("classifier.0"))->weight;
+  CHECK(stddev(w) == doctest::Approx(0.01).epsilon(0.02));  // 576 * 1024 samples
+  CHECK(stddev(dynamic_cast<nn::Linear*>(m->find("classifier.0"))->bias) == 0);
+  const Tensor& c = dynamic_cast<nn::Conv2d*>(m->find("features.0.0"))->weight;
+  CHECK(stddev(c) == doctest::Approx(std::sqrt(2.0 / 144)).epsilon(0.15));  // 432 samples
 }
