@@ -24,9 +24,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-sys.path.insert(0, HERE)
 import convert_torchvision as conv  # noqa: E402
-from make_model_refs import count_macs  # noqa: E402
 
 FAILURES = []
 
@@ -59,28 +57,25 @@ def read_safetensors(path):
 
 
 def torch_model(arch, classes, size):
-    """The PyTorch model with zeroed weights (counts only; zeros keep the hook pass fast)."""
-    m = conv.reference_model(arch, classes, input_size=size, init=False)
-    with torch.no_grad():
-        for t in list(m.parameters()) + list(m.buffers()):
-            t.zero_()
-        for b in m.modules():
-            if isinstance(b, torch.nn.BatchNorm2d):
-                b.running_var.fill_(1)
-    return m
+    """The PyTorch model on the meta device: shapes without data, so counting costs nothing."""
+    return conv.reference_model(arch, classes, input_size=size, init=False).to("meta").eval()
 
 
-def count_macs_hw(model, h, w):
-    """count_macs for a non-square input."""
+def count_macs(model, h, w):
+    """Multiply-accumulates of Conv2d and Linear layers for one [1, 3, h, w] image (forward hooks),
+    the same count as make_model_refs.count_macs."""
     total = [0]
-    hooks = [m.register_forward_hook(lambda m, i, o: total.__setitem__(
-        0, total[0] + o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]))
-        for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    hooks += [m.register_forward_hook(lambda m, i, o: total.__setitem__(0, total[0] + o.numel() * m.in_features))
-              for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    model.eval()
+
+    def conv_hook(m, inp, out):
+        total[0] += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear_hook(m, inp, out):
+        total[0] += out.numel() * m.in_features
+
+    hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
-        model(torch.zeros(1, 3, h, w))
+        model(torch.zeros(1, 3, h, w, device="meta"))
     for k in hooks:
         k.remove()
     return total[0]
@@ -107,7 +102,7 @@ def test_info(hemo):
                 continue
             m = torch_model(arch, classes, h)
             want_params = sum(p.numel() for p in m.parameters())
-            want_macs = count_macs(m, h) if h == w else count_macs_hw(m, h, w)
+            want_macs = count_macs(m, h, w)
             check(params == want_params, f"hemo info {arch} {classes} classes: {params:,} parameters, PyTorch {want_params:,}")
             check(macs == want_macs, f"hemo info {arch} at {h}x{w}: {macs:,} MACs, PyTorch hooks {want_macs:,}")
             if classes == 1000 and not pb:
