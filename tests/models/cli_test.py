@@ -10,6 +10,8 @@ the multiply-accumulates of PyTorch's Conv2d and Linear layers counted with forw
 hemo forward: on weights converted by tools/convert_torchvision.py from a seeded PyTorch model
 (tests/models/make_model_refs.py), eval and --train logits agree with PyTorch's float64 ones to a
 relative error max|a - b| / max|b| below 1e-4; wrong arguments give an error naming the problem.
+The converter refuses a checkpoint of another architecture, naming the keys, and writes hemo's
+metadata.
 Exit status 0 when every check passes; each failure is printed.
 """
 import json
@@ -150,10 +152,51 @@ def test_forward(hemo, work):
     check(rc != 0 and "has no tensor named 'input'" in out, f"an input file without 'input' is refused: {out.strip()}")
 
 
+def test_converter(work):
+    """tools/convert_torchvision.py refuses what hemo would refuse, naming the keys."""
+    import contextlib
+    import io
+    torch.manual_seed(0)
+    pth = os.path.join(work, "r18.pth")
+    torch.save(conv.reference_model("resnet18", 5).state_dict(), pth)
+    out = os.path.join(work, "r18.safetensors")
+
+    def convert(*args):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = conv.main([pth, out, *args])
+        return rc, err.getvalue()
+
+    rc, err = convert("--arch", "resnet34")
+    check(rc == 1 and "missing keys (96)" in err and "layer1.2.conv1.weight" in err,
+          f"a resnet18 checkpoint converted as resnet34 is refused: {err.splitlines()[:2]}")
+    rc, err = convert("--arch", "resnet18", "--class-names", "a,b,c")
+    check(rc == 1 and "3 names but the checkpoint has 5 classes" in err, f"--class-names is checked: {err.strip()}")
+    rc, err = convert("--arch", "resnet18", "--class-names", "basophil,eosinophil,ig,lymphocyte,monocyte")
+    header = read_header(out)
+    meta = header.get("__metadata__", {})
+    check(rc == 0 and meta.get("architecture") == "resnet18" and meta.get("num_classes") == "5"
+          and json.loads(meta.get("class_names", "[]"))[4] == "monocyte" and meta.get("input_size") == "224"
+          and header["bn1.num_batches_tracked"]["dtype"] == "I64" and header["fc.weight"]["dtype"] == "F32",
+          f"converted metadata and dtypes: {meta}")
+    torch.save({"not": "a state_dict"}, pth)
+    rc, err = convert("--arch", "resnet18")
+    check(rc == 1 and "not a state_dict" in err, f"a pickle that is no state_dict is refused: {err.strip()}")
+    for name in ("r18.pth", "r18.safetensors"):
+        os.remove(os.path.join(work, name))
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n))
+
+
 def main():
     hemo, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     test_info(hemo)
+    test_converter(work)
     test_forward(hemo, work)
     print(f"{len(FAILURES)} failure(s)")
     if not FAILURES:  # keep the files for inspection only when something failed

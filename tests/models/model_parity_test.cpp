@@ -157,8 +157,14 @@ void run_case(const Case& c) {
   opt.init_weights = false;  // loaded strictly next
   Generator gen(7);
   nn::ModulePtr model = models::create_model(c.arch, classes, opt, gen);
+  // The same tree as PyTorch's: the same keys (a strict load) in the same order (the file keeps
+  // PyTorch's state_dict order).
   nn::LoadReport report = nn::load_state_dict(*model, w.tensors);
   CHECK(report.loaded.size() == w.tensors.size());
+  std::vector<std::string> ours, theirs;
+  for (const auto& [n, t] : model->state_dict()) ours.push_back(n);
+  for (const auto& [n, t] : w.tensors) theirs.push_back(n);
+  CHECK(ours == theirs);
   w.tensors.clear();
   const double t_load = seconds_since(t0);
 
