@@ -2,11 +2,12 @@
 // `images` without copying: the buffer's `owner` keeps it alive).
 //
 // The pinned-memory seam: the loader gets every image buffer from a BatchAllocator. The default
-// one uses ordinary heap memory. The CUDA backend is expected to pass an allocator returning
-// page-locked host memory (cudaHostAlloc / a caching pinned pool; `owner`'s deleter frees it), and
-// to copy the batch to the device on a side stream. Pending the CUDA backend: nothing in data/
-// calls CUDA. An allocator is called from the loader's worker threads, concurrently, so it must
-// be thread-safe.
+// one is recycling_allocator(FloatBuffer::heap): ordinary heap memory, reused from batch to batch.
+// The CUDA backend is expected to pass recycling_allocator(an allocator returning page-locked host
+// memory from cudaHostAlloc, whose `owner` deleter calls cudaFreeHost), and to copy each batch to
+// the device on a side stream (cudaMemcpyAsync from the pinned buffer, an event the compute
+// stream waits on, the Batch kept alive until that event). Nothing in data/ calls CUDA. An
+// allocator is called from the loader's worker threads, concurrently, so it must be thread-safe.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,14 @@ struct FloatBuffer {
 };
 
 using BatchAllocator = std::function<FloatBuffer(size_t floats)>;
+
+// Wraps `inner` so that a buffer goes back to a pool when the last copy of its FloatBuffer goes
+// (the consumer dropped the Batch), and is handed out again for a request of at most its size:
+// in the steady state of an epoch nothing is allocated (no page faults, no cudaHostAlloc, and no
+// heap growth from the allocator's caching of large blocks). At most `max_kept` idle buffers are
+// kept; the rest are freed through `inner`'s owner. Thread-safe. The pool lives as long as the
+// returned allocator or any buffer from it.
+BatchAllocator recycling_allocator(BatchAllocator inner, size_t max_kept = 8);
 
 struct Batch {
   FloatBuffer images;            // n * c * h * w floats, NCHW, contiguous

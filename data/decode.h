@@ -8,8 +8,10 @@
 //   grayscale JPEG -> RGB8; BMP (1/4/8/16/24/32 bit) -> RGB8;
 //   CMYK/YCCK JPEG, GIF, TIFF, WebP and anything else -> hemo::Error "unsupported ...".
 // Dimensions are read from the header and checked against DecodeOptions::max_pixels before any
-// pixel buffer is allocated. A truncated or corrupt file is an error (libjpeg's "premature end of
-// data" warning included), never a partially grey image.
+// pixel buffer is allocated; after that, no single allocation of stb_image may exceed what an
+// image of those dimensions needs (so a zlib bomb or a lying PNG chunk length is an error, not
+// gigabytes). A truncated or corrupt file is an error (libjpeg's "premature end of data" warning
+// included), never a partially grey image.
 //
 // Errors are hemo::Error whose message starts with the name given (usually the path):
 //   "data/x.jpg: not a JPEG, PNG or BMP image (first bytes 00 00 00 01 42 75 64 31)".

@@ -1,8 +1,6 @@
 #include "data/loader.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "data/rng.h"
@@ -14,17 +12,6 @@ namespace hemo::data {
 namespace {
 constexpr uint64_t kAugmentSalt = 0x4155'474D'454E'5400ull;  // "AUGMENT"
 }  // namespace
-
-FloatBuffer FloatBuffer::heap(size_t floats) {
-  FloatBuffer b;
-  const size_t bytes = std::max<size_t>(64, (floats * sizeof(float) + 63) / 64 * 64);
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  b.data = static_cast<float*>(p);
-  b.size = floats;
-  b.owner = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-  return b;
-}
 
 Loader::Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, LoaderOptions opts)
     : source_(std::move(source)), spec_(spec), opts_(std::move(opts)) {
@@ -50,7 +37,9 @@ Loader::Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, Lo
   }
   num_batches_ = opts_.drop_last ? epoch_size_ / opts_.batch_size
                                  : (epoch_size_ + opts_.batch_size - 1) / opts_.batch_size;
-  if (!opts_.allocator) opts_.allocator = FloatBuffer::heap;
+  // Recycled heap buffers: prefetched batches, the one being consumed, and one being made per worker.
+  if (!opts_.allocator)
+    opts_.allocator = recycling_allocator(FloatBuffer::heap, static_cast<size_t>(opts_.prefetch + opts_.threads + 1));
   threads_.reserve(static_cast<size_t>(opts_.threads));
   for (int t = 0; t < opts_.threads; ++t) threads_.emplace_back([this] { worker(); });
 }

@@ -51,7 +51,7 @@ struct LoaderOptions {
   int64_t samples_per_epoch = 0;  // Order::Weighted; 0: the source's size
   bool drop_last = false;
   uint64_t seed = 0;
-  BatchAllocator allocator;       // empty: FloatBuffer::heap
+  BatchAllocator allocator;       // empty: recycling_allocator(FloatBuffer::heap) (batch.h)
 };
 
 class Loader {

@@ -1,19 +1,40 @@
 // The one translation unit that compiles stb_image and stb_image_write. Decoding is restricted to
 // PNG and BMP (STBI_ONLY_*): the GIF decoder, where stb's 2023 CVEs are, is not built, and neither
 // are JPEG (TurboJPEG does it), PSD, TGA, HDR, PIC or PNM. No stdio: hemo reads files itself.
+//
+// stb's allocations go through stb_alloc/stb_realloc below, which refuse any single block larger
+// than the budget stb_decode sets for the image at hand. The header check (decode_headers.cpp)
+// bounds the pixels, but not what stb allocates from other declared sizes: an IDAT chunk length
+// (stb reserves it before reading the data) or a zlib stream that inflates far past the image
+// (a "zlib bomb"). With the budget these are errors after a small allocation, not gigabytes.
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+
+namespace hemo::data::detail {
+void* stb_alloc(size_t bytes);
+void* stb_realloc(void* p, size_t bytes);
+}  // namespace hemo::data::detail
+
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
+#define STBI_MALLOC(sz) ::hemo::data::detail::stb_alloc(sz)
+#define STBI_REALLOC(p, sz) ::hemo::data::detail::stb_realloc(p, sz)
+#define STBI_FREE(p) std::free(p)
 #include <stb_image.h>
+#if !defined(STBI_NO_GIF) || !defined(STBI_NO_JPEG) || !defined(STBI_NO_PSD) || !defined(STBI_NO_PNM)
+#error "stb_image must be built for PNG and BMP only (the GIF decoder has open CVEs)"
+#endif
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb_image_write.h>
 
-#include <climits>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -25,6 +46,21 @@ namespace hemo::data {
 namespace detail {
 
 namespace {
+// The largest block stb may allocate on this thread now; SIZE_MAX outside stb_decode.
+thread_local size_t stb_budget = SIZE_MAX;
+thread_local bool stb_over_budget = false;
+
+// Sets the budget for one decode and restores it after.
+struct StbBudget {
+  explicit StbBudget(size_t bytes) {
+    stb_budget = bytes;
+    stb_over_budget = false;
+  }
+  ~StbBudget() { stb_budget = SIZE_MAX; }
+  StbBudget(const StbBudget&) = delete;
+  StbBudget& operator=(const StbBudget&) = delete;
+};
+
 struct StbFree {
   void operator()(stbi_uc* p) const { stbi_image_free(p); }
 };
@@ -38,13 +74,45 @@ std::string reason() {
   const char* r = stbi_failure_reason();
   return r ? r : "unknown error";
 }
+
+size_t stb_budget_for(const ImageInfo& info, size_t file_bytes) {
+  // The largest legitimate block: the inflated PNG rows (up to 8 bytes a pixel at 16-bit RGBA,
+  // one filter byte a row), or the compressed IDAT data (at most the file), each doubled because
+  // stb grows its buffers by doubling past a first guess (Adam7 data runs a little over it).
+  const size_t pixels = static_cast<size_t>(info.width) * static_cast<size_t>(info.height);
+  return std::max(2 * file_bytes, 2 * (8 * pixels + static_cast<size_t>(info.height) * 8)) + (size_t{1} << 16);
+}
 }  // namespace
+
+void* stb_alloc(size_t bytes) {
+  if (bytes > stb_budget) {
+    stb_over_budget = true;
+    return nullptr;  // stb reports "outofmem" and unwinds
+  }
+  return std::malloc(bytes);
+}
+
+void* stb_realloc(void* p, size_t bytes) {
+  if (bytes > stb_budget) {
+    stb_over_budget = true;
+    return nullptr;  // p stays valid; stb frees it
+  }
+  return std::realloc(p, bytes);
+}
 
 Image stb_decode(std::span<const uint8_t> bytes, std::string_view name, const ImageInfo& info) {
   check_size(bytes, name);
   int w = 0, h = 0, comp = 0;
-  std::unique_ptr<stbi_uc, StbFree> px(
-      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, 3));
+  std::unique_ptr<stbi_uc, StbFree> px;
+  bool over_budget = false;
+  {
+    const StbBudget budget(stb_budget_for(info, bytes.size()));
+    px.reset(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, 3));
+    over_budget = stb_over_budget;
+  }
+  if (!px && over_budget)
+    throw Error(cat(name, ": corrupt ", format_name(info.format), " (its data would need more memory than a ",
+                    info.width, "x", info.height, " image: a bad chunk length or over-long compressed data)"));
   if (!px) throw Error(cat(name, ": cannot decode ", format_name(info.format), " (", reason(), ")"));
   if (w != info.width || h != info.height)
     throw Error(cat(name, ": ", format_name(info.format), " header and data disagree on the size"));

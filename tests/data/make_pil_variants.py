@@ -1,6 +1,7 @@
 """Writes PNG and BMP variants of one source image in the modes PIL produces, for
 tests/data/test_decode.cpp: RGB, RGBA, L, LA, P (palette, with and without transparency) PNGs,
-and RGB, L and P BMPs. usage: make_pil_variants.py SOURCE OUT_DIR
+RGB, L and P BMPs, a grayscale JPEG and a CMYK JPEG (Adobe, as PIL writes it).
+usage: make_pil_variants.py SOURCE OUT_DIR
 """
 import os
 import sys
@@ -25,6 +26,7 @@ def main():
     im.convert("L").save(os.path.join(out, "gray.bmp"))
     im.convert("P", palette=Image.ADAPTIVE, colors=16).save(os.path.join(out, "palette.bmp"))
     im.convert("L").save(os.path.join(out, "gray.jpg"), quality=90)
+    im.convert("CMYK").save(os.path.join(out, "cmyk.jpg"), quality=90)
 
 
 if __name__ == "__main__":

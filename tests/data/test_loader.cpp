@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "data/loader.h"
 #include "data/sampler.h"
@@ -79,6 +81,69 @@ TEST_CASE("batches are bit-identical whatever the thread count") {
   for (const Batch& b : runs[0]) seen.insert(seen.end(), b.indices.begin(), b.indices.end());
   std::sort(seen.begin(), seen.end());
   CHECK(seen == sequential_indices(40));
+}
+
+TEST_CASE("batches decoded from real JPEG files are bit-identical whatever the thread count") {
+  // Decoding on the workers too (FileSource: TurboJPEG handles are per thread), with weighted
+  // order and augmentation: 24 files, batches of 5.
+  const std::vector<fs::path> files = test::real_or_synthetic_jpegs(test::scratch_dir("loader_real") / "synthetic");
+  REQUIRE(files.size() >= 24);
+  std::vector<Sample> samples;
+  for (size_t k = 0; k < 24; ++k) {
+    const fs::path& f = files[k * files.size() / 24];
+    samples.push_back({f.string(), static_cast<int64_t>(k * 8 / 24)});
+  }
+  auto src = std::make_shared<FileSource>(samples);
+  std::vector<std::vector<Batch>> runs;
+  for (int threads : {0, 2, 3}) {
+    LoaderOptions o;
+    o.batch_size = 5;
+    o.threads = threads;
+    o.order = Order::Weighted;
+    o.seed = 77;
+    Loader loader(src, TransformSpec::train(40), o);
+    runs.push_back(run_epoch(loader, 2));
+  }
+  REQUIRE(runs[0].size() == 5);
+  CHECK(same(runs[0], runs[1]));
+  CHECK(same(runs[0], runs[2]));
+}
+
+TEST_CASE("the prefetch queue is bounded: workers stop `prefetch` batches ahead of the consumer") {
+  // A source that counts loads. With batches of one sample, loads = batches made.
+  class Counting final : public ImageSource {
+   public:
+    int64_t size() const override { return 50; }
+    int64_t label(int64_t i) const override { return i % 2; }
+    Image load(int64_t) const override {
+      ++loads;
+      return Image(8, 8, 1);
+    }
+    mutable std::atomic<int> loads{0};
+  };
+  auto src = std::make_shared<Counting>();
+  LoaderOptions o;
+  o.batch_size = 1;
+  o.threads = 4;
+  o.prefetch = 3;
+  o.order = Order::Sequential;
+  Loader loader(src, TransformSpec::eval(8), o);
+  // Waits until the workers have made n batches (or 5 s), then a little longer: they must stop there.
+  auto settle = [&](int n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (src->loads.load() < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return src->loads.load();
+  };
+  loader.start_epoch(0);
+  CHECK(settle(3) == 3);
+  REQUIRE(loader.next().has_value());  // frees one slot
+  CHECK(settle(4) == 4);
+  int got = 1;
+  while (loader.next()) ++got;
+  CHECK(got == 50);
+  CHECK(src->loads.load() == 50);
 }
 
 TEST_CASE("epochs and seeds change the batches; the same (seed, epoch) repeats them") {
@@ -223,4 +288,52 @@ TEST_CASE("the batch allocator seam is used for every batch") {
   Loader broken(src, TransformSpec::eval(16), o);
   broken.start_epoch(0);
   CHECK_THROWS_WITH_AS(broken.next(), doctest::Contains("batch allocator returned 0 floats"), hemo::Error);
+}
+
+TEST_CASE("recycling_allocator hands buffers back out once their batch is gone") {
+  std::atomic<int> made{0};
+  BatchAllocator alloc = recycling_allocator(
+      [&made](size_t floats) {
+        ++made;
+        return FloatBuffer::heap(floats);
+      },
+      2);
+  FloatBuffer a = alloc(100);
+  const float* pa = a.data;
+  CHECK(a.size == 100);
+  FloatBuffer copy = a;
+  a = {};
+  FloatBuffer b = alloc(100);  // `copy` still holds a's buffer: a new one
+  CHECK(b.data != pa);
+  CHECK(made == 2);
+  copy = {};
+  FloatBuffer c = alloc(60);  // a's buffer is idle and large enough
+  CHECK(c.data == pa);
+  CHECK(c.size == 60);
+  CHECK(made == 2);
+  FloatBuffer d = alloc(200);  // larger than any idle buffer
+  CHECK(made == 3);
+  b = c = d = {};              // three go back; the pool keeps two
+  FloatBuffer e = alloc(100), f = alloc(100), g = alloc(100);
+  CHECK(made == 4);
+  // A loader over several epochs allocates only about as many buffers as it has in flight.
+  auto src = synthetic_source(4, 32);  // 32 samples
+  LoaderOptions o;
+  o.batch_size = 2;
+  o.threads = 2;
+  o.prefetch = 2;
+  made = 0;
+  o.allocator = recycling_allocator(
+      [&made](size_t floats) {
+        ++made;
+        return FloatBuffer::heap(floats);
+      },
+      5);
+  Loader loader(src, TransformSpec::eval(16), o);
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    loader.start_epoch(epoch);
+    while (auto batch = loader.next()) CHECK(batch->n == 2);
+  }
+  CHECK(made <= 5);  // 48 batches
+  MESSAGE("48 batches from ", made.load(), " buffers");
 }

@@ -2,6 +2,8 @@
 // parity for resize and rotation on a real image.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "data/color.h"
@@ -196,6 +198,79 @@ TEST_CASE("RandomResizedCrop boxes stay inside, within the scale range, and fall
   CHECK(f.w == 13);
   CHECK(f.h == 10);
   CHECK(f.x == 493);
+}
+
+TEST_CASE("RandomResizedCrop with a fixed scale and ratio, then the resize, hand-computed") {
+  // scale = 1/4 and ratio = 1 exactly: the box is sqrt(360 * 360 / 4) = 180 square, its corner
+  // anywhere in [0, 180] x [0, 180]. No flips, no rotation, no jitter: the output is that box
+  // resized to 90x90, i.e. each output pixel the antialiased mean of a 2x2 block.
+  TransformSpec s = TransformSpec::train(90);
+  s.scale_min = s.scale_max = 0.25f;
+  s.ratio_min = s.ratio_max = 1.0f;
+  s.hflip = s.vflip = 0;
+  s.rotation = 0;
+  s.jitter = {};
+  const Image in = gray_image(360, 360, [](int x, int y) { return (x + 2 * y) % 256; });
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Rng a(seed), b(seed);
+    const CropBox box = random_resized_crop_box(360, 360, s, a);
+    CHECK(box.w == 180);
+    CHECK(box.h == 180);
+    REQUIRE(box.x >= 0);
+    REQUIRE(box.x <= 180);
+    REQUIRE(box.y <= 180);
+    const Image out = transform_geometry(s, in, b);
+    CHECK(out == resize_region(in, box.x, box.y, 180, 180, 90, 90));
+  }
+  // Shrinking by exactly 2: output (0, 0) weighs input rows/columns 0, 1, 2 by 3/4, 3/4, 1/4
+  // (sum 1.75) in each direction, clamped at the edge. On the box at (0, 0): the 3x3 weighted mean
+  // of v = x + 2y. By linearity that is wx + 2 wy, with wx = wy = (0*.75 + 1*.75 + 2*.25) / 1.75
+  // = 0.714: 0.714 * 3 = 2.14 -> 2.
+  CHECK(resize_region(in, 0, 0, 180, 180, 90, 90).at(0, 0)[0] == 2);
+}
+
+TEST_CASE("ColorJitter draws: factors in torchvision's ranges, the order a permutation") {
+  const ColorJitter j{0.2f, 0.3f, 0.4f, 0.05f};
+  Rng rng(3);
+  bool moved[4] = {false, false, false, false};
+  for (int i = 0; i < 500; ++i) {
+    const JitterParams p = draw_jitter(j, rng);
+    CHECK(p.brightness >= 0.8f);
+    CHECK(p.brightness <= 1.2f);
+    CHECK(p.contrast >= 0.7f);
+    CHECK(p.contrast <= 1.3f);
+    CHECK(p.saturation >= 0.6f);
+    CHECK(p.saturation <= 1.4f);
+    CHECK(std::abs(p.hue) <= 0.05f);
+    std::array<int, 4> sorted = p.order;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted == std::array<int, 4>{0, 1, 2, 3});
+    for (int k = 0; k < 4; ++k) {
+      CHECK(p.active[k]);
+      if (p.order[0] == k) moved[k] = true;  // every step comes first sometimes
+    }
+  }
+  for (bool m : moved) CHECK(m);
+  // brightness 1.5 (a range [0, 2.5]: the lower bound clamps at 0), nothing else: only step 0.
+  const JitterParams b = draw_jitter({1.5f, 0, 0, 0}, rng);
+  CHECK(b.active[0]);
+  CHECK_FALSE(b.active[1]);
+  CHECK_FALSE(b.active[3]);
+  // Applying follows the drawn order. Brightness 2 then contrast 0 on a red and a blue pixel:
+  // brightness saturates (1 * 2 -> 1), contrast 0 gives the mean gray (0.299 + 0.114) / 2 = 0.2065.
+  // Contrast 0 first gives 0.2065 everywhere, then brightness 2 doubles it: 0.413.
+  JitterParams p;
+  p.brightness = 2.f;
+  p.contrast = 0.f;
+  p.active[0] = p.active[1] = true;
+  p.order = {0, 1, 2, 3};
+  std::vector<float> v = {1, 0, 0, 0, 0, 1};
+  apply_jitter(v, p);
+  for (float x : v) CHECK(x == doctest::Approx(0.2065));
+  p.order = {1, 0, 2, 3};
+  std::vector<float> w = {1, 0, 0, 0, 0, 1};
+  apply_jitter(w, p);
+  for (float x : w) CHECK(x == doctest::Approx(0.413));
 }
 
 TEST_CASE("the pipeline: evaluation is deterministic, augmentation depends only on the Rng") {

@@ -1,0 +1,40 @@
+// General matrix multiply, the workhorse under convolution and linear layers.
+//
+//   C = alpha * op(A) op(B) + beta * C        op(X) = X or X^T
+//
+// Row-major: op(A) is m x k, op(B) is k x n, C is m x n. Element (i, j) of a row-major matrix X
+// with leading dimension ldx is x[i * ldx + j]; A is stored m x k (lda >= k) when trans_a is
+// false and k x m (lda >= m) when it is true, B likewise k x n (ldb >= n) or n x k (ldb >= k),
+// and ldc >= n. beta == 0 OVERWRITES C without reading it (NaN or garbage there does not
+// propagate, as in BLAS); otherwise C is scaled and accumulated into. k == 0 gives C = beta C.
+//
+// The CPU version is a cache-blocked GEMM in the GotoBLAS/BLIS style (details in
+// kernels/cpu/gemm.cpp): both operands are packed into k-major slivers and a register-blocked
+// micro-kernel accumulates one small tile of C at a time. The micro-kernel is written once with
+// GCC vector types and compiled for AVX-512, AVX2+FMA and baseline x86-64 (elsewhere, one generic
+// variant); the best one the running CPU supports is picked at the first call (the environment
+// variable HEMO_GEMM_ISA=avx512|avx2|sse2 picks another, e.g. for valgrind). Called outside an
+// OpenMP parallel region, gemm shares its work among the OpenMP threads; inside one it runs on
+// the calling thread, so callers may parallelize over independent GEMMs without
+// oversubscribing. Summation order (and FMA use) depends on the variant and the blocking, so
+// results agree with a naive loop to rounding, not bit for bit; for a given variant, thread
+// count does not change them.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace hemo::cpu {
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc);
+
+// The micro-kernel variant gemm<T> runs, e.g. "avx512 8x32" (for benchmarks and logs).
+template <class T> const char* gemm_kernel_name();
+
+// For tests and benchmarks: makes gemm use the variant for instruction set `isa` (on x86-64
+// "avx512", "avx2" or "sse2"; elsewhere "generic") if this CPU runs it, and returns whether it
+// did. Not safe while another thread is inside gemm.
+bool gemm_select_isa(const std::string& isa);
+
+}  // namespace hemo::cpu

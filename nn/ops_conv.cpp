@@ -1,0 +1,75 @@
+#include "nn/ops_conv.h"
+
+#include "kernels/conv2d.h"
+#include "kernels/depthwise_conv2d.h"
+#include "nn/dispatch.h"
+#include "tensor/autograd.h"
+
+namespace hemo::nn {
+
+namespace {
+template <class T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                       Pair dilation, int64_t groups) {
+  HEMO_CHECK(x.defined() && weight.defined(), "conv2d: input and weight are required");
+  HEMO_CHECK(x.dim() == 4, "conv2d: expected an NCHW input [N, C, H, W], got ", x.str());
+  HEMO_CHECK(weight.dim() == 4, "conv2d: expected a weight [out_channels, in_channels / groups, kH, kW], got ",
+             weight.str());
+  HEMO_CHECK(groups >= 1, "conv2d: groups must be positive, got ", groups);
+  const int64_t c = x.size(1), k = weight.size(0);
+  HEMO_CHECK(c % groups == 0 && k % groups == 0, "conv2d: groups=", groups, " must divide the input channels (", c,
+             ") and the output channels (", k, ")");
+  HEMO_CHECK(weight.size(1) * groups == c, "conv2d: input ", x.str(), " has ", c, " channels, but weight ",
+             weight.str(), " with groups=", groups, " expects ", weight.size(1) * groups);
+  HEMO_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == k), "conv2d: bias must be [", k, "], got ",
+             bias.str());
+  check_same_place("conv2d", {x, weight, bias});
+  Conv2dShape s{x.size(0), c,           x.size(2),  x.size(3),  k,           weight.size(2), weight.size(3),
+                stride[0], stride[1],   padding[0], padding[1], dilation[0], dilation[1],    groups};
+  s.validate("conv2d");
+  return s;
+}
+}  // namespace
+
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  return conv2d_output_size(in, kernel, stride, pad, dilation);
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+              int64_t groups) {
+  const Conv2dShape s = conv_shape(x, weight, bias, stride, padding, dilation, groups);
+  const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
+  Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device());
+  y.set_layout(x.layout());
+  dispatch("conv2d", x, [&](auto t) {
+    using T = decltype(t);
+    if (depthwise)
+      cpu::depthwise_conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+    else
+      cpu::conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+  });
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  record(y, "conv2d", {x, weight, bias},
+         [s, depthwise, need_x, need_w, need_b, x = x.detach(), weight = weight.detach()](
+             const Tensor& gy) -> std::vector<Tensor> {
+           Tensor gx = need_x ? Tensor::empty_like(x) : Tensor();
+           Tensor gw = need_w ? Tensor::empty_like(weight) : Tensor();
+           Tensor gb = need_b ? Tensor::empty({s.k}, gy.dtype(), gy.device()) : Tensor();
+           dispatch("conv2d", gy, [&](auto t) {
+             using T = decltype(t);
+             if (need_x && depthwise)
+               cpu::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_x && !depthwise) cpu::conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if ((need_w || need_b) && depthwise)
+               cpu::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+             if ((need_w || need_b) && !depthwise)
+               cpu::conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+           });
+           return {gx, gw, gb};
+         });
+  return y;
+}
+
+}  // namespace hemo::nn
