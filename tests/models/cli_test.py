@@ -26,7 +26,9 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, HERE)
 import convert_torchvision as conv  # noqa: E402
+from make_model_refs import macs_of  # noqa: E402
 
 FAILURES = []
 
@@ -60,27 +62,7 @@ def read_safetensors(path):
 
 def torch_model(arch, classes, size):
     """The PyTorch model on the meta device: shapes without data, so counting costs nothing."""
-    return conv.reference_model(arch, classes, input_size=size, init=False).to("meta").eval()
-
-
-def count_macs(model, h, w):
-    """Multiply-accumulates of Conv2d and Linear layers for one [1, 3, h, w] image (forward hooks),
-    the same count as make_model_refs.count_macs."""
-    total = [0]
-
-    def conv_hook(m, inp, out):
-        total[0] += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-
-    def linear_hook(m, inp, out):
-        total[0] += out.numel() * m.in_features
-
-    hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    with torch.no_grad():
-        model(torch.zeros(1, 3, h, w, device="meta"))
-    for k in hooks:
-        k.remove()
-    return total[0]
+    return conv.reference_model(arch, classes, input_size=size, init=False).to("meta")
 
 
 def info_numbers(text):
@@ -104,7 +86,7 @@ def test_info(hemo):
                 continue
             m = torch_model(arch, classes, h)
             want_params = sum(p.numel() for p in m.parameters())
-            want_macs = count_macs(m, h, w)
+            want_macs = macs_of(m, h, w)
             check(params == want_params, f"hemo info {arch} {classes} classes: {params:,} parameters, PyTorch {want_params:,}")
             check(macs == want_macs, f"hemo info {arch} at {h}x{w}: {macs:,} MACs, PyTorch hooks {want_macs:,}")
             if classes == 1000 and not pb:

@@ -69,8 +69,9 @@ def perturb(model, size, gen):
         m.num_batches_tracked.fill_(int(torch.randint(1, 5000, (1,), generator=gen)))
 
 
-def count_macs(model, size):
-    """Multiply-accumulates of Conv2d and Linear layers for one [1, 3, size, size] image."""
+def macs_of(model, h, w):
+    """Multiply-accumulates of the Conv2d and Linear layers of a meta-device `model` for one
+    [1, 3, h, w] image, counted with forward hooks (shapes only, no arithmetic)."""
     total = [0]
 
     def conv_hook(m, inp, out):
@@ -79,18 +80,18 @@ def count_macs(model, size):
     def linear_hook(m, inp, out):
         total[0] += out.numel() * m.in_features
 
-    hooks = []
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            hooks.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, torch.nn.Linear):
-            hooks.append(m.register_forward_hook(linear_hook))
-    model.eval()
+    hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
-        model(torch.zeros(1, 3, size, size, dtype=next(model.parameters()).dtype))
-    for h in hooks:
-        h.remove()
+        model.eval()(torch.zeros(1, 3, h, w, device="meta"))
+    for hook in hooks:
+        hook.remove()
     return total[0]
+
+
+def count_macs(arch, classes, size, pool_stride=2):
+    model = conv.reference_model(arch, classes, input_size=size, pool_stride=pool_stride, init=False).to("meta")
+    return macs_of(model, size, size)
 
 
 def main():
@@ -144,7 +145,7 @@ def main():
                 out[f"grad_{mode}.{name}"] = param.grad.float()
     meta = {"arch": a.arch, "size": str(a.size), "batch": str(a.batch), "classes": str(a.classes),
             "pool_stride": str(a.pool_stride), "params": str(sum(q.numel() for q in model.parameters())),
-            "macs": str(count_macs(model, a.size))}
+            "macs": str(count_macs(a.arch, a.classes, a.size, a.pool_stride))}
     conv.write_safetensors(os.path.join(a.outdir, a.case + ".ref.safetensors"), out, meta, keep_f64=True)
     print(f"{a.case}: {a.arch} {a.batch}x3x{a.size}x{a.size}, references in {time.time() - start:.1f} s")
 
