@@ -1,6 +1,23 @@
 # Decides whether the CUDA backend is built. AUTO turns it on when a CUDA compiler is found and
 # says so either way; ON fails loudly without one; OFF never looks.
+#
+# cuDNN (dense convolutions on the GPU) is looked for separately, because the CUDA toolkit does
+# not ship it: in the toolkit's own folders, under CUDNN_ROOT (a CMake or environment variable,
+# e.g. a PyTorch install's site-packages/nvidia/cudnn), or in the system's. HEMO_CUDNN decides
+# what its absence means:
+#   AUTO (default)  build without it, say so loudly here; a dense convolution on a CUDA tensor
+#                   then throws an Error naming the missing library (never a silent CPU fallback).
+#                   Everything else on the GPU (cuBLAS, the hand-written kernels) still works.
+#   ON              configuring fails without cuDNN 9 (the GPU check script sets this).
+#   OFF             never look.
+# AUTO is the default so that a machine with the toolkit and no cuDNN (a CI image) still compiles
+# and tests every other piece of CUDA code.
 set(HEMO_WITH_CUDA OFF)
+set(HEMO_WITH_CUDNN OFF)
+set(HEMO_CUDNN AUTO CACHE STRING "cuDNN for dense CUDA convolutions: AUTO, ON or OFF")
+set_property(CACHE HEMO_CUDNN PROPERTY STRINGS AUTO ON OFF)
+set(CUDNN_ROOT "" CACHE PATH "Folder holding cuDNN 9 (include/cudnn.h and lib/libcudnn.so*)")
+
 if(NOT HEMO_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
@@ -9,6 +26,13 @@ if(NOT HEMO_CUDA STREQUAL "OFF")
       set(CMAKE_CUDA_ARCHITECTURES 80 90)
     endif()
     enable_language(CUDA)
+    # .cu files are C++20 like the rest. CMake 3.25 does not know nvcc's flag for it; teach it.
+    if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION OR CMAKE_CUDA20_STANDARD_COMPILE_OPTION STREQUAL "")
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     set(HEMO_WITH_CUDA ON)
     message(STATUS "hemo: CUDA backend ON (${CMAKE_CUDA_COMPILER}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
@@ -19,4 +43,32 @@ if(NOT HEMO_CUDA STREQUAL "OFF")
   endif()
 else()
   message(STATUS "hemo: CUDA backend OFF (HEMO_CUDA=OFF)")
+endif()
+
+if(HEMO_WITH_CUDA AND NOT HEMO_CUDNN STREQUAL "OFF")
+  set(_hemo_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
+  find_path(HEMO_CUDNN_INCLUDE_DIR cudnn_version.h
+            HINTS ${_hemo_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
+  # Python wheels ship only the versioned name (libcudnn.so.9), hence the second name.
+  find_library(HEMO_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+               HINTS ${_hemo_cudnn_hints} PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
+  set(_hemo_cudnn_why "")
+  if(NOT HEMO_CUDNN_INCLUDE_DIR OR NOT HEMO_CUDNN_LIBRARY)
+    set(_hemo_cudnn_why "cudnn_version.h or libcudnn not found (looked under CUDNN_ROOT='${CUDNN_ROOT}', the CUDA toolkit and the system)")
+  else()
+    file(STRINGS ${HEMO_CUDNN_INCLUDE_DIR}/cudnn_version.h _hemo_cudnn_major REGEX "^#define CUDNN_MAJOR [0-9]+")
+    string(REGEX REPLACE ".* ([0-9]+)$" "\\1" _hemo_cudnn_major "${_hemo_cudnn_major}")
+    if(NOT _hemo_cudnn_major STREQUAL "9")
+      set(_hemo_cudnn_why "found cuDNN major version '${_hemo_cudnn_major}' in ${HEMO_CUDNN_INCLUDE_DIR}, need 9")
+    endif()
+  endif()
+  if(_hemo_cudnn_why STREQUAL "")
+    set(HEMO_WITH_CUDNN ON)
+    message(STATUS "hemo: cuDNN 9 found: ${HEMO_CUDNN_LIBRARY} (headers ${HEMO_CUDNN_INCLUDE_DIR})")
+  elseif(HEMO_CUDNN STREQUAL "ON")
+    message(FATAL_ERROR "hemo: HEMO_CUDNN=ON but ${_hemo_cudnn_why}. Pass -DCUDNN_ROOT=<folder with include/ and lib/>.")
+  else()
+    message(WARNING "hemo: building the CUDA backend WITHOUT cuDNN: ${_hemo_cudnn_why}. Dense convolutions on "
+                    "CUDA tensors will throw an error at run time. Pass -DCUDNN_ROOT=<folder> to use it.")
+  endif()
 endif()

@@ -6,3 +6,8 @@
 namespace hemo::cpu {
 template <class T> void accumulate(int64_t n, const T* src, T* dst);
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/accumulate.cu): device pointers, float only, on the current stream.
+namespace hemo::cuda {
+template <class T> void accumulate(int64_t n, const T* src, T* dst);
+}  // namespace hemo::cuda

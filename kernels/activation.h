@@ -21,4 +21,11 @@ template <class T> void activation_fwd(Activation a, int64_t n, const T* x, T* y
 template <class T> void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx);
 }  // namespace cpu
 
+// The CUDA implementations (kernels/cuda/activation.cu): device pointers, float only, queued on the
+// current stream (kernels/cuda/stream.h).
+namespace cuda {
+template <class T> void activation_fwd(Activation a, int64_t n, const T* x, T* y);
+template <class T> void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx);
+}  // namespace cuda
+
 }  // namespace hemo

@@ -42,3 +42,24 @@ void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* 
                          const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/batchnorm.cu): device pointers, float only, on the current stream.
+namespace hemo::cuda {
+
+template <class T>
+void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
+                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd);
+
+template <class T>
+void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
+                         const T* running_mean, const T* running_var, double eps, T* y);
+
+template <class T>
+void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta);
+
+template <class T>
+void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta);
+
+}  // namespace hemo::cuda

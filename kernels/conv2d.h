@@ -49,4 +49,12 @@ template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const
 template <class T> void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cpu
 
+// CUDA (kernels/cuda/conv2d.cpp: cuDNN, kernels/cuda/conv_cudnn.h): device pointers, float only, on
+// the current stream. Without cuDNN in the build they throw hemo::Error.
+namespace cuda {
+template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T> void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+}  // namespace cuda
+
 }  // namespace hemo

@@ -31,4 +31,12 @@ template <class T>
 void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cpu
 
+// CUDA (kernels/cuda/depthwise_conv2d.cu): device pointers, float only, on the current stream.
+namespace cuda {
+template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T>
+void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+}  // namespace cuda
+
 }  // namespace hemo

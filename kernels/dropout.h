@@ -22,3 +22,14 @@ template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, co
 template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/dropout.cu): device pointers (mask too), float only, on the current stream.
+// dropout_mask draws the same bits as the CPU's.
+namespace hemo::cuda {
+
+void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask);
+
+template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y);
+template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
+
+}  // namespace hemo::cuda

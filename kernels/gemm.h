@@ -38,3 +38,11 @@ template <class T> const char* gemm_kernel_name();
 bool gemm_select_isa(const std::string& isa);
 
 }  // namespace hemo::cpu
+
+// cuBLAS (kernels/cuda/blas.cpp): device pointers, float only, on the current stream; TF32 only
+// when allowed (kernels/cuda/blas.h). The same contract, beta == 0 never reading C included.
+namespace hemo::cuda {
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc);
+}  // namespace hemo::cuda

@@ -20,3 +20,15 @@ template <class T>
 void linear_bwd_weight(int64_t rows, int64_t in, int64_t out, const T* x, const T* gy, T* gweight, T* gbias);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/linear.cu, on cuBLAS): device pointers, float only, on the current stream.
+namespace hemo::cuda {
+
+template <class T>
+void linear_fwd(int64_t rows, int64_t in, int64_t out, const T* x, const T* weight, const T* bias, T* y);
+template <class T>
+void linear_bwd_data(int64_t rows, int64_t in, int64_t out, const T* gy, const T* weight, T* gx);
+template <class T>
+void linear_bwd_weight(int64_t rows, int64_t in, int64_t out, const T* x, const T* gy, T* gweight, T* gbias);
+
+}  // namespace hemo::cuda

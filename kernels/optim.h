@@ -31,4 +31,10 @@ template <class T> void sgd_update(const SgdParams& h, int64_t n, T* param, cons
 template <class T> void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
 }  // namespace cpu
 
+// CUDA (kernels/cuda/optim.cu): device pointers, float only, on the current stream.
+namespace cuda {
+template <class T> void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
+template <class T> void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+}  // namespace cuda
+
 }  // namespace hemo

@@ -58,4 +58,21 @@ void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t
                              T* gx);
 }  // namespace cpu
 
+// CUDA (kernels/cuda/pooling.cu): device pointers (argmax too), float only, on the current stream.
+namespace cuda {
+// argmax may be null when no backward will follow (it is [n, c, p, q] otherwise).
+template <class T> void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax);
+template <class T> void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx);
+
+template <class T> void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+template <class T> void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx);
+
+template <class T>
+void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x,
+                             T* y);
+template <class T>
+void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* gy,
+                             T* gx);
+}  // namespace cuda
+
 }  // namespace hemo

@@ -13,3 +13,11 @@ template <class T> void sum_axis(int64_t outer, int64_t n, int64_t inner, double
 template <class T> void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/reduce.cu): device pointers, float only, on the current stream.
+namespace hemo::cuda {
+
+template <class T> void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y);
+template <class T> void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
+
+}  // namespace hemo::cuda

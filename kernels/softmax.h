@@ -19,3 +19,13 @@ template <class T> void softmax_bwd(int64_t outer, int64_t k, int64_t inner, con
 template <class T> void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/softmax.cu): device pointers, float only, on the current stream.
+namespace hemo::cuda {
+
+template <class T> void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+template <class T> void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+
+}  // namespace hemo::cuda

@@ -28,3 +28,16 @@ template <class T>
 void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx);
 
 }  // namespace hemo::cpu
+
+// CUDA (kernels/cuda/softmax_xent.cu): device pointers (labels and gy too), float only, on the
+// current stream.
+namespace hemo::cuda {
+
+template <class T>
+void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
+                      T* loss, T* dz);
+
+template <class T>
+void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx);
+
+}  // namespace hemo::cuda

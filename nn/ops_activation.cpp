@@ -11,7 +11,7 @@ Tensor activation_backward(Activation a, const Tensor& x, const Tensor& gy) {
   dispatch(activation_name(a), x, [&](auto t) {
     using T = decltype(t);
     cpu::activation_bwd<T>(a, x.numel(), x.data<T>(), gy.data<T>(), gx.data<T>());
-  });
+  }, [&] { cuda::activation_bwd<float>(a, x.numel(), x.data<float>(), gy.data<float>(), gx.data<float>()); });
   return gx;
 }
 }  // namespace
@@ -21,7 +21,7 @@ Tensor activation(Activation a, const Tensor& x) {
   dispatch(activation_name(a), x, [&](auto t) {
     using T = decltype(t);
     cpu::activation_fwd<T>(a, x.numel(), x.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::activation_fwd<float>(a, x.numel(), x.data<float>(), y.data<float>()); });
   record(y, activation_name(a), {x}, [a, x](const Tensor& gy) -> std::vector<Tensor> {
     return {activation_backward(a, x.detach(), gy)};
   });

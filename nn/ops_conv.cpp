@@ -48,6 +48,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
       cpu::depthwise_conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
     else
       cpu::conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+  }, [&] {
+    if (depthwise)
+      cuda::depthwise_conv2d_fwd<float>(s, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
+    else
+      cuda::conv2d_fwd<float>(s, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
@@ -66,6 +71,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
                cpu::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
              if ((need_w || need_b) && !depthwise)
                cpu::conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+           }, [&] {
+             using T = float;
+             if (need_x && depthwise) cuda::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_x && !depthwise) cuda::conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if ((need_w || need_b) && depthwise)
+               cuda::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+             if ((need_w || need_b) && !depthwise)
+               cuda::conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
            });
            return {gx, gw, gb};
          });

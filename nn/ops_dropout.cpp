@@ -22,12 +22,18 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     auto* m = static_cast<uint8_t*>(mask->data());
     cpu::dropout_mask(n, p, st.seed, st.stream, first, m);
     cpu::dropout_fwd<T>(n, p, m, x.data<T>(), y.data<T>());
+  }, [&] {
+    auto* m = static_cast<uint8_t*>(mask->data());
+    cuda::dropout_mask(n, p, st.seed, st.stream, first, m);
+    cuda::dropout_fwd<float>(n, p, m, x.data<float>(), y.data<float>());
   });
   record(y, "dropout", {x}, [n, p, mask, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
     dispatch("dropout", gy, [&](auto t) {
       using T = decltype(t);
       cpu::dropout_bwd<T>(n, p, static_cast<const uint8_t*>(mask->data()), gy.data<T>(), gx.data<T>());
+    }, [&] {
+      cuda::dropout_bwd<float>(n, p, static_cast<const uint8_t*>(mask->data()), gy.data<float>(), gx.data<float>());
     });
     return {gx};
   });

@@ -24,7 +24,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   dispatch("add", a, [&](auto t) {
     using T = decltype(t);
     cpu::add<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::add<float>(a.numel(), a.data<float>(), b.data<float>(), y.data<float>()); });
   record(y, "add", {a, b}, [](const Tensor& gy) -> std::vector<Tensor> { return {gy, gy}; });
   return y;
 }
@@ -43,6 +43,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
       cpu::mul_rows<T>(rows, inner, a.data<T>(), b.data<T>(), y.data<T>());
     else
       cpu::mul<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
+  }, [&] {
+    if (broadcast)
+      cuda::mul_rows<float>(rows, inner, a.data<float>(), b.data<float>(), y.data<float>());
+    else
+      cuda::mul<float>(a.numel(), a.data<float>(), b.data<float>(), y.data<float>());
   });
   record(y, "mul", {a, b}, [a, b, broadcast, rows, inner](const Tensor& gy) -> std::vector<Tensor> {
     Tensor ga = a.requires_grad() ? Tensor::empty_like(a) : Tensor();
@@ -56,6 +61,15 @@ Tensor mul(const Tensor& a, const Tensor& b) {
         if (ga.defined()) cpu::mul<T>(gy.numel(), gy.data<T>(), b.data<T>(), ga.data<T>());
         if (gb.defined()) cpu::mul<T>(gy.numel(), gy.data<T>(), a.data<T>(), gb.data<T>());
       }
+    }, [&] {
+      using T = float;
+      if (broadcast) {
+        if (ga.defined()) cuda::mul_rows<T>(rows, inner, gy.data<T>(), b.data<T>(), ga.data<T>());
+        if (gb.defined()) cuda::mul_rows_grad_b<T>(rows, inner, gy.data<T>(), a.data<T>(), gb.data<T>());
+      } else {
+        if (ga.defined()) cuda::mul<T>(gy.numel(), gy.data<T>(), b.data<T>(), ga.data<T>());
+        if (gb.defined()) cuda::mul<T>(gy.numel(), gy.data<T>(), a.data<T>(), gb.data<T>());
+      }
     });
     return {ga, gb};
   });
@@ -67,13 +81,13 @@ Tensor scale(const Tensor& a, double s) {
   dispatch("scale", a, [&](auto t) {
     using T = decltype(t);
     cpu::scale<T>(a.numel(), s, a.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::scale<float>(a.numel(), s, a.data<float>(), y.data<float>()); });
   record(y, "scale", {a}, [s](const Tensor& gy) -> std::vector<Tensor> {
     Tensor ga = Tensor::empty_like(gy);
     dispatch("scale", gy, [&](auto t) {
       using T = decltype(t);
       cpu::scale<T>(gy.numel(), s, gy.data<T>(), ga.data<T>());
-    });
+    }, [&] { cuda::scale<float>(gy.numel(), s, gy.data<float>(), ga.data<float>()); });
     return {ga};
   });
   return y;

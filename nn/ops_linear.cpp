@@ -27,6 +27,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   dispatch("linear", x, [&](auto t) {
     using T = decltype(t);
     cpu::linear_fwd<T>(rows, in, out, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+  }, [&] {
+    cuda::linear_fwd<float>(rows, in, out, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
@@ -41,6 +43,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
              if (need_x) cpu::linear_bwd_data<T>(rows, in, out, gy.data<T>(), weight.data<T>(), gx.data<T>());
              if (need_w || need_b)
                cpu::linear_bwd_weight<T>(rows, in, out, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+           }, [&] {
+             using T = float;
+             if (need_x) cuda::linear_bwd_data<T>(rows, in, out, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_w || need_b)
+               cuda::linear_bwd_weight<T>(rows, in, out, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
            });
            return {gx, gw, gb};
          });

@@ -53,6 +53,10 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
     using T = decltype(t);
     cpu::softmax_xent_fwd<T>(n, k, logits.data<T>(), y, class_weights.defined() ? class_weights.data<T>() : nullptr,
                              label_smoothing, rows.data<T>(), grad ? dz.data<T>() : nullptr);
+  }, [&] {
+    cuda::softmax_xent_fwd<float>(n, k, logits.data<float>(), y,
+                                  class_weights.defined() ? class_weights.data<float>() : nullptr, label_smoothing,
+                                  rows.data<float>(), grad ? dz.data<float>() : nullptr);
   });
 
   Tensor out = rows;
@@ -63,7 +67,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
     dispatch("cross_entropy", logits, [&](auto t) {
       using T = decltype(t);
       cpu::sum_axis<T>(1, n, 1, scale, rows.data<T>(), out.data<T>());
-    });
+    }, [&] { cuda::sum_axis<float>(1, n, 1, scale, rows.data<float>(), out.data<float>()); });
   }
   if (!grad) return out;
   const int64_t gy_stride = reduction == Reduction::none ? 1 : 0;
@@ -72,7 +76,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
     dispatch("cross_entropy", gy, [&](auto t) {
       using T = decltype(t);
       cpu::softmax_xent_bwd<T>(n, k, dz.data<T>(), gy.data<T>(), gy_stride, scale, gx.data<T>());
-    });
+    }, [&] { cuda::softmax_xent_bwd<float>(n, k, dz.data<float>(), gy.data<float>(), gy_stride, scale, gx.data<float>()); });
     return {gx};
   });
   return out;

@@ -41,6 +41,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
       cpu::batch_norm_train_fwd<T>(n, c, hw, x.data<T>(), ptr<T>(weight), ptr<T>(bias), momentum, eps,
                                    ptr<T>(running_mean), ptr<T>(running_var), y.data<T>(), mean.data<T>(),
                                    invstd.data<T>());
+    }, [&] {
+      cuda::batch_norm_train_fwd<float>(n, c, hw, x.data<float>(), ptr<float>(weight), ptr<float>(bias), momentum,
+                                        eps, ptr<float>(running_mean), ptr<float>(running_var), y.data<float>(),
+                                        mean.data<float>(), invstd.data<float>());
     });
     record(y, "batch_norm", {x, weight, bias},
            [n, c, hw, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
@@ -50,6 +54,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                using T = decltype(t);
                cpu::batch_norm_train_bwd<T>(n, c, hw, x.data<T>(), gy.data<T>(), ptr<T>(weight), mean.data<T>(),
                                             invstd.data<T>(), ptr<T>(gx), ptr<T>(gw), ptr<T>(gb));
+             }, [&] {
+               cuda::batch_norm_train_bwd<float>(n, c, hw, x.data<float>(), gy.data<float>(), ptr<float>(weight),
+                                                 mean.data<float>(), invstd.data<float>(), ptr<float>(gx),
+                                                 ptr<float>(gw), ptr<float>(gb));
              });
              return {gx, gw, gb};
            });
@@ -61,6 +69,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     using T = decltype(t);
     cpu::batch_norm_eval_fwd<T>(n, c, hw, x.data<T>(), ptr<T>(weight), ptr<T>(bias), running_mean.data<T>(),
                                 running_var.data<T>(), eps, y.data<T>());
+  }, [&] {
+    cuda::batch_norm_eval_fwd<float>(n, c, hw, x.data<float>(), ptr<float>(weight), ptr<float>(bias),
+                                     running_mean.data<float>(), running_var.data<float>(), eps, y.data<float>());
   });
   if (!needs_grad({x, weight, bias})) return y;
   Tensor rm = running_mean.detach().clone(), rv = running_var.detach().clone();
@@ -72,6 +83,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
              using T = decltype(t);
              cpu::batch_norm_eval_bwd<T>(n, c, hw, x.data<T>(), gy.data<T>(), ptr<T>(weight), rm.data<T>(),
                                          rv.data<T>(), eps, ptr<T>(gx), ptr<T>(gw), ptr<T>(gb));
+           }, [&] {
+             cuda::batch_norm_eval_bwd<float>(n, c, hw, x.data<float>(), gy.data<float>(), ptr<float>(weight),
+                                              rm.data<float>(), rv.data<float>(), eps, ptr<float>(gx), ptr<float>(gw),
+                                              ptr<float>(gb));
            });
            return {gx, gw, gb};
          });

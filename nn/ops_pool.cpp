@@ -33,6 +33,9 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
   dispatch("max_pool2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::max_pool2d_fwd<T>(s, x.data<T>(), y.data<T>(), argmax ? static_cast<int64_t*>(argmax->data()) : nullptr);
+  }, [&] {
+    cuda::max_pool2d_fwd<float>(s, x.data<float>(), y.data<float>(),
+                                argmax ? static_cast<int64_t*>(argmax->data()) : nullptr);
   });
   if (!grad) return y;
   record(y, "max_pool2d", {x}, [s, x, argmax](const Tensor& gy) -> std::vector<Tensor> {
@@ -40,6 +43,8 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
     dispatch("max_pool2d", gy, [&](auto t) {
       using T = decltype(t);
       cpu::max_pool2d_bwd<T>(s, gy.data<T>(), static_cast<const int64_t*>(argmax->data()), gx.data<T>());
+    }, [&] {
+      cuda::max_pool2d_bwd<float>(s, gy.data<float>(), static_cast<const int64_t*>(argmax->data()), gx.data<float>());
     });
     return {gx};
   });
@@ -52,13 +57,13 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
   dispatch("avg_pool2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::avg_pool2d_fwd<T>(s, count_include_pad, x.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::avg_pool2d_fwd<float>(s, count_include_pad, x.data<float>(), y.data<float>()); });
   record(y, "avg_pool2d", {x}, [s, count_include_pad, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
     dispatch("avg_pool2d", gy, [&](auto t) {
       using T = decltype(t);
       cpu::avg_pool2d_bwd<T>(s, count_include_pad, gy.data<T>(), gx.data<T>());
-    });
+    }, [&] { cuda::avg_pool2d_bwd<float>(s, count_include_pad, gy.data<float>(), gx.data<float>()); });
     return {gx};
   });
   return y;
@@ -73,13 +78,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output) {
   dispatch("adaptive_avg_pool2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::adaptive_avg_pool2d_fwd<T>(n, c, h, w, oh, ow, x.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::adaptive_avg_pool2d_fwd<float>(n, c, h, w, oh, ow, x.data<float>(), y.data<float>()); });
   record(y, "adaptive_avg_pool2d", {x}, [n, c, h, w, oh, ow, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
     dispatch("adaptive_avg_pool2d", gy, [&](auto t) {
       using T = decltype(t);
       cpu::adaptive_avg_pool2d_bwd<T>(n, c, h, w, oh, ow, gy.data<T>(), gx.data<T>());
-    });
+    }, [&] { cuda::adaptive_avg_pool2d_bwd<float>(n, c, h, w, oh, ow, gy.data<float>(), gx.data<float>()); });
     return {gx};
   });
   return y;

@@ -14,14 +14,14 @@ Tensor reduce(const char* op, const Tensor& x, const AxisView& v, double scale, 
   dispatch(op, x, [&](auto t) {
     using T = decltype(t);
     cpu::sum_axis<T>(v.outer, v.n, v.inner, scale, x.data<T>(), y.data<T>());
-  });
+  }, [&] { cuda::sum_axis<float>(v.outer, v.n, v.inner, scale, x.data<float>(), y.data<float>()); });
   record(y, op, {x}, [op, v, scale, in_shape = x.shape(), dtype = x.dtype(), device = x.device()](
                          const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty(in_shape, dtype, device);
     dispatch(op, gy, [&](auto t) {
       using T = decltype(t);
       cpu::sum_axis_bwd<T>(v.outer, v.n, v.inner, scale, gy.data<T>(), gx.data<T>());
-    });
+    }, [&] { cuda::sum_axis_bwd<float>(v.outer, v.n, v.inner, scale, gy.data<float>(), gx.data<float>()); });
     return {gx};
   });
   return y;

@@ -16,6 +16,9 @@ Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
   dispatch(op, x, [&](auto t) {
     using T = decltype(t);
     (log ? cpu::log_softmax_fwd<T> : cpu::softmax_fwd<T>)(v.outer, v.n, v.inner, x.data<T>(), y.data<T>());
+  }, [&] {
+    (log ? cuda::log_softmax_fwd<float> : cuda::softmax_fwd<float>)(v.outer, v.n, v.inner, x.data<float>(),
+                                                                    y.data<float>());
   });
   // The backward needs the output, not the input; a detached handle avoids a y -> node -> y cycle.
   record(y, op, {x}, [op, log, v, out = y.detach()](const Tensor& gy) -> std::vector<Tensor> {
@@ -24,6 +27,9 @@ Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
       using T = decltype(t);
       (log ? cpu::log_softmax_bwd<T> : cpu::softmax_bwd<T>)(v.outer, v.n, v.inner, out.data<T>(), gy.data<T>(),
                                                              gx.data<T>());
+    }, [&] {
+      (log ? cuda::log_softmax_bwd<float> : cuda::softmax_bwd<float>)(v.outer, v.n, v.inner, out.data<float>(),
+                                                                      gy.data<float>(), gx.data<float>());
     });
     return {gx};
   });

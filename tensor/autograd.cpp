@@ -38,7 +38,14 @@ void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardF
 void accumulate_(Tensor& dst, const Tensor& src) {
   HEMO_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
              "accumulate_: ", dst.str(), " += ", src.str(), " (shapes, dtypes and devices must match)");
-  HEMO_CHECK(dst.device().is_cpu(), "accumulate_: no CUDA kernel yet for ", dst.str());
+  if (dst.is_cuda()) {
+#if HEMO_WITH_CUDA
+    cuda::accumulate<float>(dst.numel(), src.data<float>(), dst.data<float>());
+    return;
+#else
+    throw Error(cat("accumulate_: CUDA tensor in a build without CUDA: ", dst.str()));
+#endif
+  }
   if (dst.dtype() == DType::f32)
     cpu::accumulate<float>(dst.numel(), src.data<float>(), dst.data<float>());
   else

@@ -6,8 +6,10 @@
 
 #include "tensor/error.h"
 #include "tools/command.h"
+#include "tools/process_env.h"
 
 int main(int argc, char** argv) {
+  hemo::cli::apply_process_env(argv);
   CLI::App app{"hemo: train, evaluate, explain and deploy CNN classifiers of blood-cell images"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hemo 0.1");

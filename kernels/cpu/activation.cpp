@@ -1,7 +1,6 @@
 #include "kernels/activation.h"
 
-#include <algorithm>
-#include <cmath>
+#include "kernels/activation_math.h"
 
 namespace hemo {
 
@@ -18,37 +17,8 @@ const char* activation_name(Activation a) {
 
 namespace cpu {
 
-namespace {
-template <class T> T relu6(T v) { return std::min(std::max(v, T(0)), T(6)); }
-
-template <class T> T forward(Activation a, T v) {
-  switch (a) {
-    case Activation::relu: return std::max(v, T(0));
-    case Activation::relu6: return relu6(v);
-    case Activation::hardsigmoid: return relu6(v + T(3)) / T(6);
-    case Activation::hardswish: return v * relu6(v + T(3)) / T(6);
-    case Activation::sigmoid: return T(1) / (T(1) + std::exp(-v));
-  }
-  return v;
-}
-
-template <class T> T derivative(Activation a, T v) {
-  switch (a) {
-    case Activation::relu: return v > T(0) ? T(1) : T(0);
-    case Activation::relu6: return (v > T(0) && v < T(6)) ? T(1) : T(0);
-    case Activation::hardsigmoid: return (v > T(-3) && v < T(3)) ? T(1) / T(6) : T(0);
-    case Activation::hardswish:
-      if (v < T(-3)) return T(0);
-      if (v > T(3)) return T(1);
-      return (T(2) * v + T(3)) / T(6);
-    case Activation::sigmoid: {
-      T s = T(1) / (T(1) + std::exp(-v));
-      return s * (T(1) - s);
-    }
-  }
-  return T(0);
-}
-}  // namespace
+using activation_math::derivative;
+using activation_math::forward;
 
 template <class T>
 void activation_fwd(Activation a, int64_t n, const T* x, T* y) {

@@ -2,48 +2,215 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <unordered_map>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/stream.h"
+#include "tensor/cuda/block_cache.h"
 #include "tensor/error.h"
 
 namespace hemo {
 
 namespace {
-void check(cudaError_t status, const char* call, const char* file, int line) {
-  if (status != cudaSuccess)
-    throw Error(cat(call, " failed at ", file, ":", line, ": ", cudaGetErrorName(status), " (",
-                    cudaGetErrorString(status), ")"));
+
+std::string bytes_str(size_t b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+  return cat(buf, " (", b, " bytes)");
 }
-#define HEMO_CUDA_CHECK(call) check((call), #call, __FILE__, __LINE__)
+
+std::atomic<bool> g_debug_fill{detail::env_flag("HEMO_CUDA_POISON")};
+
+// Makes `device` current for the calling thread (only when it is not already).
+void use_device(int device) {
+  int current = -1;
+  HEMO_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device) HEMO_CUDA_CHECK(cudaSetDevice(device));
+}
+
+class DeviceAllocator {
+ public:
+  void* allocate(size_t bytes, int device) {
+    use_device(device);
+    const cudaStream_t stream = cuda::current_stream();
+    const size_t size = caching_ ? detail::round_block_size(bytes) : std::max<size_t>(bytes, 1);
+    void* ptr = nullptr;
+    size_t block_size = size;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      CudaMemoryStats& st = stats_[device];
+      if (caching_) {
+        detail::CachedBlock b = cache_.take({device, stream}, size);
+        if (b.ptr) {
+          ptr = b.ptr;
+          block_size = b.size;
+          st.cached -= b.size;
+          st.in_use += b.size;
+          ++st.cache_hits;
+        }
+      }
+      if (!ptr) {
+        ptr = device_malloc_locked(size, bytes, device);
+        blocks_[ptr] = Block{size, device, stream};
+        ++st.device_mallocs;
+        st.in_use += size;
+        st.reserved += size;
+      }
+      st.peak_in_use = std::max(st.peak_in_use, st.in_use);
+      st.peak_reserved = std::max(st.peak_reserved, st.reserved);
+    }
+    if (g_debug_fill.load(std::memory_order_relaxed)) {
+      HEMO_CUDA_CHECK(cudaMemsetAsync(ptr, 0xFF, block_size, stream));
+    }
+    return ptr;
+  }
+
+  void release(void* ptr) noexcept {
+    if (!ptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = blocks_.find(ptr);
+    if (it == blocks_.end()) return;  // not ours: nothing sensible to do in a destructor path
+    const Block b = it->second;
+    CudaMemoryStats& st = stats_[b.device];
+    st.in_use -= b.size;
+    if (caching_) {
+      cache_.put({b.device, b.stream}, ptr, b.size);
+      st.cached += b.size;
+    } else {
+      // cudaFree waits for the device, so queued work that still reads the block finishes first.
+      if (cudaFree(ptr) != cudaSuccess) (void)cudaGetLastError();
+      blocks_.erase(it);
+      st.reserved -= b.size;
+    }
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_cached_locked([](int) { return true; });
+  }
+
+  CudaMemoryStats stats(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_[device];
+  }
+
+  void reset_peaks(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    CudaMemoryStats& st = stats_[device];
+    st.peak_in_use = st.in_use;
+    st.peak_reserved = st.reserved;
+  }
+
+  bool caching() const { return caching_; }
+
+ private:
+  struct Block {
+    size_t size;
+    int device;
+    cudaStream_t stream;
+  };
+  using PoolKey = std::pair<int, cudaStream_t>;
+
+  // cudaMalloc with one retry after releasing this device's cache.
+  void* device_malloc_locked(size_t size, size_t asked, int device) {
+    void* ptr = nullptr;
+    cudaError_t status = cudaMalloc(&ptr, size);
+    if (status == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      ++stats_[device].oom_retries;
+      release_cached_locked([device](int d) { return d == device; });
+      status = cudaMalloc(&ptr, size);
+      if (status == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
+        const CudaMemoryStats& st = stats_[device];
+        throw Error(cat("CUDA out of memory on cuda:", device, ": asked for ", bytes_str(asked), " (block ",
+                        bytes_str(size), "); hemo holds ", bytes_str(st.in_use), " in tensors, peak ",
+                        bytes_str(st.peak_in_use), "; the driver reports ", bytes_str(free_b), " free of ",
+                        bytes_str(total_b), ". The cache was released and the allocation retried once; "
+                        "try a smaller batch size."));
+      }
+    }
+    check_cuda_call(status, size);
+    return ptr;
+  }
+
+  static void check_cuda_call(cudaError_t status, size_t size) {
+    if (status != cudaSuccess)
+      cuda::throw_cuda_error(status, cat("cudaMalloc(", size, " bytes)").c_str(), __FILE__, __LINE__);
+  }
+
+  template <class Pred>
+  void release_cached_locked(Pred on_device) {
+    auto drained = cache_.drain([&](const PoolKey& k) { return on_device(k.first); });
+    for (const auto& [key, b] : drained) {
+      blocks_.erase(b.ptr);
+      CudaMemoryStats& st = stats_[key.first];
+      st.cached -= b.size;
+      st.reserved -= b.size;
+      HEMO_CUDA_CHECK(cudaFree(b.ptr));
+    }
+  }
+
+  std::mutex mu_;
+  const bool caching_ = !detail::env_flag("HEMO_NO_CACHING");
+  detail::BlockCache<PoolKey> cache_;
+  std::unordered_map<void*, Block> blocks_;  // every block hemo holds: in use and cached
+  std::unordered_map<int, CudaMemoryStats> stats_;
+};
+
+// Never destroyed: tensors and cached blocks may outlive static destructors, and freeing device
+// memory after the CUDA runtime has shut down fails. The driver reclaims everything at exit.
+DeviceAllocator& device_allocator() {
+  static DeviceAllocator* a = new DeviceAllocator;
+  return *a;
+}
+
+// kernels/cuda scratch buffers (cuDNN workspaces, partial sums) come from the same cache.
+struct InstallScratchAllocator {
+  InstallScratchAllocator() { cuda::set_device_allocator(&cuda_malloc, &cuda_free); }
+} g_install_scratch_allocator;
+
 }  // namespace
 
-void* cuda_malloc(size_t bytes, int device) {
-  HEMO_CUDA_CHECK(cudaSetDevice(device));
-  void* ptr = nullptr;
-  cudaError_t status = cudaMalloc(&ptr, bytes == 0 ? 1 : bytes);
-  if (status == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    throw Error(cat("CUDA out of memory allocating ", bytes, " bytes on cuda:", device));
-  }
-  HEMO_CUDA_CHECK(status);
-  return ptr;
-}
+void* cuda_malloc(size_t bytes, int device) { return device_allocator().allocate(bytes, device); }
 
-void cuda_free(void* ptr, size_t /*bytes*/, int /*device*/) { cudaFree(ptr); }
+void cuda_free(void* ptr, size_t /*bytes*/, int /*device*/) { device_allocator().release(ptr); }
 
 void cuda_copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
-  cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
-                                      : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  HEMO_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  if (bytes == 0) return;
+  const cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                            : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  const cudaStream_t stream = cuda::current_stream();
+  HEMO_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  if (!dst_on_device || !src_on_device) HEMO_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
-void cuda_zero(void* dst, size_t bytes) { HEMO_CUDA_CHECK(cudaMemset(dst, 0, bytes)); }
+void cuda_zero(void* dst, size_t bytes) {
+  if (bytes == 0) return;
+  HEMO_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cuda::current_stream()));
+}
 
 int cuda_visible_devices() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();
+    (void)cudaGetLastError();
     return 0;
   }
   return n;
 }
+
+CudaMemoryStats cuda_memory_stats(int device) { return device_allocator().stats(device); }
+void cuda_reset_peak_stats(int device) { device_allocator().reset_peaks(device); }
+void cuda_empty_cache() { device_allocator().empty_cache(); }
+bool cuda_caching_enabled() { return device_allocator().caching(); }
+void cuda_set_debug_fill(bool on) { g_debug_fill.store(on); }
+bool cuda_debug_fill() { return g_debug_fill.load(); }
 
 }  // namespace hemo

@@ -1,0 +1,55 @@
+// The scalar formulas of kernels/activation.h, written once for the CPU reference
+// (kernels/cpu/activation.cpp) and the CUDA kernel (kernels/cuda/activation.cu), so the two cannot
+// drift apart. max and min are spelled as std::max / std::min define them, NaN handling included.
+#pragma once
+#include <cmath>
+
+#include "kernels/activation.h"
+
+#if defined(__CUDACC__)
+#define HEMO_HOST_DEVICE __host__ __device__
+#else
+#define HEMO_HOST_DEVICE
+#endif
+
+namespace hemo::activation_math {
+
+template <class T> HEMO_HOST_DEVICE inline T max_of(T a, T b) { return (a < b) ? b : a; }
+template <class T> HEMO_HOST_DEVICE inline T min_of(T a, T b) { return (b < a) ? b : a; }
+template <class T> HEMO_HOST_DEVICE inline T relu6(T v) { return min_of(max_of(v, T(0)), T(6)); }
+template <class T> HEMO_HOST_DEVICE inline T sigmoid(T v) {
+  using std::exp;
+  return T(1) / (T(1) + exp(-v));
+}
+
+template <class T>
+HEMO_HOST_DEVICE inline T forward(Activation a, T v) {
+  switch (a) {
+    case Activation::relu: return max_of(v, T(0));
+    case Activation::relu6: return relu6(v);
+    case Activation::hardsigmoid: return relu6(v + T(3)) / T(6);
+    case Activation::hardswish: return v * relu6(v + T(3)) / T(6);
+    case Activation::sigmoid: return sigmoid(v);
+  }
+  return v;
+}
+
+template <class T>
+HEMO_HOST_DEVICE inline T derivative(Activation a, T v) {
+  switch (a) {
+    case Activation::relu: return v > T(0) ? T(1) : T(0);
+    case Activation::relu6: return (v > T(0) && v < T(6)) ? T(1) : T(0);
+    case Activation::hardsigmoid: return (v > T(-3) && v < T(3)) ? T(1) / T(6) : T(0);
+    case Activation::hardswish:
+      if (v < T(-3)) return T(0);
+      if (v > T(3)) return T(1);
+      return (T(2) * v + T(3)) / T(6);
+    case Activation::sigmoid: {
+      const T s = sigmoid(v);
+      return s * (T(1) - s);
+    }
+  }
+  return T(0);
+}
+
+}  // namespace hemo::activation_math

@@ -1,0 +1,23 @@
+// CUDA accumulate (kernels/accumulate.h): dst += src.
+#include "kernels/accumulate.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace hemo::cuda {
+
+namespace {
+template <class T>
+__global__ void accumulate_kernel(int64_t n, const T* src, T* dst) {
+  for (int64_t i : grid_stride(n)) dst[i] += src[i];
+}
+}  // namespace
+
+template <class T>
+void accumulate(int64_t n, const T* src, T* dst) {
+  if (n == 0) return;
+  accumulate_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(n, src, dst);
+  HEMO_CUDA_LAUNCH_CHECK("accumulate_kernel");
+}
+
+template void accumulate<float>(int64_t, const float*, float*);
+
+}  // namespace hemo::cuda

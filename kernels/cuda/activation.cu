@@ -1,0 +1,41 @@
+// CUDA activations: the formulas of kernels/activation_math.h, shared with the CPU reference.
+#include "kernels/activation.h"
+#include "kernels/activation_math.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace hemo::cuda {
+
+namespace {
+using activation_math::derivative;
+using activation_math::forward;
+
+template <class T>
+__global__ void activation_fwd_kernel(Activation a, int64_t n, const T* __restrict__ x, T* __restrict__ y) {
+  for (int64_t i : grid_stride(n)) y[i] = forward(a, x[i]);
+}
+
+template <class T>
+__global__ void activation_bwd_kernel(Activation a, int64_t n, const T* __restrict__ x, const T* __restrict__ gy,
+                                      T* __restrict__ gx) {
+  for (int64_t i : grid_stride(n)) gx[i] = gy[i] * derivative(a, x[i]);
+}
+}  // namespace
+
+template <class T>
+void activation_fwd(Activation a, int64_t n, const T* x, T* y) {
+  if (n == 0) return;
+  activation_fwd_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(a, n, x, y);
+  HEMO_CUDA_LAUNCH_CHECK("activation_fwd_kernel");
+}
+
+template <class T>
+void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx) {
+  if (n == 0) return;
+  activation_bwd_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(a, n, x, gy, gx);
+  HEMO_CUDA_LAUNCH_CHECK("activation_bwd_kernel");
+}
+
+template void activation_fwd<float>(Activation, int64_t, const float*, float*);
+template void activation_bwd<float>(Activation, int64_t, const float*, const float*, float*);
+
+}  // namespace hemo::cuda

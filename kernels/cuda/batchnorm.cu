@@ -1,0 +1,194 @@
+// CUDA batch norm (the contract is kernels/batchnorm.h). Channel statistics and gradient sums use
+// one block per channel, accumulating in double as the CPU reference does, with the same two-pass
+// variance; the per-element maps use the same float coefficients the reference computes.
+#include "kernels/batchnorm.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace hemo::cuda {
+
+namespace {
+// Element j of channel k's M = n * hw elements sits at (b * c + k) * hw + i with j = b * hw + i.
+__device__ inline int64_t channel_index(int64_t j, int64_t c, int64_t hw, int64_t k) {
+  const int64_t b = j / hw;
+  return (b * c + k) * hw + (j - b * hw);
+}
+
+template <class T>
+__global__ void train_fwd_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x, const T* __restrict__ gamma,
+                                 const T* __restrict__ beta, double momentum, double eps, T* running_mean,
+                                 T* running_var, T* __restrict__ y, T* __restrict__ save_mean,
+                                 T* __restrict__ save_invstd) {
+  const int64_t k = blockIdx.x, M = n * hw;
+  double s = 0;
+  for (int64_t j : block_stride(M)) s += static_cast<double>(x[channel_index(j, c, hw, k)]);
+  const double mean = block_sum(s) / static_cast<double>(M);
+  double ss = 0;  // two passes: no cancellation in E[x^2] - mean^2
+  for (int64_t j : block_stride(M)) {
+    const double d = static_cast<double>(x[channel_index(j, c, hw, k)]) - mean;
+    ss += d * d;
+  }
+  ss = block_sum(ss);
+  const double var = ss / static_cast<double>(M);
+  const double invstd = 1.0 / sqrt(var + eps);
+  const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, bt = beta ? static_cast<double>(beta[k]) : 0.0;
+  const T a = static_cast<T>(g * invstd), shift = static_cast<T>(bt - mean * g * invstd);
+  for (int64_t j : block_stride(M)) {
+    const int64_t at = channel_index(j, c, hw, k);
+    y[at] = x[at] * a + shift;
+  }
+  if (threadIdx.x == 0) {
+    save_mean[k] = static_cast<T>(mean);
+    save_invstd[k] = static_cast<T>(invstd);
+    if (running_mean) running_mean[k] = static_cast<T>((1 - momentum) * static_cast<double>(running_mean[k]) + momentum * mean);
+    if (running_var) {
+      const double unbiased = M > 1 ? ss / static_cast<double>(M - 1) : var;
+      running_var[k] = static_cast<T>((1 - momentum) * static_cast<double>(running_var[k]) + momentum * unbiased);
+    }
+  }
+}
+
+// sum(gy) and sum(gy (x - mean)) over channel k, returned to every thread of the block.
+template <class T>
+__device__ void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* gy, double mean,
+                                  double& sum_gy, double& sum_gy_xc) {
+  double s1 = 0, s2 = 0;
+  for (int64_t j : block_stride(n * hw)) {
+    const int64_t at = channel_index(j, c, hw, k);
+    const double g = static_cast<double>(gy[at]);
+    s1 += g;
+    s2 += g * (static_cast<double>(x[at]) - mean);
+  }
+  sum_gy = block_sum(s1);
+  sum_gy_xc = block_sum(s2);
+}
+
+template <class T>
+__global__ void train_bwd_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x, const T* __restrict__ gy,
+                                 const T* __restrict__ gamma, const T* __restrict__ save_mean,
+                                 const T* __restrict__ save_invstd, T* __restrict__ gx, T* __restrict__ ggamma,
+                                 T* __restrict__ gbeta) {
+  const int64_t k = blockIdx.x;
+  const double M = static_cast<double>(n * hw);
+  const double mean = save_mean[k], invstd = save_invstd[k];
+  double sum_gy, sum_gy_xc;
+  channel_grad_sums(n, c, hw, k, x, gy, mean, sum_gy, sum_gy_xc);
+  const double sum_gy_xhat = sum_gy_xc * invstd;
+  if (threadIdx.x == 0) {
+    if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
+    if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xhat);
+  }
+  if (!gx) return;
+  // gx = gamma invstd (gy - sum_gy / M - xhat sum_gy_xhat / M), xhat = (x - mean) invstd
+  const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
+  const T a = static_cast<T>(g * invstd), proj = static_cast<T>(sum_gy_xhat * invstd / M);
+  const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
+  for (int64_t j : block_stride(n * hw)) {
+    const int64_t at = channel_index(j, c, hw, k);
+    gx[at] = a * (gy[at] - mean_gy - (x[at] - mu) * proj);
+  }
+}
+
+// Per-channel affine coefficients of the eval map: coef[2k] = gamma invstd, coef[2k + 1] = the
+// shift beta - running_mean gamma invstd (0 when with_shift is false: the input gradient).
+template <class T>
+__global__ void eval_coef_kernel(int64_t c, const T* __restrict__ gamma, const T* __restrict__ beta,
+                                 const T* __restrict__ running_mean, const T* __restrict__ running_var, double eps,
+                                 bool with_shift, T* __restrict__ coef) {
+  for (int64_t k : grid_stride(c)) {
+    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[k]) + eps);
+    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
+    coef[2 * k] = static_cast<T>(g * invstd);
+    coef[2 * k + 1] = with_shift ? static_cast<T>(b - static_cast<double>(running_mean[k]) * g * invstd) : T(0);
+  }
+}
+
+template <class T>
+__global__ void affine_kernel(int64_t total, int64_t c, int64_t hw, const T* __restrict__ in,
+                              const T* __restrict__ coef, T* __restrict__ out) {
+  for (int64_t i : grid_stride(total)) {
+    const int64_t k = (i / hw) % c;
+    out[i] = in[i] * coef[2 * k] + coef[2 * k + 1];
+  }
+}
+
+template <class T>
+__global__ void eval_param_grad_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x,
+                                       const T* __restrict__ gy, const T* __restrict__ running_mean,
+                                       const T* __restrict__ running_var, double eps, T* __restrict__ ggamma,
+                                       T* __restrict__ gbeta) {
+  const int64_t k = blockIdx.x;
+  double sum_gy, sum_gy_xc;
+  channel_grad_sums(n, c, hw, k, x, gy, static_cast<double>(running_mean[k]), sum_gy, sum_gy_xc);
+  if (threadIdx.x == 0) {
+    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[k]) + eps);
+    if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
+    if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xc * invstd);
+  }
+}
+
+// y = coef-affine(x) with the eval coefficients.
+template <class T>
+void eval_affine(int64_t n, int64_t c, int64_t hw, const T* in, const T* gamma, const T* beta, const T* running_mean,
+                 const T* running_var, double eps, bool with_shift, T* out) {
+  const int64_t total = n * c * hw;
+  if (c == 0) return;
+  DeviceBuffer coef(static_cast<size_t>(2 * c) * sizeof(T));
+  eval_coef_kernel<T><<<grid_for(c, kThreads), kThreads, 0, current_stream()>>>(
+      c, gamma, beta, running_mean, running_var, eps, with_shift, coef.as<T>());
+  HEMO_CUDA_LAUNCH_CHECK("batch_norm eval_coef_kernel");
+  if (total == 0) return;
+  affine_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(total, c, hw, in, coef.as<T>(), out);
+  HEMO_CUDA_LAUNCH_CHECK("batch_norm affine_kernel");
+}
+}  // namespace
+
+template <class T>
+void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
+                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd) {
+  if (c == 0) return;
+  train_fwd_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+      n, c, hw, x, gamma, beta, momentum, eps, running_mean, running_var, y, save_mean, save_invstd);
+  HEMO_CUDA_LAUNCH_CHECK("batch_norm train_fwd_kernel");
+}
+
+template <class T>
+void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
+                         const T* running_mean, const T* running_var, double eps, T* y) {
+  eval_affine(n, c, hw, x, gamma, beta, running_mean, running_var, eps, true, y);
+}
+
+template <class T>
+void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta) {
+  if (c == 0 || (!gx && !ggamma && !gbeta)) return;
+  train_bwd_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+      n, c, hw, x, gy, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
+  HEMO_CUDA_LAUNCH_CHECK("batch_norm train_bwd_kernel");
+}
+
+template <class T>
+void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
+                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta) {
+  if (c == 0) return;
+  if (ggamma || gbeta) {
+    eval_param_grad_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+        n, c, hw, x, gy, running_mean, running_var, eps, ggamma, gbeta);
+    HEMO_CUDA_LAUNCH_CHECK("batch_norm eval_param_grad_kernel");
+  }
+  if (gx) eval_affine(n, c, hw, gy, gamma, static_cast<const T*>(nullptr), running_mean, running_var, eps, false, gx);
+}
+
+#define HEMO_BN_INSTANTIATE(T)                                                                                   \
+  template void batch_norm_train_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, double, double, \
+                                        T*, T*, T*, T*, T*);                                                     \
+  template void batch_norm_eval_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
+                                       const T*, double, T*);                                                    \
+  template void batch_norm_train_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,       \
+                                        const T*, T*, T*, T*);                                                   \
+  template void batch_norm_eval_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
+                                       const T*, double, T*, T*, T*);
+HEMO_BN_INSTANTIATE(float)
+#undef HEMO_BN_INSTANTIATE
+
+}  // namespace hemo::cuda

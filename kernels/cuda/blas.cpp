@@ -1,0 +1,72 @@
+#include "kernels/cuda/blas.h"
+
+#include <atomic>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <unordered_map>
+
+#include "kernels/cuda/check.h"
+#include "kernels/gemm.h"
+#include "kernels/cuda/stream.h"
+#include "tensor/error.h"
+
+namespace hemo::cuda {
+
+namespace {
+std::atomic<bool> g_allow_tf32{[] {
+  const char* v = std::getenv("HEMO_ALLOW_TF32");
+  return v && v[0] != '\0' && std::strcmp(v, "0") != 0;
+}()};
+
+int as_int(int64_t v, const char* what) {
+  HEMO_CHECK(v >= 0 && v <= INT_MAX, "gemm: ", what, " = ", v, " is outside cuBLAS's 32-bit range");
+  return static_cast<int>(v);
+}
+}  // namespace
+
+void set_allow_tf32(bool on) { g_allow_tf32.store(on); }
+bool allow_tf32() { return g_allow_tf32.load(); }
+
+cublasHandle_t cublas_handle() {
+  thread_local std::unordered_map<int, cublasHandle_t> handles;
+  int device = 0;
+  HEMO_CUDA_CHECK(cudaGetDevice(&device));
+  cublasHandle_t& h = handles[device];
+  if (!h) HEMO_CUBLAS_CHECK(cublasCreate(&h));
+  HEMO_CUBLAS_CHECK(cublasSetStream(h, current_stream()));
+  HEMO_CUBLAS_CHECK(cublasSetMathMode(h, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  return h;
+}
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  static_assert(std::is_same_v<T, float>, "the CUDA backend computes in float32");
+  if (m == 0 || n == 0) return;
+  const int M = as_int(m, "m"), N = as_int(n, "n"), K = as_int(k, "k");
+  const int LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb"), LDC = as_int(ldc, "ldc");
+  if (k == 0) {  // C = beta C, and with beta == 0 its old contents are not read
+    if (beta == T(0)) {
+      HEMO_CUDA_CHECK(cudaMemset2DAsync(c, static_cast<size_t>(ldc) * sizeof(T), 0, static_cast<size_t>(n) * sizeof(T),
+                                        static_cast<size_t>(m), current_stream()));
+    } else {
+      const T zero = 0;  // in place: C = beta C + 0 C
+      HEMO_CUBLAS_CHECK(cublasSgeam(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_N, N, M, &beta, c, LDC, &zero, c, LDC, c,
+                                    LDC));
+    }
+    return;
+  }
+  // cuBLAS is column-major, and a row-major matrix is its transpose in column-major: computing
+  // C^T = op(B)^T op(A)^T column-major writes C row-major.
+  const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  HEMO_CUBLAS_CHECK(cublasGemmEx(cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 N, M, K, &alpha, b, CUDA_R_32F, LDB, a, CUDA_R_32F, LDA, &beta, c, CUDA_R_32F, LDC,
+                                 compute, CUBLAS_GEMM_DEFAULT));
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t);
+
+}  // namespace hemo::cuda

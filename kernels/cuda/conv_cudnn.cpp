@@ -1,0 +1,287 @@
+#include "kernels/cuda/conv_cudnn.h"
+
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "tensor/error.h"
+
+#if HEMO_WITH_CUDNN
+#include <cudnn.h>
+
+#include <unordered_map>
+
+#include "kernels/cuda/blas.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/stream.h"
+#endif
+
+namespace hemo::cuda {
+
+namespace {
+std::string geometry_str(const Conv2dShape& g) {
+  return cat("x [", g.n, ", ", g.c, ", ", g.h, ", ", g.w, "], weight [", g.k, ", ", g.groups > 0 ? g.c / g.groups : 0,
+             ", ", g.r, ", ", g.s, "], stride ", g.stride_h, "x", g.stride_w, ", padding ", g.pad_h, "x", g.pad_w,
+             ", dilation ", g.dil_h, "x", g.dil_w, ", groups ", g.groups);
+}
+}  // namespace
+
+size_t cudnn_workspace_limit() {
+  static const size_t limit = [] {
+    const char* v = std::getenv("HEMO_CUDNN_WORKSPACE_MB");
+    const long long mb = v ? std::atoll(v) : 0;
+    return static_cast<size_t>(mb > 0 ? mb : 256) << 20;
+  }();
+  return limit;
+}
+
+#if !HEMO_WITH_CUDNN
+
+namespace {
+[[noreturn]] void no_cudnn(const char* what, const Conv2dShape& g) {
+  throw Error(cat(what, " on CUDA tensors (", geometry_str(g), ") needs cuDNN, and this hemo was built without it "
+                  "(cmake found no cuDNN 9; configure with -DCUDNN_ROOT=<folder with include/ and lib/>)"));
+}
+}  // namespace
+
+bool cudnn_available() { return false; }
+void cudnn_conv_fwd(const Conv2dShape& g, const float*, const float*, float*) { no_cudnn("conv2d forward", g); }
+void cudnn_conv_bwd_data(const Conv2dShape& g, const float*, const float*, float*) {
+  no_cudnn("conv2d backward (input gradient)", g);
+}
+void cudnn_conv_bwd_filter(const Conv2dShape& g, const float*, const float*, float*) {
+  no_cudnn("conv2d backward (weight gradient)", g);
+}
+size_t cudnn_cached_algorithms() { return 0; }
+
+#else
+
+namespace {
+
+[[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line) {
+  char detail[512] = {0};
+  cudnnGetLastErrorString(detail, sizeof detail);
+  throw Error(cat("cuDNN error: ", call, " failed at ", file, ":", line, ": ", cudnnGetErrorString(status),
+                  detail[0] ? cat(" (", detail, ")") : std::string()));
+}
+#define HEMO_CUDNN_CHECK(call)                                                            \
+  do {                                                                                    \
+    cudnnStatus_t hemo_status_ = (call);                                                  \
+    if (hemo_status_ != CUDNN_STATUS_SUCCESS) throw_cudnn_error(hemo_status_, #call, __FILE__, __LINE__); \
+  } while (0)
+
+cudnnHandle_t cudnn_handle() {
+  thread_local std::unordered_map<int, cudnnHandle_t> handles;  // never destroyed (see blas.h)
+  int device = 0;
+  HEMO_CUDA_CHECK(cudaGetDevice(&device));
+  cudnnHandle_t& h = handles[device];
+  if (!h) {
+    const size_t runtime = cudnnGetVersion();
+    HEMO_CHECK(runtime / 10000 == CUDNN_MAJOR, "cuDNN: hemo was compiled against cuDNN ", CUDNN_MAJOR, ".",
+               CUDNN_MINOR, " but the library loaded at run time is version ", runtime,
+               " (check LD_LIBRARY_PATH and CUDNN_ROOT)");
+    HEMO_CUDNN_CHECK(cudnnCreate(&h));
+  }
+  HEMO_CUDNN_CHECK(cudnnSetStream(h, current_stream()));
+  return h;
+}
+
+int as_int(int64_t v, const Conv2dShape& g) {
+  HEMO_CHECK(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): a size exceeds 32 bits in ", geometry_str(g));
+  return static_cast<int>(v);
+}
+
+// The four descriptors of one convolution, destroyed with it.
+struct Descriptors {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+
+  explicit Descriptors(const Conv2dShape& g) {
+    HEMO_CHECK(g.groups >= 1 && g.c % g.groups == 0 && g.k % g.groups == 0 && g.p() >= 1 && g.q() >= 1,
+               "conv2d (cuDNN): invalid geometry ", geometry_str(g));
+    HEMO_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    HEMO_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    HEMO_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    HEMO_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    auto i = [&](int64_t v) { return as_int(v, g); };
+    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.c), i(g.h), i(g.w)));
+    HEMO_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.k), i(g.p()), i(g.q())));
+    HEMO_CUDNN_CHECK(
+        cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(g.k), i(g.c / g.groups), i(g.r), i(g.s)));
+    HEMO_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, i(g.pad_h), i(g.pad_w), i(g.stride_h), i(g.stride_w),
+                                                     i(g.dil_h), i(g.dil_w), CUDNN_CROSS_CORRELATION,
+                                                     CUDNN_DATA_FLOAT));
+    HEMO_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, i(g.groups)));
+    int on = 0, ok = 0, op = 0, oq = 0;
+    HEMO_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &ok, &op, &oq));
+    HEMO_CHECK(on == g.n && ok == g.k && op == g.p() && oq == g.q(), "conv2d (cuDNN): cuDNN computes output [", on,
+               ", ", ok, ", ", op, ", ", oq, "] for ", geometry_str(g), ", hemo expects [", g.n, ", ", g.k, ", ",
+               g.p(), ", ", g.q(), "]");
+  }
+  ~Descriptors() {
+    if (conv) (void)cudnnDestroyConvolutionDescriptor(conv);
+    if (w) (void)cudnnDestroyFilterDescriptor(w);
+    if (y) (void)cudnnDestroyTensorDescriptor(y);
+    if (x) (void)cudnnDestroyTensorDescriptor(x);
+  }
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+};
+
+enum class Direction { fwd, bwd_data, bwd_filter };
+const char* direction_name(Direction d) {
+  return d == Direction::fwd ? "forward" : d == Direction::bwd_data ? "backward-data" : "backward-filter";
+}
+
+struct Choice {
+  int algo = 0;
+  cudnnMathType_t math = CUDNN_FMA_MATH;
+  size_t workspace = 0;
+};
+
+std::mutex g_cache_mu;
+std::map<std::vector<int64_t>, Choice> g_cache;
+
+std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, bool tf32) {
+  int device = 0;
+  HEMO_CUDA_CHECK(cudaGetDevice(&device));
+  return {device, static_cast<int64_t>(d), tf32, g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w,
+          g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups};
+}
+
+bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION; }
+
+// Picks from cuDNN's ranked candidates `perf` (see conv_cudnn.h); workspace(algo, math, &bytes)
+// asks cuDNN what a candidate needs.
+template <class Perf, class WorkspaceFn>
+Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2dShape& g, Direction d,
+            WorkspaceFn workspace) {
+  const size_t limit = cudnn_workspace_limit();
+  for (int deterministic_only = 1; deterministic_only >= 0; --deterministic_only) {
+    for (int i = 0; i < returned; ++i) {
+      const Perf& p = perf[static_cast<size_t>(i)];
+      if (p.status != CUDNN_STATUS_SUCCESS) continue;
+      if (deterministic_only && p.determinism != CUDNN_DETERMINISTIC) continue;
+      if (!tf32 && tensor_op(p.mathType)) continue;
+      Choice c{static_cast<int>(p.algo), tf32 ? p.mathType : CUDNN_FMA_MATH, 0};
+      if (!workspace(c.algo, c.math, &c.workspace)) continue;
+      if (c.workspace <= limit) return c;
+    }
+  }
+  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in float32",
+                  tf32 ? "/TF32" : " without TF32", " within the workspace limit of ", limit >> 20,
+                  " MiB (raise HEMO_CUDNN_WORKSPACE_MB)"));
+}
+
+// The cached choice for (g, d), made on first use with get_candidates(perf, max, &returned).
+template <class Perf, class GetFn, class WorkspaceFn>
+Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace) {
+  const bool tf32 = allow_tf32();
+  const std::vector<int64_t> key = cache_key(g, d, tf32);
+  {
+    std::lock_guard<std::mutex> lock(g_cache_mu);
+    auto it = g_cache.find(key);
+    if (it != g_cache.end()) return it->second;
+  }
+  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  constexpr int kMaxCandidates = 16;  // more than any direction's algorithm count in cuDNN 9
+  std::vector<Perf> perf(kMaxCandidates);
+  int returned = 0;
+  HEMO_CUDNN_CHECK(get_candidates(perf.data(), kMaxCandidates, &returned));
+  auto ws = [&](int algo, cudnnMathType_t math, size_t* bytes) {
+    HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, math));
+    return workspace(algo, bytes) == CUDNN_STATUS_SUCCESS;
+  };
+  const Choice c = pick(perf, returned, tf32, g, d, ws);
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  g_cache[key] = c;
+  return c;
+}
+
+const float kOne = 1.0f, kZero = 0.0f;
+
+// Degenerate shapes (no input channels, no output channels, an empty batch) that cuDNN's
+// descriptors reject: the sums are empty, so the output is zero.
+void zero(float* out, int64_t count) {
+  HEMO_CUDA_CHECK(cudaMemsetAsync(out, 0, static_cast<size_t>(count) * sizeof(float), current_stream()));
+}
+}  // namespace
+
+bool cudnn_available() { return true; }
+
+size_t cudnn_cached_algorithms() {
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  return g_cache.size();
+}
+
+void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
+  if (g.n == 0 || g.k == 0) return;
+  if (g.c == 0) return zero(y, g.n * g.k * g.p() * g.q());
+  cudnnHandle_t h = cudnn_handle();
+  Descriptors d(g);
+  const Choice c = choose<cudnnConvolutionFwdAlgoPerf_t>(
+      g, Direction::fwd, d,
+      [&](cudnnConvolutionFwdAlgoPerf_t* p, int max, int* n) {
+        return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, max, n, p);
+      },
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y,
+                                                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
+      });
+  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
+  DeviceBuffer ws(c.workspace);
+  HEMO_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, d.x, x, d.w, weight, d.conv,
+                                           static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.get(), c.workspace,
+                                           &kZero, d.y, y));
+}
+
+void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
+  if (g.n == 0 || g.c == 0) return;
+  if (g.k == 0) return zero(gx, g.n * g.c * g.h * g.w);
+  cudnnHandle_t h = cudnn_handle();
+  Descriptors d(g);
+  const Choice c = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
+      g, Direction::bwd_data, d,
+      [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int max, int* n) {
+        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, max, n, p);
+      },
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x,
+                                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
+      });
+  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
+  DeviceBuffer ws(c.workspace);
+  HEMO_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &kOne, d.w, weight, d.y, gy, d.conv,
+                                                static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.get(),
+                                                c.workspace, &kZero, d.x, gx));
+}
+
+void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
+  if (g.k == 0 || g.c == 0) return;
+  if (g.n == 0) return zero(gweight, g.k * (g.c / g.groups) * g.r * g.s);
+  cudnnHandle_t h = cudnn_handle();
+  Descriptors d(g);
+  const Choice c = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      g, Direction::bwd_filter, d,
+      [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int max, int* n) {
+        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, max, n, p);
+      },
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            h, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
+      });
+  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
+  DeviceBuffer ws(c.workspace);
+  HEMO_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &kOne, d.x, x, d.y, gy, d.conv,
+                                                  static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.get(),
+                                                  c.workspace, &kZero, d.w, gweight));
+}
+
+#endif  // HEMO_WITH_CUDNN
+
+}  // namespace hemo::cuda

@@ -1,0 +1,34 @@
+// Dense (and grouped) 2-d convolution on the GPU through cuDNN 9, NCHW float32.
+//
+// Shapes as kernels/conv2d.h: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. All
+// three OVERWRITE their output (cuDNN's beta = 0: the old contents are never read). Bias is not
+// part of these calls (kernels/cuda/conv2d.cu adds it).
+//
+// Algorithm choice: cuDNN's heuristics (cudnnGet*Algorithm_v7) for the shape, keeping the first
+// candidate that is supported, deterministic when any deterministic one qualifies, honours the
+// TF32 switch of kernels/cuda/blas.h (off: FMA math only), and needs at most the workspace limit;
+// the choice is cached per (device, shape, direction, TF32 switch). The workspace comes from the
+// caching allocator (kernels/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
+// or HEMO_CUDNN_WORKSPACE_MB from the environment.
+//
+// In a build without cuDNN (cmake/cuda.cmake explains when) every function throws hemo::Error
+// saying so: a dense convolution on a CUDA tensor never falls back to anything else.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/conv2d.h"
+
+namespace hemo::cuda {
+
+
+bool cudnn_available();  // built with cuDNN
+
+void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y);
+void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx);
+void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight);
+
+size_t cudnn_workspace_limit();  // bytes
+size_t cudnn_cached_algorithms();  // how many (shape, direction) choices are cached
+
+}  // namespace hemo::cuda

@@ -1,0 +1,117 @@
+// CUDA depthwise convolution (the contract is kernels/depthwise_conv2d.h). Forward: one thread per
+// output, taps in (kr, ks) order from the bias, as the reference adds them. Input gradient: one
+// thread per input element, gathering the outputs whose taps read it (no atomics). Weight
+// gradient: one block per (channel, tap), a double-precision tree sum over the batch and the
+// output plane; the bias gradient is a channel sum.
+#include "kernels/cuda/channel.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/depthwise_conv2d.h"
+
+namespace hemo::cuda {
+
+namespace {
+// The plain sizes a kernel needs (Conv2dShape's methods are host code).
+struct Dw {
+  int64_t n, c, h, w, r, s, sh, sw, ph, pw, P, Q;
+};
+Dw dims(const Conv2dShape& s) {
+  return {s.n, s.c, s.h, s.w, s.r, s.s, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.p(), s.q()};
+}
+
+template <class T>
+__global__ void dw_fwd_kernel(Dw d, const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
+                              T* __restrict__ y) {
+  for (int64_t o : grid_stride(d.n * d.c * d.P * d.Q)) {
+    const int64_t plane = o / (d.P * d.Q), i = (o / d.Q) % d.P, j = o % d.Q, ch = plane % d.c;
+    const T* xp = x + plane * d.h * d.w;
+    const T* wk = weight + ch * d.r * d.s;
+    T acc = bias ? bias[ch] : T(0);
+    for (int64_t kr = 0; kr < d.r; ++kr) {
+      const int64_t ih = i * d.sh - d.ph + kr;
+      if (ih < 0 || ih >= d.h) continue;
+      for (int64_t ks = 0; ks < d.s; ++ks) {
+        const int64_t iw = j * d.sw - d.pw + ks;
+        if (iw < 0 || iw >= d.w) continue;
+        acc += wk[kr * d.s + ks] * xp[ih * d.w + iw];
+      }
+    }
+    y[o] = acc;
+  }
+}
+
+template <class T>
+__global__ void dw_bwd_data_kernel(Dw d, const T* __restrict__ gy, const T* __restrict__ weight,
+                                   T* __restrict__ gx) {
+  for (int64_t e : grid_stride(d.n * d.c * d.h * d.w)) {
+    const int64_t plane = e / (d.h * d.w), ih = (e / d.w) % d.h, iw = e % d.w, ch = plane % d.c;
+    const T* gp = gy + plane * d.P * d.Q;
+    const T* wk = weight + ch * d.r * d.s;
+    T acc = 0;
+    // Output row i reads ih through tap kr = ih + ph - i sh; increasing i is decreasing kr, the
+    // order in which the reference adds them.
+    for (int64_t kr = d.r - 1; kr >= 0; --kr) {
+      const int64_t ti = ih + d.ph - kr;
+      if (ti < 0 || ti % d.sh != 0 || ti / d.sh >= d.P) continue;
+      const int64_t i = ti / d.sh;
+      for (int64_t ks = 0; ks < d.s; ++ks) {
+        const int64_t tj = iw + d.pw - ks;
+        if (tj < 0 || tj % d.sw != 0 || tj / d.sw >= d.Q) continue;
+        acc += wk[kr * d.s + ks] * gp[i * d.Q + tj / d.sw];
+      }
+    }
+    gx[e] = acc;
+  }
+}
+
+// One block per (channel, tap): gweight[ch][kr][ks] = sum over b, i, j of gy x[tap].
+template <class T>
+__global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gweight) {
+  const int64_t ch = blockIdx.x / (d.r * d.s), tap = blockIdx.x % (d.r * d.s), kr = tap / d.s, ks = tap % d.s;
+  double acc = 0;
+  for (int64_t t : block_stride(d.n * d.P * d.Q)) {
+    const int64_t b = t / (d.P * d.Q), i = (t / d.Q) % d.P, j = t % d.Q;
+    const int64_t ih = i * d.sh - d.ph + kr, iw = j * d.sw - d.pw + ks;
+    if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
+    const int64_t plane = b * d.c + ch;
+    acc += static_cast<double>(gy[plane * d.P * d.Q + i * d.Q + j]) * static_cast<double>(x[(plane * d.h + ih) * d.w + iw]);
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) gweight[blockIdx.x] = static_cast<T>(acc);
+}
+}  // namespace
+
+template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  validate_depthwise(s, "depthwise_conv2d");
+  const Dw d = dims(s);
+  const int64_t total = d.n * d.c * d.P * d.Q;
+  if (total == 0) return;
+  dw_fwd_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(d, x, weight, bias, y);
+  HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_fwd_kernel");
+}
+
+template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+  validate_depthwise(s, "depthwise_conv2d");
+  const Dw d = dims(s);
+  const int64_t total = d.n * d.c * d.h * d.w;
+  if (total == 0) return;
+  dw_bwd_data_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(d, gy, weight, gx);
+  HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_bwd_data_kernel");
+}
+
+template <class T>
+void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
+  validate_depthwise(s, "depthwise_conv2d");
+  const Dw d = dims(s);
+  if (gweight) {
+    dw_bwd_filter_kernel<T><<<static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0, current_stream()>>>(
+        d, x, gy, gweight);
+    HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_bwd_filter_kernel");
+  }
+  if (gbias) channel_sum(d.n, d.c, d.P * d.Q, gy, gbias);
+}
+
+template void depthwise_conv2d_fwd<float>(const Conv2dShape&, const float*, const float*, const float*, float*);
+template void depthwise_conv2d_bwd_data<float>(const Conv2dShape&, const float*, const float*, float*);
+template void depthwise_conv2d_bwd_filter<float>(const Conv2dShape&, const float*, const float*, float*, float*);
+
+}  // namespace hemo::cuda

@@ -1,0 +1,81 @@
+// CUDA dropout (the contract is kernels/dropout.h). The mask kernel draws, for Philox block b,
+// philox4x32(seed, first_counter + b, stream) exactly as the CPU reference does, so the two masks
+// are bit-identical (the cuda tests compare them byte for byte).
+#include "kernels/cuda/launch.cuh"
+#include "kernels/dropout.h"
+
+namespace hemo::cuda {
+
+namespace {
+// Philox4x32-10, word for word as tensor/rng.cpp and kernels/cpu/dropout.cpp.
+struct Words {
+  uint32_t w[4];
+};
+__device__ inline Words philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi) {
+  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  uint32_t c0 = static_cast<uint32_t>(counter_lo), c1 = static_cast<uint32_t>(counter_lo >> 32);
+  uint32_t c2 = static_cast<uint32_t>(counter_hi), c3 = static_cast<uint32_t>(counter_hi >> 32);
+  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
+    const uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
+    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    c1 = static_cast<uint32_t>(p1);
+    c3 = static_cast<uint32_t>(p0);
+    c0 = n0;
+    c2 = n2;
+    k0 += kW0;
+    k1 += kW1;
+  }
+  return {{c0, c1, c2, c3}};
+}
+
+// 24 random bits to a float in [0, 1); exact, so identical on both sides.
+__device__ inline float uniform01(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
+
+__global__ void mask_kernel(int64_t n, float threshold, uint64_t seed, uint64_t stream, uint64_t first_counter,
+                            uint8_t* __restrict__ mask) {
+  for (int64_t b : grid_stride((n + 3) / 4)) {
+    const Words words = philox(seed, first_counter + static_cast<uint64_t>(b), stream);
+    for (int j = 0; j < 4 && 4 * b + j < n; ++j) mask[4 * b + j] = uniform01(words.w[j]) >= threshold ? 1 : 0;
+  }
+}
+
+template <class T>
+__global__ void masked_scale_kernel(int64_t n, T scale, const uint8_t* __restrict__ mask, const T* __restrict__ in,
+                                    T* __restrict__ out) {
+  for (int64_t i : grid_stride(n)) out[i] = mask[i] ? in[i] * scale : T(0);
+}
+
+// The factor a kept element is multiplied by: 1 / (1 - p), or 0 when everything is dropped.
+template <class T> T keep_scale(double p) { return p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0); }
+
+template <class T>
+void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out, const char* what) {
+  if (n == 0) return;
+  masked_scale_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(n, keep_scale<T>(p), mask, in, out);
+  HEMO_CUDA_LAUNCH_CHECK(what);
+}
+}  // namespace
+
+void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
+  if (n == 0) return;
+  mask_kernel<<<grid_for((n + 3) / 4, kThreads), kThreads, 0, current_stream()>>>(
+      n, static_cast<float>(p), seed, stream, first_counter, mask);
+  HEMO_CUDA_LAUNCH_CHECK("dropout mask_kernel");
+}
+
+template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
+  masked_scale(n, p, mask, x, y, "dropout_fwd masked_scale_kernel");
+}
+
+template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
+  masked_scale(n, p, mask, gy, gx, "dropout_bwd masked_scale_kernel");
+}
+
+template void dropout_fwd<float>(int64_t, double, const uint8_t*, const float*, float*);
+template void dropout_bwd<float>(int64_t, double, const uint8_t*, const float*, float*);
+
+}  // namespace hemo::cuda

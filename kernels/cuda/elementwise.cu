@@ -1,0 +1,86 @@
+// CUDA elementwise arithmetic (the contract is kernels/elementwise.h). y may alias an input, so no
+// pointer here is __restrict__.
+#include "kernels/cuda/launch.cuh"
+#include "kernels/elementwise.h"
+
+namespace hemo::cuda {
+
+namespace {
+template <class T>
+__global__ void add_kernel(int64_t n, const T* a, const T* b, T* y) {
+  for (int64_t i : grid_stride(n)) y[i] = a[i] + b[i];
+}
+
+template <class T>
+__global__ void mul_kernel(int64_t n, const T* a, const T* b, T* y) {
+  for (int64_t i : grid_stride(n)) y[i] = a[i] * b[i];
+}
+
+template <class T>
+__global__ void scale_kernel(int64_t n, T f, const T* a, T* y) {
+  for (int64_t i : grid_stride(n)) y[i] = f * a[i];
+}
+
+template <class T>
+__global__ void mul_rows_kernel(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
+  for (int64_t i : grid_stride(rows * inner)) y[i] = a[i] * b[i / inner];
+}
+
+// One block per row: gb[r] = sum_i gy[r, i] a[r, i], in double.
+template <class T>
+__global__ void mul_rows_grad_b_kernel(int64_t inner, const T* gy, const T* a, T* gb) {
+  const int64_t r = blockIdx.x;
+  double s = 0;
+  for (int64_t i : block_stride(inner)) s += static_cast<double>(gy[r * inner + i]) * static_cast<double>(a[r * inner + i]);
+  s = block_sum(s);
+  if (threadIdx.x == 0) gb[r] = static_cast<T>(s);
+}
+
+unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
+}  // namespace
+
+template <class T>
+void add(int64_t n, const T* a, const T* b, T* y) {
+  if (n == 0) return;
+  add_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, a, b, y);
+  HEMO_CUDA_LAUNCH_CHECK("add_kernel");
+}
+
+template <class T>
+void mul(int64_t n, const T* a, const T* b, T* y) {
+  if (n == 0) return;
+  mul_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, a, b, y);
+  HEMO_CUDA_LAUNCH_CHECK("mul_kernel");
+}
+
+template <class T>
+void scale(int64_t n, double s, const T* a, T* y) {
+  if (n == 0) return;
+  scale_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, static_cast<T>(s), a, y);
+  HEMO_CUDA_LAUNCH_CHECK("scale_kernel");
+}
+
+template <class T>
+void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
+  if (rows * inner == 0) return;
+  mul_rows_kernel<T><<<blocks(rows * inner), kThreads, 0, current_stream()>>>(rows, inner, a, b, y);
+  HEMO_CUDA_LAUNCH_CHECK("mul_rows_kernel");
+}
+
+template <class T>
+void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
+  if (rows == 0) return;
+  mul_rows_grad_b_kernel<T><<<static_cast<unsigned>(rows), kReduceThreads, 0, current_stream()>>>(inner, gy, a, gb);
+  HEMO_CUDA_LAUNCH_CHECK("mul_rows_grad_b_kernel");
+}
+
+#define HEMO_ELEMENTWISE_INSTANTIATE(T)                                             \
+  template void add<T>(int64_t, const T*, const T*, T*);                            \
+  template void mul<T>(int64_t, const T*, const T*, T*);                            \
+  template void scale<T>(int64_t, double, const T*, T*);                            \
+  template void mul_rows<T>(int64_t, int64_t, const T*, const T*, T*);              \
+  template void mul_rows_grad_b<T>(int64_t, int64_t, const T*, const T*, T*);
+HEMO_ELEMENTWISE_INSTANTIATE(float)
+#undef HEMO_ELEMENTWISE_INSTANTIATE
+
+}  // namespace hemo::cuda

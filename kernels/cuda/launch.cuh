@@ -1,0 +1,79 @@
+// Device-side helpers shared by hemo's hand-written kernels: the thread count every elementwise
+// launch uses, grid-stride loops over int64 ranges, and warp/block sums. Included only by .cu
+// files.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/stream.h"
+
+namespace hemo::cuda {
+
+constexpr int kThreads = 256;        // elementwise kernels
+constexpr int kReduceThreads = 512;  // one block per channel reductions (a multiple of 32)
+constexpr int kRowThreads = 128;     // one block per row of a softmax or loss
+
+// for (int64_t i : grid_stride(n)) visits this thread's share of [0, n).
+struct GridStride {
+  int64_t begin_, n_, step_;
+  struct It {
+    int64_t i, step;
+    __device__ int64_t operator*() const { return i; }
+    __device__ It& operator++() {
+      i += step;
+      return *this;
+    }
+    __device__ bool operator!=(const It& end) const { return i < end.i; }
+  };
+  __device__ It begin() const { return {begin_, step_}; }
+  __device__ It end() const { return {n_, step_}; }
+};
+__device__ inline GridStride grid_stride(int64_t n) {
+  return {static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x, n,
+          static_cast<int64_t>(gridDim.x) * blockDim.x};
+}
+// The same over one block's threads (for a block that owns a channel or a row).
+__device__ inline GridStride block_stride(int64_t n) {
+  return {static_cast<int64_t>(threadIdx.x), n, static_cast<int64_t>(blockDim.x)};
+}
+
+struct Plus {
+  template <class T> __device__ T operator()(T a, T b) const { return a + b; }
+};
+struct Max {  // std::max's rule: (a < b) ? b : a
+  template <class T> __device__ T operator()(T a, T b) const { return (a < b) ? b : a; }
+};
+
+template <class T, class Op>
+__device__ T warp_reduce(T v, Op op) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// op-reduction of v over the block, returned to every thread. Every thread of the block must call
+// it (it synchronizes); blockDim.x must be a multiple of 32. Threads with nothing to contribute
+// pass op's identity (0 for Plus, -infinity for Max).
+template <class T, class Op>
+__device__ T block_reduce(T v, Op op, T identity) {
+  __shared__ T partial[32];
+  const unsigned lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+  v = warp_reduce(v, op);
+  __syncthreads();  // a previous call's readers of partial[0] are done
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    T total = lane < (blockDim.x >> 5) ? partial[lane] : identity;
+    total = warp_reduce(total, op);
+    if (lane == 0) partial[0] = total;
+  }
+  __syncthreads();
+  return partial[0];
+}
+
+template <class T> __device__ T block_sum(T v) { return block_reduce(v, Plus{}, T(0)); }
+template <class T> __device__ T block_max(T v) { return block_reduce(v, Max{}, static_cast<T>(-INFINITY)); }
+
+}  // namespace hemo::cuda

@@ -1,0 +1,119 @@
+// CUDA dropout (the Philox mask must be bit-identical to the CPU's), optimizer updates and the
+// autograd engine's gradient accumulation, against the CPU reference.
+#include <doctest/doctest.h>
+
+#include "kernels/dropout.h"
+#include "nn/ops_activation.h"
+#include "nn/ops_dropout.h"
+#include "nn/ops_optim.h"
+#include "tensor/autograd.h"
+#include "tests/cuda/cuda_test.h"
+
+using namespace hemo;
+using namespace hemo::test;
+
+TEST_CASE("cuda dropout: the same mask as the CPU, bit for bit, forward and backward") {
+  HEMO_REQUIRE_GPU();
+  const Shape shapes[] = {{1}, {3}, {3, 5, 7, 13}, {4, 1000003}};  // sizes not multiples of 4 too
+  uint64_t seed = 7000;
+  for (const Shape& s : shapes) {
+    for (double p : {0.1, 0.5, 0.9, 1.0}) {
+      CAPTURE(shape_str(s));
+      CAPTURE(p);
+      // Two generators in the same state draw the same counters on both devices.
+      Generator gc(seed, 3), gg(seed, 3);
+      gc.reserve(5);  // a non-zero first counter
+      gg.reserve(5);
+      check_op("cuda dropout", {rand_f32(s, ++seed)},
+               [&](const std::vector<Tensor>& in) {
+                 return nn::dropout(in[0], p, true, in[0].is_cuda() ? gg : gc);
+               },
+               0.0, 0.0, ++seed);
+      CHECK(gc.state().offset == gg.state().offset);
+    }
+  }
+}
+
+TEST_CASE("cuda dropout_mask: byte-identical to cpu::dropout_mask for any first counter") {
+  HEMO_REQUIRE_GPU();
+#if HEMO_WITH_CUDA
+  for (int64_t n : {1, 2, 5, 4097, 1000003}) {
+    for (uint64_t first : {uint64_t{0}, uint64_t{123456789}, ~uint64_t{0} - 3}) {
+      CAPTURE(n);
+      CAPTURE(first);
+      std::vector<uint8_t> cpu_mask(static_cast<size_t>(n)), gpu_mask(static_cast<size_t>(n), 0xAB);
+      cpu::dropout_mask(n, 0.3, 99, 7, first, cpu_mask.data());
+      Storage dev(static_cast<size_t>(n), gpu());  // poisoned by the allocator
+      cuda::dropout_mask(n, 0.3, 99, 7, first, static_cast<uint8_t*>(dev.data()));
+      copy_bytes(gpu_mask.data(), Device::cpu(), dev.data(), gpu(), static_cast<size_t>(n));
+      CHECK(gpu_mask == cpu_mask);
+    }
+  }
+#endif
+}
+
+TEST_CASE("cuda SGD and Adam/AdamW updates match the CPU reference over several steps") {
+  HEMO_REQUIRE_GPU();
+  const Shape shapes[] = {{1}, {7, 13}, {3, 1000003}};
+  uint64_t seed = 8000;
+  for (const Shape& s : shapes) {
+    CAPTURE(shape_str(s));
+    struct Sgd {
+      double momentum, dampening, wd;
+      bool nesterov;
+    };
+    for (const Sgd& o : {Sgd{0, 0, 0, false}, Sgd{0.9, 0, 1e-4, false}, Sgd{0.9, 0, 5e-4, true}, Sgd{0.8, 0.1, 0, false}}) {
+      CAPTURE(o.momentum);
+      CAPTURE(o.nesterov);
+      Tensor pc = rand_f32(s, ++seed), bc = Tensor::zeros(s);
+      Tensor pg = on_gpu(pc), bg = Tensor::zeros(s, DType::f32, gpu());
+      for (int step = 0; step < 3; ++step) {
+        Tensor grad = rand_f32(s, ++seed);
+        Tensor grad_gpu = on_gpu(grad);
+        SgdParams h{0.05, o.momentum, o.dampening, o.wd, o.nesterov, step == 0};
+        nn::sgd_update_(h, pc, grad, bc);
+        nn::sgd_update_(h, pg, grad_gpu, bg);
+      }
+      HEMO_CHECK_CLOSE(pg, pc, 1e-6, "sgd param");
+      if (o.momentum != 0) HEMO_CHECK_CLOSE(bg, bc, 1e-6, "sgd momentum buffer");
+    }
+    for (bool decoupled : {false, true}) {
+      CAPTURE(decoupled);
+      Tensor pc = rand_f32(s, ++seed), mc = Tensor::zeros(s), vc = Tensor::zeros(s);
+      Tensor pg = on_gpu(pc), mg = Tensor::zeros(s, DType::f32, gpu()), vg = Tensor::zeros(s, DType::f32, gpu());
+      for (int64_t step = 1; step <= 3; ++step) {
+        Tensor grad = rand_f32(s, ++seed);
+        Tensor grad_gpu = on_gpu(grad);
+        AdamParams h{1e-3, 0.9, 0.999, 1e-8, 0.01, decoupled, step};
+        nn::adam_update_(h, pc, grad, mc, vc);
+        nn::adam_update_(h, pg, grad_gpu, mg, vg);
+      }
+      HEMO_CHECK_CLOSE(pg, pc, 1e-6, "adam param");
+      HEMO_CHECK_CLOSE(mg, mc, 1e-6, "adam m");
+      HEMO_CHECK_CLOSE(vg, vc, 1e-6, "adam v");
+    }
+  }
+}
+
+TEST_CASE("cuda accumulate_: gradients reaching a tensor along two paths are summed on the GPU") {
+  HEMO_REQUIRE_GPU();
+  for (const Shape& s : {Shape{1}, Shape{3, 5, 7, 13}, Shape{2, 1000003}}) {
+    CAPTURE(shape_str(s));
+    Tensor a = rand_f32(s, 11), b = rand_f32(s, 12);
+    Tensor ag = on_gpu(a), bg = on_gpu(b);
+    accumulate_(a, b);
+    accumulate_(ag, bg);
+    check_equal(ag, a, "accumulate_");
+  }
+  // Through autograd: the output depends on x directly and through relu(x), so the engine sums
+  // two gradients for x (add_pending -> accumulate_) on x's device.
+  check_op("cuda autograd accumulation", {rand_f32({3, 5, 7, 13}, 13)},
+           [](const std::vector<Tensor>& in) {
+             Tensor r = nn::activation(Activation::relu, in[0]);
+             Tensor out = r.detach().clone();
+             record(out, "use_twice", {in[0], r},
+                    [](const Tensor& g) -> std::vector<Tensor> { return {g, g}; });
+             return out;
+           },
+           1e-6, 1e-6, 14);
+}
