@@ -8,7 +8,8 @@
    torch.manual_seed(seed), K classes and dropout 0 (so that training mode is deterministic:
    there, hemo and PyTorch differ only in batch norm's use of batch statistics). Its weights are
    torchvision's random initialization, then moved away from the trivial values: every bias and
-   BN shift gets N(0, 0.1) noise, BN scales U(0.5, 1.5); BN running statistics are set from one
+   BN shift gets N(0, 0.1) noise, BN scales U(0.5, 1.5) (U(0.1, 0.3) for the last BN of a ResNet
+   residual branch, see perturb); BN running statistics are set from one
    training-mode pass over a calibration batch and then perturbed (mean + 0.2 sd N(0, 1), var
    x U(0.7, 1.4)), so eval mode really uses them and its output differs from training mode's.
 2. Saves the state_dict with torch.save to OUTDIR/NAME.pth, converts it with
@@ -22,7 +23,8 @@
      grad_<mode>.<param> F32          (for each mode given to --grads) d/dparam of
                                       F.cross_entropy(logits_<mode>, labels), mean over the batch
    metadata: arch, size, batch, classes, pool_stride, params (PyTorch's parameter count) and macs
-   (multiply-accumulates of every Conv2d and Linear for one image, counted with forward hooks).
+   (multiply-accumulates of every Conv2d and Linear for one image, counted with forward hooks on
+   the meta device).
 """
 import argparse
 import os

@@ -3,7 +3,8 @@
 // tools/convert_torchvision.py, loaded strictly by hemo, and run on the same input
 // (tests/models/make_model_refs.py writes the files at test time into the build tree).
 //
-// Checked per case: the converted file's metadata; hemo's parameter count and `hemo info` MAC
+// Checked per case: the converted file's metadata; hemo's state_dict keys, in PyTorch's order;
+// hemo's parameter count and `hemo info` MAC
 // count (models/summary.h) against PyTorch's; eval-mode and training-mode logits (BN with batch
 // statistics; dropout 0 on both sides) to a relative error max|a - b| / max|b| < 1e-4 against
 // PyTorch's float64 result (hemo computes in float32); for five models every parameter's
