@@ -19,6 +19,7 @@ struct ModelOptions {
   int64_t input_size = 0;   // 0: the model's default; pbcnet7's flatten size depends on it
   double dropout = -1;      // < 0: the architecture's default (torchvision's, or 0.25 for pbcnet7)
   int64_t pool_stride = 2;  // pbcnet7 only: the stride of its 2x2 max-pools (the paper says 1)
+  bool init_weights = true; // false: zero weights (nn::NoInitGuard), for weights loaded next or `hemo info`
 };
 
 struct ModelSpec {
@@ -31,6 +32,9 @@ struct ModelSpec {
 };
 
 // Throws hemo::Error for an unknown name, listing the known ones.
+// create_model: a freshly initialized model in training mode, initialized as torchvision
+// initializes it, drawing from `gen` (only at construction: Dropout layers draw their masks from
+// default_generator(), whose state the trainer checkpoints).
 const ModelSpec& model_spec(const std::string& name);
 std::vector<std::string> model_names();
 nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen);

@@ -13,11 +13,24 @@
 namespace hemo::nn {
 
 namespace {
+thread_local bool g_init_enabled = true;
+}  // namespace
+
+NoInitGuard::NoInitGuard() : previous_(g_init_enabled) { g_init_enabled = false; }
+NoInitGuard::~NoInitGuard() { g_init_enabled = previous_; }
+bool init_enabled() { return g_init_enabled; }
+
+namespace {
 std::string pair_str(Pair p) { return p[0] == p[1] ? std::to_string(p[0]) : cat("(", p[0], ", ", p[1], ")"); }
 
 // torch.nn's reset_parameters for Conv and Linear: weight kaiming_uniform(a=sqrt(5)), i.e.
 // uniform(+-1/sqrt(fan_in)), and bias uniform(+-1/sqrt(fan_in)).
 void torch_default_init(Tensor& w, Tensor& b, Generator& gen) {
+  if (!init_enabled()) {
+    constant_(w, 0);
+    if (b.defined()) constant_(b, 0);
+    return;
+  }
   kaiming_uniform_(w, gen, std::sqrt(5.0));
   if (b.defined()) {
     double bound = 1.0 / std::sqrt(static_cast<double>(fan_in_fan_out(w.shape()).first));

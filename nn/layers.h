@@ -12,6 +12,22 @@ namespace hemo::nn {
 
 using Pair = std::array<int64_t, 2>;
 
+// While a NoInitGuard is alive on this thread, Conv2d and Linear skip their random initialization
+// and start at zero (and so do the model zoo's re-initializations): for a model whose weights are
+// loaded right after it is built, or that is only inspected. Drawing VGG-16's 138M initial
+// values costs seconds; zeroing them, milliseconds.
+class NoInitGuard {
+ public:
+  NoInitGuard();
+  ~NoInitGuard();
+  NoInitGuard(const NoInitGuard&) = delete;
+  NoInitGuard& operator=(const NoInitGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+bool init_enabled();
+
 // weight [out, in/groups, kh, kw], optional bias [out]. Init: kaiming_uniform(a=sqrt(5)), bias
 // uniform(+-1/sqrt(fan_in)), as torch.nn.Conv2d.
 class Conv2d : public Module {

@@ -29,7 +29,11 @@ Tensor to_tensor(const safetensors::File& file, const std::string& name) {
   Tensor t = Tensor::empty(info.shape, hemo::DType::f32);
   float* out = t.data<float>();
   switch (info.dtype) {
-    case DType::F32: convert(file.values<float>(name), out); break;
+    case DType::F32: {  // the common case: one copy (little-endian host, as safetensors.cpp asserts)
+      auto bytes = file.bytes(name);
+      std::memcpy(out, bytes.data(), bytes.size());
+      break;
+    }
     case DType::F64: convert(file.values<double>(name), out); break;
     case DType::I64: convert(file.values<int64_t>(name), out); break;
     case DType::I32: convert(file.values<int32_t>(name), out); break;

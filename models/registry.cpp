@@ -1,0 +1,122 @@
+#include "models/registry.h"
+
+
+#include <optional>
+
+#include "models/mobilenet_v2.h"
+#include "models/mobilenet_v3.h"
+#include "models/pbcnet7.h"
+#include "models/resnet.h"
+#include "models/vgg.h"
+#include "nn/layers.h"
+
+namespace hemo::models {
+
+namespace {
+double dropout_or(const ModelOptions& o, double fallback) { return o.dropout >= 0 ? o.dropout : fallback; }
+
+ModelSpec vgg_spec(int depth, bool bn) {
+  ModelSpec s;
+  s.name = cat("vgg", depth, bn ? "_bn" : "");
+  s.family = "vgg";
+  s.head = "classifier.6";
+  s.gradcam_layer = VGG::last_activation(depth, bn);
+  s.make = [depth, bn](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<VGG>(depth, bn, k, dropout_or(o, 0.5), g);
+  };
+  return s;
+}
+
+ModelSpec resnet_spec(const std::string& name, int depth, int64_t width) {
+  ModelSpec s;
+  s.name = name;
+  s.family = "resnet";
+  s.head = "fc";
+  s.gradcam_layer = "layer4";
+  s.make = [depth, width](int64_t k, const ModelOptions&, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<ResNet>(depth, width, k, g);
+  };
+  return s;
+}
+
+ModelSpec mobilenet_v3_spec(bool large) {
+  ModelSpec s;
+  s.name = large ? "mobilenet_v3_large" : "mobilenet_v3_small";
+  s.family = "mobilenet_v3";
+  s.head = "classifier.3";
+  s.gradcam_layer = cat("features.", MobileNetV3::last_feature_index(large));
+  s.make = [large](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<MobileNetV3>(large, k, dropout_or(o, 0.2), g);
+  };
+  return s;
+}
+
+std::vector<ModelSpec> build_specs() {
+  std::vector<ModelSpec> specs;
+  for (int depth : {11, 13, 16, 19})
+    for (bool bn : {false, true}) specs.push_back(vgg_spec(depth, bn));
+  specs.push_back(resnet_spec("resnet18", 18, 1));
+  specs.push_back(resnet_spec("resnet34", 34, 1));
+  specs.push_back(resnet_spec("resnet50", 50, 1));
+  specs.push_back(resnet_spec("resnet101", 101, 1));
+  specs.push_back(resnet_spec("resnet152", 152, 1));
+  specs.push_back(resnet_spec("wide_resnet50_2", 50, 2));
+
+  ModelSpec v2;
+  v2.name = "mobilenet_v2";
+  v2.family = "mobilenet_v2";
+  v2.head = "classifier.1";
+  v2.gradcam_layer = "features.18";
+  v2.make = [](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<MobileNetV2>(k, dropout_or(o, 0.2), g);
+  };
+  specs.push_back(v2);
+  specs.push_back(mobilenet_v3_spec(false));
+  specs.push_back(mobilenet_v3_spec(true));
+
+  ModelSpec p;
+  p.name = "pbcnet7";
+  p.family = "pbcnet7";
+  p.default_input = PBCNet7::kDefaultInput;
+  p.head = "classifier.2";
+  // Block 4's ReLU: its map is 7x7 at the 100x100 input (the later ones are 4x4, 2x2, 1x1), the
+  // resolution torchvision's models give Grad-CAM at 224x224.
+  p.gradcam_layer = "features.4.1";
+  p.make = [](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    const int64_t input = o.input_size > 0 ? o.input_size : PBCNet7::kDefaultInput;
+    return std::make_shared<PBCNet7>(k, input, o.pool_stride, dropout_or(o, 0.25), g);
+  };
+  specs.push_back(p);
+  return specs;
+}
+
+const std::vector<ModelSpec>& specs() {
+  static const std::vector<ModelSpec> all = build_specs();
+  return all;
+}
+}  // namespace
+
+const ModelSpec& model_spec(const std::string& name) {
+  for (const ModelSpec& s : specs())
+    if (s.name == name) return s;
+  std::string known;
+  for (const ModelSpec& s : specs()) known += (known.empty() ? "" : ", ") + s.name;
+  throw Error(cat("unknown model '", name, "'; known models: ", known));
+}
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> names;
+  for (const ModelSpec& s : specs()) names.push_back(s.name);
+  return names;
+}
+
+nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen) {
+  const ModelSpec& spec = model_spec(name);
+  HEMO_CHECK(num_classes >= 1, "create_model(", name, "): num_classes must be at least 1, got ", num_classes);
+  HEMO_CHECK(opt.dropout <= 1, "create_model(", name, "): dropout must be in [0, 1], got ", opt.dropout);
+  std::optional<nn::NoInitGuard> no_init;
+  if (!opt.init_weights) no_init.emplace();
+  return spec.make(num_classes, opt, gen);
+}
+
+}  // namespace hemo::models
