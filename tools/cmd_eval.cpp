@@ -89,6 +89,7 @@ void add_eval_command(CLI::App& app) {
       lo.batch_size = o->batch_size;
       lo.threads = o->threads;
       lo.order = data::Order::Sequential;
+      lo.allocator = train::batch_allocator(device);
       data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
       for (int k = 0; k < 3; ++k) {
         tf.mean[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.mean[static_cast<size_t>(k)]);

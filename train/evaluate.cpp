@@ -1,22 +1,31 @@
 #include "train/evaluate.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "models/registry.h"
 #include "nn/ops_loss.h"
 #include "nn/ops_softmax.h"
 #include "nn/state_dict.h"
 #include "tensor/autograd.h"
+#include "tensor/pinned.h"
+#include "tensor/storage.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
 
 namespace hemo::train {
 
 Tensor batch_tensor(const data::Batch& batch, Device device) {
-  Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w});
-  std::memcpy(x.raw(), batch.images.data, x.nbytes());
-  return device.is_cpu() ? x : x.to(device);
+  Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w}, DType::f32, device);
+  copy_bytes(x.raw(), device, batch.images.data, Device::cpu(), x.nbytes());  // straight from (pinned) host memory
+  return x;
+}
+
+data::BatchAllocator batch_allocator(Device device) {
+  if (!device.is_cuda() || !pinned_memory_available()) return {};  // the loader's default heap memory
+  return [](size_t floats) {
+    std::shared_ptr<void> p = pinned_buffer(floats * sizeof(float));
+    return data::FloatBuffer{static_cast<float*>(p.get()), floats, p};
+  };
 }
 
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label) {

@@ -10,8 +10,12 @@
 
 namespace hemo::train {
 
-// Batch -> float32 NCHW tensor on `device` (one host copy).
+// Batch -> float32 NCHW tensor on `device` (one copy, host to device when it is a GPU).
 Tensor batch_tensor(const data::Batch& batch, Device device);
+
+// The loader allocator for batches bound for `device`: page-locked host memory for a CUDA device
+// (full-speed copies), else the loader's default (an empty function).
+data::BatchAllocator batch_allocator(Device device);
 
 // Evaluates `model` (switched to eval mode, then restored) on every batch of the loader's epoch 0.
 // `progress_label` non-empty shows a progress bar.

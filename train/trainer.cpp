@@ -128,6 +128,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   train_opts.threads = config.threads;
   train_opts.seed = config.seed;
   train_opts.order = config.balanced_sampler ? data::Order::Weighted : data::Order::Shuffle;
+  train_opts.allocator = batch_allocator(device);
   data::Loader train_loader(train_src, train_tf, train_opts);
   data::LoaderOptions eval_opts = train_opts;
   eval_opts.order = data::Order::Sequential;
