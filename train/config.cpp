@@ -68,8 +68,9 @@ TrainConfig recipe(const std::string& name) {
     c.patience = 6;
     c.restore_best = true;
     c.input_size = 100;
-  } else if (name == "pramodha2023") {  // paper 000: MobileNetV2, 70/20/10, augmentation + class balancing
+  } else if (name == "pramodha2023") {  // paper 000: MobileNetV2, augmentation + class balancing
     c.model = "mobilenet_v2";
+    c.split_train = 0.7, c.split_val = 0.1, c.split_test = 0.2;  // the paper's 70/20/10 train/test/val
     c.optimizer = "adam";
     c.lr = 1e-4;
     c.batch_size = 32;

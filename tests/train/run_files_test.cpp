@@ -166,6 +166,7 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   CHECK(a.lr == doctest::Approx(1e-3));
   CHECK(a.monitor == "val_loss");
   CHECK(recipe("pramodha2023").balanced_sampler);
+  CHECK(recipe("pramodha2023").split_test == doctest::Approx(0.2));  // 70/20/10 train/test/val
   for (const auto& n : recipe_names()) CHECK_NOTHROW(recipe(n).validate());
   CHECK_THROWS_WITH_AS(recipe("smith2020"), doctest::Contains("known: gavas2021"), Error);
 
