@@ -3,6 +3,7 @@
 #include "tools/command.h"
 
 #include <functional>
+#include <iostream>
 #include <memory>
 
 #include "train/trainer.h"
@@ -86,7 +87,11 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Time limit: no epoch starts that would end past it (0: none)");
   option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
   flag(cmd, *f, "--resume", &TrainConfig::resume, "Continue OUT/last.safetensors");
-  cmd->callback([f] { hemo::train::run_training(resolve_train_flags(*f)); });
+  // Epoch summaries and the final metrics table go to stdout; the progress bar to stderr.
+  cmd->callback([f] {
+    hemo::train::run_training(resolve_train_flags(*f),
+                              [](const std::string& line) { std::cout << line << "\n" << std::flush; });
+  });
 }
 
 }  // namespace
