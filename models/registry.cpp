@@ -20,6 +20,8 @@ ModelSpec vgg_spec(int depth, bool bn) {
   s.name = cat("vgg", depth, bn ? "_bn" : "");
   s.family = "vgg";
   s.head = "classifier.6";
+  // The last convolutional block's ReLU, before its max-pool: the rectified conv5 maps the
+  // Grad-CAM paper uses for VGG-16 (14x14 at 224x224; the pool would halve them).
   s.gradcam_layer = VGG::last_activation(depth, bn);
   s.make = [depth, bn](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
     return std::make_shared<VGG>(depth, bn, k, dropout_or(o, 0.5), g);
@@ -32,7 +34,9 @@ ModelSpec resnet_spec(const std::string& name, int depth, int64_t width) {
   s.name = name;
   s.family = "resnet";
   s.head = "fc";
-  s.gradcam_layer = "layer4";
+  // The last block of layer4 (two blocks in ResNet-18, three in every deeper one): the last
+  // convolutional feature map, as in the Grad-CAM paper.
+  s.gradcam_layer = cat("layer4.", depth == 18 ? 1 : 2);
   s.make = [depth, width](int64_t k, const ModelOptions&, Generator& g) -> nn::ModulePtr {
     return std::make_shared<ResNet>(depth, width, k, g);
   };
