@@ -94,7 +94,8 @@ HEMO_HOST_DEVICE inline Rgb colour(Colormap cmap, float v) {
 
 // A value in [0, 255] (float) to a byte, rounding half up.
 HEMO_HOST_DEVICE inline uint8_t to_byte(float v) {
-  const float r = std::floor(v + 0.5f);
+  using std::floor;
+  const float r = floor(v + 0.5f);
   return static_cast<uint8_t>(r < 0.f ? 0.f : (r > 255.f ? 255.f : r));
 }
 
