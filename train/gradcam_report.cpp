@@ -11,22 +11,33 @@
 namespace hemo::train {
 
 std::vector<size_t> gallery_selection(const Predictions& p, size_t num_classes) {
-  std::vector<size_t> picked;
-  std::vector<size_t> correct(num_classes, 0);
-  size_t wrong = 0;
+  // Misclassified images per true class, taken in turns (each class's first, then each one's
+  // second, ...) so that one class's errors do not fill the cap alone.
+  std::vector<std::vector<size_t>> wrong(num_classes);
+  std::vector<size_t> picked, correct(num_classes, 0);
   for (size_t i = 0; i < p.paths.size(); ++i) {
     const int64_t t = p.truth[i];
-    if (t != p.predicted[i]) {
-      if (wrong < kGalleryMisclassified) {
-        picked.push_back(i);
-        ++wrong;
-      }
-    } else if (t >= 0 && static_cast<size_t>(t) < num_classes && correct[static_cast<size_t>(t)] < kGalleryPerClass) {
+    if (t < 0 || static_cast<size_t>(t) >= num_classes) continue;
+    if (t != p.predicted[i])
+      wrong[static_cast<size_t>(t)].push_back(i);
+    else if (correct[static_cast<size_t>(t)] < kGalleryPerClass) {
       picked.push_back(i);
       ++correct[static_cast<size_t>(t)];
     }
   }
-  return picked;
+  std::vector<size_t> misclassified;
+  for (size_t round = 0; misclassified.size() < kGalleryMisclassified; ++round) {
+    bool any = false;
+    for (size_t c = 0; c < num_classes && misclassified.size() < kGalleryMisclassified; ++c)
+      if (round < wrong[c].size()) {
+        misclassified.push_back(wrong[c][round]);
+        any = true;
+      }
+    if (!any) break;
+  }
+  std::sort(misclassified.begin(), misclassified.end());
+  misclassified.insert(misclassified.end(), picked.begin(), picked.end());
+  return misclassified;
 }
 
 std::vector<GalleryItem> report_gallery(nn::Module& model, const weights::ModelMeta& meta, const Predictions& test,

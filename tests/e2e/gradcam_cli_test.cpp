@@ -67,9 +67,9 @@ const Fixture& fixture() {
     x.meta.architecture = "pbcnet7";
     x.meta.num_classes = static_cast<int64_t>(x.classes.size());
     x.meta.class_names = x.classes;
-    x.meta.input_size = 64;
+    x.meta.input_size = 100;
     models::ModelOptions opt;
-    opt.input_size = 64;
+    opt.input_size = 100;
     Generator gen(31);
     x.model = models::create_model("pbcnet7", x.meta.num_classes, opt, gen);
     x.checkpoint = work() / "pbcnet7.safetensors";
@@ -117,7 +117,7 @@ TEST_CASE("hemo gradcam: overlays, 16-bit maps, predictions.csv and the gallery 
   for (const std::string& im : f.images) args += " " + shell_quote(im);
   std::string o, e;
   REQUIRE_MESSAGE(gradcam(args, &o, &e) == 0, e);
-  CHECK(o.find(cat(f.images.size(), " images (pbcnet7, layer features.4.1)")) != std::string::npos);
+  CHECK(o.find(cat(f.images.size(), " images (pbcnet7, layer features.5.1)")) != std::string::npos);
 
   // What the library computes in-process for the same images and settings.
   std::vector<train::CamInput> inputs;
@@ -145,8 +145,8 @@ TEST_CASE("hemo gradcam: overlays, 16-bit maps, predictions.csv and the gallery 
     CHECK(!(overlay == original));
     int w = 0, h = 0;
     const std::vector<uint16_t> map = read_png16(out / r[6], &w, &h);
-    CHECK(w == 64);
-    CHECK(h == 64);
+    CHECK(w == 100);
+    CHECK(h == 100);
     CHECK(map == want[i].map16);
   }
   const std::string page = test::read_file(out / "index.html");
@@ -181,7 +181,7 @@ TEST_CASE("hemo gradcam: a folder (the stray non-image file skipped with a note)
     CHECK(fs::exists(out / rows[i][5]));
     CHECK(fs::exists(out / rows[i][6]));
   }
-  CHECK(test::read_file(out / "index.html").find("Grad-CAM++: pbcnet7 at features.4.1") != std::string::npos);
+  CHECK(test::read_file(out / "index.html").find("Grad-CAM++: pbcnet7 at features.5.1") != std::string::npos);
 }
 
 TEST_CASE("hemo gradcam: clear errors") {

@@ -41,10 +41,10 @@ struct Model {
 };
 
 // 160x160 gives ResNet and MobileNet 5x5 maps; VGG's last ReLU is 8x8 at 128; pbcnet7's default
-// (block 4's ReLU) is 7x7 at its 100x100 input, and the override to block 6's ReLU is 2x2.
+// (block 5's ReLU) is 4x4 at its 100x100 input, and the override to block 4's ReLU is 7x7.
 const std::vector<Model> kModels = {{"resnet18", 160, ""},           {"mobilenet_v2", 160, ""},
                                     {"mobilenet_v3_small", 160, ""}, {"vgg11_bn", 128, ""},
-                                    {"pbcnet7", 100, ""},            {"pbcnet7", 100, "features.6.1"}};
+                                    {"pbcnet7", 100, ""},            {"pbcnet7", 100, "features.4.1"}};
 const fs::path kDir = fs::path(HEMO_TEST_WORK_DIR) / "gradcam";
 
 // One Python run writes every model's case (torch starts once).

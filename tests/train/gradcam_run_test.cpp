@@ -67,18 +67,22 @@ TEST_CASE("group_gallery: misclassified first, then correct, then unknown truth;
   CHECK_THROWS_WITH_AS(group_gallery({{0, 3, "", ""}}, names), doctest::Contains("out of range"), Error);
 }
 
-TEST_CASE("gallery_selection: every misclassified image up to the cap, and a few correct ones per class") {
+TEST_CASE("gallery_selection: misclassified images from the classes in turns up to the cap, then a few correct ones") {
   Predictions p;
   for (int i = 0; i < 40; ++i) {
     p.paths.push_back(cat(i));
-    p.truth.push_back(i % 4);
-    p.predicted.push_back(i < 20 ? (i + 1) % 4 : i % 4);  // the first 20 wrong
+    p.truth.push_back(i < 16 ? 0 : i % 4);  // images 0..15 are class 0, the rest cycle
+    p.predicted.push_back(i < 20 ? 1 : p.truth.back());  // the first 20 predicted 1
   }
+  // Wrong: class 0 (0..15), class 2 (18), class 3 (19); image 17 (class 1) is right.
   const std::vector<size_t> s = gallery_selection(p, 4);
   REQUIRE(s.size() == kGalleryMisclassified + 4 * kGalleryPerClass);
-  for (size_t i = 0; i < kGalleryMisclassified; ++i) CHECK(s[i] == i);
-  CHECK(s[kGalleryMisclassified] == 20);  // then the first correct ones, two per class
-  CHECK(s.back() == 27);
+  // Turns: 0, 18, 19, then class 0's next ones until 12 in all, in ascending order.
+  const std::vector<size_t> wrong(s.begin(), s.begin() + kGalleryMisclassified);
+  CHECK(wrong == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 18, 19});
+  // Then two correct per class: class 1's 17 and 21, class 0's 20 and 24, class 2's 22, 26, class 3's 23, 27.
+  const std::vector<size_t> right(s.begin() + kGalleryMisclassified, s.end());
+  CHECK(right == std::vector<size_t>{17, 20, 21, 22, 23, 24, 26, 27});
 }
 
 TEST_CASE("explain_images equals nn::grad_cam on the evaluation-transformed images") {
