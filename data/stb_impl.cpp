@@ -35,6 +35,7 @@ void* stb_realloc(void* p, size_t bytes);
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 
@@ -124,6 +125,68 @@ Image stb_decode(std::span<const uint8_t> bytes, std::string_view name, const Im
 }
 
 }  // namespace detail
+
+namespace {
+// CRC-32 as PNG uses it (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320).
+uint32_t png_crc(const uint8_t* p, size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+void put_chunk(std::vector<uint8_t>& out, const char (&type)[5], const uint8_t* data, size_t n) {
+  put_u32(out, static_cast<uint32_t>(n));
+  const size_t start = out.size();
+  out.insert(out.end(), type, type + 4);
+  out.insert(out.end(), data, data + n);
+  put_u32(out, png_crc(out.data() + start, n + 4));
+}
+}  // namespace
+
+std::vector<uint8_t> encode_png_gray16(int width, int height, std::span<const uint16_t> values) {
+  if (width <= 0 || height <= 0) throw Error(cat("encode_png_gray16: empty image (", width, "x", height, ")"));
+  const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(height);
+  if (values.size() != w * h)
+    throw Error(cat("encode_png_gray16: ", values.size(), " values for a ", width, "x", height, " image"));
+  // Scanlines: filter type 0 (none), then the samples big-endian.
+  std::vector<uint8_t> raw;
+  raw.reserve(h * (1 + 2 * w));
+  for (size_t y = 0; y < h; ++y) {
+    raw.push_back(0);
+    for (size_t x = 0; x < w; ++x) {
+      raw.push_back(static_cast<uint8_t>(values[y * w + x] >> 8));
+      raw.push_back(static_cast<uint8_t>(values[y * w + x] & 0xFFu));
+    }
+  }
+  if (raw.size() > static_cast<size_t>(INT_MAX)) throw Error("encode_png_gray16: image too large");
+  int zlen = 0;
+  std::unique_ptr<unsigned char, decltype(&std::free)> z(
+      stbi_zlib_compress(raw.data(), static_cast<int>(raw.size()), &zlen, 8), &std::free);
+  if (!z) throw Error(cat("encode_png_gray16: compression failed for a ", width, "x", height, " image"));
+
+  std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  std::vector<uint8_t> ihdr;
+  put_u32(ihdr, static_cast<uint32_t>(width));
+  put_u32(ihdr, static_cast<uint32_t>(height));
+  ihdr.insert(ihdr.end(), {16, 0, 0, 0, 0});  // bit depth 16, greyscale, deflate, filter 0, no interlace
+  put_chunk(out, "IHDR", ihdr.data(), ihdr.size());
+  put_chunk(out, "IDAT", z.get(), static_cast<size_t>(zlen));
+  put_chunk(out, "IEND", nullptr, 0);
+  return out;
+}
 
 std::vector<uint8_t> encode_png(const Image& img) {
   if (img.empty()) throw Error("encode_png: empty image");

@@ -91,6 +91,19 @@ Image transform_geometry(const TransformSpec& s, const Image& in, Rng& rng) {
   return img;
 }
 
+SourceBox eval_source_box(const TransformSpec& s, int width, int height) {
+  if (width <= 0 || height <= 0) throw Error(cat("eval_source_box: empty input (", width, "x", height, ")"));
+  // The sizes resize_shorter_side and the offsets center_crop compute (resize.cpp).
+  const int64_t shorter = s.resize_shorter > 0 ? s.resize_shorter : s.size;
+  const int64_t rw = width <= height ? shorter : shorter * width / height;
+  const int64_t rh = width <= height ? shorter * height / width : shorter;
+  const double left = std::nearbyint(static_cast<double>(rw - s.size) / 2.0);
+  const double top = std::nearbyint(static_cast<double>(rh - s.size) / 2.0);
+  const double sx = static_cast<double>(width) / static_cast<double>(rw);
+  const double sy = static_cast<double>(height) / static_cast<double>(rh);
+  return {left * sx, top * sy, s.size * sx, s.size * sy};
+}
+
 void transform_into(const TransformSpec& s, const Image& in, Rng& rng, std::span<float> out) {
   if (out.size() != s.output_floats())
     throw Error(cat("transform: output holds ", out.size(), " floats, need ", s.output_floats()));

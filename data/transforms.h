@@ -56,6 +56,17 @@ struct CropBox {
 // torchvision RandomResizedCrop.get_params for a width x height image.
 CropBox random_resized_crop_box(int width, int height, const TransformSpec& spec, Rng& rng);
 
+// Where the evaluation geometry (augment == false: resize of the shorter side, centre crop) takes
+// its size x size output from, in the pixels of a width x height input: output pixel (i, j)
+// covers input [x + j w / size, x + (j + 1) w / size) x [y + i h / size, y + (i + 1) h / size).
+// The box lies inside the input unless the crop is larger than the resized image (resize_shorter
+// smaller than size), where the crop pads. For mapping results (Grad-CAM maps) back onto the
+// original image.
+struct SourceBox {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+SourceBox eval_source_box(const TransformSpec& spec, int width, int height);
+
 // The geometric part (resize/crop, flips, rotation): returns a size x size RGB8 image.
 Image transform_geometry(const TransformSpec& spec, const Image& in, Rng& rng);
 

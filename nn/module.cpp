@@ -6,8 +6,17 @@ namespace hemo::nn {
 
 Tensor Module::operator()(const Tensor& x) {
   Tensor y = forward(x);
-  for (const ForwardHook& hook : hooks_) hook(*this, y);
+  for (const auto& [id, hook] : hooks_) hook(*this, y);
   return y;
+}
+
+size_t Module::register_forward_hook(ForwardHook hook) {
+  hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void Module::remove_forward_hook(size_t id) {
+  std::erase_if(hooks_, [id](const auto& h) { return h.first == id; });
 }
 
 void Module::register_parameter(std::string name, Tensor* t, bool requires_grad) {

@@ -53,7 +53,9 @@ class Module {
   void to(Device device);  // moves parameters and buffers, keeping requires_grad
   void zero_grad();
   void set_requires_grad(bool on);  // on every parameter of this subtree (freezing)
-  void register_forward_hook(ForwardHook hook) { hooks_.push_back(std::move(hook)); }
+  // Returns an id that remove_forward_hook takes (Grad-CAM removes its own hook when done).
+  size_t register_forward_hook(ForwardHook hook);
+  void remove_forward_hook(size_t id);  // an unknown id is ignored
   void clear_forward_hooks() { hooks_.clear(); }
 
   std::string repr(int indent = 0) const;  // PyTorch-style tree printout
@@ -72,7 +74,8 @@ class Module {
  private:
   std::vector<std::pair<std::string, Tensor*>> params_, buffers_;
   std::vector<std::pair<std::string, ModulePtr>> children_;
-  std::vector<ForwardHook> hooks_;
+  std::vector<std::pair<size_t, ForwardHook>> hooks_;
+  size_t next_hook_id_ = 0;
   bool training_ = true;
 };
 

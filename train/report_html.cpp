@@ -171,8 +171,14 @@ std::string render_report(const ReportData& d) {
                fmt(m.kappa), ". Specificity is one-vs-rest; a ratio whose denominator is 0 is reported as 0.</p>\n");
   }
   if (!d.gallery.empty()) {
-    out += "<h2>Gallery</h2>\n<div class=\"gallery\">\n";
-    for (const GalleryItem& g : d.gallery) {
+    out += "<h2>Gallery</h2>\n";
+    for (size_t i = 0; i < d.gallery.size(); ++i) {
+      const GalleryItem& g = d.gallery[i];
+      if (i == 0 || g.group != d.gallery[i - 1].group) {
+        if (i > 0) out += "</div>\n";
+        if (!g.group.empty()) out += cat("<h3>", html_escape(g.group), "</h3>\n");
+        out += "<div class=\"gallery\">\n";
+      }
       HEMO_CHECK(g.image.rfind("data:image/", 0) == 0, "report: gallery image '", g.image.substr(0, 40),
                  "' is not a data:image/ URI; report.html must not reference other files");
       out += cat("<figure><img src=\"", html_escape(g.image), "\" alt=\"", html_escape(g.caption), "\"><figcaption>",

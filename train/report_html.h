@@ -20,6 +20,7 @@ namespace hemo::train {
 struct GalleryItem {
   std::string image;    // a data: URI ("data:image/png;base64,..."), keeping the page self-contained
   std::string caption;  // e.g. "neutrophil -> neutrophil (0.98)"
+  std::string group{};  // a heading shown before the first item of each run of equal groups ("": none)
 };
 
 struct ReportData {

@@ -17,6 +17,7 @@
 #include "tensor/rng.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/gradcam_report.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/report_html.h"
@@ -310,7 +311,9 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   result.best_epoch = best_epoch;
   result.best_value = best_value;
   files.write_evaluation(result.test, test.paths, test.truth, test.predicted, test.probabilities, manifest.classes);
-  files.write_report(config.to_json(), history, result.test, cat("hemo: ", config.model, " on ", config.data));
+  // Grad-CAM overlays of test images for report.html (train/gradcam_report.h).
+  const std::vector<GalleryItem> gallery = report_gallery(*model, meta, test, device);
+  files.write_report(config.to_json(), history, result.test, cat("hemo: ", config.model, " on ", config.data), gallery);
   log(format_table(result.test));
   log("run directory: " + run_dir.string());
   return result;

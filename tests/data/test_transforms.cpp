@@ -322,3 +322,46 @@ TEST_CASE("resize and rotation agree with PIL on a real image") {
   compare(rotate(in, 30.0), "rotate30.png", 1.0, 2);
   compare(rotate(in, -60.0), "rotate-60.png", 1.0, 2);
 }
+
+TEST_CASE("eval_source_box: where the evaluation geometry takes its output from") {
+  // PBC's 360x363: the shorter side 360 -> 100, the longer int(100 * 363 / 360) = 100: no crop.
+  SourceBox b = eval_source_box(TransformSpec::eval(100), 360, 363);
+  CHECK(b.x == 0);
+  CHECK(b.y == 0);
+  CHECK(b.w == doctest::Approx(360));
+  CHECK(b.h == doctest::Approx(363));
+  // A resize_shorter larger than the crop: 100x100 -> 60x60, crop 50 at offset 5 (x 100/60).
+  TransformSpec s = TransformSpec::eval(50);
+  s.resize_shorter = 60;
+  b = eval_source_box(s, 100, 100);
+  CHECK(b.x == doctest::Approx(5 * 100.0 / 60));
+  CHECK(b.w == doctest::Approx(50 * 100.0 / 60));
+
+  // Against the transform itself: a 200x100 image with R = x and G = 2y. Resized to 100x50
+  // (scale 2) and cropped at left 25, output pixel (i, j) is centred on input
+  // (50 + 2 (j + 0.5), 2 (i + 0.5)); the triangle filter reproduces a linear ramp away from the edges.
+  Image img(200, 100);
+  for (int y = 0; y < 100; ++y)
+    for (int x = 0; x < 200; ++x) {
+      img.at(x, y)[0] = static_cast<uint8_t>(x);
+      img.at(x, y)[1] = static_cast<uint8_t>(2 * y);
+    }
+  const TransformSpec e = TransformSpec::eval(50);
+  b = eval_source_box(e, 200, 100);
+  CHECK(b.x == doctest::Approx(50));
+  CHECK(b.y == doctest::Approx(0));
+  CHECK(b.w == doctest::Approx(100));
+  CHECK(b.h == doctest::Approx(100));
+  Rng rng(1);
+  const Image out = transform_geometry(e, img, rng);
+  for (int j : {3, 17, 30, 46}) {
+    CAPTURE(j);
+    const double want_x = b.x + (j + 0.5) * b.w / 50;
+    CHECK(std::fabs(out.at(j, 20)[0] - (want_x - 0.5)) <= 1.0);  // the value at pixel centre x - 0.5
+  }
+  for (int i : {3, 25, 46}) {
+    CAPTURE(i);
+    const double want_y = b.y + (i + 0.5) * b.h / 50;
+    CHECK(std::fabs(out.at(20, i)[1] - 2 * (want_y - 0.5)) <= 2.0);
+  }
+}

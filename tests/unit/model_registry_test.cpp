@@ -42,6 +42,17 @@ TEST_CASE("registry: every architecture of the issue, with torchvision's paramet
     REQUIRE_MESSAGE(head != nullptr, "head ", spec.head, " is not a Linear");
     CHECK(head->out_features == 1000);
     REQUIRE_MESSAGE(m->find(spec.gradcam_layer) != nullptr, "no Grad-CAM layer ", spec.gradcam_layer);
+    // The issue's defaults: ResNet's last block of layer4, MobileNet's last feature block.
+    if (spec.family == "resnet") {
+      auto* layer4 = dynamic_cast<nn::Sequential*>(m->find("layer4"));
+      REQUIRE(layer4 != nullptr);
+      CHECK(spec.gradcam_layer == cat("layer4.", layer4->size() - 1));
+    }
+    if (spec.family.rfind("mobilenet", 0) == 0) {
+      auto* features = dynamic_cast<nn::Sequential*>(m->find("features"));
+      REQUIRE(features != nullptr);
+      CHECK(spec.gradcam_layer == cat("features.", features->size() - 1));
+    }
     CHECK(m->is_training());
   }
 }
