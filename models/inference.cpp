@@ -14,7 +14,8 @@ using Children = std::vector<std::pair<std::string, nn::ModulePtr>>;
 
 // The convolution whose output the batch norm kids[i] normalizes, or null (see the header).
 nn::Conv2d* producer(const nn::Module& parent, const Children& kids, size_t i) {
-  if (dynamic_cast<const nn::Sequential*>(&parent)) return i > 0 ? dynamic_cast<nn::Conv2d*>(kids[i - 1].second.get()) : nullptr;
+  if (dynamic_cast<const nn::Sequential*>(&parent))
+    return i > 0 ? dynamic_cast<nn::Conv2d*>(kids[i - 1].second.get()) : nullptr;
   const std::string& name = kids[i].first;
   if (name.rfind("bn", 0) != 0) return nullptr;
   const std::string conv_name = "conv" + name.substr(2);
@@ -44,7 +45,11 @@ void rewrite(nn::Module& m, InferenceReport& report) {
       }
     }
   }
-  for (const std::string& name : to_identity) m.replace_child(name, nn::make<nn::Identity>());
+  for (const std::string& name : to_identity) {
+    auto identity = nn::make<nn::Identity>();
+    identity->eval();
+    m.replace_child(name, identity);
+  }
   for (const auto& [name, child] : m.named_children()) rewrite(*child, report);
 }
 

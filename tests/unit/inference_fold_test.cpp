@@ -160,7 +160,8 @@ TEST_CASE("fold: folded models agree with the unfolded ones in eval mode (1e-5)"
     const test::Comparison c = test::compare(got, want, 1e-5, name + " logits");
     CHECK_MESSAGE(c.ok, c.report);
     MESSAGE(c.report);
-    const std::vector<float> pw = nn::softmax(want, -1).to_vector<float>(), pg = nn::softmax(got, -1).to_vector<float>();
+    const std::vector<float> pw = nn::softmax(want, -1).to_vector<float>();
+    const std::vector<float> pg = nn::softmax(got, -1).to_vector<float>();
     double worst = 0;
     for (size_t i = 0; i < pw.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(pw[i] - pg[i])));
     CHECK_MESSAGE(worst <= 1e-5, name, ": probabilities differ by ", worst);

@@ -105,7 +105,8 @@ Options parse(int argc, char** argv) {
 hemo::Device choose_device(const std::string& name) {
   if (name == "cpu" || (name == "auto" && !hemo::cuda_available())) return hemo::Device::cpu();
   HEMO_CHECK(hemo::cuda_available(), "--device cuda: ",
-             HEMO_WITH_CUDA ? "no GPU is visible" : "this hemo-infer was built without CUDA (use hemo-infer's CUDA build)");
+             HEMO_WITH_CUDA ? "no GPU is visible"
+                            : "this hemo-infer was built without CUDA (use hemo-infer's CUDA build)");
   return hemo::Device::cuda(0);
 }
 

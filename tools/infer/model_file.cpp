@@ -60,7 +60,8 @@ InferenceModel load_inference_model(const std::string& path, Device device, bool
     m.module = models::create_model(m.meta.architecture, m.meta.num_classes, options_for(file, m.meta), gen);
     std::vector<nn::NamedTensor> tensors;
     for (const auto& info : file.tensors())
-      if (info.name.rfind(kOptimizerPrefix, 0) != 0) tensors.emplace_back(info.name, weights::to_tensor(file, info.name));
+      if (info.name.rfind(kOptimizerPrefix, 0) != 0)
+        tensors.emplace_back(info.name, weights::to_tensor(file, info.name));
     try {
       nn::load_state_dict(*m.module, tensors);
     } catch (const Error& e) {
