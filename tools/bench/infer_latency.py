@@ -9,8 +9,11 @@ weights, same input size, same thread count, in one run.
 The model is torchvision's (random initial weights, 8 classes), converted with
 tools/convert_torchvision.py. Rounds alternate hemo-infer and torch so that both see the same
 load; each round reports the median of --runs timed forward passes after 5 warm-up ones, wall
-time and process CPU time (all threads; with OMP_WAIT_POLICY=passive, which hemo-infer sets for
-itself, idle threads do not spin, and torch is run with the same policy). The table gives the
+time and process CPU time (all threads). Both run with OMP_WAIT_POLICY=passive (hemo-infer sets it
+for itself; here it is set before torch loads, unless the environment sets a policy): with
+"active", torch's idle OpenMP workers in this script's process spin on a core while hemo-infer
+runs (on 2 cores hemo-infer then measured 23 ms instead of 14), and torch itself was no faster
+(34 ms against 33). The table gives the
 median over rounds, the load average before and after, and the machine's core count: on a machine
 shared with other work, CPU time says more about the work done than wall time does.
 """
