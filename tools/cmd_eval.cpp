@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "data/image_folder.h"
@@ -67,7 +68,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"train", "val", "test", "all"}))->capture_default_str();
   cmd->add_option("--rule", o->rule, "Ensemble rule: vote (majority, ties by mean probability) or mean")
       ->check(CLI::IsMember({"vote", "mean"}))->capture_default_str();
-  cmd->add_option("--out", o->out, "Folder for metrics.json, metrics.csv, predictions.csv")->capture_default_str();
+  cmd->add_option("--out", o->out, "Folder for metrics.json, metrics.csv, confusion.csv, predictions.csv, report.html")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
@@ -88,6 +89,7 @@ void add_eval_command(CLI::App& app) {
       lo.batch_size = o->batch_size;
       lo.threads = o->threads;
       lo.order = data::Order::Sequential;
+      lo.allocator = train::batch_allocator(device);
       data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
       for (int k = 0; k < 3; ++k) {
         tf.mean[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.mean[static_cast<size_t>(k)]);
@@ -103,6 +105,11 @@ void add_eval_command(CLI::App& app) {
     train::Metrics m = train::compute_metrics(p.truth, p.predicted, p.probabilities, classes);
     train::RunFiles files(o->out, /*append=*/false);
     files.write_evaluation(m, p.paths, p.truth, p.predicted, p.probabilities, classes);
+    const nlohmann::json setup = {{"checkpoints", paths}, {"data", o->data}, {"manifest", o->manifest},
+                                  {"split", o->split}, {"rule", paths.size() > 1 ? o->rule : "single model"}};
+    files.write_report(setup, nlohmann::json::array(), m,
+                       paths.size() > 1 ? cat("hemo eval: ensemble of ", paths.size(), " models on ", o->data)
+                                        : cat("hemo eval: ", paths[0], " on ", o->data));
     std::cout << train::format_table(m) << "written to " << o->out << "/\n";
   });
 }

@@ -68,6 +68,7 @@ void add_predict_command(CLI::App& app) {
     lo.batch_size = o->batch_size;
     lo.threads = o->threads;
     lo.order = data::Order::Sequential;
+    lo.allocator = train::batch_allocator(device);
     data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
     train::Predictions p = train::predict(*model, loader, device);
     const auto& names = ckpt.meta.class_names;

@@ -3,6 +3,7 @@
 #include "tools/command.h"
 
 #include <functional>
+#include <iostream>
 #include <memory>
 
 #include "train/trainer.h"
@@ -16,7 +17,7 @@ struct Flags {
   TrainConfig given;  // values as parsed; only those whose option was used are applied
   std::vector<Applier> appliers;
   std::string recipe;
-  double split[3] = {0, 0, 0};
+  std::vector<double> split;
 };
 
 template <class T>
@@ -83,10 +84,14 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--monitor", &TrainConfig::monitor, "val_acc or val_loss: picks the best epoch");
   option(cmd, *f, "--patience", &TrainConfig::patience, "Stop after this many epochs without improvement (0: never)");
   flag(cmd, *f, "--restore-best,!--no-restore-best", &TrainConfig::restore_best, "Test the best epoch, not the last");
-  option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Stop after the epoch that passes this time (0: none)");
+  option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Time limit: no epoch starts that would end past it (0: none)");
   option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
   flag(cmd, *f, "--resume", &TrainConfig::resume, "Continue OUT/last.safetensors");
-  cmd->callback([f] { hemo::train::run_training(resolve_train_flags(*f)); });
+  // Epoch summaries and the final metrics table go to stdout; the progress bar to stderr.
+  cmd->callback([f] {
+    hemo::train::run_training(resolve_train_flags(*f),
+                              [](const std::string& line) { std::cout << line << "\n" << std::flush; });
+  });
 }
 
 }  // namespace

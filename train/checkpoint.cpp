@@ -1,11 +1,22 @@
 #include "train/checkpoint.h"
 
+#include <cstdio>
 #include <filesystem>
+
+#include "tensor/error.h"
 
 namespace hemo::train {
 
 namespace {
 const char* kOptimizerPrefix = "optimizer.";
+
+nlohmann::json parse_train_state(const std::string& text, const std::string& path) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(path, ": metadata 'hemo.train_state' is not valid JSON: ", e.what()));
+  }
+}
 }  // namespace
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const ModelMeta& meta, const Optimizer* optimizer,
@@ -34,8 +45,19 @@ Checkpoint load_checkpoint(const std::string& path) {
       c.model.emplace_back(n, t);
   }
   auto it = file.metadata.find("hemo.train_state");
-  if (it != file.metadata.end()) c.train_state = parse_json(it->second, "hemo.train_state", path);
+  if (it != file.metadata.end()) c.train_state = parse_train_state(it->second, path);
   return c;
+}
+
+std::string manifest_hash(const std::string& manifest_csv) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : manifest_csv) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 void check_matches(const Checkpoint& ckpt, const std::string& architecture, int64_t num_classes) {

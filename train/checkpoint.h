@@ -33,6 +33,10 @@ struct Checkpoint {
 
 Checkpoint load_checkpoint(const std::string& path);
 
+// A short fingerprint of a split manifest's CSV text (64-bit FNV-1a, 16 hex digits): a resumed run
+// checks it so that it never continues on other images.
+std::string manifest_hash(const std::string& manifest_csv);
+
 // An Error unless the checkpoint was made for this architecture and class count.
 void check_matches(const Checkpoint& ckpt, const std::string& architecture, int64_t num_classes);
 

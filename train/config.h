@@ -41,7 +41,8 @@ struct TrainConfig {
   std::string monitor = "val_acc";  // val_acc | val_loss: picks the best checkpoint
   int patience = 0;                 // epochs without improvement before stopping; 0: never stop early
   bool restore_best = true;         // evaluate the best checkpoint on the test split
-  double max_minutes = 0;           // 0: no time limit; else stop after the epoch that passes it
+  double max_minutes = 0;           // 0: no limit; else no epoch starts that would end past it
+                                    // (judged by the longest epoch so far)
   uint64_t seed = 0;
   bool resume = false;              // continue <out>/last.safetensors
 

@@ -1,26 +1,31 @@
 #include "train/evaluate.h"
 
 #include <cmath>
-#include <cstring>
 
+#include "models/registry.h"
 #include "nn/ops_loss.h"
 #include "nn/ops_softmax.h"
+#include "nn/state_dict.h"
 #include "tensor/autograd.h"
+#include "tensor/pinned.h"
+#include "tensor/storage.h"
+#include "train/checkpoint.h"
 #include "train/progress.h"
 
 namespace hemo::train {
 
-double Predictions::accuracy() const {
-  if (truth.empty()) return 0;
-  int64_t right = 0;
-  for (size_t i = 0; i < truth.size(); ++i) right += truth[i] == predicted[i];
-  return static_cast<double>(right) / static_cast<double>(truth.size());
+Tensor batch_tensor(const data::Batch& batch, Device device) {
+  Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w}, DType::f32, device);
+  copy_bytes(x.raw(), device, batch.images.data, Device::cpu(), x.nbytes());  // straight from (pinned) host memory
+  return x;
 }
 
-Tensor batch_tensor(const data::Batch& batch, Device device) {
-  Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w});
-  std::memcpy(x.raw(), batch.images.data, x.nbytes());
-  return device.is_cpu() ? x : x.to(device);
+data::BatchAllocator batch_allocator(Device device) {
+  if (!device.is_cuda() || !pinned_memory_available()) return {};  // the loader's default heap memory
+  return [](size_t floats) {
+    std::shared_ptr<void> p = pinned_buffer(floats * sizeof(float));
+    return data::FloatBuffer{static_cast<float*>(p.get()), floats, p};
+  };
 }
 
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label) {
@@ -58,46 +63,6 @@ Predictions predict(nn::Module& model, data::Loader& loader, Device device, cons
   model.train(was_training);
   return out;
 }
-
-Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule) {
-  HEMO_CHECK(!members.empty(), "ensemble of no models");
-  const Predictions& first = members.front();
-  for (const auto& m : members)
-    HEMO_CHECK(m.truth == first.truth && m.paths == first.paths, "ensemble members were evaluated on different images");
-  Predictions out;
-  out.paths = first.paths;
-  out.truth = first.truth;
-  out.loss = 0;
-  size_t k = first.probabilities.empty() ? 0 : first.probabilities[0].size();
-  for (size_t i = 0; i < first.truth.size(); ++i) {
-    std::vector<float> mean(k, 0.0f);
-    std::vector<int64_t> votes(k, 0);
-    for (const auto& m : members) {
-      for (size_t c = 0; c < k; ++c) mean[c] += m.probabilities[i][c] / static_cast<float>(members.size());
-      ++votes[static_cast<size_t>(m.predicted[i])];
-    }
-    size_t best = 0;
-    for (size_t c = 1; c < k; ++c) {
-      bool better = rule == EnsembleRule::vote
-                        ? (votes[c] > votes[best] || (votes[c] == votes[best] && mean[c] > mean[best]))
-                        : mean[c] > mean[best];
-      if (better) best = c;
-    }
-    out.predicted.push_back(static_cast<int64_t>(best));
-    out.loss -= std::log(std::max(mean[static_cast<size_t>(first.truth[i])], 1e-12f));
-    out.probabilities.push_back(std::move(mean));
-  }
-  if (!out.truth.empty()) out.loss /= static_cast<double>(out.truth.size());
-  return out;
-}
-
-}  // namespace hemo::train
-
-#include "models/registry.h"
-#include "nn/state_dict.h"
-#include "train/checkpoint.h"
-
-namespace hemo::train {
 
 nn::ModulePtr model_from_checkpoint(const Checkpoint& ckpt, Device device) {
   models::ModelOptions opt;

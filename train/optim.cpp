@@ -3,12 +3,14 @@
 #include <cmath>
 #include <map>
 
+#include "nn/ops_elementwise.h"
+#include "nn/ops_optim.h"
+#include "nn/ops_reduce.h"
+#include "tensor/autograd.h"
+
 namespace hemo::train {
 
 namespace {
-void require_cpu(const Tensor& p, const char* who) {
-  HEMO_CHECK(p.device().is_cpu(), who, ": no CUDA update kernel yet for ", p.str());
-}
 
 std::map<std::string, Tensor> by_name(const NamedTensors& state) {
   std::map<std::string, Tensor> m;
@@ -49,14 +51,12 @@ void Sgd::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    require_cpu(p, "sgd");
     SgdParams h{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, false};
     if (opt_.momentum != 0 && !buf_[i].defined()) {
       buf_[i] = Tensor::zeros_like(p);
       h.first_step = true;
     }
-    float* b = opt_.momentum != 0 ? buf_[i].data<float>() : nullptr;
-    cpu::sgd_update<float>(h, p.numel(), p.data<float>(), g.data<float>(), b);
+    nn::sgd_update_(h, p, g, buf_[i]);
   }
   ++steps_;
 }
@@ -84,13 +84,12 @@ void Adam::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    require_cpu(p, name().c_str());
     if (!m_[i].defined()) {
       m_[i] = Tensor::zeros_like(p);
       v_[i] = Tensor::zeros_like(p);
     }
     AdamParams h{lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.decoupled, ++param_steps_[i]};
-    cpu::adam_update<float>(h, p.numel(), p.data<float>(), g.data<float>(), m_[i].data<float>(), v_[i].data<float>());
+    nn::adam_update_(h, p, g, m_[i], v_[i]);
   }
   ++steps_;
 }
@@ -117,23 +116,19 @@ void Adam::load_state(const NamedTensors& state) {
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  double sq = 0;
+  NoGradGuard no_grad;
+  double sq = 0;  // per-tensor sums of squares (accumulated in double by nn::sum), added on the host
   for (const Tensor& p : params) {
     Tensor g = p.grad();
-    if (!g.defined()) continue;
-    for (double v : g.to_vector<double>()) sq += v * v;
+    if (g.defined()) sq += nn::sum(nn::mul(g, g)).item();
   }
-  double norm = std::sqrt(sq);
-  double coef = max_norm / (norm + 1e-6);
-  if (coef < 1) {
-    for (const Tensor& p : params) {
+  const double norm = std::sqrt(sq);
+  const double coef = max_norm / (norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
+  if (coef < 1)
+    for (Tensor p : params) {  // a handle: setting its gradient sets the parameter's
       Tensor g = p.grad();
-      if (!g.defined()) continue;
-      require_cpu(g, "clip_grad_norm");
-      float* d = g.data<float>();
-      for (int64_t i = 0; i < g.numel(); ++i) d[i] = static_cast<float>(d[i] * coef);
+      if (g.defined()) p.set_grad(nn::scale(g, coef));
     }
-  }
   return norm;
 }
 

@@ -1,6 +1,7 @@
 // Optimizers over a model's parameters: SGD (momentum, dampening, Nesterov, weight decay), Adam
-// and AdamW, with PyTorch's update rules (kernels/optim.h has the math). Parameters without a
-// gradient after backward (frozen, or unused) are skipped, as torch.optim does.
+// and AdamW, with PyTorch's update rules (kernels/optim.h has the math; nn/ops_optim.h runs them
+// on the parameters' device). Parameters without a gradient after backward (frozen, or unused)
+// are skipped, as torch.optim does.
 //
 // state() / load_state() expose every buffer and the step count as named tensors, so a
 // checkpoint restores an optimizer exactly.

@@ -39,8 +39,7 @@ Device pick_device(const std::string& name) {
     HEMO_CHECK(cuda_available(), "--device cuda: no CUDA device is available (or hemo was built without CUDA)");
     return Device::cuda(0);
   }
-  // auto: the CPU until every training op has a CUDA kernel (the CUDA backend's work).
-  return Device::cpu();
+  return cuda_available() ? Device::cuda(0) : Device::cpu();  // auto
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
@@ -129,19 +128,25 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   train_opts.threads = config.threads;
   train_opts.seed = config.seed;
   train_opts.order = config.balanced_sampler ? data::Order::Weighted : data::Order::Shuffle;
+  train_opts.allocator = batch_allocator(device);
   data::Loader train_loader(train_src, train_tf, train_opts);
   data::LoaderOptions eval_opts = train_opts;
   eval_opts.order = data::Order::Sequential;
   data::Loader val_loader(std::make_shared<data::FileSource>(val_samples), eval_tf, eval_opts);
 
   // ---- model, optimizer, state ----
+  // Two streams of the seed: initialization, and dropout (layers draw from the default generator
+  // unless a model hands them its own; both are saved in every checkpoint).
   Generator init_gen(config.seed, 1);
+  default_generator().set_state({config.seed, 2, 0, 0});
   models::ModelOptions mopt;
   mopt.input_size = input;
   if (config.dropout >= 0) mopt.dropout = config.dropout;
   nn::ModulePtr model = models::create_model(config.model, num_classes, mopt, init_gen);
   if (!config.pretrained.empty()) {
     Checkpoint pre = load_checkpoint(config.pretrained);
+    HEMO_CHECK(pre.meta.architecture == config.model, "--pretrained ", config.pretrained, " holds a ",
+               pre.meta.architecture, " but --model is ", config.model);
     auto report = nn::load_state_dict(*model, pre.model, nn::LoadMode::transfer, spec.head);
     log(cat("pretrained: ", report.loaded.size(), " tensors from ", config.pretrained,
             report.reinitialized.empty() ? "" : cat("; re-initialized ", spec.head, " for ", num_classes, " classes")));
@@ -182,11 +187,13 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     nn::load_state_dict(*model, last.model);
     optimizer->load_state(last.optimizer);
     set_generator_state(default_generator(), st.at("dropout_rng"));
+    set_generator_state(init_gen, st.at("init_rng"));
     start_epoch = st.at("epoch").get<int>() + 1;
     best_epoch = st.at("best_epoch").get<int>();
     best_value = st.at("best_value").get<double>();
     stale = st.at("stale").get<int>();
     history = st.at("history");
+    files.restore_history(history);
     log(cat("resuming ", last_path.string(), " after epoch ", start_epoch));
   } else {
     files.write_config(config.to_json());
@@ -196,6 +203,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   result.run_dir = run_dir.string();
   for (const auto& h : history) result.train_losses.push_back(h.at("train_loss").get<double>());
   const auto run_start = Clock::now();
+  double longest_epoch = 0;
 
   for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
     const auto t0 = Clock::now();
@@ -248,9 +256,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     rec.seconds = seconds_since(t0);
     files.log_epoch(rec);
     result.train_losses.push_back(rec.train_loss);
-    history.push_back({{"epoch", rec.epoch}, {"train_loss", rec.train_loss}, {"train_acc", rec.train_acc},
-                       {"val_loss", rec.val_loss}, {"val_acc", rec.val_acc}, {"lr", rec.lr},
-                       {"images_per_s", rec.images_per_s}, {"seconds", rec.seconds}});
+    history.push_back(to_json(rec));
 
     const double monitored = config.monitor == "val_loss" ? rec.val_loss : rec.val_acc;
     const bool better = improved(config.monitor, monitored, best_value, best_epoch >= 0);
@@ -272,6 +278,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
                             {"monitor", config.monitor},
                             {"optimizer", optimizer->name()},
                             {"dropout_rng", generator_state(default_generator())},
+                            {"init_rng", generator_state(init_gen)},
                             {"manifest_hash", split_hash},
                             {"history", history},
                             {"config", config.to_json()}};
@@ -283,8 +290,10 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
       log(cat("early stop: ", config.monitor, " has not improved for ", stale, " epochs (best at epoch ", best_epoch + 1, ")"));
       break;
     }
-    if (config.max_minutes > 0 && seconds_since(run_start) > config.max_minutes * 60) {
-      log(cat("stopping: the time limit of ", config.max_minutes, " minutes has passed"));
+    longest_epoch = std::max(longest_epoch, rec.seconds);
+    if (config.max_minutes > 0 && epoch + 1 < config.epochs &&
+        seconds_since(run_start) + longest_epoch > config.max_minutes * 60) {
+      log(cat("stopping: another epoch would pass the time limit of ", config.max_minutes, " minutes"));
       break;
     }
   }

@@ -1,0 +1,86 @@
+// --resume: a run that crashes after computing epoch 2 (before that epoch's checkpoint is
+// written) and is resumed gives, on the CPU, the same per-epoch losses as the uninterrupted run,
+// bit for bit, and the same final weights; a resume refuses a changed split.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "tests/train/tiny_run.h"
+#include "train/checkpoint.h"
+#include "train/epoch_log.h"
+#include "train/trainer.h"
+
+using namespace hemo;
+using namespace hemo::train;
+using hemo::test::quiet;
+using hemo::test::tiny_config;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Crash : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+TEST_CASE("resume: a run killed after epoch 2 and resumed equals the uninterrupted run bit for bit") {
+  const fs::path base = test::train_work_dir("resume");
+  fs::remove_all(base / "whole");
+  fs::remove_all(base / "crashed");
+  const TrainResult whole = run_training(tiny_config((base / "whole").string()), quiet);
+  REQUIRE(whole.train_losses.size() == 3);
+
+  TrainConfig c = tiny_config((base / "crashed").string());
+  // Crash when epoch 2's summary line is logged: after its epochs.csv line, before its checkpoint.
+  CHECK_THROWS_AS(run_training(c,
+                               [](const std::string& line) {
+                                 if (line.rfind("epoch 2/3:", 0) == 0) throw Crash("simulated crash");
+                               }),
+                  Crash);
+  CHECK(load_checkpoint((base / "crashed" / "last.safetensors").string()).train_state["epoch"] == 0);
+  CHECK(read_epoch_csv((base / "crashed" / "epochs.csv").string()).size() == 2);  // epoch 2 logged, not saved
+
+  c.resume = true;
+  const TrainResult resumed = run_training(c, quiet);
+  CHECK(resumed.epochs_run == 2);  // epochs 2 and 3
+  REQUIRE(resumed.train_losses.size() == 3);
+  for (size_t e = 0; e < 3; ++e) {
+    CAPTURE(e);
+    CHECK(resumed.train_losses[e] == whole.train_losses[e]);  // exact
+  }
+  MESSAGE("per-epoch train losses, whole: ", whole.train_losses[0], " ", whole.train_losses[1], " ",
+          whole.train_losses[2], "; resumed run identical");
+  const auto a = read_epoch_csv((base / "whole" / "epochs.csv").string());
+  const auto b = read_epoch_csv((base / "crashed" / "epochs.csv").string());
+  REQUIRE(b.size() == 3);
+  for (size_t e = 0; e < 3; ++e) {
+    CHECK(a[e].val_loss == b[e].val_loss);
+    CHECK(a[e].train_acc == b[e].train_acc);
+  }
+  const Checkpoint wa = load_checkpoint((base / "whole" / "last.safetensors").string());
+  const Checkpoint wb = load_checkpoint((base / "crashed" / "last.safetensors").string());
+  REQUIRE(wa.model.size() == wb.model.size());
+  for (size_t i = 0; i < wa.model.size(); ++i) {
+    CAPTURE(wa.model[i].first);
+    CHECK(wa.model[i].second.to_vector<float>() == wb.model[i].second.to_vector<float>());
+  }
+  CHECK(resumed.test.accuracy == whole.test.accuracy);
+  CHECK(fs::exists(base / "crashed" / "report.html"));
+}
+
+TEST_CASE("resume: refuses another split, and a missing checkpoint, with clear messages") {
+  const fs::path base = test::train_work_dir("resume_refuse");
+  fs::remove_all(base);
+  TrainConfig c = tiny_config((base / "run").string());
+  c.epochs = 1;
+  run_training(c, quiet);
+  c.resume = true;
+  c.epochs = 2;
+  c.seed = 6;                                        // another seed draws another split...
+  c.manifest = (base / "other_split.csv").string();  // ...into another manifest file
+  CHECK_THROWS_WITH_AS(run_training(c, quiet), doctest::Contains("split manifest changed"), Error);
+  TrainConfig fresh = tiny_config((base / "nothing").string());
+  fresh.resume = true;
+  CHECK_THROWS_WITH_AS(run_training(fresh, quiet), doctest::Contains("does not exist"), Error);
+}
