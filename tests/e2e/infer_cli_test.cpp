@@ -1,6 +1,7 @@
 // hemo-infer, the deploy binary, from the outside: what the CPU build links against and its size,
-// agreement with the unfolded model computed in-process, the output formats, standard input, and
-// the errors for a missing or corrupt model file, an unknown architecture and an unreadable image.
+// agreement with the unfolded model computed in-process and with `hemo predict`, the output
+// formats, standard input, and the errors for a missing or corrupt model file, an unknown
+// architecture and an unreadable image.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include "nn/ops_softmax.h"
 #include "tensor/autograd.h"
 #include "tests/support/model_fixtures.h"
+#include "tests/train/train_test_util.h"
 #include "weights/model_meta.h"
 #include "weights/tensor_io.h"
 
@@ -36,18 +39,7 @@ fs::path work_dir() {
   return p;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string quote(const std::string& s) { return test::shell_quote(s); }
 
 struct Run {
   int status = -1;  // the exit status; -1 when killed by a signal
@@ -55,12 +47,9 @@ struct Run {
 };
 
 Run run(const std::string& cmd) {
-  const fs::path o = work_dir() / "stdout.txt", e = work_dir() / "stderr.txt";
-  const int raw = std::system((cmd + " > " + quote(o.string()) + " 2> " + quote(e.string())).c_str());
   Run r;
+  const int raw = test::run_command(cmd, &r.out, &r.err);
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(o);
-  r.err = slurp(e);
   return r;
 }
 
@@ -280,7 +269,7 @@ TEST_CASE("hemo-infer: clear errors") {
     CHECK(r.status == 1);
     CHECK(r.err.find("garbage.safetensors") != std::string::npos);
     CHECK(r.err.find("not a safetensors model file, or a damaged one") != std::string::npos);
-    const std::string bytes = slurp(f.path);
+    const std::string bytes = test::read_file(f.path);
     const fs::path cut = work_dir() / "truncated.safetensors";
     std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     r = run(infer_cpu(quote(cut.string()) + " " + image));
@@ -342,5 +331,49 @@ TEST_CASE("hemo-infer: clear errors") {
     r = run(infer_cpu(model + " " + image + " --device cuda"));
     CHECK(r.status == 1);
     CHECK(r.err.find("built without CUDA") != std::string::npos);
+  }
+}
+
+TEST_CASE("hemo-infer agrees with hemo predict (1e-5): a trained checkpoint, and a weights-only file") {
+  // Real checkpoints: two epochs of `hemo train` (batch norms with running statistics from
+  // training, the optimizer's state stored beside the model; enough for the outputs to depend on
+  // the image, which a model near its initialization does not), and a weights-only model file.
+  const fs::path run_dir = work_dir() / "run";
+  fs::remove_all(run_dir);
+  const fs::path data_dir = fs::path(images().front()).parent_path().parent_path();
+  const Run train = run(quote(HEMO_BIN) + " train --model resnet18 --data " + quote(data_dir.string()) +
+                        " --out " + quote(run_dir.string()) +
+                        " --input-size 64 --epochs 2 --batch-size 8 --threads 2 --seed 3");
+  REQUIRE_MESSAGE(train.status == 0, train.out, train.err);
+  std::vector<fs::path> models{make_model_file("mobilenet_v2", 64).path};
+  for (const auto& e : fs::directory_iterator(run_dir))
+    if (e.path().extension() == ".safetensors") models.push_back(e.path());
+  REQUIRE(models.size() >= 2);
+  for (const fs::path& model : models) {
+    CAPTURE(model);
+    const Run predicted = run(quote(HEMO_BIN) + " predict --checkpoint " + quote(model.string()) + image_args() +
+                              " --top 8 --json");
+    REQUIRE_MESSAGE(predicted.status == 0, predicted.err);
+    const Run inferred = run(infer_cpu(quote(model.string()) + image_args() + " --top 8 --json"));
+    REQUIRE_MESSAGE(inferred.status == 0, inferred.err);
+    const nlohmann::json a = nlohmann::json::parse(predicted.out), b = nlohmann::json::parse(inferred.out);
+    REQUIRE(a.size() == images().size());
+    REQUIRE(b.size() == a.size());
+    double worst = 0, top_min = 1, top_max = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i]["path"] == b[i]["path"]);
+      top_min = std::min(top_min, a[i]["top"][0]["probability"].get<double>());
+      top_max = std::max(top_max, a[i]["top"][0]["probability"].get<double>());
+      std::map<std::string, double> pa;
+      for (const auto& e : a[i]["top"]) pa[e["class"]] = e["probability"].get<double>();
+      REQUIRE(pa.size() == 8);
+      for (const auto& e : b[i]["top"]) {
+        REQUIRE(pa.count(e["class"]) == 1);
+        worst = std::max(worst, std::fabs(pa[e["class"]] - e["probability"].get<double>()));
+      }
+    }
+    CHECK(worst <= 1e-5);
+    CHECK(top_max - top_min > 0.01);  // the probabilities depend on the image
+    MESSAGE(model.filename().string(), ": hemo predict vs hemo-infer-cpu, largest probability difference ", worst);
   }
 }
