@@ -22,6 +22,9 @@ std::shared_ptr<nn::Sequential> downsample_if_needed(int64_t in, int64_t out, in
   return nn::make<nn::Sequential>(std::vector<nn::ModulePtr>{conv(in, out, 1, stride, gen), nn::make<nn::BatchNorm2d>(out)});
 }
 
+// Runs the child `name` of `parent` (a batch norm, which only the tree holds).
+Tensor call(nn::Module& parent, const char* name, const Tensor& x) { return (*parent.find(name))(x); }
+
 // The shortcut: the block's input, or its downsampled version.
 Tensor shortcut(const std::shared_ptr<nn::Sequential>& downsample, const Tensor& x) {
   return downsample ? (*downsample)(x) : x;
@@ -37,17 +40,17 @@ Shape trace_shortcut(ShapeTracer& t, nn::Module& block, bool has_downsample, con
 
 BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& gen) {
   conv1 = register_module("conv1", conv(in, planes, 3, stride, gen));
-  bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(planes));
+  register_module("bn1", nn::make<nn::BatchNorm2d>(planes));
   relu = register_module("relu", nn::make<nn::Act>(Activation::relu));
   conv2 = register_module("conv2", conv(planes, planes, 3, 1, gen));
-  bn2 = register_module("bn2", nn::make<nn::BatchNorm2d>(planes));
+  register_module("bn2", nn::make<nn::BatchNorm2d>(planes));
   downsample = downsample_if_needed(in, planes, stride, gen);
   if (downsample) register_module("downsample", downsample);
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = (*relu)((*bn1)((*conv1)(x)));
-  y = (*bn2)((*conv2)(y));
+  Tensor y = (*relu)(call(*this, "bn1", (*conv1)(x)));
+  y = call(*this, "bn2", (*conv2)(y));
   return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
 
@@ -59,20 +62,20 @@ Shape BasicBlock::trace(ShapeTracer& t, const Shape& in) {
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t width_factor, Generator& gen) {
   const int64_t width = planes * width_factor, out = planes * 4;
   conv1 = register_module("conv1", conv(in, width, 1, 1, gen));
-  bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(width));
+  register_module("bn1", nn::make<nn::BatchNorm2d>(width));
   conv2 = register_module("conv2", conv(width, width, 3, stride, gen));
-  bn2 = register_module("bn2", nn::make<nn::BatchNorm2d>(width));
+  register_module("bn2", nn::make<nn::BatchNorm2d>(width));
   conv3 = register_module("conv3", conv(width, out, 1, 1, gen));
-  bn3 = register_module("bn3", nn::make<nn::BatchNorm2d>(out));
+  register_module("bn3", nn::make<nn::BatchNorm2d>(out));
   relu = register_module("relu", nn::make<nn::Act>(Activation::relu));
   downsample = downsample_if_needed(in, out, stride, gen);
   if (downsample) register_module("downsample", downsample);
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor y = (*relu)((*bn1)((*conv1)(x)));
-  y = (*relu)((*bn2)((*conv2)(y)));
-  y = (*bn3)((*conv3)(y));
+  Tensor y = (*relu)(call(*this, "bn1", (*conv1)(x)));
+  y = (*relu)(call(*this, "bn2", (*conv2)(y)));
+  y = call(*this, "bn3", (*conv3)(y));
   return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
 
@@ -94,7 +97,7 @@ ResNet::ResNet(int depth, int64_t width_factor, int64_t num_classes, Generator& 
   }
   HEMO_CHECK(width_factor == 1 || bottleneck, "ResNet: only bottleneck ResNets (depth >= 50) can be widened");
   conv1 = register_module("conv1", conv(3, 64, 7, 2, gen));
-  bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(64));
+  register_module("bn1", nn::make<nn::BatchNorm2d>(64));
   relu = register_module("relu", nn::make<nn::Act>(Activation::relu));
   maxpool = register_module("maxpool", nn::make<nn::MaxPool2d>(nn::Pair{3, 3}, nn::Pair{2, 2}, nn::Pair{1, 1}));
 
@@ -121,7 +124,7 @@ ResNet::ResNet(int depth, int64_t width_factor, int64_t num_classes, Generator& 
 }
 
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor y = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
+  Tensor y = (*maxpool)((*relu)(call(*this, "bn1", (*conv1)(x))));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   return (*fc)((*avgpool)(y).flatten(1));
 }

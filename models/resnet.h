@@ -21,7 +21,7 @@ class BasicBlock : public nn::Module, public Traceable {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "BasicBlock"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;
-  std::shared_ptr<nn::Module> conv1, bn1, relu, conv2, bn2;
+  std::shared_ptr<nn::Module> conv1, relu, conv2;
   std::shared_ptr<nn::Sequential> downsample;  // null when the shape is kept
 };
 
@@ -32,7 +32,7 @@ class Bottleneck : public nn::Module, public Traceable {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Bottleneck"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;
-  std::shared_ptr<nn::Module> conv1, bn1, conv2, bn2, conv3, bn3, relu;
+  std::shared_ptr<nn::Module> conv1, conv2, conv3, relu;
   std::shared_ptr<nn::Sequential> downsample;
 };
 
@@ -43,7 +43,7 @@ class ResNet : public nn::Module, public Traceable {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ResNet"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;
-  std::shared_ptr<nn::Module> conv1, bn1, relu, maxpool, avgpool, fc;
+  std::shared_ptr<nn::Module> conv1, relu, maxpool, avgpool, fc;
   std::shared_ptr<nn::Sequential> layer1, layer2, layer3, layer4;
 };
 

@@ -60,6 +60,34 @@ Pair Conv2d::output_size(Pair in) const {
   return out;
 }
 
+void Conv2d::fold_batchnorm(const BatchNorm2d& bn) {
+  HEMO_CHECK(bn.channels == out_channels, "Conv2d.fold_batchnorm: the batch norm has ", bn.channels,
+             " channels, the convolution ", out_channels, " outputs");
+  const std::vector<double> gamma = bn.weight.detach().to_vector<double>(), beta = bn.bias.detach().to_vector<double>(),
+                            mean = bn.running_mean.detach().to_vector<double>(),
+                            var = bn.running_var.detach().to_vector<double>();
+  std::vector<double> w = weight.detach().to_vector<double>();
+  std::vector<double> b = bias.defined() ? bias.detach().to_vector<double>() : std::vector<double>(gamma.size(), 0.0);
+  const size_t per_channel = w.size() / gamma.size();
+  for (size_t k = 0; k < gamma.size(); ++k) {
+    const double s = gamma[k] / std::sqrt(var[k] + bn.eps);
+    for (size_t i = k * per_channel; i < (k + 1) * per_channel; ++i) w[i] *= s;
+    b[k] = s * (b[k] - mean[k]) + beta[k];
+  }
+  const bool grad = weight.requires_grad();
+  const DType dtype = weight.dtype();
+  const Device device = weight.device();
+  weight = Tensor::from_vector(w, weight.shape()).to(dtype).to(device);
+  weight.requires_grad_(grad);
+  const bool had_bias = bias.defined();
+  bias = Tensor::from_vector(b, {out_channels}).to(dtype).to(device);
+  bias.requires_grad_(grad);
+  if (!had_bias) {
+    opt.bias = true;
+    register_parameter("bias", &bias, grad);
+  }
+}
+
 std::string Conv2d::extra_repr() const {
   std::string s = cat(in_channels, ", ", out_channels, ", kernel_size=", pair_str(opt.kernel), ", stride=", pair_str(opt.stride));
   if (opt.padding != Pair{0, 0}) s += cat(", padding=", pair_str(opt.padding));

@@ -28,6 +28,8 @@ class NoInitGuard {
 };
 bool init_enabled();
 
+class BatchNorm2d;
+
 // weight [out, in/groups, kh, kw], optional bias [out]. Init: kaiming_uniform(a=sqrt(5)), bias
 // uniform(+-1/sqrt(fan_in)), as torch.nn.Conv2d.
 class Conv2d : public Module {
@@ -43,6 +45,13 @@ class Conv2d : public Module {
   std::string extra_repr() const override;
   // MACs per output element pair with the spatial size the layer produces (for `hemo info`).
   Pair output_size(Pair input) const;
+  // Folds an eval-mode batch norm applied to this layer's output into weight and bias, so that
+  // this layer alone computes bn(conv(x)). Per output channel k, with s_k = gamma_k /
+  // sqrt(running_var_k + eps):  weight'_k = s_k weight_k,  bias'_k = s_k (bias_k - mean_k) + beta_k
+  // (bias_k = 0 when the layer had none; it gets one, registered as "bias"). Computed in double,
+  // stored in the weight's dtype and device; requires_grad as the weight's. The batch norm is
+  // left as it was; removing it from the tree is the caller's business (models/inference.h).
+  void fold_batchnorm(const BatchNorm2d& bn);
   Tensor weight, bias;
   int64_t in_channels, out_channels;
   Options opt;

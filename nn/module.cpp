@@ -78,6 +78,19 @@ Module* Module::find(const std::string& dotted_name) {
   return nullptr;
 }
 
+ModulePtr Module::replace_child(const std::string& name, ModulePtr m) {
+  HEMO_CHECK(m != nullptr, type_name(), ".replace_child('", name, "'): the new module is null");
+  for (auto& [cn, c] : children_) {
+    if (cn != name) continue;
+    HEMO_CHECK(c.use_count() == 1, type_name(), ".replace_child('", name, "'): the ", c->type_name(),
+               " there is also held outside the tree (a member pointer?), so forward would keep calling it");
+    ModulePtr old = std::move(c);
+    c = std::move(m);
+    return old;
+  }
+  throw Error(cat(type_name(), ".replace_child('", name, "'): no such child"));
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters()) out.push_back(t);

@@ -43,6 +43,13 @@ class Module {
   std::vector<std::pair<std::string, ModulePtr>> named_children() const { return children_; }
   std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "");
   Module* find(const std::string& dotted_name);  // nullptr when absent; "" is this module
+  // Puts `m` in the place of the direct child `name` (same name, same position) and returns the
+  // old one: PyTorch's `setattr(parent, name, m)`, for passes that rewrite a tree (models/
+  // inference.h replaces folded batch norms and dropouts with Identity). Throws when there is no
+  // such child, or when the old child is also held elsewhere (a member pointer of the parent,
+  // whose forward would go on calling it): a replacement is never silently ignored. Callers must
+  // not hold their own shared_ptr to the old child while calling.
+  ModulePtr replace_child(const std::string& name, ModulePtr m);
   std::vector<Tensor> parameters() const;
   int64_t parameter_count() const;
 

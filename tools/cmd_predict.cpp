@@ -1,16 +1,17 @@
 // `hemo predict`: classifies images (files, or folders searched recursively) with a checkpoint
-// and prints each image's top-k classes with probabilities, as a table or as JSON.
+// and prints each image's top-k classes with probabilities, as a table or as JSON
+// (tools/prediction_report.h: the format hemo-infer prints too).
 #include "tools/command.h"
 
 #include <algorithm>
 #include <filesystem>
-#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "data/image_folder.h"
 #include "data/source.h"
+#include "tools/prediction_report.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 
@@ -72,23 +73,13 @@ void add_predict_command(CLI::App& app) {
     data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
     train::Predictions p = train::predict(*model, loader, device);
     const auto& names = ckpt.meta.class_names;
+    const size_t k = static_cast<size_t>(o->top);
     nlohmann::json all = nlohmann::json::array();
     for (size_t i = 0; i < p.paths.size(); ++i) {
-      std::vector<size_t> order(names.size());
-      for (size_t c = 0; c < order.size(); ++c) order[c] = c;
-      const auto& prob = p.probabilities[i];
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prob[a] > prob[b]; });
-      size_t k = std::min(order.size(), static_cast<size_t>(o->top));
-      if (o->json) {
-        nlohmann::json top = nlohmann::json::array();
-        for (size_t r = 0; r < k; ++r) top.push_back({{"class", names[order[r]]}, {"probability", prob[order[r]]}});
-        all.push_back({{"path", p.paths[i]}, {"top", top}});
-      } else {
-        std::cout << p.paths[i] << "\n";
-        for (size_t r = 0; r < k; ++r)
-          std::cout << "  " << std::setw(14) << std::left << names[order[r]] << std::fixed << std::setprecision(4)
-                    << prob[order[r]] << "\n";
-      }
+      if (o->json)
+        all.push_back(cli::top_json(p.paths[i], p.probabilities[i], names, k));
+      else
+        cli::print_top_table(std::cout, p.paths[i], p.probabilities[i], names, k);
     }
     if (o->json) std::cout << all.dump(2) << "\n";
   });

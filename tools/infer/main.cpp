@@ -1,0 +1,203 @@
+// hemo-infer: the deploy binary. Classifies images with a hemo model file and prints each one's
+// top-k classes, in the format of `hemo predict` (tools/prediction_report.h):
+//   hemo-infer MODEL.safetensors IMAGE... [--top K] [--json] [--threads N] [--device auto|cpu|cuda]
+//              [--no-fold] [--bench RUNS]
+// An IMAGE of "-" reads image paths from standard input, one per line. The model file says
+// everything else (architecture, classes, input size, normalization: weights/model_meta.h); the
+// model is loaded with its batch norms folded and nothing that could record autograd state
+// (tools/infer/model_file.h).
+// Exit status: 0 when every image was classified; 1 when the model could not be loaded, or when
+// some image could not be classified (each is reported on stderr and, with --json, as an entry
+// {"path", "error"}; the others are still classified); 2 for a command-line error.
+// Two builds (tools/CMakeLists.txt): hemo-infer-cpu, CPU only and statically linked but for the C
+// library, and hemo-infer, linked like hemo (with the CUDA backend when hemo has it).
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <stdexcept>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tensor/autograd.h"
+#include "tensor/storage.h"
+#include "tools/infer/model_file.h"
+#include "tools/prediction_report.h"
+#include "tools/process_env.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hemo-infer MODEL.safetensors IMAGE... [--top K] [--json] [--threads N]\n"
+    "                  [--device auto|cpu|cuda] [--no-fold] [--bench RUNS]\n"
+    "Classifies each IMAGE (JPEG, PNG or BMP; \"-\" reads paths from standard input, one per line)\n"
+    "with the model file and prints its K most probable classes (default 3).\n"
+    "  --json         print a JSON array instead of a table\n"
+    "  --threads N    OpenMP threads (default: OpenMP's, i.e. OMP_NUM_THREADS or every core)\n"
+    "  --device D     auto (default: the GPU when this build has CUDA and one is visible), cpu, cuda\n"
+    "  --no-fold      keep the batch norms as separate layers (for checking the folded model)\n"
+    "  --bench RUNS   first time the model's forward pass on the first image at batch 1: 5 warm-up\n"
+    "                 runs, then RUNS timed ones; the median wall and CPU milliseconds go to stderr\n";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string model, device = "auto";
+  std::vector<std::string> images;
+  int top = 3, threads = 0, bench = 0;
+  bool json = false, fold = true;
+};
+
+int parse_int(const std::string& flag, const std::string& value, int min) {
+  size_t used = 0;
+  int v = 0;
+  try {
+    v = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || value.empty() || v < min)
+    throw UsageError(flag + " needs an integer of at least " + std::to_string(min) + ", got '" + value + "'");
+  return v;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--top") o.top = parse_int(a, value(), 1);
+    else if (a == "--threads") o.threads = parse_int(a, value(), 1);
+    else if (a == "--bench") o.bench = parse_int(a, value(), 1);
+    else if (a == "--device") o.device = value();
+    else if (a == "--json") o.json = true;
+    else if (a == "--no-fold") o.fold = false;
+    else if (a.size() > 1 && a[0] == '-') throw UsageError("unknown option " + a);
+    else positional.push_back(a);
+  }
+  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
+    throw UsageError("--device must be auto, cpu or cuda, got '" + o.device + "'");
+  if (positional.size() < 2) throw UsageError("need a model file and at least one image");
+  o.model = positional.front();
+  positional.erase(positional.begin());
+  for (const std::string& p : positional) {
+    if (p != "-") {
+      o.images.push_back(p);
+      continue;
+    }
+    for (std::string line; std::getline(std::cin, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) o.images.push_back(line);
+    }
+  }
+  return o;
+}
+
+hemo::Device choose_device(const std::string& name) {
+  if (name == "cpu" || (name == "auto" && !hemo::cuda_available())) return hemo::Device::cpu();
+  HEMO_CHECK(hemo::cuda_available(), "--device cuda: ",
+             HEMO_WITH_CUDA ? "no GPU is visible"
+                            : "this hemo-infer was built without CUDA (use hemo-infer's CUDA build)");
+  return hemo::Device::cuda(0);
+}
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Batch-1 latency of the forward pass alone (no decoding, no softmax), as a framework benchmark
+// times model(x).
+void bench(hemo::infer::InferenceModel& m, const std::string& image, int runs) {
+  const hemo::Tensor x = hemo::infer::image_input(m, image);
+  hemo::NoGradGuard no_grad;
+  constexpr int kWarmup = 5;
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < kWarmup + runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
+    const hemo::Tensor y = (*m.module)(x);
+    (void)y.to_vector<float>();  // waits for a GPU
+    const double c1 = cpu_seconds();
+    const auto t1 = std::chrono::steady_clock::now();
+    if (i < kWarmup) continue;
+    wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    cpu.push_back(1e3 * (c1 - c0));
+  }
+  std::cerr << "hemo-infer bench: " << m.meta.architecture << " " << m.meta.input_size << "x" << m.meta.input_size
+            << " batch 1 on " << m.device.str() << ", " << omp_get_max_threads() << " threads, " << runs
+            << " runs after " << kWarmup << " warm-up: median " << median(wall) << " ms wall, " << median(cpu)
+            << " ms CPU, min " << *std::min_element(wall.begin(), wall.end()) << " ms wall\n";
+}
+
+int run(const Options& o) {
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, choose_device(o.device), o.fold);
+  if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
+  const auto& names = m.meta.class_names;
+  const size_t k = static_cast<size_t>(o.top);
+  nlohmann::json all = nlohmann::json::array();
+  int failed = 0;
+  for (const std::string& path : o.images) {
+    std::vector<float> prob;
+    try {
+      prob = hemo::infer::classify(m, path);
+    } catch (const std::exception& e) {
+      ++failed;
+      std::cerr << "hemo-infer: error: " << e.what() << "\n";
+      if (o.json) all.push_back({{"path", path}, {"error", e.what()}});
+      continue;
+    }
+    if (o.json) {
+      all.push_back(hemo::cli::top_json(path, prob, names, k));
+    } else {
+      hemo::cli::print_top_table(std::cout, path, prob, names, k);
+      std::cout.flush();
+    }
+  }
+  if (o.json) std::cout << all.dump(2) << "\n";
+  if (o.images.empty()) std::cerr << "hemo-infer: warning: no image paths were given on standard input\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hemo::cli::apply_process_env(argv);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      std::cout << "hemo-infer 0.1 (" << (HEMO_WITH_CUDA ? "CUDA" : "CPU only") << ")\n";
+      return 0;
+    }
+  }
+  try {
+    return run(parse(argc, argv));
+  } catch (const UsageError& e) {
+    std::cerr << "hemo-infer: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "hemo-infer: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,45 @@
+// A hemo model file, loaded for inference only: the deploy side of weights/model_meta.h.
+//
+// load_inference_model(path, device) reads a safetensors file written by hemo (a checkpoint of
+// `hemo train`, converted torchvision weights, ...), builds the architecture its metadata names
+// with its class count and input size, loads every model tensor strictly (a checkpoint's
+// optimizer state, "optimizer.*", is skipped unread), prepares the model for inference
+// (models/inference.h: batch norms folded into convolutions, dropouts removed, nothing requires
+// grad; `fold` false keeps the tree as trained, in eval mode) and moves it to `device`.
+// Every failure is a hemo::Error whose message starts with the path and says what is wrong: no
+// such file, not a safetensors file (or a damaged one), not a hemo model file (metadata missing),
+// an architecture this build does not know, tensors missing or of the wrong shape.
+//
+// classify(model, image_path): the image's class probabilities (softmax of the logits), through
+// the evaluation transform of data/transforms.h with the file's input size, mean and std: the
+// same code `hemo predict` and training's validation run, so their outputs agree.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "data/transforms.h"
+#include "models/inference.h"
+#include "nn/module.h"
+#include "weights/model_meta.h"
+
+namespace hemo::infer {
+
+struct InferenceModel {
+  std::string path;
+  weights::ModelMeta meta;
+  nn::ModulePtr module;
+  models::InferenceReport report;  // zero counts when not folded
+  Device device = Device::cpu();
+  data::TransformSpec transform;   // evaluation transform at meta.input_size, meta.mean/std
+};
+
+InferenceModel load_inference_model(const std::string& path, Device device = Device::cpu(), bool fold = true);
+
+// Image path -> the [1, 3, S, S] float32 input on the model's device. Throws hemo::Error naming
+// the image for a missing, unreadable or undecodable file.
+Tensor image_input(const InferenceModel& model, const std::string& image_path);
+
+// Logits -> probabilities, one row per image, on the host.
+std::vector<float> classify(InferenceModel& model, const std::string& image_path);
+
+}  // namespace hemo::infer
