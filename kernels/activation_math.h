@@ -5,12 +5,8 @@
 #include <cmath>
 
 #include "kernels/activation.h"
+#include "kernels/host_device.h"
 
-#if defined(__CUDACC__)
-#define HEMO_HOST_DEVICE __host__ __device__
-#else
-#define HEMO_HOST_DEVICE
-#endif
 
 namespace hemo::activation_math {
 

@@ -1,12 +1,11 @@
 // Dropout over n contiguous elements with a counter-based (Philox4x32-10) mask.
 //
-// Mask: element i uses word i % 4 of the Philox block philox4x32(seed, first_counter + i / 4,
-// stream) (tensor/rng.h), and is kept (mask 1) when uniform01(word) >= p, compared in float:
+// Mask: element i uses word i % 4 of the Philox block philox::block(seed, first_counter + i / 4,
+// stream) (kernels/philox.h, the generator tensor/rng.h uses too), and is kept (mask 1) when uniform01(word) >= p, compared in float:
 // uniform01 has 24 random bits, so the keep rate is 1 - p to within 2^-24. The mask depends only
 // on (seed, stream, first_counter, i): any thread, in any order, on the CPU or a CUDA kernel,
 // draws the same mask. Callers reserve the blocks with Generator::reserve(ceil(n / 4)), which
-// returns first_counter, so consecutive dropout calls use disjoint counters. (kernels/ cannot link
-// tensor/, so cpu/dropout.cpp carries its own copy of philox4x32; dropout_test checks they agree.)
+// returns first_counter, so consecutive dropout calls use disjoint counters.
 //
 // Forward:  y  = x  * mask / (1 - p)      Backward (OVERWRITES gx):  gx = gy * mask / (1 - p)
 // With p == 1 every element is dropped and y = gx = 0 (no division by zero).

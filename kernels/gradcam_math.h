@@ -7,12 +7,8 @@
 #include <cstdint>
 
 #include "kernels/gradcam.h"
+#include "kernels/host_device.h"
 
-#if defined(__CUDACC__)
-#define HEMO_HOST_DEVICE __host__ __device__
-#else
-#define HEMO_HOST_DEVICE
-#endif
 
 namespace hemo::gradcam_math {
 

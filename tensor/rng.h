@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/philox.h"
+
 namespace hemo {
 
 std::array<uint32_t, 4> philox4x32(uint64_t key, uint64_t counter_lo, uint64_t counter_hi);
 
 // Maps 32 random bits to a float in [0, 1) (24 mantissa bits; never returns 1).
-inline float uniform01(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
+inline float uniform01(uint32_t bits) { return philox::uniform01(bits); }
 
 class Generator {
  public:

@@ -3,43 +3,16 @@
 // are bit-identical (the cuda tests compare them byte for byte).
 #include "kernels/cuda/launch.cuh"
 #include "kernels/dropout.h"
+#include "kernels/philox.h"
 
 namespace hemo::cuda {
 
 namespace {
-// Philox4x32-10, word for word as tensor/rng.cpp and kernels/cpu/dropout.cpp.
-struct Words {
-  uint32_t w[4];
-};
-__device__ inline Words philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-  uint32_t c0 = static_cast<uint32_t>(counter_lo), c1 = static_cast<uint32_t>(counter_lo >> 32);
-  uint32_t c2 = static_cast<uint32_t>(counter_hi), c3 = static_cast<uint32_t>(counter_hi >> 32);
-  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
-    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c1 = static_cast<uint32_t>(p1);
-    c3 = static_cast<uint32_t>(p0);
-    c0 = n0;
-    c2 = n2;
-    k0 += kW0;
-    k1 += kW1;
-  }
-  return {{c0, c1, c2, c3}};
-}
-
-// 24 random bits to a float in [0, 1); exact, so identical on both sides.
-__device__ inline float uniform01(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
-
 __global__ void mask_kernel(int64_t n, float threshold, uint64_t seed, uint64_t stream, uint64_t first_counter,
                             uint8_t* __restrict__ mask) {
   for (int64_t b : grid_stride((n + 3) / 4)) {
-    const Words words = philox(seed, first_counter + static_cast<uint64_t>(b), stream);
-    for (int j = 0; j < 4 && 4 * b + j < n; ++j) mask[4 * b + j] = uniform01(words.w[j]) >= threshold ? 1 : 0;
+    const philox::Words words = philox::block(seed, first_counter + static_cast<uint64_t>(b), stream);
+    for (int j = 0; j < 4 && 4 * b + j < n; ++j) mask[4 * b + j] = philox::uniform01(words.w[j]) >= threshold ? 1 : 0;
   }
 }
 
