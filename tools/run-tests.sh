@@ -3,8 +3,6 @@
 # toolkit is present; warnings are errors) and runs every test suite. The robustness suite runs a
 # second time in an AddressSanitizer + UBSan build. Extra arguments go to ctest (e.g. -L unit).
 set -euo pipefail
-# Idle OpenMP threads sleep instead of spinning (tools/process_env.h says why).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 

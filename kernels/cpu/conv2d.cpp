@@ -158,6 +158,15 @@ const T* group_rows(const Conv2dShape& s, const Lowering& L, const T* gy, int64_
   return buf;
 }
 
+// The GEMM's column operand for images [n0, n0 + nb) of group g: x itself when the layer is
+// direct (1x1, stride 1, no padding) and there is one image, else x lowered into col by im2col.
+template <class T>
+const T* columns(const Conv2dShape& s, const Lowering& L, const T* x, int64_t n0, int64_t nb, int64_t g, T* col) {
+  if (L.direct && nb == 1) return x + (n0 * s.c + g * L.cg) * L.pq;
+  im2col(s, L, x, n0, nb, g, col);
+  return col;
+}
+
 }  // namespace
 
 template <class T>
@@ -168,11 +177,7 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
   for (int64_t n0 = 0; n0 < s.n; n0 += L.nb) {
     const int64_t nb = std::min(L.nb, s.n - n0), cols = nb * L.pq;
     for (int64_t g = 0; g < s.groups; ++g) {
-      const T* cols_of = col;
-      if (L.direct && nb == 1)
-        cols_of = x + (n0 * s.c + g * L.cg) * L.pq;
-      else
-        im2col(s, L, x, n0, nb, g, col);
+      const T* cols_of = columns(s, L, x, n0, nb, g, col);
       const T* wg = weight + g * L.kg * L.crs;
       if (nb == 1) {
         gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0),
@@ -224,11 +229,7 @@ void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight
   for (int64_t n0 = 0; gweight && n0 < s.n; n0 += L.nb) {
     const int64_t nb = std::min(L.nb, s.n - n0), cols = nb * L.pq;
     for (int64_t g = 0; g < s.groups; ++g) {
-      const T* cols_of = col;
-      if (L.direct && nb == 1)
-        cols_of = x + (n0 * s.c + g * L.cg) * L.pq;
-      else
-        im2col(s, L, x, n0, nb, g, col);
+      const T* cols_of = columns(s, L, x, n0, nb, g, col);
       int64_t ld;
       const T* gyg = group_rows(s, L, gy, n0, nb, g, buf, ld);
       gemm<T>(false, true, L.kg, L.crs, cols, T(1), gyg, ld, cols_of, cols, n0 == 0 ? T(0) : T(1),
