@@ -49,8 +49,10 @@ if(HEMO_WITH_CUDA AND NOT HEMO_CUDNN STREQUAL "OFF")
   set(_hemo_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
   find_path(HEMO_CUDNN_INCLUDE_DIR cudnn_version.h
             HINTS ${_hemo_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
-  # Python wheels ship only the versioned name (libcudnn.so.9), hence the second name.
-  find_library(HEMO_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+  # Python wheels ship only the versioned name (libcudnn.so.9), hence the second name; NAMES_PER_DIR
+  # takes both names in each folder before the next, so the library comes from the same install
+  # as the headers (CUDNN_ROOT first), not from a toolkit folder that has the unversioned name.
+  find_library(HEMO_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
                HINTS ${_hemo_cudnn_hints} PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
   set(_hemo_cudnn_why "")
   if(NOT HEMO_CUDNN_INCLUDE_DIR OR NOT HEMO_CUDNN_LIBRARY)

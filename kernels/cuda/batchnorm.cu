@@ -1,6 +1,7 @@
 // CUDA batch norm (the contract is kernels/batchnorm.h). Channel statistics and gradient sums use
 // one block per channel, accumulating in double as the CPU reference does, with the same two-pass
-// variance; the per-element maps use the same float coefficients the reference computes.
+// variance; the per-element maps use the same float coefficients the reference computes, and this
+// file is compiled with -fmad=false (kernels/CMakeLists.txt) so that they round as the CPU does.
 #include "kernels/batchnorm.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/launch.cuh"

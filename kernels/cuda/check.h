@@ -1,7 +1,8 @@
 // Checked CUDA and cuBLAS calls. Every runtime and library call in hemo goes through one of these
 // macros, and every kernel launch is followed by HEMO_CUDA_LAUNCH_CHECK; a failure throws
 // hemo::Error naming the call (its source text), the file, the line and the library's own error
-// name and description. (cuDNN's macro lives in kernels/cuda/cudnn.h, which needs cudnn.h.)
+// name and description. (cuDNN's checking macro is in kernels/cuda/conv_cudnn.cpp, the one file
+// that includes cudnn.h.)
 //
 // Kernel faults are asynchronous: a bad launch is reported at the launch, but an out-of-bounds
 // access shows up at some later call. With HEMO_CUDA_SYNC=1 in the environment every launch check

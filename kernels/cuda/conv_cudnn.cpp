@@ -1,5 +1,6 @@
 #include "kernels/cuda/conv_cudnn.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -61,7 +62,7 @@ size_t cudnn_cached_algorithms() { return 0; }
 
 namespace {
 
-[[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line) {
+[[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const std::string& call, const char* file, int line) {
   char detail[512] = {0};
   cudnnGetLastErrorString(detail, sizeof detail);
   throw Error(cat("cuDNN error: ", call, " failed at ", file, ":", line, ": ", cudnnGetErrorString(status),
@@ -158,9 +159,10 @@ bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUD
 
 // Picks from cuDNN's ranked candidates `perf` (see conv_cudnn.h); workspace(algo, math, &bytes)
 // asks cuDNN what a candidate needs.
+// `rejected`: algorithms that answered NOT_SUPPORTED when run (run_conv), never picked again.
 template <class Perf, class WorkspaceFn>
 Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2dShape& g, Direction d,
-            WorkspaceFn workspace) {
+            const std::vector<int>& rejected, WorkspaceFn workspace) {
   const size_t limit = cudnn_workspace_limit();
   for (int deterministic_only = 1; deterministic_only >= 0; --deterministic_only) {
     for (int i = 0; i < returned; ++i) {
@@ -168,6 +170,7 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2d
       if (p.status != CUDNN_STATUS_SUCCESS) continue;
       if (deterministic_only && p.determinism != CUDNN_DETERMINISTIC) continue;
       if (!tf32 && tensor_op(p.mathType)) continue;
+      if (std::find(rejected.begin(), rejected.end(), static_cast<int>(p.algo)) != rejected.end()) continue;
       Choice c{static_cast<int>(p.algo), tf32 ? p.mathType : CUDNN_FMA_MATH, 0};
       if (!workspace(c.algo, c.math, &c.workspace)) continue;
       if (c.workspace <= limit) return c;
@@ -175,15 +178,19 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2d
   }
   throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in float32",
                   tf32 ? "/TF32" : " without TF32", " within the workspace limit of ", limit >> 20,
-                  " MiB (raise HEMO_CUDNN_WORKSPACE_MB)"));
+                  " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
+                  rejected.empty() ? std::string() : cat("; ", rejected.size(), " candidate(s) answered NOT_SUPPORTED when run")));
 }
 
-// The cached choice for (g, d), made on first use with get_candidates(perf, max, &returned).
+// The cached choice for (g, d), made on first use with get_candidates(perf, max, &returned); made
+// again, without them, when `rejected` names algorithms that refused to run (the new choice
+// replaces the cached one).
 template <class Perf, class GetFn, class WorkspaceFn>
-Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace) {
+Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace,
+              const std::vector<int>& rejected) {
   const bool tf32 = allow_tf32();
   const std::vector<int64_t> key = cache_key(g, d, tf32);
-  {
+  if (rejected.empty()) {
     std::lock_guard<std::mutex> lock(g_cache_mu);
     auto it = g_cache.find(key);
     if (it != g_cache.end()) return it->second;
@@ -197,10 +204,30 @@ Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_ca
     HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, math));
     return workspace(algo, bytes) == CUDNN_STATUS_SUCCESS;
   };
-  const Choice c = pick(perf, returned, tf32, g, d, ws);
+  const Choice c = pick(perf, returned, tf32, g, d, rejected, ws);
   std::lock_guard<std::mutex> lock(g_cache_mu);
   g_cache[key] = c;
   return c;
+}
+
+// Runs one convolution: run(algo, workspace, bytes) with the choice for (g, d). cuDNN's heuristics
+// rank algorithms without trying them, and one may still answer NOT_SUPPORTED when run (a shape
+// its kernels do not cover on this GPU): then the next candidate runs, and the cache keeps the one
+// that ran. Any other failure is an error at once.
+template <class Perf, class GetFn, class WorkspaceFn, class RunFn>
+void run_conv(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace,
+              const char* call, RunFn run) {
+  std::vector<int> rejected;
+  for (;;) {
+    const Choice c = choose<Perf>(g, d, desc, get_candidates, workspace, rejected);  // throws when none is left
+    HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, c.math));
+    DeviceBuffer ws(c.workspace);
+    const cudnnStatus_t status = run(c.algo, ws.get(), c.workspace);
+    if (status == CUDNN_STATUS_SUCCESS) return;
+    if (CUDNN_STATUS_CATEGORY(status) != CUDNN_STATUS_NOT_SUPPORTED)
+      throw_cudnn_error(status, cat(call, " with algorithm ", c.algo, " for ", geometry_str(g)), __FILE__, __LINE__);
+    rejected.push_back(c.algo);
+  }
 }
 
 const float kOne = 1.0f, kZero = 0.0f;
@@ -224,7 +251,7 @@ void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, f
   if (g.c == 0) return zero(y, g.n * g.k * g.p() * g.q());
   cudnnHandle_t h = cudnn_handle();
   Descriptors d(g);
-  const Choice c = choose<cudnnConvolutionFwdAlgoPerf_t>(
+  run_conv<cudnnConvolutionFwdAlgoPerf_t>(
       g, Direction::fwd, d,
       [&](cudnnConvolutionFwdAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, max, n, p);
@@ -232,12 +259,11 @@ void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, f
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y,
                                                        static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
+      },
+      "cudnnConvolutionForward", [&](int algo, void* ws, size_t bytes) {
+        return cudnnConvolutionForward(h, &kOne, d.x, x, d.w, weight, d.conv,
+                                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &kZero, d.y, y);
       });
-  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
-  DeviceBuffer ws(c.workspace);
-  HEMO_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, d.x, x, d.w, weight, d.conv,
-                                           static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.get(), c.workspace,
-                                           &kZero, d.y, y));
 }
 
 void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
@@ -245,7 +271,7 @@ void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float*
   if (g.k == 0) return zero(gx, g.n * g.c * g.h * g.w);
   cudnnHandle_t h = cudnn_handle();
   Descriptors d(g);
-  const Choice c = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
+  run_conv<cudnnConvolutionBwdDataAlgoPerf_t>(
       g, Direction::bwd_data, d,
       [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, max, n, p);
@@ -253,12 +279,12 @@ void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float*
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x,
                                                             static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
+      },
+      "cudnnConvolutionBackwardData", [&](int algo, void* ws, size_t bytes) {
+        return cudnnConvolutionBackwardData(h, &kOne, d.w, weight, d.y, gy, d.conv,
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &kZero, d.x,
+                                            gx);
       });
-  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
-  DeviceBuffer ws(c.workspace);
-  HEMO_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &kOne, d.w, weight, d.y, gy, d.conv,
-                                                static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.get(),
-                                                c.workspace, &kZero, d.x, gx));
 }
 
 void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
@@ -266,7 +292,7 @@ void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy
   if (g.n == 0) return zero(gweight, g.k * (g.c / g.groups) * g.r * g.s);
   cudnnHandle_t h = cudnn_handle();
   Descriptors d(g);
-  const Choice c = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
+  run_conv<cudnnConvolutionBwdFilterAlgoPerf_t>(
       g, Direction::bwd_filter, d,
       [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, max, n, p);
@@ -274,12 +300,12 @@ void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardFilterWorkspaceSize(
             h, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
+      },
+      "cudnnConvolutionBackwardFilter", [&](int algo, void* ws, size_t bytes) {
+        return cudnnConvolutionBackwardFilter(h, &kOne, d.x, x, d.y, gy, d.conv,
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &kZero,
+                                              d.w, gweight);
       });
-  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
-  DeviceBuffer ws(c.workspace);
-  HEMO_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &kOne, d.x, x, d.y, gy, d.conv,
-                                                  static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.get(),
-                                                  c.workspace, &kZero, d.w, gweight));
 }
 
 #endif  // HEMO_WITH_CUDNN

@@ -2,12 +2,13 @@
 //
 // Shapes as kernels/conv2d.h: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. All
 // three OVERWRITE their output (cuDNN's beta = 0: the old contents are never read). Bias is not
-// part of these calls (kernels/cuda/conv2d.cu adds it).
+// part of these calls (kernels/cuda/conv2d.cpp adds it).
 //
 // Algorithm choice: cuDNN's heuristics (cudnnGet*Algorithm_v7) for the shape, keeping the first
 // candidate that is supported, deterministic when any deterministic one qualifies, honours the
 // TF32 switch of kernels/cuda/blas.h (off: FMA math only), and needs at most the workspace limit;
-// the choice is cached per (device, shape, direction, TF32 switch). The workspace comes from the
+// the choice is cached per (device, shape, direction, TF32 switch). A chosen algorithm that answers
+// NOT_SUPPORTED when run is dropped and the next candidate runs. The workspace comes from the
 // caching allocator (kernels/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
 // or HEMO_CUDNN_WORKSPACE_MB from the environment.
 //

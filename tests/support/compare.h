@@ -14,6 +14,7 @@ namespace hemo::test {
 
 struct Comparison {
   bool ok = true;
+  double worst = 0;  // the worst element's error / allowance (inf for a non-finite element)
   std::string report;
 };
 
@@ -41,6 +42,7 @@ inline Comparison compare(const Tensor& actual, const Tensor& expected, double t
     }
   }
   c.ok = failed == 0;
+  c.worst = worst;
   c.report = cat(what, ": ", failed, "/", a.size(), " elements out of tolerance ", tol, " (scale ", scale,
                  "); worst at flat index ", worst_i, ": got ", a.empty() ? 0.0 : a[worst_i], ", expected ",
                  e.empty() ? 0.0 : e[worst_i], ", error/allowance ", worst);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# hemo's command-line tools end to end on the GPU (tools/gpu-check.sh's e2e stage; usable alone):
+#   tools/gpu-e2e.sh BUILD_DIR
+# 1. `hemo demo --device cuda`: draws the synthetic set, trains pbcnet7 on the GPU, evaluates.
+# 2. `hemo gradcam` and `hemo-infer` on one image per class, with --device cuda and --device cpu,
+#    from the checkpoint the GPU trained.
+# 3. tools/gpu_e2e_compare.py: the demo's test accuracy must reach 90%; the GPU's probabilities
+#    and Grad-CAM maps must match the CPU's. Its verdict is the line starting "e2e:".
+# Work files go to BUILD_DIR/e2e (replaced on each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:?usage: tools/gpu-e2e.sh BUILD_DIR}
+w=$build/e2e hemo=$build/tools/hemo infer=$build/tools/hemo-infer
+for b in "$hemo" "$infer"; do
+  [[ -x $b ]] || { echo "gpu-e2e: $b is not built (cmake --build $build --target hemo hemo-infer)" >&2; exit 2; }
+done
+rm -rf "$w"
+mkdir -p "$w"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}  # the sanitizer stages run beside this one
+
+echo "== hemo demo --device cuda"
+"$hemo" demo --device cuda --out "$w/demo" --threads 8 | tee "$w/demo.log"
+for d in "$w"/demo/synth/*/; do find "$d" -maxdepth 1 -type f | sort | head -1; done >"$w/images.txt"
+ckpt=$w/demo/run/best.safetensors
+for dev in cuda cpu; do
+  echo "== hemo gradcam --device $dev"
+  xargs -d '\n' "$hemo" gradcam --device "$dev" --checkpoint "$ckpt" --out "$w/cam-$dev" <"$w/images.txt"
+  echo "== hemo-infer --device $dev"
+  "$infer" "$ckpt" - --device "$dev" --json --top 8 <"$w/images.txt" >"$w/infer-$dev.json"
+done
+echo "== compare"
+python3 tools/gpu_e2e_compare.py --demo-log "$w/demo.log" --min-accuracy 90 \
+  "$w/infer-cpu.json" "$w/infer-cuda.json" "$w/cam-cpu" "$w/cam-cuda"
