@@ -9,6 +9,7 @@
 #include "nn/ops_dropout.h"
 #include "nn/ops_norm.h"
 #include "nn/ops_pool.h"
+#include "tensor/autograd.h"
 
 namespace hemo::nn {
 
@@ -127,8 +128,9 @@ BatchNorm2d::BatchNorm2d(int64_t c, double e, double m) : channels(c), eps(e), m
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   if (is_training()) {  // as torch: counted in training mode, with or without grad recording
-    float count = static_cast<float>(num_batches_tracked.item()) + 1.0f;
-    copy_bytes(num_batches_tracked.raw(), num_batches_tracked.device(), &count, Device::cpu(), sizeof count);
+    if (!one_.defined() || one_.device() != num_batches_tracked.device())
+      one_ = Tensor::ones({}, num_batches_tracked.dtype(), num_batches_tracked.device());
+    accumulate_(num_batches_tracked, one_);
   }
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }

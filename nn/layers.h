@@ -80,6 +80,9 @@ class BatchNorm2d : public Module {
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   int64_t channels;
   double eps, momentum;
+
+ private:
+  Tensor one_;  // 1, on num_batches_tracked's device: the count is advanced there, with no host round trip
 };
 
 class Act : public Module {  // ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid

@@ -110,11 +110,13 @@ void Module::train(bool on) {
 
 void Module::to(Device device) {
   for (auto& [n, t] : params_) {
+    if (t->device() == device) continue;  // keep the handle: an optimizer built earlier holds it
     bool rg = t->requires_grad();
     *t = t->detach().to(device);
     t->requires_grad_(rg);
   }
-  for (auto& [n, t] : buffers_) *t = t->to(device);
+  for (auto& [n, t] : buffers_)
+    if (t->device() != device) *t = t->to(device);
   for (auto& [n, c] : children_) c->to(device);
 }
 

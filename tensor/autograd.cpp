@@ -98,8 +98,8 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     HEMO_CHECK(numel() == 1, "backward() without a gradient needs a one-element output; this is ", str());
     seed = Tensor::ones(shape(), dtype(), device());
   }
-  HEMO_CHECK(seed.shape() == shape() && seed.dtype() == dtype(), "backward(): gradient ", seed.str(),
-             " does not match the output ", str());
+  HEMO_CHECK(seed.shape() == shape() && seed.dtype() == dtype() && seed.device() == device(), "backward(): gradient ",
+             seed.str(), " does not match the output ", str());
 
   NoGradGuard no_grad;  // closures build plain tensors, not graphs of graphs
   std::unordered_map<TensorImpl*, Tensor> pending;
@@ -114,6 +114,10 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
       Tensor replaced = hook(g);
       if (replaced.defined()) g = replaced;
     }
+    // A gradient on another device than its tensor would hand device pointers to host code (or
+    // the reverse) in the next backward: an error here names it instead.
+    HEMO_CHECK(g.device() == t->storage->device(), "backward(): a gradient on ", g.device().str(),
+               " reached a tensor on ", t->storage->device().str(), " (from a gradient hook?)");
     if (!t->grad_fn || t->retains_grad) {
       if (t->grad) {
         Tensor acc(t->grad);
@@ -134,6 +138,8 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
       if (!in.defined() || !in.requires_grad() || !grads[i].defined()) continue;
       HEMO_CHECK(grads[i].shape() == in.shape(), "internal: ", node->name, " gave a gradient of shape ",
                  shape_str(grads[i].shape()), " for input ", i, " of shape ", shape_str(in.shape()));
+      HEMO_CHECK(grads[i].device() == in.device(), "internal: ", node->name, " gave a gradient on ",
+                 grads[i].device().str(), " for input ", i, " on ", in.device().str());
       add_pending(pending[in.impl_ptr().get()], grads[i]);
     }
     if (!retain_graph) {

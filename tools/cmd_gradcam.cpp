@@ -110,7 +110,7 @@ void run(const GradcamOptions& o) {
   const std::vector<train::CamInput> images = collect(o.inputs, meta.class_names);
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
-  const Device device = o.device == "cuda" ? Device::cuda(0) : Device::cpu();
+  const Device device = train::resolve_device(o.device);
   auto model = train::model_from_checkpoint(ckpt, device);
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);
@@ -159,7 +159,9 @@ void add_gradcam_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
   cmd->callback([o] { run(*o); });
 }
 }  // namespace

@@ -20,7 +20,8 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}  # the sanitizer stages run beside 
 
 echo "== hemo demo --device cuda"
 "$hemo" demo --device cuda --out "$w/demo" --threads 8 | tee "$w/demo.log"
-for d in "$w"/demo/synth/*/; do find "$d" -maxdepth 1 -type f | sort | head -1; done >"$w/images.txt"
+# sed reads all of its input: `head -1` would end the pipe early, and pipefail would stop the script.
+for d in "$w"/demo/synth/*/; do find "$d" -maxdepth 1 -type f | sort | sed -n 1p; done >"$w/images.txt"
 ckpt=$w/demo/run/best.safetensors
 for dev in cuda cpu; do
   echo "== hemo gradcam --device $dev"

@@ -117,12 +117,19 @@ void Adam::load_state(const NamedTensors& state) {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   NoGradGuard no_grad;
-  double sq = 0;  // per-tensor sums of squares (accumulated in double by nn::sum), added on the host
+  // Per-tensor sums of squares (each accumulated in double by nn::sum), added on the gradients'
+  // device: one device-to-host copy in all, not one per parameter.
+  Tensor sq;
   for (const Tensor& p : params) {
     Tensor g = p.grad();
-    if (g.defined()) sq += nn::sum(nn::mul(g, g)).item();
+    if (!g.defined()) continue;
+    Tensor s = nn::sum(nn::mul(g, g));
+    if (sq.defined())
+      accumulate_(sq, s);
+    else
+      sq = s;
   }
-  const double norm = std::sqrt(sq);
+  const double norm = sq.defined() ? std::sqrt(static_cast<double>(sq.item())) : 0.0;
   const double coef = max_norm / (norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
   if (coef < 1)
     for (Tensor p : params) {  // a handle: setting its gradient sets the parameter's

@@ -34,15 +34,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-Device pick_device(const std::string& name) {
-  if (name == "cpu") return Device::cpu();
-  if (name == "cuda") {
-    HEMO_CHECK(cuda_available(), "--device cuda: no CUDA device is available (or hemo was built without CUDA)");
-    return Device::cuda(0);
-  }
-  return cuda_available() ? Device::cuda(0) : Device::cpu();  // auto
-}
-
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
   if (c.optimizer == "sgd") return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
   AdamOptions o;
@@ -90,7 +81,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   config.validate();
   const fs::path run_dir = config.out;
   fs::create_directories(run_dir);
-  const Device device = pick_device(config.device);
+  const Device device = resolve_device(config.device);
 
   // ---- data ----
   HEMO_CHECK(!config.data.empty(), "no data folder given (--data DIR: an ImageFolder of class subfolders)");
