@@ -64,8 +64,8 @@ record() {
   echo "-- $1: $2 ($3)"
 }
 
-# timed_out RC: true when `timeout` stopped the command.
-timed_out() { [[ $1 == 124 || $1 == 137 ]]; }
+# outcome RC LIMIT: how a failed command ended, for the table ("timed out after LIMITs" or "rc RC").
+outcome() { if [[ $1 == 124 || $1 == 137 ]]; then echo "timed out after ${2}s"; else echo "rc $1"; fi; }
 
 find_cudnn() {
   [[ -n ${CUDNN_ROOT:-} ]] && { echo "$CUDNN_ROOT"; return; }
@@ -101,7 +101,7 @@ stage_build() {
     record build PASS "sm_$cc, cuDNN $(grep -m1 'cuDNN 9 found' "$logs/build.log" | sed 's/.*found: //'), $((SECONDS - t0))s"
   else
     tail -40 "$logs/build.log" >"$results/build.tail"
-    record build FAIL "$(timed_out $rc && echo "timed out after ${build_limit}s" || echo "rc $rc"); see build.log" \
+    record build FAIL "$(outcome $rc "$build_limit"); see build.log" \
       "$results/build.tail"
     return 1
   fi
@@ -126,7 +126,7 @@ stage_test() {
     record test PASS "test cases: $summary, $((SECONDS - t0))s"
   else
     grep -B2 -A8 'ERROR:\|SKIPPED\|FAILED\|No tests were found' "$logs/test.log" | head -80 >"$results/test.tail"
-    record test FAIL "$(timed_out $rc && echo "timed out after ${limit}s" || echo "rc $rc"); test cases: ${summary:-none}; see test.log, $((SECONDS - t0))s" \
+    record test FAIL "$(outcome $rc "$limit"); test cases: ${summary:-none}; see test.log, $((SECONDS - t0))s" \
       "$results/test.tail"
     return 1
   fi
@@ -173,7 +173,7 @@ stage_sanitize() {
     record "$tool" PASS "0 errors; $detail"
   else
     { grep -m40 '=========' "$log"; grep -m20 'ERROR:' "$log"; } >"$results/$tool.tail"
-    record "$tool" FAIL "$(timed_out $rc && echo "timed out after ${limit}s" || echo "rc $rc"), ${errors:-?} errors; $detail; see $tool.log" \
+    record "$tool" FAIL "$(outcome $rc "$limit"), ${errors:-?} errors; $detail; see $tool.log" \
       "$results/$tool.tail"
     return 1
   fi
@@ -190,7 +190,7 @@ stage_e2e() {
     record e2e PASS "${verdict:-?}, $((SECONDS - t0))s"
   else
     tail -30 "$log" >"$results/e2e.tail"
-    record e2e FAIL "$(timed_out $rc && echo "timed out after ${limit}s" || echo "rc $rc")${verdict:+; $verdict}; see e2e.log, $((SECONDS - t0))s" \
+    record e2e FAIL "$(outcome $rc "$limit")${verdict:+; $verdict}; see e2e.log, $((SECONDS - t0))s" \
       "$results/e2e.tail"
     return 1
   fi
