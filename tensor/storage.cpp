@@ -91,6 +91,17 @@ void zero_bytes(void* dst, Device device, size_t bytes) {
 
 bool cuda_available() { return cuda_device_count() > 0; }
 
+Device resolve_device(const std::string& name) {
+  HEMO_CHECK(name == "cpu" || name == "cuda" || name == "auto", "--device '", name, "' is not cpu, cuda or auto");
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") {
+    HEMO_CHECK(cuda_available(), "--device cuda: no CUDA device is available",
+               HEMO_WITH_CUDA ? " (cudaGetDeviceCount found none, or no driver)" : " (hemo was built without CUDA)");
+    return Device::cuda(0);
+  }
+  return cuda_available() ? Device::cuda(0) : Device::cpu();
+}
+
 int cuda_device_count() {
 #if HEMO_WITH_CUDA
   return cuda_visible_devices();

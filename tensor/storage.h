@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "tensor/dtype.h"
 
@@ -35,5 +36,8 @@ void zero_bytes(void* dst, Device device, size_t bytes);
 
 bool cuda_available();  // built with CUDA and at least one device is visible
 int cuda_device_count();
+// A --device option's value: "cpu", "cuda" (an error naming the option when no GPU is visible or
+// this build has no CUDA) or "auto" (the GPU when there is one); anything else is an error.
+Device resolve_device(const std::string& name);
 
 }  // namespace hemo

@@ -14,7 +14,6 @@
 #include "data/synth.h"
 #include "tensor/storage.h"
 #include "tools/command.h"
-#include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace {
@@ -59,7 +58,7 @@ fs::path prepare_data(const DemoOptions& o) {
 
 void run_demo(const DemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  const bool gpu = hemo::train::resolve_device(o.device).is_cuda();  // before drawing: a bad --device fails at once
+  const bool gpu = hemo::resolve_device(o.device).is_cuda();  // before drawing: a bad --device fails at once
   std::cout << "hemo demo: pbcnet7 on the synthetic blood-smear set, on the " << (gpu ? "GPU" : "CPU")
             << (HEMO_WITH_CUDA ? "" : " (hemo was built without CUDA)") << "\n";
   const fs::path data = prepare_data(o);

@@ -71,9 +71,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Folder for metrics.json, metrics.csv, confusion.csv, predictions.csv, report.html")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  hemo::cli::add_device_option(cmd, o->device);
   cmd->callback([o] {
     using namespace hemo;
     std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
@@ -81,7 +79,7 @@ void add_eval_command(CLI::App& app) {
     std::vector<std::string> classes;
     auto samples = eval_samples(*o, classes);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
-    const Device device = train::resolve_device(o->device);
+    const Device device = resolve_device(o->device);
     std::vector<train::Predictions> members;
     for (const auto& path : paths) {
       train::Checkpoint ckpt = train::load_checkpoint(path);

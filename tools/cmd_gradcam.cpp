@@ -110,7 +110,7 @@ void run(const GradcamOptions& o) {
   const std::vector<train::CamInput> images = collect(o.inputs, meta.class_names);
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
-  const Device device = train::resolve_device(o.device);
+  const Device device = resolve_device(o.device);
   auto model = train::model_from_checkpoint(ckpt, device);
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);
@@ -159,9 +159,7 @@ void add_gradcam_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  hemo::cli::add_device_option(cmd, o->device);
   cmd->callback([o] { run(*o); });
 }
 }  // namespace

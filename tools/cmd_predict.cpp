@@ -52,13 +52,11 @@ void add_predict_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print JSON instead of a table");
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  hemo::cli::add_device_option(cmd, o->device);
   cmd->callback([o] {
     using namespace hemo;
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
-    const Device device = train::resolve_device(o->device);
+    const Device device = resolve_device(o->device);
     auto model = train::model_from_checkpoint(ckpt, device);
     auto samples = collect(o->inputs);
     HEMO_CHECK(!samples.empty(), "no images found in the given paths");

@@ -64,17 +64,6 @@ Predictions predict(nn::Module& model, data::Loader& loader, Device device, cons
   return out;
 }
 
-Device resolve_device(const std::string& name) {
-  HEMO_CHECK(name == "cpu" || name == "cuda" || name == "auto", "--device '", name, "' is not cpu, cuda or auto");
-  if (name == "cpu") return Device::cpu();
-  if (name == "cuda") {
-    HEMO_CHECK(cuda_available(), "--device cuda: no CUDA device is available",
-               HEMO_WITH_CUDA ? " (cudaGetDeviceCount found none, or no driver)" : " (hemo was built without CUDA)");
-    return Device::cuda(0);
-  }
-  return cuda_available() ? Device::cuda(0) : Device::cpu();
-}
-
 nn::ModulePtr model_from_checkpoint(const Checkpoint& ckpt, Device device) {
   models::ModelOptions opt;
   opt.input_size = ckpt.meta.input_size;

@@ -10,10 +10,6 @@
 
 namespace hemo::train {
 
-// A --device option's value: "cpu", "cuda" (an error naming the option when no GPU is visible or
-// hemo was built without CUDA) or "auto" (the GPU when there is one).
-Device resolve_device(const std::string& name);
-
 // Batch -> float32 NCHW tensor on `device` (one copy, host to device when it is a GPU).
 Tensor batch_tensor(const data::Batch& batch, Device device);
 

@@ -102,14 +102,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-hemo::Device choose_device(const std::string& name) {
-  if (name == "cpu" || (name == "auto" && !hemo::cuda_available())) return hemo::Device::cpu();
-  HEMO_CHECK(hemo::cuda_available(), "--device cuda: ",
-             HEMO_WITH_CUDA ? "no GPU is visible"
-                            : "this hemo-infer was built without CUDA (use hemo-infer's CUDA build)");
-  return hemo::Device::cuda(0);
-}
-
 double cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -148,7 +140,7 @@ void bench(hemo::infer::InferenceModel& m, const std::string& image, int runs) {
 
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, choose_device(o.device), o.fold);
+  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, hemo::resolve_device(o.device), o.fold);
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
   const auto& names = m.meta.class_names;
   const size_t k = static_cast<size_t>(o.top);
