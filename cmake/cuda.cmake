@@ -14,6 +14,11 @@
 # and tests every other piece of CUDA code.
 set(HEMO_WITH_CUDA OFF)
 set(HEMO_WITH_CUDNN OFF)
+set(HEMO_CUDA_EMULATED OFF)
+if(HEMO_CUDA STREQUAL "EMULATE")
+  include(${CMAKE_CURRENT_LIST_DIR}/emulate.cmake)
+  return()
+endif()
 set(HEMO_CUDNN AUTO CACHE STRING "cuDNN for dense CUDA convolutions: AUTO, ON or OFF")
 set_property(CACHE HEMO_CUDNN PROPERTY STRINGS AUTO ON OFF)
 set(CUDNN_ROOT "" CACHE PATH "Folder holding cuDNN 9 (include/cudnn.h and lib/libcudnn.so*)")

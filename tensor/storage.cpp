@@ -99,7 +99,11 @@ Device resolve_device(const std::string& name) {
                HEMO_WITH_CUDA ? " (cudaGetDeviceCount found none, or no driver)" : " (hemo was built without CUDA)");
     return Device::cuda(0);
   }
+#if defined(HEMO_CUDA_EMULATED)
+  return Device::cpu();  // the emulated GPU is for checking CUDA code: only an explicit --device cuda uses it
+#else
   return cuda_available() ? Device::cuda(0) : Device::cpu();
+#endif
 }
 
 int cuda_device_count() {

@@ -37,7 +37,8 @@ void zero_bytes(void* dst, Device device, size_t bytes);
 bool cuda_available();  // built with CUDA and at least one device is visible
 int cuda_device_count();
 // A --device option's value: "cpu", "cuda" (an error naming the option when no GPU is visible or
-// this build has no CUDA) or "auto" (the GPU when there is one); anything else is an error.
+// this build has no CUDA) or "auto" (the GPU when there is one; the CPU in a CUDA emulation build,
+// where only an explicit "cuda" runs on the emulated device); anything else is an error.
 Device resolve_device(const std::string& name);
 
 }  // namespace hemo

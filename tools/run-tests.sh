@@ -1,21 +1,51 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds hemo (CUDA compiled in when the
-# toolkit is present; warnings are errors) and runs every test suite. The robustness suite runs a
-# second time in an AddressSanitizer + UBSan build. Extra arguments go to ctest (e.g. -L unit).
+# The README's test command: installs what is missing, builds hemo and runs every test suite.
+#
+# 1. The main build is the CUDA emulation build (-DHEMO_CUDA=EMULATE, docs/cuda.md): every CPU
+#    suite, and the `cuda` label with every hand-written kernel, the whole models and the
+#    command-line tools on `--device cuda` run on the CPU through hemo's CUDA emulator.
+# 2. Where the CUDA toolkit is installed, the CUDA libraries are compiled with nvcc as well (the
+#    real .cu build and the cuBLAS/cuDNN call sites; warnings are errors), without linking tests.
+# 3. AddressSanitizer + UBSan: the robustness suite and the emulator's own tests (out-of-bounds
+#    device accesses). 4. ThreadSanitizer: the emulator's own tests (shared-memory races).
+# Extra arguments go to the main build's ctest (e.g. -L unit) and skip steps 2-4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 
 jobs=$(nproc)
 build=${HEMO_BUILD_DIR:-build}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DHEMO_WERROR=ON ${HEMO_CMAKE_ARGS:-}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+step() { echo "== hemo tests: $* ($(date +%T))"; }
+
+step "main build (CUDA emulated on the CPU)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DHEMO_WERROR=ON \
+      -DHEMO_CUDA=EMULATE "${launcher[@]}" ${HEMO_CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
 (cd "$build" && ctest --output-on-failure -j "$jobs" "$@")
+[[ $# -eq 0 ]] || exit 0
 
-if [[ -d tests/robustness && $# -eq 0 ]]; then
-  asan=${build}-asan
-  cmake -S . -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEMO_CUDA=OFF -DHEMO_WERROR=ON \
-        -DHEMO_SANITIZE=address,undefined
-  cmake --build "$asan" -j "$jobs" --target test_robustness
-  (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L robustness)
+if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  step "nvcc compile of the CUDA libraries"
+  cmake -S . -B "$build-nvcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DHEMO_WERROR=ON \
+        -DHEMO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${launcher[@]}" >/dev/null
+  cmake --build "$build-nvcc" -j "$jobs" --target hemo_kernels hemo_tensor
+else
+  step "no CUDA toolkit: the nvcc compile is left out"
 fi
+
+step "AddressSanitizer + UBSan: robustness and the emulator"
+asan=${build}-asan
+cmake -S . -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON -DHEMO_CUDA=EMULATE \
+      -DHEMO_WERROR=ON -DHEMO_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
+cmake --build "$asan" -j "$jobs" --target test_robustness test_emu
+(cd "$asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R '^test_(robustness|emu)$')
+
+step "ThreadSanitizer: the emulator"
+tsan=${build}-tsan
+cmake -S . -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON -DHEMO_CUDA=EMULATE \
+      -DHEMO_WERROR=ON -DHEMO_SANITIZE=thread "${launcher[@]}" >/dev/null
+cmake --build "$tsan" -j "$jobs" --target test_emu
+(cd "$tsan" && OMP_NUM_THREADS=1 setarch "$(uname -m)" -R ctest --output-on-failure -R '^test_emu$')
+step "done"

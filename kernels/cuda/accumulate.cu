@@ -14,8 +14,7 @@ __global__ void accumulate_kernel(int64_t n, const T* src, T* dst) {
 template <class T>
 void accumulate(int64_t n, const T* src, T* dst) {
   if (n == 0) return;
-  accumulate_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(n, src, dst);
-  HEMO_CUDA_LAUNCH_CHECK("accumulate_kernel");
+  HEMO_LAUNCH(accumulate_kernel<T>, grid_for(n, kThreads), kThreads, 0, n, src, dst);
 }
 
 template void accumulate<float>(int64_t, const float*, float*);

@@ -24,15 +24,13 @@ __global__ void activation_bwd_kernel(Activation a, int64_t n, const T* __restri
 template <class T>
 void activation_fwd(Activation a, int64_t n, const T* x, T* y) {
   if (n == 0) return;
-  activation_fwd_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(a, n, x, y);
-  HEMO_CUDA_LAUNCH_CHECK("activation_fwd_kernel");
+  HEMO_LAUNCH(activation_fwd_kernel<T>, grid_for(n, kThreads), kThreads, 0, a, n, x, y);
 }
 
 template <class T>
 void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx) {
   if (n == 0) return;
-  activation_bwd_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(a, n, x, gy, gx);
-  HEMO_CUDA_LAUNCH_CHECK("activation_bwd_kernel");
+  HEMO_LAUNCH(activation_bwd_kernel<T>, grid_for(n, kThreads), kThreads, 0, a, n, x, gy, gx);
 }
 
 template void activation_fwd<float>(Activation, int64_t, const float*, float*);

@@ -135,12 +135,10 @@ void eval_affine(int64_t n, int64_t c, int64_t hw, const T* in, const T* gamma, 
   const int64_t total = n * c * hw;
   if (c == 0) return;
   DeviceBuffer coef(static_cast<size_t>(2 * c) * sizeof(T));
-  eval_coef_kernel<T><<<grid_for(c, kThreads), kThreads, 0, current_stream()>>>(
+  HEMO_LAUNCH(eval_coef_kernel<T>, grid_for(c, kThreads), kThreads, 0,
       c, gamma, beta, running_mean, running_var, eps, with_shift, coef.as<T>());
-  HEMO_CUDA_LAUNCH_CHECK("batch_norm eval_coef_kernel");
   if (total == 0) return;
-  affine_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(total, c, hw, in, coef.as<T>(), out);
-  HEMO_CUDA_LAUNCH_CHECK("batch_norm affine_kernel");
+  HEMO_LAUNCH(affine_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, c, hw, in, coef.as<T>(), out);
 }
 }  // namespace
 
@@ -148,9 +146,8 @@ template <class T>
 void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
                           double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd) {
   if (c == 0) return;
-  train_fwd_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+  HEMO_LAUNCH(train_fwd_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
       n, c, hw, x, gamma, beta, momentum, eps, running_mean, running_var, y, save_mean, save_invstd);
-  HEMO_CUDA_LAUNCH_CHECK("batch_norm train_fwd_kernel");
 }
 
 template <class T>
@@ -163,9 +160,8 @@ template <class T>
 void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
                           const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta) {
   if (c == 0 || (!gx && !ggamma && !gbeta)) return;
-  train_bwd_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+  HEMO_LAUNCH(train_bwd_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
       n, c, hw, x, gy, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
-  HEMO_CUDA_LAUNCH_CHECK("batch_norm train_bwd_kernel");
 }
 
 template <class T>
@@ -173,9 +169,8 @@ void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* 
                          const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta) {
   if (c == 0) return;
   if (ggamma || gbeta) {
-    eval_param_grad_kernel<T><<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(
+    HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
         n, c, hw, x, gy, running_mean, running_var, eps, ggamma, gbeta);
-    HEMO_CUDA_LAUNCH_CHECK("batch_norm eval_param_grad_kernel");
   }
   if (gx) eval_affine(n, c, hw, gy, gamma, static_cast<const T*>(nullptr), running_mean, running_var, eps, false, gx);
 }

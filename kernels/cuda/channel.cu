@@ -27,14 +27,12 @@ __global__ void channel_sum_kernel(int64_t n, int64_t c, int64_t hw, const float
 void channel_bias_add(int64_t n, int64_t c, int64_t hw, const float* bias, float* y) {
   const int64_t total = n * c * hw;
   if (total == 0) return;
-  bias_add_kernel<<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(total, c, hw, bias, y);
-  HEMO_CUDA_LAUNCH_CHECK("channel_bias_add bias_add_kernel");
+  HEMO_LAUNCH(bias_add_kernel, grid_for(total, kThreads), kThreads, 0, total, c, hw, bias, y);
 }
 
 void channel_sum(int64_t n, int64_t c, int64_t hw, const float* x, float* out) {
   if (c == 0) return;
-  channel_sum_kernel<<<static_cast<unsigned>(c), kReduceThreads, 0, current_stream()>>>(n, c, hw, x, out);
-  HEMO_CUDA_LAUNCH_CHECK("channel_sum channel_sum_kernel");
+  HEMO_LAUNCH(channel_sum_kernel, static_cast<unsigned>(c), kReduceThreads, 0, n, c, hw, x, out);
 }
 
 }  // namespace hemo::cuda

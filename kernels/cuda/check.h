@@ -1,5 +1,5 @@
 // Checked CUDA and cuBLAS calls. Every runtime and library call in hemo goes through one of these
-// macros, and every kernel launch is followed by HEMO_CUDA_LAUNCH_CHECK; a failure throws
+// macros, and every kernel launch goes through HEMO_LAUNCH (launch.cuh), which checks it; a failure throws
 // hemo::Error naming the call (its source text), the file, the line and the library's own error
 // name and description. (cuDNN's checking macro is in kernels/cuda/conv_cudnn.cpp, the one file
 // that includes cudnn.h.)
@@ -36,4 +36,3 @@ unsigned grid_for(int64_t n, int threads);
 
 #define HEMO_CUDA_CHECK(call) ::hemo::cuda::check_cuda((call), #call, __FILE__, __LINE__)
 #define HEMO_CUBLAS_CHECK(call) ::hemo::cuda::check_cublas((call), #call, __FILE__, __LINE__)
-#define HEMO_CUDA_LAUNCH_CHECK(kernel) ::hemo::cuda::check_launch(kernel, __FILE__, __LINE__)

@@ -85,8 +85,7 @@ template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, c
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.P * d.Q;
   if (total == 0) return;
-  dw_fwd_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(d, x, weight, bias, y);
-  HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_fwd_kernel");
+  HEMO_LAUNCH(dw_fwd_kernel<T>, grid_for(total, kThreads), kThreads, 0, d, x, weight, bias, y);
 }
 
 template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
@@ -94,8 +93,7 @@ template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T*
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.h * d.w;
   if (total == 0) return;
-  dw_bwd_data_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(d, gy, weight, gx);
-  HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_bwd_data_kernel");
+  HEMO_LAUNCH(dw_bwd_data_kernel<T>, grid_for(total, kThreads), kThreads, 0, d, gy, weight, gx);
 }
 
 template <class T>
@@ -103,9 +101,8 @@ void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, 
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   if (gweight) {
-    dw_bwd_filter_kernel<T><<<static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0, current_stream()>>>(
+    HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0,
         d, x, gy, gweight);
-    HEMO_CUDA_LAUNCH_CHECK("depthwise_conv2d dw_bwd_filter_kernel");
   }
   if (gbias) channel_sum(d.n, d.c, d.P * d.Q, gy, gbias);
 }

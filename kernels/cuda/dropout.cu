@@ -26,26 +26,24 @@ __global__ void masked_scale_kernel(int64_t n, T scale, const uint8_t* __restric
 template <class T> T keep_scale(double p) { return p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0); }
 
 template <class T>
-void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out, const char* what) {
+void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out) {
   if (n == 0) return;
-  masked_scale_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(n, keep_scale<T>(p), mask, in, out);
-  HEMO_CUDA_LAUNCH_CHECK(what);
+  HEMO_LAUNCH(masked_scale_kernel<T>, grid_for(n, kThreads), kThreads, 0, n, keep_scale<T>(p), mask, in, out);
 }
 }  // namespace
 
 void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
   if (n == 0) return;
-  mask_kernel<<<grid_for((n + 3) / 4, kThreads), kThreads, 0, current_stream()>>>(
+  HEMO_LAUNCH(mask_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0,
       n, static_cast<float>(p), seed, stream, first_counter, mask);
-  HEMO_CUDA_LAUNCH_CHECK("dropout mask_kernel");
 }
 
 template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
-  masked_scale(n, p, mask, x, y, "dropout_fwd masked_scale_kernel");
+  masked_scale(n, p, mask, x, y);
 }
 
 template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
-  masked_scale(n, p, mask, gy, gx, "dropout_bwd masked_scale_kernel");
+  masked_scale(n, p, mask, gy, gx);
 }
 
 template void dropout_fwd<float>(int64_t, double, const uint8_t*, const float*, float*);

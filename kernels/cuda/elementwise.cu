@@ -42,36 +42,31 @@ unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
 template <class T>
 void add(int64_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  add_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, a, b, y);
-  HEMO_CUDA_LAUNCH_CHECK("add_kernel");
+  HEMO_LAUNCH(add_kernel<T>, blocks(n), kThreads, 0, n, a, b, y);
 }
 
 template <class T>
 void mul(int64_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  mul_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, a, b, y);
-  HEMO_CUDA_LAUNCH_CHECK("mul_kernel");
+  HEMO_LAUNCH(mul_kernel<T>, blocks(n), kThreads, 0, n, a, b, y);
 }
 
 template <class T>
 void scale(int64_t n, double s, const T* a, T* y) {
   if (n == 0) return;
-  scale_kernel<T><<<blocks(n), kThreads, 0, current_stream()>>>(n, static_cast<T>(s), a, y);
-  HEMO_CUDA_LAUNCH_CHECK("scale_kernel");
+  HEMO_LAUNCH(scale_kernel<T>, blocks(n), kThreads, 0, n, static_cast<T>(s), a, y);
 }
 
 template <class T>
 void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
   if (rows * inner == 0) return;
-  mul_rows_kernel<T><<<blocks(rows * inner), kThreads, 0, current_stream()>>>(rows, inner, a, b, y);
-  HEMO_CUDA_LAUNCH_CHECK("mul_rows_kernel");
+  HEMO_LAUNCH(mul_rows_kernel<T>, blocks(rows * inner), kThreads, 0, rows, inner, a, b, y);
 }
 
 template <class T>
 void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
   if (rows == 0) return;
-  mul_rows_grad_b_kernel<T><<<static_cast<unsigned>(rows), kReduceThreads, 0, current_stream()>>>(inner, gy, a, gb);
-  HEMO_CUDA_LAUNCH_CHECK("mul_rows_grad_b_kernel");
+  HEMO_LAUNCH(mul_rows_grad_b_kernel<T>, static_cast<unsigned>(rows), kReduceThreads, 0, inner, gy, a, gb);
 }
 
 #define HEMO_ELEMENTWISE_INSTANTIATE(T)                                             \

@@ -95,46 +95,40 @@ __global__ void overlay_kernel(Colormap cmap, int64_t total, const float* __rest
 template <class T>
 void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights) {
   if (n * c == 0) return;
-  cam_weights_kernel<T><<<static_cast<unsigned>(n * c), kRowThreads, 0, current_stream()>>>(method, hw, act, grad,
+  HEMO_LAUNCH(cam_weights_kernel<T>, static_cast<unsigned>(n * c), kRowThreads, 0, method, hw, act, grad,
                                                                                            weights);
-  HEMO_CUDA_LAUNCH_CHECK("cam_weights_kernel");
 }
 
 template <class T>
 void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam) {
   if (n * hw == 0) return;
-  weighted_sum_relu_kernel<T><<<grid_for(n * hw, kThreads), kThreads, 0, current_stream()>>>(n, c, hw, act, weights,
+  HEMO_LAUNCH(weighted_sum_relu_kernel<T>, grid_for(n * hw, kThreads), kThreads, 0, n, c, hw, act, weights,
                                                                                              cam);
-  HEMO_CUDA_LAUNCH_CHECK("weighted_sum_relu_kernel");
 }
 
 template <class T>
 void cam_normalize(int64_t n, int64_t hw, const T* x, T* y) {
   if (n * hw == 0) return;
-  normalize_kernel<T><<<static_cast<unsigned>(n), kReduceThreads, 0, current_stream()>>>(hw, x, y);
-  HEMO_CUDA_LAUNCH_CHECK("normalize_kernel");
+  HEMO_LAUNCH(normalize_kernel<T>, static_cast<unsigned>(n), kReduceThreads, 0, hw, x, y);
 }
 
 template <class T>
 void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x, T* y) {
   const int64_t total = m * out_h * out_w;
   if (total == 0) return;
-  resize_bilinear_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(m, h, w, out_h, out_w, x, y);
-  HEMO_CUDA_LAUNCH_CHECK("resize_bilinear_kernel");
+  HEMO_LAUNCH(resize_bilinear_kernel<T>, grid_for(total, kThreads), kThreads, 0, m, h, w, out_h, out_w, x, y);
 }
 
 void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
   if (count == 0) return;
-  colormap_kernel<<<grid_for(count, kThreads), kThreads, 0, current_stream()>>>(cmap, count, values, rgb);
-  HEMO_CUDA_LAUNCH_CHECK("colormap_kernel");
+  HEMO_LAUNCH(colormap_kernel, grid_for(count, kThreads), kThreads, 0, cmap, count, values, rgb);
 }
 
 void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
                  uint8_t* out) {
   const int64_t total = n * pixels;
   if (total == 0) return;
-  overlay_kernel<<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(cmap, total, maps, images, alpha, out);
-  HEMO_CUDA_LAUNCH_CHECK("overlay_kernel");
+  HEMO_LAUNCH(overlay_kernel, grid_for(total, kThreads), kThreads, 0, cmap, total, maps, images, alpha, out);
 }
 
 template void cam_weights<float>(CamMethod, int64_t, int64_t, int64_t, const float*, const float*, float*);

@@ -1,11 +1,14 @@
-// Device-side helpers shared by hemo's hand-written kernels: the thread count every elementwise
-// launch uses, grid-stride loops over int64 ranges, and warp/block sums. Included only by .cu
-// files.
+// What hemo's hand-written kernels share: the one launch helper (HEMO_LAUNCH), the thread count
+// every elementwise launch uses, grid-stride loops over int64 ranges, and warp/block sums.
+// Included only by .cu files, which nvcc compiles for the GPU or, in a -DHEMO_CUDA=EMULATE build,
+// the host compiler compiles against the CUDA emulator (kernels/cuda/emu/, docs/cuda.md).
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/stream.h"
@@ -15,6 +18,37 @@ namespace hemo::cuda {
 constexpr int kThreads = 256;        // elementwise kernels
 constexpr int kReduceThreads = 512;  // one block per channel reductions (a multiple of 32)
 constexpr int kRowThreads = 128;     // one block per row of a softmax or loss
+
+// Runs kernel(args...) over a grid of `grid` blocks of `block` threads with `shared_bytes` of
+// dynamic shared memory on the current stream, then checks the launch (check.h). The one place a
+// kernel is launched: nvcc's <<< >>> here, the emulator's grid scheduler in an emulation build.
+// Use it through HEMO_LAUNCH, which names the kernel in errors and emulator reports.
+template <class... Params, class... Args>
+void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...), dim3 grid, dim3 block,
+                   size_t shared_bytes, Args&&... args) {
+#if defined(HEMO_CUDA_EMULATED)
+  auto run = [&] { kernel(args...); };  // each emulated thread gets its own copies of the parameters
+  emu::launch(name, file, line, grid, block, shared_bytes, [](void* f) { (*static_cast<decltype(run)*>(f))(); }, &run);
+#else
+  kernel<<<grid, block, shared_bytes, current_stream()>>>(std::forward<Args>(args)...);
+#endif
+  check_launch(name, file, line);
+}
+
+}  // namespace hemo::cuda
+
+#define HEMO_LAUNCH(kernel, grid, block, shared_bytes, ...) \
+  ::hemo::cuda::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block, shared_bytes, __VA_ARGS__)
+
+// Dynamic shared memory: `HEMO_DYNAMIC_SHARED(float, tile);` declares `float* tile`, sized by the
+// launch's shared_bytes (the emulator defines the same macro in kernels/cuda/emu/device.h).
+#if !defined(HEMO_CUDA_EMULATED)
+#define HEMO_DYNAMIC_SHARED(T, name)                                    \
+  extern __shared__ __align__(16) unsigned char hemo_dynamic_shared_[]; \
+  T* name = reinterpret_cast<T*>(hemo_dynamic_shared_)
+#endif
+
+namespace hemo::cuda {
 
 // for (int64_t i : grid_stride(n)) visits this thread's share of [0, n).
 struct GridStride {

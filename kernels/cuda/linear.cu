@@ -22,8 +22,7 @@ __global__ void fill_rows_kernel(int64_t rows, int64_t out, const T* __restrict_
 template <class T>
 void linear_fwd(int64_t rows, int64_t in, int64_t out, const T* x, const T* weight, const T* bias, T* y) {
   if (bias && rows * out > 0) {  // y = bias in every row, then y += x W^T
-    fill_rows_kernel<T><<<grid_for(rows * out, kThreads), kThreads, 0, current_stream()>>>(rows, out, bias, y);
-    HEMO_CUDA_LAUNCH_CHECK("linear fill_rows_kernel");
+    HEMO_LAUNCH(fill_rows_kernel<T>, grid_for(rows * out, kThreads), kThreads, 0, rows, out, bias, y);
   }
   gemm<T>(false, true, rows, out, in, T(1), x, ld(in), weight, ld(in), bias ? T(1) : T(0), y, ld(out));
 }

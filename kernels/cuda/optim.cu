@@ -58,8 +58,7 @@ void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momen
   const SgdConsts<T> k{static_cast<T>(h.lr),           static_cast<T>(h.momentum),
                        static_cast<T>(1 - h.dampening), static_cast<T>(h.weight_decay),
                        h.nesterov,                      h.first_step};
-  sgd_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(k, n, param, grad, momentum_buf);
-  HEMO_CUDA_LAUNCH_CHECK("sgd_update sgd_kernel");
+  HEMO_LAUNCH(sgd_kernel<T>, grid_for(n, kThreads), kThreads, 0, k, n, param, grad, momentum_buf);
 }
 
 template <class T>
@@ -74,8 +73,7 @@ void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, 
                         static_cast<T>(std::sqrt(1 - std::pow(h.beta2, t))),
                         static_cast<T>(1 - h.lr * h.weight_decay),
                         h.decoupled};
-  adam_kernel<T><<<grid_for(n, kThreads), kThreads, 0, current_stream()>>>(k, n, param, grad, m, v);
-  HEMO_CUDA_LAUNCH_CHECK("adam_update adam_kernel");
+  HEMO_LAUNCH(adam_kernel<T>, grid_for(n, kThreads), kThreads, 0, k, n, param, grad, m, v);
 }
 
 template void sgd_update<float>(const SgdParams&, int64_t, float*, const float*, float*);

@@ -161,32 +161,28 @@ template <class T>
 void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
   if (total == 0) return;
-  max_fwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(s, P, Q, x, y, argmax);
-  HEMO_CUDA_LAUNCH_CHECK("max_pool2d max_fwd_kernel");
+  HEMO_LAUNCH(max_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, x, y, argmax);
 }
 
 template <class T>
 void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
-  max_bwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(s, s.p(), s.q(), gy, argmax, gx);
-  HEMO_CUDA_LAUNCH_CHECK("max_pool2d max_bwd_kernel");
+  HEMO_LAUNCH(max_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), gy, argmax, gx);
 }
 
 template <class T>
 void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
   if (total == 0) return;
-  avg_fwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(s, P, Q, count_include_pad, x, y);
-  HEMO_CUDA_LAUNCH_CHECK("avg_pool2d avg_fwd_kernel");
+  HEMO_LAUNCH(avg_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, count_include_pad, x, y);
 }
 
 template <class T>
 void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx) {
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
-  avg_bwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(s, s.p(), s.q(), count_include_pad, gy, gx);
-  HEMO_CUDA_LAUNCH_CHECK("avg_pool2d avg_bwd_kernel");
+  HEMO_LAUNCH(avg_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), count_include_pad, gy, gx);
 }
 
 template <class T>
@@ -194,8 +190,7 @@ void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t
                              T* y) {
   const int64_t total = n * c * out_h * out_w;
   if (total == 0) return;
-  adaptive_fwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(n * c, h, w, out_h, out_w, x, y);
-  HEMO_CUDA_LAUNCH_CHECK("adaptive_avg_pool2d adaptive_fwd_kernel");
+  HEMO_LAUNCH(adaptive_fwd_kernel<T>, blocks(total), kThreads, 0, n * c, h, w, out_h, out_w, x, y);
 }
 
 template <class T>
@@ -203,8 +198,7 @@ void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t
                              T* gx) {
   const int64_t total = n * c * h * w;
   if (total == 0) return;
-  adaptive_bwd_kernel<T><<<blocks(total), kThreads, 0, current_stream()>>>(n * c, h, w, out_h, out_w, gy, gx);
-  HEMO_CUDA_LAUNCH_CHECK("adaptive_avg_pool2d adaptive_bwd_kernel");
+  HEMO_LAUNCH(adaptive_bwd_kernel<T>, blocks(total), kThreads, 0, n * c, h, w, out_h, out_w, gy, gx);
 }
 
 #define HEMO_POOL_INSTANTIATE(T)                                                                              \

@@ -44,11 +44,9 @@ void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x,
   const int64_t rows = outer * inner;
   if (rows == 0) return;
   if (rows < 2048 && n >= 256) {
-    sum_rows_block_kernel<T><<<static_cast<unsigned>(rows), kReduceThreads, 0, current_stream()>>>(n, inner, scale, x, y);
-    HEMO_CUDA_LAUNCH_CHECK("sum_axis sum_rows_block_kernel");
+    HEMO_LAUNCH(sum_rows_block_kernel<T>, static_cast<unsigned>(rows), kReduceThreads, 0, n, inner, scale, x, y);
   } else {
-    sum_rows_thread_kernel<T><<<grid_for(rows, kThreads), kThreads, 0, current_stream()>>>(outer, n, inner, scale, x, y);
-    HEMO_CUDA_LAUNCH_CHECK("sum_axis sum_rows_thread_kernel");
+    HEMO_LAUNCH(sum_rows_thread_kernel<T>, grid_for(rows, kThreads), kThreads, 0, outer, n, inner, scale, x, y);
   }
 }
 
@@ -56,8 +54,7 @@ template <class T>
 void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx) {
   const int64_t total = outer * n * inner;
   if (total == 0) return;
-  spread_kernel<T><<<grid_for(total, kThreads), kThreads, 0, current_stream()>>>(outer, n, inner, scale, gy, gx);
-  HEMO_CUDA_LAUNCH_CHECK("sum_axis_bwd spread_kernel");
+  HEMO_LAUNCH(spread_kernel<T>, grid_for(total, kThreads), kThreads, 0, outer, n, inner, scale, gy, gx);
 }
 
 template void sum_axis<float>(int64_t, int64_t, int64_t, double, const float*, float*);

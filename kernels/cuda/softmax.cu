@@ -91,11 +91,9 @@ void forward(Kind kind, int64_t outer, int64_t k, int64_t inner, const T* x, T* 
   const int64_t rows = outer * inner;
   if (rows == 0 || k == 0) return;
   if (k <= kShortRow) {
-    fwd_thread_kernel<T><<<grid_for(rows, kThreads), kThreads, 0, current_stream()>>>(kind, rows, k, inner, x, y);
-    HEMO_CUDA_LAUNCH_CHECK("softmax fwd_thread_kernel");
+    HEMO_LAUNCH(fwd_thread_kernel<T>, grid_for(rows, kThreads), kThreads, 0, kind, rows, k, inner, x, y);
   } else {
-    fwd_block_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, current_stream()>>>(kind, k, inner, x, y);
-    HEMO_CUDA_LAUNCH_CHECK("softmax fwd_block_kernel");
+    HEMO_LAUNCH(fwd_block_kernel<T>, static_cast<unsigned>(rows), kRowThreads, 0, kind, k, inner, x, y);
   }
 }
 
@@ -104,11 +102,9 @@ void backward(Kind kind, int64_t outer, int64_t k, int64_t inner, const T* y, co
   const int64_t rows = outer * inner;
   if (rows == 0 || k == 0) return;
   if (k <= kShortRow) {
-    bwd_thread_kernel<T><<<grid_for(rows, kThreads), kThreads, 0, current_stream()>>>(kind, rows, k, inner, y, gy, gx);
-    HEMO_CUDA_LAUNCH_CHECK("softmax bwd_thread_kernel");
+    HEMO_LAUNCH(bwd_thread_kernel<T>, grid_for(rows, kThreads), kThreads, 0, kind, rows, k, inner, y, gy, gx);
   } else {
-    bwd_block_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, current_stream()>>>(kind, k, inner, y, gy, gx);
-    HEMO_CUDA_LAUNCH_CHECK("softmax bwd_block_kernel");
+    HEMO_LAUNCH(bwd_block_kernel<T>, static_cast<unsigned>(rows), kRowThreads, 0, kind, k, inner, y, gy, gx);
   }
 }
 }  // namespace

@@ -58,16 +58,14 @@ template <class T>
 void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
                       T* loss, T* dz) {
   if (n == 0 || k == 0) return;
-  xent_fwd_kernel<T><<<static_cast<unsigned>(n), kRowThreads, 0, current_stream()>>>(k, logits, labels, weight,
+  HEMO_LAUNCH(xent_fwd_kernel<T>, static_cast<unsigned>(n), kRowThreads, 0, k, logits, labels, weight,
                                                                                      smoothing, loss, dz);
-  HEMO_CUDA_LAUNCH_CHECK("softmax_xent xent_fwd_kernel");
 }
 
 template <class T>
 void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx) {
   if (n * k == 0) return;
-  xent_bwd_kernel<T><<<grid_for(n * k, kThreads), kThreads, 0, current_stream()>>>(n, k, dz, gy, gy_stride, scale, gx);
-  HEMO_CUDA_LAUNCH_CHECK("softmax_xent xent_bwd_kernel");
+  HEMO_LAUNCH(xent_bwd_kernel<T>, grid_for(n * k, kThreads), kThreads, 0, n, k, dz, gy, gy_stride, scale, gx);
 }
 
 template void softmax_xent_fwd<float>(int64_t, int64_t, const float*, const int64_t*, const float*, double, float*,
