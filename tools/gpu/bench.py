@@ -2,7 +2,7 @@
 """The bench stage of tools/gpu-check.sh: hemo against PyTorch, side by side on the same machine
 and device, inside a time budget. Usable alone:
 
-  tools/gpu/bench.py --build build-gpu --out OUT [--budget 85] [--device cuda]
+  tools/gpu/bench.py --build build-gpu --out OUT [--budget 95] [--device cuda]
                      [--cases pbcnet7:100:32,resnet18:128:64] [--epochs 4] [--per-class 64]
                      [--threads 8] [--commit SHA] [--python python3]
 
@@ -97,7 +97,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True, help="hemo's build folder (BUILD/tools/hemo)")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--budget", type=float, default=85, help="seconds for the whole bench")
+    ap.add_argument("--budget", type=float, default=95, help="seconds for the whole bench")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--cases", default="pbcnet7:100:32,resnet18:128:64", help="MODEL:SIZE:BATCH,...")
     ap.add_argument("--epochs", type=int, default=4)
@@ -124,7 +124,7 @@ def main():
         cases.append({"model": model, "size": int(size), "batch": int(batch)})
     # Each case gets an equal share of what is left for hemo and torch; the CPU kernels only what
     # remains after the last case.
-    cpu_reserve = 25 if args.cpu_kernels else 0
+    cpu_reserve = 20 if args.cpu_kernels else 0
 
     synth = {}
     for size in sorted({c["size"] for c in cases}):
@@ -163,7 +163,7 @@ def main():
             row["notes"].append("torch: not run (hemo wrote no split.csv)")
             continue
         share_left = share - (time.monotonic() - t0)
-        ok, text, note = run([args.python, TOOLS / "gpu" / "torch_train_bench.py", "--manifest", manifest,
+        ok, text, note = run([args.python, TOOLS / "gpu" / "torch_train_bench.py", "--data", data, "--manifest", manifest,
                               "--model", c["model"], "--input-size", c["size"], "--batch-size", c["batch"],
                               "--epochs", args.epochs, "--threads", args.threads, "--device", args.device],
                              budget, max(share_left, 3), log, reserve=cpu_reserve)

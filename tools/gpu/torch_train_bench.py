@@ -3,7 +3,7 @@
 same model on the same images as `hemo train` did, with the same batch, optimizer and epochs, and
 prints one JSON object with the images/s of every epoch.
 
-  torch_train_bench.py --manifest RUN/split.csv --model pbcnet7 --input-size 100 --batch-size 32 \
+  torch_train_bench.py --data SYNTH --manifest RUN/split.csv --model pbcnet7 --input-size 100 --batch-size 32 \
                        --epochs 4 --threads 8 --device cuda
 
 Two ways, one after the other:
@@ -14,7 +14,8 @@ Two ways, one after the other:
 Each step reads the loss back to the host and takes the batch's predictions, as hemo's loop does.
 Float32 with TF32 off in cuBLAS and cuDNN (hemo's default), cudnn.benchmark on (hemo also picks
 each convolution's algorithm once per shape), SGD lr 0.01 momentum 0.9, no augmentation.
-The training images are the manifest's rows whose split is "train" (hemo's split.csv: path,class,split).
+The training images are the manifest's rows whose split is "train" (hemo's split.csv: path,class,split,
+paths relative to --data).
 """
 import argparse
 import csv
@@ -43,8 +44,8 @@ def build_model(name, num_classes, input_size):
     return getattr(torchvision.models, name)(num_classes=num_classes)
 
 
-def read_manifest(path):
-    root = Path(path).parent
+def read_manifest(path, root):
+    root = Path(root)
     rows = list(csv.DictReader(open(path, newline="")))
     classes = sorted({r["class"] for r in rows})
     index = {c: i for i, c in enumerate(classes)}
@@ -132,6 +133,7 @@ def run_resident(model, opt, loss_fn, items, args, device):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="the image folder hemo trained on")
     ap.add_argument("--manifest", required=True, help="hemo's split.csv of the run to mirror")
     ap.add_argument("--model", default="pbcnet7")
     ap.add_argument("--input-size", type=int, default=100)
@@ -149,7 +151,7 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
-    items, classes = read_manifest(args.manifest)
+    items, classes = read_manifest(args.manifest, args.data)
     if not items:
         sys.exit(f"torch_train_bench: no training rows in {args.manifest}")
 
