@@ -65,6 +65,7 @@
 #   HEMO_BENCH_ARGS           extra tools/gpu/bench.py options (e.g. --cases pbcnet7:100:32)
 # Rehearsal without a GPU (tools/gpu/rehearse.sh sets these; see docs/cuda.md):
 #   HEMO_GPU_CUDA             HEMO_CUDA for the configure: ON (default), OFF or EMULATE
+#   HEMO_GPU_DEPS             the folder of carried packages (default .gpu-deps)
 #   HEMO_GPU_CONFIGURE_ONLY=1 the build stage stops after the configure
 #   HEMO_BENCH_DEVICE, HEMO_E2E_DEVICE   the device for bench and e2e (default cuda)
 # A folder .gpu-deps/ (tools/gpu-deps.sh) of .deb files and wheels (ninja; cmake with --cmake) is
@@ -130,29 +131,31 @@ version_ge() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1) == "$2" ]];
 # cudnn_from sanitizer torch_version, and `missing` (lines saying what is absent and what follows).
 
 missing=()
-deps=/tmp/hemo-deps
+deps_src=${HEMO_GPU_DEPS:-.gpu-deps} deps=/tmp/hemo-deps
+wheel_dirs=()  # the wheels of $deps_src, unpacked
 
 # .gpu-deps: .debs (headers, CMake configs, libturbojpeg) and wheels (ninja, cmake), unpacked once.
 unpack_deps() {
-  compgen -G ".gpu-deps/*" >/dev/null || return 0
+  compgen -G "$deps_src/*" >/dev/null || return 0
   mkdir -p "$deps"
   local f n=0
-  for f in .gpu-deps/*.deb; do
+  for f in "$deps_src"/*.deb; do
     [[ -e $f ]] || continue
     if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$f" "$deps" && n=$((n + 1))
     else missing+=("no dpkg-deb: $f not unpacked"); fi
   done
-  for f in .gpu-deps/*.whl; do
+  for f in "$deps_src"/*.whl; do
     [[ -e $f ]] || continue
     local d
     d=$deps/whl/$(basename "$f" .whl)
     [[ -d $d ]] || "$python" -m zipfile -e "$f" "$d" 2>/dev/null || { missing+=("cannot unzip $f"); continue; }
     n=$((n + 1))
+    wheel_dirs+=("$d")
     # zip does not keep the executable bit
     find "$d" -type f \( -name ninja -o -name cmake -o -name ctest \) -path '*bin*' -exec chmod +x {} + 2>/dev/null
     find "$d" -type f -name ninja -exec chmod +x {} + 2>/dev/null
   done
-  echo "setup: unpacked $n files of .gpu-deps under $deps"
+  echo "setup: unpacked $n files of $deps_src under $deps"
 }
 
 find_cmake() {
@@ -163,7 +166,7 @@ find_cmake() {
     type -ap cmake
     "$python" -c 'import cmake, os; print(os.path.join(cmake.CMAKE_BIN_DIR, "cmake"))' 2>/dev/null
     ls /usr/local/bin/cmake /opt/*/bin/cmake /opt/*/.venv/bin/cmake 2>/dev/null
-    find "$deps/whl" -type f -name cmake -path '*bin*' 2>/dev/null)
+    ((${#wheel_dirs[@]})) && find "${wheel_dirs[@]}" -type f -name cmake -path '*bin*' 2>/dev/null)
   for c in "${candidates[@]}"; do
     [[ -x $c ]] || continue
     v=$("$c" --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?')
@@ -184,7 +187,7 @@ find_generator() {
   local n
   n=$( { type -P ninja
          "$python" -c 'import ninja, os; print(os.path.join(ninja.BIN_DIR, "ninja"))' 2>/dev/null
-         find "$deps/whl" -type f -name ninja 2>/dev/null; } | while read -r x; do [[ -x $x ]] && { echo "$x"; break; }; done)
+         ((${#wheel_dirs[@]})) && find "${wheel_dirs[@]}" -type f -name ninja 2>/dev/null; } | while read -r x; do [[ -x $x ]] && { echo "$x"; break; }; done)
   if [[ -n $n ]]; then
     generator=Ninja generator_args=(-G Ninja "-DCMAKE_MAKE_PROGRAM=$n")
   elif command -v make >/dev/null; then
@@ -302,7 +305,7 @@ stage_build() {
     args+=("-DCMAKE_CUDA_COMPILER=$nvcc" "-DCMAKE_CUDA_ARCHITECTURES=$cc" "-DCMAKE_CUDA_FLAGS=-lineinfo")
   fi
   [[ -n $cudnn_root ]] && args+=("-DCUDNN_ROOT=$cudnn_root")
-  [[ -d $deps/usr ]] && args+=("-DCMAKE_PREFIX_PATH=$deps/usr")
+  compgen -G "$deps_src/*.deb" >/dev/null && [[ -d $deps/usr ]] && args+=("-DCMAKE_PREFIX_PATH=$deps/usr")
   # CMake 4 refuses packages' configs that ask for a CMake older than 3.5.
   version_ge "$cmake_version" 4.0 && args+=(-DCMAKE_POLICY_VERSION_MINIMUM=3.5)
   local extra=()
@@ -340,9 +343,14 @@ stage_build() {
   fi
 }
 
-# The cuDNN library folder (for the dlopen of its sub-libraries) on the loader path.
+# The cuDNN library folder (for the dlopen of its sub-libraries) on the loader path, and the
+# carried .debs' libraries (libturbojpeg) when the build used them.
 library_path() {
   local lib
+  if grep -q "^CMAKE_PREFIX_PATH:.*=$deps/usr" "$build/CMakeCache.txt" 2>/dev/null; then
+    LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export LD_LIBRARY_PATH
+  fi
   lib=$(grep -m1 '^HEMO_CUDNN_LIBRARY:' "$build/CMakeCache.txt" 2>/dev/null | cut -d= -f2)
   [[ -n $lib && $lib != *NOTFOUND ]] || return 0
   LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -24,7 +24,9 @@
 #             major 8 under CUDNN_ROOT) is reported in the build row without failing the configure.
 #             Then again with a stand-in PyTorch cuDNN wheel (site-packages/nvidia/cudnn: a
 #             cudnn_version.h of major 9, an empty libcudnn.so.9) on PYTHONPATH and no CUDNN_ROOT:
-#             found by the script through `import nvidia.cudnn`, and by CMake alone too.
+#             found by the script through `import nvidia.cudnn`, and by CMake alone too; with
+#             .gpu-deps/ there (bash tools/gpu-deps.sh), its .debs are unpacked and used and its
+#             ninja wheel replaces the missing ninja. (The other scenarios ignore .gpu-deps.)
 #
 # Work files go under $REHEARSE_DIR (default /tmp/hemo-rehearse); each scenario's $OUT is
 # $REHEARSE_DIR/out-SCENARIO. Needs: Debian's python3-torch (/usr/bin/python3) for bench, cmake,
@@ -79,7 +81,7 @@ run_full() {
   local out=$dir/out-full
   rm -rf "$out"
   PATH=$fake:$PATH OUT=$out HEMO_COMMIT=rehearsal HEMO_GPU_BUILD=${REHEARSE_BUILD:-build-rehearse} \
-    HEMO_GPU_CUDA=OFF HEMO_GPU_CMAKE_ARGS="$ccache_arg" HEMO_GPU_BUILD_TIMEOUT=3000 HEMO_GPU_DEADLINE=4000 \
+    HEMO_GPU_DEPS=$dir/no-deps HEMO_GPU_CUDA=OFF HEMO_GPU_CMAKE_ARGS="$ccache_arg" HEMO_GPU_BUILD_TIMEOUT=3000 HEMO_GPU_DEADLINE=4000 \
     HEMO_BENCH_DEVICE=cpu HEMO_GPU_BENCH_TIMEOUT=200 \
     HEMO_BENCH_ARGS="--cases pbcnet7:100:16 --epochs 3 --per-class 8 --threads 2" \
     HEMO_E2E_DEVICE=cpu HEMO_GPU_E2E_TIMEOUT=20 HEMO_GPU_RACECHECK_TIMEOUT=15 \
@@ -93,7 +95,7 @@ run_deadline() {
   banner "deadline: three stages under HEMO_GPU_DEADLINE=40"
   local t0=$SECONDS
   PATH=$fake:$PATH OUT=$dir/out-deadline HEMO_COMMIT=rehearsal HEMO_GPU_BUILD=${REHEARSE_BUILD:-build-rehearse} \
-    HEMO_GPU_DEADLINE=40 HEMO_E2E_DEVICE=cpu FAKE_SANITIZER_HANG=racecheck \
+    HEMO_GPU_DEPS=$dir/no-deps HEMO_GPU_DEADLINE=40 HEMO_E2E_DEVICE=cpu FAKE_SANITIZER_HANG=racecheck \
     bash tools/gpu-check.sh test racecheck e2e
   echo "rehearsal deadline: gpu-check.sh exited $? after $((SECONDS - t0)) s (deadline 40 s)"
 }
@@ -104,7 +106,7 @@ run_oldcmake() {
   old_cmake "$bin"
   box=$(sandbox nocmake cmake ctest cpack ninja)
   PATH=$fake:$bin:$box OUT=$dir/out-oldcmake HEMO_COMMIT=rehearsal HEMO_GPU_BUILD=$dir/build-oldcmake \
-    HEMO_GPU_CUDA=OFF bash tools/gpu-check.sh build test memcheck
+    HEMO_GPU_DEPS=$dir/no-deps HEMO_GPU_CUDA=OFF bash tools/gpu-check.sh build test memcheck
   echo "rehearsal oldcmake: gpu-check.sh exited $?"
 }
 
@@ -127,18 +129,19 @@ run_configure() {
   rm -rf "$dir/cudnn8" "$site"
   stand_in_cudnn "$dir/cudnn8" 8
   PATH=$fake:$bin:$box CUDNN_ROOT=$dir/cudnn8 OUT=$dir/out-configure HEMO_COMMIT=rehearsal \
-    HEMO_GPU_BUILD=$dir/build-configure HEMO_GPU_CONFIGURE_ONLY=1 bash tools/gpu-check.sh build
+    HEMO_GPU_DEPS=$dir/no-deps HEMO_GPU_BUILD=$dir/build-configure HEMO_GPU_CONFIGURE_ONLY=1 bash tools/gpu-check.sh build
   echo "rehearsal configure (unusable cuDNN): gpu-check.sh exited $?"
 
-  banner "configure: the same with a stand-in PyTorch cuDNN wheel on PYTHONPATH, no CUDNN_ROOT"
+  banner "configure: a stand-in PyTorch cuDNN wheel on PYTHONPATH, no CUDNN_ROOT, .gpu-deps if there"
   stand_in_cudnn "$site/nvidia/cudnn" 9
   : >"$site/nvidia/__init__.py"
+  rm -rf "$dir/build-configure-wheel" /tmp/hemo-deps
   PATH=$fake:$bin:$box PYTHONPATH=$site OUT=$dir/out-configure-wheel HEMO_COMMIT=rehearsal \
-    HEMO_GPU_BUILD=$dir/build-configure HEMO_GPU_CONFIGURE_ONLY=1 bash tools/gpu-check.sh build
+    HEMO_GPU_BUILD=$dir/build-configure-wheel HEMO_GPU_CONFIGURE_ONLY=1 bash tools/gpu-check.sh build
   echo "rehearsal configure (wheel): gpu-check.sh exited $?"
 
   banner "configure: CMake alone (CUDNN_ROOT emptied) finds the same wheel through the python on PATH"
-  PATH=$box PYTHONPATH=$site cmake -S . -B "$dir/build-configure" -DCUDNN_ROOT= \
+  PATH=$box PYTHONPATH=$site cmake -S . -B "$dir/build-configure-wheel" -DCUDNN_ROOT= \
     -UHEMO_CUDNN_INCLUDE_DIR -UHEMO_CUDNN_LIBRARY 2>&1 | grep 'hemo: cuDNN'
 }
 
