@@ -14,7 +14,8 @@
 #             cmake on PATH, Python's cmake module, .gpu-deps), Ninja (PATH, Python's ninja module,
 #             .gpu-deps) or else Unix Makefiles, nvcc, cuDNN (CUDNN_ROOT, PyTorch's nvidia-cudnn
 #             wheel, any site-packages/nvidia/*, the system; never required), compute-sanitizer,
-#             PyTorch; unpacks .gpu-deps/. No limit of its own; its searches are bounded (~5 s).
+#             PyTorch; unpacks .gpu-deps/. No limit of its own (~10 s); each search is bounded
+#             (python 20 s, a find for cudnn_version.h 15 s, importing torch 30 s).
 #   build     configure (HEMO_CUDNN=AUTO: without cuDNN the build goes on and the table says so;
 #             -lineinfo in the CUDA flags for the sanitizers' source lines) and build test_cuda,
 #             hemo and hemo-infer.                                limit 200   (expect 60-120)
@@ -26,7 +27,7 @@
 #   racecheck / initcheck / synccheck   the same, hemo's kernels only             limit 200 each
 #   e2e       tools/gpu-e2e.sh: hemo demo, gradcam and hemo-infer on the GPU against the CPU
 #                                                                 limit 200   (expect ~60)
-# Worst case: 5 + 200 + 100 + 200 = 505 s. Every limit is also cut to what is left before the
+# Worst case: 10 + 200 + 100 + 200 = 510 s. Every limit is also cut to what is left before the
 # deadline, HEMO_GPU_DEADLINE seconds after the start (default 530), less 10 s for the table, so
 # a device call with timeout_s 560 always gets the table back, and a 15-minute lease keeps room for
 # a rerun of one stage (`tools/gpu-check.sh memcheck`) while the machine is warm.
