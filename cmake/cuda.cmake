@@ -51,17 +51,57 @@ else()
 endif()
 
 if(HEMO_WITH_CUDA AND NOT HEMO_CUDNN STREQUAL "OFF")
-  set(_hemo_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
+  # PyTorch's CUDA wheels install cuDNN as site-packages/nvidia/cudnn/{include,lib} (lib holding only
+  # libcudnn.so.9): ask the python on PATH where its nvidia.cudnn is, and look in the usual
+  # site-packages folders too (a venv under /opt, the user's). None of this is required: under AUTO
+  # a miss is a warning. CUDNN_ROOT comes first, then the wheels (the cuDNN PyTorch itself uses, so
+  # that tools/gpu/bench.py compares like with like), then the toolkit's folders and the system.
+  set(_hemo_cudnn_wheels "")
+  find_program(HEMO_PYTHON3 NAMES python3 python DOC "Python asked where PyTorch's cuDNN wheel is")
+  if(HEMO_PYTHON3)
+    execute_process(COMMAND ${HEMO_PYTHON3} -c "import nvidia.cudnn as m; print(';'.join(m.__path__))"
+                    OUTPUT_VARIABLE _hemo_cudnn_py OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET
+                    RESULT_VARIABLE _hemo_cudnn_rc TIMEOUT 20)
+    if(_hemo_cudnn_rc EQUAL 0 AND _hemo_cudnn_py)
+      list(APPEND _hemo_cudnn_wheels ${_hemo_cudnn_py})
+    endif()
+  endif()
+  set(_hemo_site_dirs /usr/lib/python3*/site-packages /usr/lib/python3*/dist-packages
+      /usr/local/lib/python3*/site-packages /usr/local/lib/python3*/dist-packages
+      /opt/*/lib/python3*/site-packages /opt/*/.venv/lib/python3*/site-packages)
+  if(DEFINED ENV{HOME})
+    list(APPEND _hemo_site_dirs $ENV{HOME}/.local/lib/python3*/site-packages)
+  endif()
+  foreach(_d IN LISTS _hemo_site_dirs)
+    file(GLOB _hemo_found LIST_DIRECTORIES true ${_d}/nvidia/cudnn ${_d}/nvidia/cu[0-9]*)
+    list(APPEND _hemo_cudnn_wheels ${_hemo_found})
+  endforeach()
+  list(REMOVE_DUPLICATES _hemo_cudnn_wheels)
+  set(_hemo_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${_hemo_cudnn_wheels} ${CUDAToolkit_LIBRARY_ROOT}
+      ${CUDAToolkit_TARGET_DIR})
+  # A search is cached; a later configure with other places to look (another CUDNN_ROOT, a wheel
+  # installed since) searches again instead of keeping the old answer.
+  if(DEFINED HEMO_CUDNN_SEARCHED AND NOT "${_hemo_cudnn_hints}" STREQUAL "${HEMO_CUDNN_SEARCHED}")
+    unset(HEMO_CUDNN_INCLUDE_DIR CACHE)
+    unset(HEMO_CUDNN_LIBRARY CACHE)
+  endif()
+  set(HEMO_CUDNN_SEARCHED "${_hemo_cudnn_hints}" CACHE INTERNAL "Where the last cuDNN search looked")
   find_path(HEMO_CUDNN_INCLUDE_DIR cudnn_version.h
             HINTS ${_hemo_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
   # Python wheels ship only the versioned name (libcudnn.so.9), hence the second name; NAMES_PER_DIR
   # takes both names in each folder before the next, so the library comes from the same install
   # as the headers (CUDNN_ROOT first), not from a toolkit folder that has the unversioned name.
+  # The folder above the headers comes first, so that headers and library are of one install.
+  set(_hemo_cudnn_lib_hints ${_hemo_cudnn_hints})
+  if(HEMO_CUDNN_INCLUDE_DIR)
+    get_filename_component(_hemo_cudnn_home "${HEMO_CUDNN_INCLUDE_DIR}" DIRECTORY)
+    list(PREPEND _hemo_cudnn_lib_hints ${_hemo_cudnn_home})
+  endif()
   find_library(HEMO_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
-               HINTS ${_hemo_cudnn_hints} PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
+               HINTS ${_hemo_cudnn_lib_hints} PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
   set(_hemo_cudnn_why "")
   if(NOT HEMO_CUDNN_INCLUDE_DIR OR NOT HEMO_CUDNN_LIBRARY)
-    set(_hemo_cudnn_why "cudnn_version.h or libcudnn not found (looked under CUDNN_ROOT='${CUDNN_ROOT}', the CUDA toolkit and the system)")
+    set(_hemo_cudnn_why "cudnn_version.h or libcudnn not found (looked under CUDNN_ROOT='${CUDNN_ROOT}', the CUDA toolkit, Python's nvidia/cudnn wheels and the system)")
   else()
     file(STRINGS ${HEMO_CUDNN_INCLUDE_DIR}/cudnn_version.h _hemo_cudnn_major REGEX "^#define CUDNN_MAJOR [0-9]+")
     string(REGEX REPLACE ".* ([0-9]+)$" "\\1" _hemo_cudnn_major "${_hemo_cudnn_major}")
@@ -75,6 +115,7 @@ if(HEMO_WITH_CUDA AND NOT HEMO_CUDNN STREQUAL "OFF")
   elseif(HEMO_CUDNN STREQUAL "ON")
     message(FATAL_ERROR "hemo: HEMO_CUDNN=ON but ${_hemo_cudnn_why}. Pass -DCUDNN_ROOT=<folder with include/ and lib/>.")
   else()
+    message(STATUS "hemo: cuDNN absent: ${_hemo_cudnn_why}")
     message(WARNING "hemo: building the CUDA backend WITHOUT cuDNN: ${_hemo_cudnn_why}. Dense convolutions on "
                     "CUDA tensors will throw an error at run time. Pass -DCUDNN_ROOT=<folder> to use it.")
   endif()

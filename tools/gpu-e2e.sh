@@ -6,7 +6,8 @@
 #    from the checkpoint the GPU trained.
 # 3. tools/gpu_e2e_compare.py: the demo's test accuracy must reach 90%; the GPU's probabilities
 #    and Grad-CAM maps must match the CPU's. Its verdict is the line starting "e2e:".
-# Work files go to BUILD_DIR/e2e (replaced on each run).
+# Work files go to BUILD_DIR/e2e (replaced on each run). HEMO_E2E_DEVICE (default cuda) replaces
+# the GPU's side, for a rehearsal without one (tools/gpu/rehearse.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: tools/gpu-e2e.sh BUILD_DIR}
@@ -18,16 +19,19 @@ rm -rf "$w"
 mkdir -p "$w"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}  # the sanitizer stages run beside this one
 
-echo "== hemo demo --device cuda"
-"$hemo" demo --device cuda --out "$w/demo" --threads 8 | tee "$w/demo.log"
+dev=${HEMO_E2E_DEVICE:-cuda}
+echo "== hemo demo --device $dev"
+"$hemo" demo --device "$dev" --out "$w/demo" --threads 8 | tee "$w/demo.log"
 # sed reads all of its input: `head -1` would end the pipe early, and pipefail would stop the script.
 for d in "$w"/demo/synth/*/; do find "$d" -maxdepth 1 -type f | sort | sed -n 1p; done >"$w/images.txt"
 ckpt=$w/demo/run/best.safetensors
-for dev in cuda cpu; do
-  echo "== hemo gradcam --device $dev"
-  xargs -d '\n' "$hemo" gradcam --device "$dev" --checkpoint "$ckpt" --out "$w/cam-$dev" <"$w/images.txt"
-  echo "== hemo-infer --device $dev"
-  "$infer" "$ckpt" - --device "$dev" --json --top 8 <"$w/images.txt" >"$w/infer-$dev.json"
+for side in cuda cpu; do
+  d=$side
+  [[ $side == cuda ]] && d=$dev
+  echo "== hemo gradcam --device $d"
+  xargs -d '\n' "$hemo" gradcam --device "$d" --checkpoint "$ckpt" --out "$w/cam-$side" <"$w/images.txt"
+  echo "== hemo-infer --device $d"
+  "$infer" "$ckpt" - --device "$d" --json --top 8 <"$w/images.txt" >"$w/infer-$side.json"
 done
 echo "== compare"
 python3 tools/gpu_e2e_compare.py --demo-log "$w/demo.log" --min-accuracy 90 \
