@@ -6,10 +6,13 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build git pkg-config
           doctest-dev libstb-dev libturbojpeg0-dev nlohmann-json3-dev libcli11-dev
+          libprotobuf-dev protobuf-compiler libonnx-dev  # hemo export --onnx: protobuf, ONNX's schema
+          dpkg-dev  # dpkg-shlibdeps, for the .deb (cpack)
           python3 python3-venv python3-torch python3-torchvision python3-pil
           chromium)  # headless Chromium opens report.html in tests/train
 [[ "${1:-}" == "--runtime" ]] && packages=(build-essential cmake ninja-build libstb-dev libturbojpeg0-dev
-                                            nlohmann-json3-dev libcli11-dev doctest-dev)
+                                            nlohmann-json3-dev libcli11-dev doctest-dev
+                                            libprotobuf-dev protobuf-compiler libonnx-dev)
 
 missing=()
 for p in "${packages[@]}"; do
