@@ -29,3 +29,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Test-only Python packages from PyPI: onnx (its checker) and ONNX Runtime, for the ONNX round trip
+# (tests/onnx; Debian has no ONNX Runtime). In a venv that also sees Debian's packages; its path is
+# the default of the HEMO_ONNX_PYTHON CMake variable (tests/CMakeLists.txt).
+if [[ "${1:-}" != "--runtime" ]]; then
+  venv=$HOME/.cache/hemo/onnx-venv
+  if ! "$venv/bin/python" -c "import onnx, onnxruntime" 2>/dev/null; then
+    echo "hemo: making the test venv $venv (PyPI onnx, onnxruntime)"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check onnx==1.23.2 onnxruntime==1.32.0
+  fi
+fi

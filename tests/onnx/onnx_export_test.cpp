@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -132,6 +133,11 @@ TEST_CASE("hemo export --onnx: every architecture loads in ONNX Runtime, passes 
   variant("mobilenet_v3_small", 64, true, true, 14);   // the lowest opset (HardSwish)
   variant("mobilenet_v2", 32, false, false, 18);       // fixed batch 1, the highest opset
   variant("pbcnet7", 40, false, false, 17);            // ceil-mode pools on odd sides (40 -> 20 -> 10 -> 5 -> 3 -> 2 -> 1)
+  // HEMO_ONNX_ARCHS=a,b (for working on the exporter) narrows the run to those architectures.
+  if (const char* only = std::getenv("HEMO_ONNX_ARCHS")) {
+    const std::string list = cat(",", only, ",");
+    std::erase_if(cases, [&](const Case& c) { return list.find("," + c.arch + ",") == std::string::npos; });
+  }
   // One case at a time, its files removed once it passes: VGG's model and ONNX files are 0.5 GB each.
   for (size_t i = 0; i < cases.size(); ++i) {
     const nlohmann::json entry = prepare(cases[i], i);
