@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
+#include <string>
 
+#include "hemo/version.h"
 #include "tensor/error.h"
 #include "tools/command.h"
 #include "tools/process_env.h"
@@ -12,7 +14,7 @@ int main(int argc, char** argv) {
   hemo::cli::apply_process_env(argv);
   CLI::App app{"hemo: train, evaluate, explain and deploy CNN classifiers of blood-cell images"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hemo 0.1");
+  app.set_version_flag("--version", std::string("hemo ") + hemo::version() + " (commit " + hemo::commit() + ")");
   hemo::cli::add_commands("", app);
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks: `hemo bench data` times the input pipeline");
   bench->require_subcommand(1);

@@ -6,10 +6,13 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build git pkg-config
           doctest-dev libstb-dev libturbojpeg0-dev nlohmann-json3-dev libcli11-dev
+          libprotobuf-dev protobuf-compiler libonnx-dev  # hemo export --onnx: protobuf, ONNX's schema
+          dpkg-dev  # dpkg-shlibdeps, for the .deb (cpack)
           python3 python3-venv python3-torch python3-torchvision python3-pil
           chromium)  # headless Chromium opens report.html in tests/train
 [[ "${1:-}" == "--runtime" ]] && packages=(build-essential cmake ninja-build libstb-dev libturbojpeg0-dev
-                                            nlohmann-json3-dev libcli11-dev doctest-dev)
+                                            nlohmann-json3-dev libcli11-dev doctest-dev
+                                            libprotobuf-dev protobuf-compiler libonnx-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,4 +28,16 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Test-only Python packages from PyPI: onnx (its checker) and ONNX Runtime, for the ONNX round trip
+# (tests/onnx; Debian has no ONNX Runtime). In a venv that also sees Debian's packages; its path is
+# the default of the HEMO_ONNX_PYTHON CMake variable (tests/CMakeLists.txt).
+if [[ "${1:-}" != "--runtime" ]]; then
+  venv=$HOME/.cache/hemo/onnx-venv
+  if ! "$venv/bin/python" -c "import onnx, onnxruntime" 2>/dev/null; then
+    echo "hemo: making the test venv $venv (PyPI onnx, onnxruntime)"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check onnx==1.23.2 onnxruntime==1.32.0
+  fi
 fi
