@@ -56,9 +56,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/tools/convert_torchvision.py DESTINATION ${H
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/embed DESTINATION ${HEMO_INSTALL_DATADIR}/examples
         PATTERN "build*" EXCLUDE)
 
+# An emulation build (-DHEMO_CUDA=EMULATE) runs its CUDA code on the CPU: no CUDA library to find.
 set(HEMO_CONFIG_WITH_CUDA ${HEMO_WITH_CUDA})
+if(HEMO_CUDA_EMULATED)
+  set(HEMO_CONFIG_WITH_CUDA OFF)
+endif()
 set(HEMO_CONFIG_CUDNN_LIBRARY "")
-if(HEMO_WITH_CUDNN)
+if(HEMO_WITH_CUDNN AND NOT HEMO_CUDA_EMULATED)
   set(HEMO_CONFIG_CUDNN_LIBRARY ${HEMO_CUDNN_LIBRARY})
 endif()
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/hemoConfig.cmake.in
