@@ -1,13 +1,12 @@
 // Batch: what the loader yields. Plain buffers (no hemo::Tensor here; an adapter above data/ wraps
 // `images` without copying: the buffer's `owner` keeps it alive).
 //
-// The pinned-memory seam: the loader gets every image buffer from a BatchAllocator. The default
-// one is recycling_allocator(FloatBuffer::heap): ordinary heap memory, reused from batch to batch.
-// The CUDA backend is expected to pass recycling_allocator(an allocator returning page-locked host
-// memory from cudaHostAlloc, whose `owner` deleter calls cudaFreeHost), and to copy each batch to
-// the device on a side stream (cudaMemcpyAsync from the pinned buffer, an event the compute
-// stream waits on, the Batch kept alive until that event). Nothing in data/ calls CUDA. An
-// allocator is called from the loader's worker threads, concurrently, so it must be thread-safe.
+// The allocator seam: the loader gets every image buffer from a BatchAllocator. The default one
+// is recycling_allocator(FloatBuffer::heap): ordinary heap memory, reused from batch to batch. For
+// a CUDA device the trainer passes page-locked host memory (train/evaluate.h: batch_allocator,
+// tensor/pinned.h), and the batch is then copied to the device synchronously, in one copy, when
+// it becomes a tensor (train/evaluate.h: batch_tensor). Nothing in data/ calls CUDA. An allocator
+// is called from the loader's worker threads, concurrently, so it must be thread-safe.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -6,11 +6,10 @@
 
 #include "kernels/activation.h"
 #include "nn/module.h"
+#include "nn/pair.h"
 #include "tensor/rng.h"
 
 namespace hemo::nn {
-
-using Pair = std::array<int64_t, 2>;
 
 // While a NoInitGuard is alive on this thread, Conv2d and Linear skip their random initialization
 // and start at zero (and so do the model zoo's re-initializations): for a model whose weights are

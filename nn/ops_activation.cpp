@@ -17,7 +17,7 @@ Tensor activation_backward(Activation a, const Tensor& x, const Tensor& gy) {
 }  // namespace
 
 Tensor activation(Activation a, const Tensor& x) {
-  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  Tensor y = Tensor::empty_like(x);
   dispatch(activation_name(a), x, [&](auto t) {
     using T = decltype(t);
     cpu::activation_fwd<T>(a, x.numel(), x.data<T>(), y.data<T>());

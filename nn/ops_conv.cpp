@@ -41,7 +41,6 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const Conv2dShape s = conv_shape(x, weight, bias, stride, padding, dilation, groups);
   const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
   Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device());
-  y.set_layout(x.layout());
   dispatch("conv2d", x, [&](auto t) {
     using T = decltype(t);
     if (depthwise)

@@ -10,11 +10,10 @@
 #include <array>
 #include <cstdint>
 
+#include "nn/pair.h"
 #include "tensor/tensor.h"
 
 namespace hemo::nn {
-
-using Pair = std::array<int64_t, 2>;
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride = {1, 1}, Pair padding = {0, 0},
               Pair dilation = {1, 1}, int64_t groups = 1);

@@ -16,7 +16,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
   // One byte per element, on x's device; the backward closure keeps it alive.
   auto mask = std::make_shared<Storage>(static_cast<size_t>(n), x.device());
-  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  Tensor y = Tensor::empty_like(x);
   dispatch("dropout", x, [&](auto t) {
     using T = decltype(t);
     auto* m = static_cast<uint8_t*>(mask->data());

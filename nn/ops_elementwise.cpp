@@ -7,7 +7,7 @@
 namespace hemo::nn {
 
 namespace {
-Tensor output_like(const Tensor& a) { return Tensor::empty_like(a).set_layout(a.layout()); }
+Tensor output_like(const Tensor& a) { return Tensor::empty_like(a); }
 
 // True when b is a per-channel factor for a: a [N, C, H, W] with b [N, C, 1, 1] or [N, C].
 bool is_channel_broadcast(const Tensor& a, const Tensor& b) {

@@ -30,7 +30,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   check_channel_tensor(running_mean, c, "running_mean");
   check_channel_tensor(running_var, c, "running_var");
   HEMO_CHECK(eps > 0, "batch_norm: eps must be positive, got ", eps);
-  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  Tensor y = Tensor::empty_like(x);
 
   if (training) {
     HEMO_CHECK(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input ",

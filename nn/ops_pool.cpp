@@ -18,7 +18,6 @@ Pool2dShape pool_shape(const char* op, const Tensor& x, Pair kernel, Pair stride
 
 Tensor output_like(const Tensor& x, int64_t p, int64_t q) {
   Tensor y = Tensor::empty({x.size(0), x.size(1), p, q}, x.dtype(), x.device());
-  y.set_layout(x.layout());
   return y;
 }
 }  // namespace

@@ -5,11 +5,10 @@
 #include <cstdint>
 
 #include "kernels/pooling.h"
+#include "nn/pair.h"
 #include "tensor/tensor.h"
 
 namespace hemo::nn {
-
-using Pair = std::array<int64_t, 2>;
 
 // x [N, C, H, W] -> [N, C, P, Q]; differentiable w.r.t. x (the gradient goes to the first maximum).
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding = {0, 0}, bool ceil_mode = false);

@@ -11,7 +11,7 @@ namespace {
 // softmax and log_softmax differ only in their kernels; `log` picks the pair.
 Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
   const AxisView v = axis_view(op, x.shape(), dim);
-  Tensor y = Tensor::empty_like(x).set_layout(x.layout());
+  Tensor y = Tensor::empty_like(x);
   if (x.numel() == 0) return y;
   dispatch(op, x, [&](auto t) {
     using T = decltype(t);

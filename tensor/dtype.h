@@ -29,9 +29,4 @@ struct Device {
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
 
-// How a 4-d tensor's dimensions are laid out in memory. Every op today produces and expects NCHW
-// (or plain row-major for other ranks); the tag exists so NHWC kernels can be added without
-// guessing what a buffer holds.
-enum class Layout : uint8_t { strided, nchw, nhwc };
-
 }  // namespace hemo

@@ -27,7 +27,6 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device de
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->layout = shape.size() == 4 ? Layout::nchw : Layout::strided;
   HEMO_CHECK(device.is_cpu() || dtype == DType::f32, "float64 tensors exist only on the CPU (asked for ",
              dtype_name(dtype), " on ", device.str(), ")");
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
@@ -127,7 +126,6 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
   view->storage = impl().storage;
   view->shape = shape;
   view->dtype = dtype();
-  view->layout = shape.size() == 4 ? layout() : Layout::strided;
   Tensor out(view);
   Shape in_shape = this->shape();
   record(out, "reshape", {*this}, [in_shape](const Tensor& g) -> std::vector<Tensor> {
@@ -149,7 +147,6 @@ Tensor Tensor::flatten(int64_t start_dim) const {
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype(), device());
-  out.set_layout(layout());
   copy_bytes(out.raw(), device(), raw(), device(), nbytes());
   record(out, "clone", {*this}, [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
   return out;
@@ -158,7 +155,6 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
   Tensor out = empty(shape(), dtype(), target);
-  out.set_layout(layout());
   copy_bytes(out.raw(), target, raw(), device(), nbytes());
   Device source = device();
   record(out, "to_device", {*this}, [source](const Tensor& g) -> std::vector<Tensor> { return {g.to(source)}; });
@@ -169,7 +165,6 @@ Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   HEMO_CHECK(device().is_cpu(), "dtype conversion runs on the CPU only (", str(), ")");
   Tensor out = empty(shape(), target, device());
-  out.set_layout(layout());
   int64_t n = numel();
   if (target == DType::f64) {
     const float* s = data<float>();
@@ -190,7 +185,6 @@ Tensor Tensor::detach() const {
   view->storage = impl().storage;
   view->shape = shape();
   view->dtype = dtype();
-  view->layout = layout();
   return Tensor(view);
 }
 

@@ -1,4 +1,4 @@
-// Tensor: a shape, a dtype, a device, a layout tag and a shared Storage, plus the autograd state
+// Tensor: a shape, a dtype, a device and a shared Storage, plus the autograd state
 // (requires_grad, grad, grad_fn, hooks). Tensors are always contiguous row-major; the only views
 // are reshape/flatten, which share storage and cost nothing. Copying a Tensor copies a handle:
 // both refer to the same data, as in PyTorch.
@@ -28,7 +28,6 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
   DType dtype = DType::f32;
-  Layout layout = Layout::strided;
   // autograd state
   bool requires_grad = false;
   bool retains_grad = false;
@@ -64,9 +63,6 @@ class Tensor {
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage->device(); }
   bool is_cuda() const { return device().is_cuda(); }
-  Layout layout() const { return impl().layout; }
-  Tensor& set_layout(Layout l) { impl().layout = l; return *this; }
-  bool is_contiguous() const { return true; }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
   std::string str() const;  // "float32[2, 3] on cpu"
 

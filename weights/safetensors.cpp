@@ -35,7 +35,7 @@ constexpr DTypeRow kDTypes[] = {
 const DTypeRow& row(DType d) {
   for (const auto& r : kDTypes)
     if (r.dtype == d) return r;
-  throw std::invalid_argument("safetensors: invalid DType value");
+  throw Error("safetensors: invalid DType value");
 }
 
 constexpr uint64_t kMaxHeader = 100'000'000;  // the reference's MAX_HEADER_SIZE
@@ -221,21 +221,21 @@ File File::parse(std::vector<uint8_t> bytes, const std::string& origin) {
 
 File File::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open for reading: " + std::strerror(errno));
+  if (!in) throw Error(path + ": cannot open for reading: " + std::strerror(errno));
   in.seekg(0, std::ios::end);
   const std::streamoff len = in.tellg();
   in.seekg(0, std::ios::beg);
-  if (len < 0) throw std::runtime_error(path + ": cannot determine the file size");
+  if (len < 0) throw Error(path + ": cannot determine the file size");
   std::vector<uint8_t> bytes(static_cast<size_t>(len));
   if (!in.read(reinterpret_cast<char*>(bytes.data()), len))
-    throw std::runtime_error(path + ": read failed: " + std::strerror(errno));
+    throw Error(path + ": read failed: " + std::strerror(errno));
   return parse(std::move(bytes), path);
 }
 
 const TensorInfo& File::info(const std::string& name) const {
   auto it = index_.find(name);
   if (it == index_.end())
-    throw std::out_of_range(origin_ + ": no tensor named \"" + name + "\" in this file");
+    throw Error(origin_ + ": no tensor named \"" + name + "\" in this file");
   return tensors_[it->second];
 }
 
@@ -250,7 +250,7 @@ std::vector<T> File::values(const std::string& name) const {
   const DType want = dtype_of<T>();
   const bool ok = t.dtype == want || (want == DType::U8 && t.dtype == DType::BOOL);
   if (!ok)
-    throw std::invalid_argument(origin_ + ": tensor \"" + name + "\" has dtype " +
+    throw Error(origin_ + ": tensor \"" + name + "\" has dtype " +
                                 std::string(dtype_name(t.dtype)) + ", asked for " +
                                 std::string(dtype_name(want)));
   const auto b = bytes(name);

@@ -33,15 +33,15 @@
 //   - the data section length != the last tensor's end (trailing/missing bytes)  "data section"
 //   - "__metadata__" is not an object of string values (null is accepted as {}) "__metadata__"
 // Unknown extra fields inside a tensor entry are ignored, as the reference does.
-// Lookups of absent tensors (info, bytes, values) throw std::out_of_range naming the origin and
-// the tensor; values<T>() with a T that does not match the dtype throws std::invalid_argument
-// naming both dtypes. I/O failures (load, save) throw std::runtime_error with the path and the
-// errno text.
+// Every error is a hemo::Error (tensor/error.h), the framework's one exception type; FormatError
+// is the kind a malformed file gives. Lookups of absent tensors (info, bytes, values) throw naming
+// the origin and the tensor; values<T>() with a T that does not match the dtype throws naming
+// both dtypes. I/O failures (load, save) throw with the path and the errno text.
 //
 // Writing (serialize / save): the header is compact JSON with "__metadata__" first when the map
 // is non-empty, then the tensors in the given order, laid out contiguously in that order; the
 // header is padded with spaces to a multiple of 8 bytes, so the data section starts 8-aligned,
-// as the reference does. Entries are checked first (std::invalid_argument): a name that is empty
+// as the reference does. Entries are checked first (hemo::Error): a name that is empty
 // or "__metadata__" or repeated, a negative dim, or data.size() != numel x dtype size.
 // save() is crash-safe: it writes "<path>.tmp.<pid>" in the same directory, fsyncs it, renames
 // it over path and fsyncs the directory; on any error the temporary file is removed and the
@@ -55,12 +55,13 @@
 #include <cstdint>
 #include <map>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include "tensor/error.h"
 
 namespace hemo::safetensors {
 
@@ -89,8 +90,9 @@ constexpr DType dtype_of() {
   else static_assert(sizeof(T) == 0, "no safetensors dtype for this C++ type");
 }
 
-struct FormatError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// A file that breaks a rule of the format (the list above).
+struct FormatError : Error {
+  using Error::Error;
 };
 
 struct TensorInfo {

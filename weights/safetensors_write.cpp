@@ -15,7 +15,7 @@ namespace hemo::safetensors {
 namespace {
 
 [[noreturn]] void bad_entry(const std::string& name, const std::string& what) {
-  throw std::invalid_argument("safetensors: cannot write tensor \"" + name + "\": " + what);
+  throw Error("safetensors: cannot write tensor \"" + name + "\": " + what);
 }
 
 // numel x dtype size of a well-formed entry; throws on negative dims and overflow.
@@ -30,7 +30,7 @@ uint64_t expected_bytes(const Entry& e) {
 }
 
 [[noreturn]] void io_fail(const std::string& path, const std::string& what, int err) {
-  throw std::runtime_error(path + ": " + what + ": " + std::strerror(err));
+  throw Error(path + ": " + what + ": " + std::strerror(err));
 }
 
 void write_all(int fd, const uint8_t* p, size_t n, const std::string& tmp) {
@@ -102,7 +102,7 @@ std::vector<uint8_t> serialize(const std::vector<Entry>& tensors,
   try {
     text = header.dump();
   } catch (const nlohmann::json::exception& ex) {  // invalid UTF-8 in a name or metadata
-    throw std::invalid_argument(std::string("safetensors: cannot write the header: ") + ex.what());
+    throw Error(std::string("safetensors: cannot write the header: ") + ex.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t n = text.size();

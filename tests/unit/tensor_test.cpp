@@ -10,7 +10,6 @@ TEST_CASE("tensor: factories, shape queries and errors") {
   CHECK(t.dim() == 4);
   CHECK(t.size(-1) == 5);
   CHECK(t.size(1) == 3);
-  CHECK(t.layout() == Layout::nchw);
   CHECK(t.device() == Device::cpu());
   CHECK(t.to_vector<float>()[119] == 1.5f);
   CHECK(Tensor::zeros({3}, DType::f64).to_vector<double>() == std::vector<double>{0, 0, 0});

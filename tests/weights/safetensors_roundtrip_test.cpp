@@ -154,24 +154,24 @@ TEST_CASE("safetensors: typed values, lookups and their errors") {
   CHECK_FALSE(f.contains("nope"));
   CHECK(f.info("i").shape == std::vector<int64_t>{2, 1});
   CHECK(f.info("i").numel() == 2);
-  CHECK_THROWS_WITH_AS(f.info("nope"), doctest::Contains("typed.safetensors"), std::out_of_range);
-  CHECK_THROWS_WITH_AS(f.bytes("nope"), doctest::Contains("\"nope\""), std::out_of_range);
+  CHECK_THROWS_WITH_AS(f.info("nope"), doctest::Contains("typed.safetensors"), hemo::Error);
+  CHECK_THROWS_WITH_AS(f.bytes("nope"), doctest::Contains("\"nope\""), hemo::Error);
   CHECK_THROWS_WITH_AS(f.values<float>("d"), doctest::Contains("has dtype F64, asked for F32"),
-                       std::invalid_argument);
-  CHECK_THROWS_WITH_AS(f.values<int32_t>("i"), doctest::Contains("I64"), std::invalid_argument);
+                       hemo::Error);
+  CHECK_THROWS_WITH_AS(f.values<int32_t>("i"), doctest::Contains("I64"), hemo::Error);
 }
 
 TEST_CASE("safetensors: the writer rejects malformed entries") {
   const float v[4] = {1, 2, 3, 4};
   CHECK_THROWS_WITH_AS(st::serialize({{"w", st::DType::F32, {2, 2}, {1, 2, 3}}}),
-                       doctest::Contains("needs 16"), std::invalid_argument);
+                       doctest::Contains("needs 16"), hemo::Error);
   CHECK_THROWS_WITH_AS(st::serialize({st::make_entry<float>("w", {2}, v), st::make_entry<float>("w", {2}, v)}),
-                       doctest::Contains("duplicate"), std::invalid_argument);
+                       doctest::Contains("duplicate"), hemo::Error);
   CHECK_THROWS_WITH_AS(st::serialize({{"w", st::DType::F32, {-1}, {}}}), doctest::Contains("negative"),
-                       std::invalid_argument);
+                       hemo::Error);
   CHECK_THROWS_WITH_AS(st::serialize({st::make_entry<float>("__metadata__", {1}, v)}),
-                       doctest::Contains("reserved"), std::invalid_argument);
-  CHECK_THROWS_AS(st::serialize({st::make_entry<float>("bad\xff", {1}, v)}), std::invalid_argument);
+                       doctest::Contains("reserved"), hemo::Error);
+  CHECK_THROWS_AS(st::serialize({st::make_entry<float>("bad\xff", {1}, v)}), hemo::Error);
 }
 
 TEST_CASE("safetensors: save is crash-safe and never damages the previous file") {
@@ -182,19 +182,19 @@ TEST_CASE("safetensors: save is crash-safe and never damages the previous file")
   CHECK(st::File::load(path).values<float>("w") == std::vector<float>{1, 2, 3});
 
   SUBCASE("invalid entries throw before touching the disk") {
-    CHECK_THROWS_AS(st::save(path, {{"w", st::DType::F32, {2}, {1}}}), std::invalid_argument);
+    CHECK_THROWS_AS(st::save(path, {{"w", st::DType::F32, {2}, {1}}}), hemo::Error);
   }
   SUBCASE("a missing directory names the path and the errno text") {
     const std::string bad = (dir / "no_such_dir" / "m.safetensors").string();
     CHECK_THROWS_WITH_AS(st::save(bad, one_tensor(2.0f)), doctest::Contains("No such file or directory"),
-                         std::runtime_error);
-    CHECK_THROWS_WITH_AS(st::save(bad, one_tensor(2.0f)), doctest::Contains(bad.c_str()), std::runtime_error);
+                         hemo::Error);
+    CHECK_THROWS_WITH_AS(st::save(bad, one_tensor(2.0f)), doctest::Contains(bad.c_str()), hemo::Error);
   }
   SUBCASE("a failed rename removes the temporary file") {
     const fs::path blocker = dir / "blocker.safetensors";  // a non-empty directory: rename fails
     fs::create_directories(blocker / "keep");
     CHECK_THROWS_WITH_AS(st::save(blocker.string(), one_tensor(2.0f)), doctest::Contains("rename"),
-                         std::runtime_error);
+                         hemo::Error);
     CHECK(fs::is_directory(blocker / "keep"));
   }
   SUBCASE("a failed write (file size limit) leaves the old file intact") {
@@ -209,7 +209,7 @@ TEST_CASE("safetensors: save is crash-safe and never damages the previous file")
     std::string what;
     try {
       st::save(path, {st::make_entry<float>("big", {1000}, big.data())});
-    } catch (const std::runtime_error& e) {
+    } catch (const hemo::Error& e) {
       threw = true;
       what = e.what();
     }
@@ -226,5 +226,5 @@ TEST_CASE("safetensors: save is crash-safe and never damages the previous file")
   CHECK(st::File::load(path).values<float>("w") == std::vector<float>{7, 8, 9});
   CHECK(st::File::load(path).metadata().empty());
   CHECK_THROWS_WITH_AS(st::File::load((dir / "absent").string()), doctest::Contains("absent"),
-                       std::runtime_error);
+                       hemo::Error);
 }

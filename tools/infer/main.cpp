@@ -8,10 +8,13 @@
 // (tools/infer/model_file.h).
 // Exit status: 0 when every image was classified; 1 when the model could not be loaded, or when
 // some image could not be classified (each is reported on stderr and, with --json, as an entry
-// {"path", "error"}; the others are still classified); 2 for a command-line error.
+// {"path", "error"}; the others are still classified); 2 for a command-line error. The command
+// line is parsed with CLI11, as hemo's is; `--help` describes it.
 // Two builds (tools/CMakeLists.txt): hemo-infer-cpu, CPU only and statically linked but for the C
 // library, and hemo-infer, linked like hemo (with the CUDA backend when hemo has it).
 #include <omp.h>
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -30,18 +33,6 @@
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: hemo-infer MODEL.safetensors IMAGE... [--top K] [--json] [--threads N]\n"
-    "                  [--device auto|cpu|cuda] [--no-fold] [--bench RUNS]\n"
-    "Classifies each IMAGE (JPEG, PNG or BMP; \"-\" reads paths from standard input, one per line)\n"
-    "with the model file and prints its K most probable classes (default 3).\n"
-    "  --json         print a JSON array instead of a table\n"
-    "  --threads N    OpenMP threads (default: OpenMP's, i.e. OMP_NUM_THREADS or every core)\n"
-    "  --device D     auto (default: the GPU when this build has CUDA and one is visible), cpu, cuda\n"
-    "  --no-fold      keep the batch norms as separate layers (for checking the folded model)\n"
-    "  --bench RUNS   first time the model's forward pass on the first image at batch 1: 5 warm-up\n"
-    "                 runs, then RUNS timed ones; the median wall and CPU milliseconds go to stderr\n";
-
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -53,53 +44,62 @@ struct Options {
   bool json = false, fold = true;
 };
 
-int parse_int(const std::string& flag, const std::string& value, int min) {
-  size_t used = 0;
-  int v = 0;
-  try {
-    v = std::stoi(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || value.empty() || v < min)
-    throw UsageError(flag + " needs an integer of at least " + std::to_string(min) + ", got '" + value + "'");
-  return v;
+// An integer option of at least `min`; a bad value is a usage error naming the option.
+void add_int_option(CLI::App& app, const std::string& flag, int& target, int min, const std::string& help) {
+  app.add_option_function<std::string>(
+         flag,
+         [flag, &target, min](const std::string& value) {
+           size_t used = 0;
+           int v = 0;
+           try {
+             v = std::stoi(value, &used);
+           } catch (const std::exception&) {
+             used = 0;
+           }
+           if (used != value.size() || value.empty() || v < min)
+             throw UsageError(flag + " needs an integer of at least " + std::to_string(min) + ", got '" + value + "'");
+           target = v;
+         },
+         help)
+      ->type_name("N");
 }
 
-Options parse(int argc, char** argv) {
-  Options o;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--top") o.top = parse_int(a, value(), 1);
-    else if (a == "--threads") o.threads = parse_int(a, value(), 1);
-    else if (a == "--bench") o.bench = parse_int(a, value(), 1);
-    else if (a == "--device") o.device = value();
-    else if (a == "--json") o.json = true;
-    else if (a == "--no-fold") o.fold = false;
-    else if (a.size() > 1 && a[0] == '-') throw UsageError("unknown option " + a);
-    else positional.push_back(a);
-  }
-  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
-    throw UsageError("--device must be auto, cpu or cuda, got '" + o.device + "'");
-  if (positional.size() < 2) throw UsageError("need a model file and at least one image");
-  o.model = positional.front();
-  positional.erase(positional.begin());
+// The command line, as CLI11 describes it (`--help` prints it).
+void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
+  app.add_option("model", o.model, "The hemo model file (.safetensors)")->required()->type_name("MODEL");
+  app.add_option("images", positional,
+                 "JPEG, PNG or BMP images; \"-\" reads paths from standard input, one per line")
+      ->required()
+      ->type_name("IMAGE...");
+  add_int_option(app, "--top", o.top, 1, "Print the N most probable classes (default 3)");
+  app.add_flag("--json", o.json, "Print a JSON array instead of a table");
+  add_int_option(app, "--threads", o.threads, 1, "OpenMP threads (default: OMP_NUM_THREADS or every core)");
+  app.add_option("--device", o.device, "auto (the GPU when this build has CUDA and one is visible), cpu, cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_flag_callback(
+      "--no-fold", [&o] { o.fold = false; }, "Keep the batch norms as separate layers (for checking the folded model)");
+  add_int_option(app, "--bench", o.bench, 1,
+                 "First time the forward pass on the first image at batch 1: 5 warm-up runs, then N timed ones; "
+                 "the median wall and CPU milliseconds go to stderr");
+  app.allow_extras();  // an unknown option is reported below, by name
+  app.set_version_flag("--version", std::string("hemo-infer 0.1 (") + (HEMO_WITH_CUDA ? "CUDA" : "CPU only") + ")");
+}
+
+// Image paths: the positional arguments after the model, "-" replaced by standard input's lines.
+std::vector<std::string> image_paths(const std::vector<std::string>& positional) {
+  std::vector<std::string> images;
   for (const std::string& p : positional) {
     if (p != "-") {
-      o.images.push_back(p);
+      images.push_back(p);
       continue;
     }
     for (std::string line; std::getline(std::cin, line);) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) o.images.push_back(line);
+      if (!line.empty()) images.push_back(line);
     }
   }
-  return o;
+  return images;
 }
 
 double cpu_seconds() {
@@ -172,22 +172,29 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   hemo::cli::apply_process_env(argv);
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (a == "--version") {
-      std::cout << "hemo-infer 0.1 (" << (HEMO_WITH_CUDA ? "CUDA" : "CPU only") << ")\n";
-      return 0;
-    }
+  CLI::App app{"hemo-infer: classifies each IMAGE with the model file and prints its most probable classes"};
+  Options o;
+  std::vector<std::string> positional;
+  describe(app, o, positional);
+  try {
+    app.parse(argc, argv);
+    for (const std::string& extra : app.remaining())
+      if (extra.size() > 1 && extra[0] == '-') throw UsageError("unknown option " + extra);
+    if (!app.remaining().empty()) throw UsageError("unexpected argument " + app.remaining().front());
+    o.images = image_paths(positional);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hemo-infer: " << e.what() << "\n" << app.help();
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "hemo-infer: " << e.what() << "\n" << app.help();
+    return 2;
   }
   try {
-    return run(parse(argc, argv));
-  } catch (const UsageError& e) {
-    std::cerr << "hemo-infer: " << e.what() << "\n" << kUsage;
-    return 2;
+    return run(o);
   } catch (const std::exception& e) {
     std::cerr << "hemo-infer: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,82 @@
+// A checkpoint written by an older hemo (tests/train/data/README.md says how) still loads, and a
+// run resumed from it continues as that hemo's uninterrupted run did.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "models/registry.h"
+#include "tests/train/tiny_run.h"
+#include "train/checkpoint.h"
+#include "train/epoch_log.h"
+#include "train/trainer.h"
+#include "weights/tensor_io.h"
+
+using namespace hemo;
+using namespace hemo::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kOld = fs::path(HEMO_SOURCE_DIR) / "tests/train/data/old_pbcnet7_frozen_epoch1.safetensors";
+
+// The configuration the old run was made with (README.md), for 2 epochs.
+TrainConfig old_config(const std::string& out) {
+  TrainConfig c = test::tiny_config(out);
+  c.optimizer = "sgd";
+  c.momentum = 0;
+  c.lr = 0.01;
+  c.freeze_backbone = true;
+  c.epochs = 2;
+  return c;
+}
+
+// The old file with its frozen backbone put back: the initialization the trainer draws from the
+// seed, which --freeze-backbone never changed.
+void restore_backbone(const TrainConfig& c, const fs::path& to) {
+  weights::TensorFile file = weights::load_tensors(kOld.string());
+  models::ModelOptions opt;
+  opt.input_size = c.input_size;
+  opt.dropout = c.dropout;
+  Generator init_gen(c.seed, 1);
+  nn::ModulePtr fresh = models::create_model(c.model, 8, opt, init_gen);
+  weights::NamedTensors all;
+  for (auto& [name, t] : fresh->state_dict())
+    if (name.rfind("features.", 0) == 0) all.emplace_back(name, t);
+  for (auto& entry : file.tensors) all.push_back(entry);
+  weights::save_tensors(to.string(), all, file.metadata);
+}
+
+}  // namespace
+
+TEST_CASE("old checkpoint: its training state loads as written") {
+  const Checkpoint ckpt = load_checkpoint(kOld.string());
+  CHECK(ckpt.meta.architecture == "pbcnet7");
+  CHECK(ckpt.meta.input_size == 65);
+  const nlohmann::json& st = ckpt.train_state;
+  REQUIRE(st.is_object());
+  CHECK(st.at("epoch") == 0);
+  CHECK(st.at("best_value") == 0.125);
+  CHECK(st.at("history").size() == 1);
+  CHECK(st.at("config").at("optimizer") == "sgd");
+}
+
+TEST_CASE("old checkpoint: a run resumed from it continues as the old uninterrupted run did") {
+  const fs::path run = test::train_work_dir("old_checkpoint") / "run";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  const TrainConfig c = [&] {
+    TrainConfig r = old_config(run.string());
+    r.resume = true;
+    return r;
+  }();
+  restore_backbone(c, run / "last.safetensors");
+  const TrainResult r = run_training(c, test::quiet);
+  CHECK(r.epochs_run == 1);
+  REQUIRE(r.train_losses.size() == 2);
+  CHECK(r.train_losses[0] == 2.1430161794026694);  // from the old file's history
+  CHECK(r.train_losses[1] == doctest::Approx(2.19544625).epsilon(1e-6));
+  const auto epochs = read_epoch_csv((run / "epochs.csv").string());
+  REQUIRE(epochs.size() == 2);
+  CHECK(epochs[1].val_loss == doctest::Approx(2.0812242).epsilon(1e-6));
+  CHECK(epochs[1].train_acc == doctest::Approx(0.208333333).epsilon(1e-6));
+}
