@@ -16,7 +16,10 @@ bash tools/install-deps.sh
 jobs=$(nproc)
 build=${HEMO_BUILD_DIR:-build}
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then  # optional: rebuilds (and clones side by side) reuse objects
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd .. && pwd)}
+fi
 step() { echo "== hemo tests: $* ($(date +%T))"; }
 
 step "main build (CUDA emulated on the CPU)"
