@@ -13,6 +13,9 @@
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
+// In libtsan, not declared by GCC 12's tsan_interface.h.
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
 // The scheduler's own bookkeeping is touched from every fiber; only the kernel's accesses and the
 // synchronization CUDA defines (launch, barrier, __syncwarp, end of grid) are shown to TSan.
 #define HEMO_TSAN_IGNORE_BEGIN() __tsan_ignore_thread_begin()
