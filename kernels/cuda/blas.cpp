@@ -1,9 +1,6 @@
 #include "kernels/cuda/blas.h"
 
-#include <atomic>
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 #include <unordered_map>
 
@@ -15,19 +12,12 @@
 namespace hemo::cuda {
 
 namespace {
-std::atomic<bool> g_allow_tf32{[] {
-  const char* v = std::getenv("HEMO_ALLOW_TF32");
-  return v && v[0] != '\0' && std::strcmp(v, "0") != 0;
-}()};
-
 int as_int(int64_t v, const char* what) {
   HEMO_CHECK(v >= 0 && v <= INT_MAX, "gemm: ", what, " = ", v, " is outside cuBLAS's 32-bit range");
   return static_cast<int>(v);
 }
 }  // namespace
 
-void set_allow_tf32(bool on) { g_allow_tf32.store(on); }
-bool allow_tf32() { return g_allow_tf32.load(); }
 
 cublasHandle_t cublas_handle() {
   thread_local std::unordered_map<int, cublasHandle_t> handles;

@@ -41,17 +41,8 @@ fs::path work_dir() {
 
 std::string quote(const std::string& s) { return test::shell_quote(s); }
 
-struct Run {
-  int status = -1;  // the exit status; -1 when killed by a signal
-  std::string out, err;
-};
-
-Run run(const std::string& cmd) {
-  Run r;
-  const int raw = test::run_command(cmd, &r.out, &r.err);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = test::CommandRun;
+Run run(const std::string& cmd) { return test::run_captured(cmd); }
 
 std::string infer_cpu(const std::string& args) { return quote(HEMO_INFER_CPU_BIN) + " " + args; }
 

@@ -35,17 +35,8 @@ fs::path work_dir() {
 
 std::string quote(const std::string& s) { return test::shell_quote(s); }
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-Run run(const std::string& cmd) {
-  Run r;
-  const int raw = test::run_command(cmd, &r.out, &r.err);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = test::CommandRun;
+Run run(const std::string& cmd) { return test::run_captured(cmd); }
 
 struct Case {
   std::string arch;

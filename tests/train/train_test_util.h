@@ -3,6 +3,9 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -36,10 +39,11 @@ inline std::string read_file(const fs::path& p) {
 }
 
 // Runs `cmd` through the shell; stdout goes to *out, stderr to *err (when given). Returns the
-// exit status (as from waitpid: 0 on success).
+// exit status (as from waitpid: 0 on success). The capture files are per process, so suites that
+// ctest runs side by side do not read each other's output.
 inline int run_command(const std::string& cmd, std::string* out, std::string* err = nullptr) {
   const fs::path dir = train_work_dir("cmd");
-  const fs::path o = dir / "stdout.txt", e = dir / "stderr.txt";
+  const fs::path o = dir / cat("stdout-", getpid(), ".txt"), e = dir / cat("stderr-", getpid(), ".txt");
   const int rc = std::system((cmd + " > " + shell_quote(o.string()) + " 2> " + shell_quote(e.string())).c_str());
   if (out) *out = read_file(o);
   if (err) {
@@ -47,6 +51,18 @@ inline int run_command(const std::string& cmd, std::string* out, std::string* er
     if (err->size() > 6000) *err = cat("...", err->substr(err->size() - 6000));
   }
   return rc;
+}
+
+// A command's exit status (-1 when a signal ended it) and what it printed.
+struct CommandRun {
+  int status = -1;
+  std::string out, err;
+};
+inline CommandRun run_captured(const std::string& cmd) {
+  CommandRun r;
+  const int raw = run_command(cmd, &r.out, &r.err);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
 }
 
 // The python of a venv under the build tree (python3 -m venv --system-site-packages, so Debian's

@@ -2,17 +2,13 @@
 // functions, computed by the CPU reference on the emulated device memory (which is host memory).
 // blas.cpp and conv_cudnn.cpp are left out of this build; what replaces them is named once per
 // process on standard error ("emulated: cuDNN/cuBLAS by the CPU reference", runtime.cpp).
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
+#include <cuda_runtime.h>
+
 #include <mutex>
 #include <set>
-#include <tuple>
 #include <vector>
 
 #include "kernels/conv2d.h"
-#include <cuda_runtime.h>
-
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/conv_cudnn.h"
 #include "kernels/gemm.h"
@@ -20,11 +16,6 @@
 namespace hemo::cuda {
 
 namespace {
-std::atomic<bool> g_allow_tf32{[] {
-  const char* v = std::getenv("HEMO_ALLOW_TF32");
-  return v && v[0] != '\0' && std::strcmp(v, "0") != 0;
-}()};
-
 // The (shape, direction) pairs seen, standing in for cuDNN's per-shape algorithm cache.
 std::mutex g_mu;
 std::set<std::vector<int64_t>> g_shapes;
@@ -35,8 +26,6 @@ void remember(const Conv2dShape& g, int direction) {
 }
 }  // namespace
 
-void set_allow_tf32(bool on) { g_allow_tf32.store(on); }  // recorded; the CPU reference is always fp32
-bool allow_tf32() { return g_allow_tf32.load(); }
 cublasHandle_t cublas_handle() { return nullptr; }
 
 template <class T>

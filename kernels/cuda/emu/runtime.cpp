@@ -80,6 +80,25 @@ bool valid_stream(cudaStream_t s) {
   return m.streams.count(s) != 0;
 }
 
+// Streams and events are heap objects the runtime keeps a set of, so a stale or foreign handle
+// is an error (cudaErrorInvalidResourceHandle) instead of a crash.
+template <class H>
+cudaError_t create_handle(H** handle, std::set<H*> Memory::*live, H* made) {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  *handle = made;
+  (m.*live).insert(made);
+  return cudaSuccess;
+}
+template <class H>
+cudaError_t destroy_handle(H* handle, std::set<H*> Memory::*live) {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (!handle || (m.*live).erase(handle) == 0) return fail(cudaErrorInvalidResourceHandle);
+  delete handle;
+  return cudaSuccess;
+}
+
 // A copy's pointers against its direction: device sides must be device memory, whole.
 cudaError_t check_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   const bool dst_dev = on_device(dst, bytes), src_dev = on_device(src, bytes);
@@ -276,19 +295,9 @@ cudaError_t cudaMemset2DAsync(void* dst, size_t pitch, int value, size_t width, 
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
-  Memory& m = memory();
-  std::lock_guard lock(m.mu);
-  *stream = new CUstream_st{flags};
-  m.streams.insert(*stream);
-  return cudaSuccess;
+  return create_handle(stream, &Memory::streams, new CUstream_st{flags});
 }
-cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-  Memory& m = memory();
-  std::lock_guard lock(m.mu);
-  if (!stream || m.streams.erase(stream) == 0) return fail(cudaErrorInvalidResourceHandle);
-  delete stream;
-  return cudaSuccess;
-}
+cudaError_t cudaStreamDestroy(cudaStream_t stream) { return destroy_handle(stream, &Memory::streams); }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   return valid_stream(stream) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
@@ -296,19 +305,9 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t, unsigned) { re
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
-  Memory& m = memory();
-  std::lock_guard lock(m.mu);
-  *event = new CUevent_st;
-  m.events.insert(*event);
-  return cudaSuccess;
+  return create_handle(event, &Memory::events, new CUevent_st);
 }
-cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  Memory& m = memory();
-  std::lock_guard lock(m.mu);
-  if (!event || m.events.erase(event) == 0) return fail(cudaErrorInvalidResourceHandle);
-  delete event;
-  return cudaSuccess;
-}
+cudaError_t cudaEventDestroy(cudaEvent_t event) { return destroy_handle(event, &Memory::events); }
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event || !valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
   event->at = std::chrono::steady_clock::now();
