@@ -6,10 +6,10 @@
 #    command-line tools on `--device cuda` run on the CPU through hemo's CUDA emulator.
 # 2. Where the CUDA toolkit is installed, the CUDA libraries are compiled with nvcc as well (the
 #    real .cu build and the cuBLAS/cuDNN call sites; warnings are errors), without linking tests.
-# 3. AddressSanitizer + UBSan: the robustness suite. (The emulator's sanitizer builds, ASan for
-#    out-of-bounds device accesses and TSan for shared-memory races, are run by hand for now:
-#    docs/cuda.md says how and what is left.)
-# Extra arguments go to the main build's ctest (e.g. -L unit) and skip steps 2-3.
+# 3. AddressSanitizer + UBSan (emulation build): the robustness suite and the emulator's own tests
+#    (an out-of-bounds device access is reported). 4. ThreadSanitizer: the emulator's own tests (a
+#    missing barrier is a data race naming the kernel, block and thread).
+# Extra arguments go to the main build's ctest (e.g. -L unit) and skip steps 2-4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -39,10 +39,19 @@ else
   step "no CUDA toolkit: the nvcc compile is left out"
 fi
 
-step "AddressSanitizer + UBSan: robustness"
+step "AddressSanitizer + UBSan: robustness and the emulator"
 asan=${build}-asan
-cmake -S . -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEMO_CUDA=OFF -DHEMO_WERROR=ON \
-      -DHEMO_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
-cmake --build "$asan" -j "$jobs" --target test_robustness
-(cd "$asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L robustness)
+cmake -S . -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON -DHEMO_CUDA=EMULATE \
+      -DHEMO_WERROR=ON -DHEMO_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
+cmake --build "$asan" -j "$jobs" --target test_robustness test_emu
+(cd "$asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R '^test_(robustness|emu)$')
+
+step "ThreadSanitizer: the emulator"
+tsan=${build}-tsan
+cmake -S . -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON -DHEMO_CUDA=EMULATE \
+      -DHEMO_WERROR=ON -DHEMO_SANITIZE=thread "${launcher[@]}" >/dev/null
+cmake --build "$tsan" -j "$jobs" --target test_emu
+# One OpenMP thread (libgomp is not instrumented); no address-space randomization (GCC 12's TSan
+# needs its fixed shadow layout).
+(cd "$tsan" && OMP_NUM_THREADS=1 setarch "$(uname -m)" -R ctest --output-on-failure -R '^test_emu$')
 step "done"

@@ -46,7 +46,9 @@ struct Coordinates {
   uint3 thread_idx, block_idx;
   dim3 block_dim, grid_dim;
 };
-extern thread_local const Coordinates* tl_coords;
+// constinit: no dynamic initialization, so no TLS wrapper call at every threadIdx (and none of
+// GCC 12's UBSan null checks on that wrapper, which misfire).
+extern thread_local constinit const Coordinates* tl_coords;
 
 // Collectives (grid.cpp). `file`/`line` name the call site in fault reports.
 void syncthreads(const char* file, int line);

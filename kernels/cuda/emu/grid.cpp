@@ -39,7 +39,7 @@ namespace hemo::emu {
 
 __extension__ typedef unsigned __int128 u128;
 
-thread_local const Coordinates* tl_coords = nullptr;
+constinit thread_local const Coordinates* tl_coords = nullptr;
 
 namespace {
 
@@ -120,9 +120,26 @@ struct Exec {
   const char* launch_file = "";
   int launch_line = 0;
   std::string fault;  // "" while all is well
-  // Fresh addresses per launch and per block, so TSan's sync objects start empty each time.
-  std::unique_ptr<char[]> launch_sync, block_sync;
+  // ThreadSanitizer's synchronization objects (their addresses; no-ops in other builds). A block's
+  // threads acquire what the previous block's threads released on every way out (each yield and
+  // their end): blocks are ordered one after another, as racecheck sees them, so TSan reports
+  // races between the threads of a block, not memory reused by the next block. `launch` carries
+  // the host's work before the launch to every thread.
+  struct {
+    char launch, block_end[2], barrier, warp[32];
+  } sync{};
+  unsigned parity = 0;  // this block's block_end slot
   uint64_t rng = 0;
+
+  void release_block() { HEMO_TSAN_RELEASE(&sync.block_end[parity]); }
+
+#if defined(__SANITIZE_THREAD__)
+  // A fiber's switch touches its own state after the fiber's last release; freeing that state at
+  // thread exit would be a race TSan reports. The fibers die with the process instead.
+  ~Exec() {
+    for (auto& f : fibers) (void)f.release();
+  }
+#endif
 
   Thread& thread(unsigned linear) { return threads[linear]; }
   unsigned warp_lanes(unsigned warp) const {
@@ -130,6 +147,12 @@ struct Exec {
   }
 };
 thread_local Exec tl_exec;
+
+std::string hex(unsigned v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << v;
+  return s.str();
+}
 
 std::string where(const Exec& e, const Thread* t) {
   std::ostringstream s;
@@ -146,30 +169,49 @@ void record_fault(Exec& e, const Thread* t, const std::string& kind, const std::
   std::fprintf(stderr, "%s\n", e.fault.c_str());
 }
 
+// Thrown by fault_here and caught in thread_main: unwinding the faulting thread's stack frees what
+// its frames hold (the fault's own message strings among them) before the block is abandoned.
+struct Abandoned {};
+
 // From inside a fiber: report (naming `who`, by default the running thread), then leave the block
-// for good (the launch stops).
+// for good (the launch stops). Called inside the scheduler's TSan ignore bracket, which it closes.
 [[noreturn]] void fault_here(const std::string& kind, const std::string& detail, const Thread* who = nullptr) {
   Exec& e = tl_exec;
   record_fault(e, who ? who : e.current, kind, detail);
-  Thread* t = e.current;
+  e.release_block();
   HEMO_TSAN_IGNORE_END();
-  for (;;) t->fiber->yield();  // never resumed: the scheduler abandons the block
+  throw Abandoned{};
 }
 
 std::string site(const Thread& t) { return std::string(t.file) + ":" + std::to_string(t.line); }
 
+void exit_thread(Exec& e, Thread* t);
+
 void thread_main(void* arg) {
   Exec& e = tl_exec;
   Thread* t = static_cast<Thread*>(arg);
-  HEMO_TSAN_ACQUIRE(e.launch_sync.get());
-  HEMO_TSAN_ACQUIRE(e.block_sync.get());
-  e.body(e.ctx);
-  HEMO_TSAN_RELEASE(e.launch_sync.get() + 1);
+  HEMO_TSAN_ACQUIRE(&e.sync.launch);
+  HEMO_TSAN_ACQUIRE(&e.sync.block_end[e.parity ^ 1u]);
+  HEMO_TSAN_IGNORE_BEGIN();
+  Fiber* const f = t->fiber;
+  HEMO_TSAN_IGNORE_END();
+  try {
+    e.body(e.ctx);
+    exit_thread(e, t);
+  } catch (const Abandoned&) {
+    for (;;) f->yield();  // never resumed: the scheduler abandons the block
+  }
+  f->finish();
+}
+
+// The end of a thread's kernel body: its bookkeeping, and the fault of a lane that leaves while
+// lanes of its warp wait in a collective whose mask names it.
+void exit_thread(Exec& e, Thread* t) {
+  e.release_block();
   HEMO_TSAN_IGNORE_BEGIN();
   t->state = State::exited;
   --e.live;
   ++e.exited;
-  // A lane that exits while lanes of its warp wait in a collective whose mask names it.
   const unsigned lane = t->linear % 32, warp = t->linear / 32;
   e.warps[warp].exited |= 1u << lane;
   for (unsigned waiting = e.warps[warp].in_collective; waiting; waiting &= waiting - 1) {
@@ -178,22 +220,12 @@ void thread_main(void* arg) {
     if (o.mask >> lane & 1u) {
       fault_here("invalid warp collective",
                  "this lane exited while lane " + std::to_string(l) + " waits in " + op_name(o.op) + " at " + site(o) +
-                     " with mask 0x" + [&] {
-                       std::ostringstream s;
-                       s << std::hex << o.mask;
-                       return s.str();
-                     }() + " naming it");
+                     " with mask " + hex(o.mask) + " naming it");
     }
   }
   HEMO_TSAN_IGNORE_END();
-  t->fiber->finish();
 }
 
-std::string hex(unsigned v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
 
 // The lane a shuffle reads, or -1 for "its own value" (a source outside the lane's segment).
 int shuffle_source(const Thread& t, unsigned lane) {
@@ -280,15 +312,17 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, in
   t->state = State::warp;
   w.in_collective |= 1u << lane;
   const bool all_here = (w.in_collective & mask) == mask;
-  if (op == WarpOp::syncwarp) HEMO_TSAN_RELEASE(e.block_sync.get() + 2 + warp);
+  if (op == WarpOp::syncwarp) HEMO_TSAN_RELEASE(&e.sync.warp[warp % 32]);
   if (all_here) {
     complete_collective(e, warp, mask);
   } else {
+    e.release_block();
+    Fiber* f = t->fiber;
     HEMO_TSAN_IGNORE_END();
-    t->fiber->yield();
+    f->yield();
     HEMO_TSAN_IGNORE_BEGIN();
   }
-  if (op == WarpOp::syncwarp) HEMO_TSAN_ACQUIRE(e.block_sync.get() + 2 + warp);
+  if (op == WarpOp::syncwarp) HEMO_TSAN_ACQUIRE(&e.sync.warp[warp % 32]);
   const uint64_t result = t->result;
   HEMO_TSAN_IGNORE_END();
   return result;
@@ -302,10 +336,12 @@ void syncthreads(const char* file, int line) {
   e.warps[t->linear / 32].at_barrier |= 1u << (t->linear % 32);
   t->file = file;
   t->line = line;
-  HEMO_TSAN_RELEASE(e.block_sync.get() + 1);
+  HEMO_TSAN_RELEASE(&e.sync.barrier);
+  e.release_block();
+  Fiber* f = t->fiber;
   HEMO_TSAN_IGNORE_END();
-  t->fiber->yield();  // the scheduler releases the barrier once every thread is here
-  HEMO_TSAN_ACQUIRE(e.block_sync.get() + 1);
+  f->yield();  // the scheduler releases the barrier once every thread is here
+  HEMO_TSAN_ACQUIRE(&e.sync.barrier);
 }
 
 void* dynamic_shared() { return tl_exec.dynamic_shared.data(); }
@@ -436,16 +472,14 @@ std::string run_grid(const char* kernel, const char* file, int line, dim3 grid, 
     c = splitmix(e.rng) % nblocks;
     do a = splitmix(e.rng) % nblocks | 1; while (std::gcd(a, nblocks) != 1);
   }
-  e.launch_sync = std::make_unique<char[]>(2);
-  HEMO_TSAN_RELEASE(e.launch_sync.get());
+  HEMO_TSAN_RELEASE(&e.sync.launch);
   const bool named = HEMO_EMU_SANITIZED;
   std::string name;
   for (uint64_t k = 0; k < nblocks && e.fault.empty(); ++k) {
     const uint64_t b = static_cast<uint64_t>((static_cast<u128>(a) * k + c) % nblocks);
     const uint3 bidx{static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
                      static_cast<unsigned>(b / (uint64_t{grid.x} * grid.y))};
-    e.block_sync = std::make_unique<char[]>(2 + (nthreads + 31) / 32);
-    HEMO_TSAN_RELEASE(e.block_sync.get());
+    e.parity ^= 1u;
     if (shared_bytes) e.dynamic_shared.assign(shared_bytes, 0xFF);
     e.warps.assign((nthreads + 31) / 32, Warp{});
     for (Thread& t : e.threads) {
@@ -460,11 +494,9 @@ std::string run_grid(const char* kernel, const char* file, int line, dim3 grid, 
     const bool ok = run_block(e);
     if (!ok && e.fault.empty()) record_fault(e, nullptr, "internal error", "a block stopped without a fault");
   }
-  HEMO_TSAN_ACQUIRE(e.launch_sync.get() + 1);
+  HEMO_TSAN_ACQUIRE(&e.sync.block_end[e.parity]);
   e.current = nullptr;
   tl_coords = nullptr;
-  e.block_sync.reset();
-  e.launch_sync.reset();
   std::string fault = e.fault;
   HEMO_TSAN_IGNORE_END();
   return fault;

@@ -2,9 +2,10 @@
 // block in a scrambled order, each block's threads as cooperating fibers (kernels/cuda/emu/fiber.h),
 // and reports what compute-sanitizer's synccheck would: barriers not reached by every thread of a
 // block, deadlocks, and warp collectives whose mask names a lane that has exited, does not exist
-// or waits elsewhere. Shared-memory and global-memory races are reported by ThreadSanitizer in a
-// build with -DHEMO_SANITIZE=thread (each CUDA thread is a TSan fiber named "kernel K block (x,y,z)
-// thread (x,y,z)", and barriers are release/acquire pairs); out-of-bounds accesses by
+// or waits elsewhere. Races between the threads of a block (shared or global memory, as racecheck
+// reports them) by ThreadSanitizer in a build with -DHEMO_SANITIZE=thread: each CUDA thread is a
+// TSan fiber named "kernel K block (x,y,z) thread (x,y,z)", barriers are release/acquire pairs,
+// and consecutive blocks are ordered (a block may reuse the memory the last one used); out-of-bounds accesses by
 // AddressSanitizer (device memory is exact-size heap blocks).
 //
 // Settings (environment): HEMO_EMU_SEED (default 1; 0 runs blocks and threads in index order,
