@@ -111,7 +111,7 @@ void run(const GradcamOptions& o) {
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
   const Device device = resolve_device(o.device);
-  auto model = train::model_from_checkpoint(ckpt, device);
+  auto model = models::build_model(ckpt, device).module;
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);
 
