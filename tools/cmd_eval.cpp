@@ -18,7 +18,8 @@
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval", device = "cpu";
+  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval";
+  hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   int batch_size = 32, threads = 2;
 };
 
@@ -79,7 +80,7 @@ void add_eval_command(CLI::App& app) {
     std::vector<std::string> classes;
     auto samples = eval_samples(*o, classes);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
-    const Device device = resolve_device(o->device);
+    const Device device = resolve(o->device);
     std::vector<train::Predictions> members;
     for (const auto& path : paths) {
       train::Checkpoint ckpt = train::load_checkpoint(path);

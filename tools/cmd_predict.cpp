@@ -17,7 +17,8 @@
 
 namespace {
 struct PredictOptions {
-  std::string checkpoint, device = "cpu";
+  std::string checkpoint;
+  hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   std::vector<std::string> inputs;
   int top = 3, batch_size = 32, threads = 2;
   bool json = false;
@@ -56,7 +57,7 @@ void add_predict_command(CLI::App& app) {
   cmd->callback([o] {
     using namespace hemo;
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
-    const Device device = resolve_device(o->device);
+    const Device device = resolve(o->device);
     auto model = models::build_model(ckpt, device).module;
     auto samples = collect(o->inputs);
     HEMO_CHECK(!samples.empty(), "no images found in the given paths");

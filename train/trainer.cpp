@@ -35,17 +35,17 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
-  if (c.optimizer == "sgd") return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
+  if (c.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
   AdamOptions o;
   o.lr = c.lr;
   o.weight_decay = c.weight_decay;
-  o.decoupled = c.optimizer == "adamw";
+  o.decoupled = c.optimizer == OptimizerKind::adamw;
   return std::make_unique<Adam>(std::move(params), o);
 }
 
 Schedule make_schedule(const TrainConfig& c) {
   Schedule s;
-  s.kind = Schedule::parse(c.schedule);
+  s.kind = c.schedule;
   s.base_lr = c.lr;
   s.step_size = c.step_size;
   s.gamma = c.gamma;
@@ -64,9 +64,9 @@ void set_generator_state(Generator& g, const nlohmann::json& j) {
                j.at("buffered").get<uint64_t>()});
 }
 
-bool improved(const std::string& monitor, double value, double best, bool have_best) {
+bool improved(Monitor monitor, double value, double best, bool have_best) {
   if (!have_best) return true;
-  return monitor == "val_loss" ? value < best : value > best;
+  return monitor == Monitor::val_loss ? value < best : value > best;
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
   config.validate();
   const fs::path run_dir = config.out;
   fs::create_directories(run_dir);
-  const Device device = resolve_device(config.device);
+  const Device device = resolve(config.device);
 
   // ---- data ----
   HEMO_CHECK(!config.data.empty(), "no data folder given (--data DIR: an ImageFolder of class subfolders)");
@@ -250,7 +250,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     result.train_losses.push_back(rec.train_loss);
     history.push_back(to_json(rec));
 
-    const double monitored = config.monitor == "val_loss" ? rec.val_loss : rec.val_acc;
+    const double monitored = config.monitor == Monitor::val_loss ? rec.val_loss : rec.val_acc;
     const bool better = improved(config.monitor, monitored, best_value, best_epoch >= 0);
     if (better) {
       best_epoch = epoch;
@@ -267,7 +267,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
                             {"best_epoch", best_epoch},
                             {"best_value", best_value},
                             {"stale", stale},
-                            {"monitor", config.monitor},
+                            {"monitor", option_name(config.monitor)},
                             {"optimizer", optimizer->name()},
                             {"dropout_rng", generator_state(default_generator())},
                             {"init_rng", generator_state(init_gen)},
@@ -279,7 +279,7 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     ++result.epochs_run;
 
     if (config.patience > 0 && stale >= config.patience) {
-      log(cat("early stop: ", config.monitor, " has not improved for ", stale, " epochs (best at epoch ", best_epoch + 1, ")"));
+      log(cat("early stop: ", option_name(config.monitor), " has not improved for ", stale, " epochs (best at epoch ", best_epoch + 1, ")"));
       break;
     }
     longest_epoch = std::max(longest_epoch, rec.seconds);

@@ -22,7 +22,7 @@ const fs::path kOld = fs::path(HEMO_SOURCE_DIR) / "tests/train/data/old_pbcnet7_
 // The configuration the old run was made with (README.md), for 2 epochs.
 TrainConfig old_config(const std::string& out) {
   TrainConfig c = test::tiny_config(out);
-  c.optimizer = "sgd";
+  c.optimizer = OptimizerKind::sgd;
   c.momentum = 0;
   c.lr = 0.01;
   c.freeze_backbone = true;
