@@ -2,8 +2,9 @@
 // checkpoint is also a weights file for `hemo forward`, `hemo predict` and hemo-infer) and the
 // optimizer's buffers under "optimizer.<name>", with metadata:
 //   architecture, num_classes, class_names (JSON list), input_size, mean, std (JSON lists)
-//   hemo.train_state   JSON: epoch, step, optimizer name, RNG states, best metric, manifest hash,
-//                      per-epoch history, the resolved configuration
+//   hemo.train_state   JSON of train/train_state.h's TrainState: epoch, best epoch and value,
+//                      optimizer name, RNG states, manifest hash, per-epoch history, the resolved
+//                      configuration
 // Writing is crash-safe (temporary file, fsync, rename; safetensors::save): a crash or kill at
 // any moment leaves the previous checkpoint at `path` loadable.
 #pragma once
