@@ -21,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DemoOptions {
-  std::string out = "runs/demo", device = "auto";
+  std::string out = "runs/demo";
+  hemo::DeviceChoice device = hemo::DeviceChoice::auto_;
   int per_class = 400, size = 72, epochs = 10, threads = 2;
   double minutes = 3.75;  // training time limit: with drawing and testing, under 5 minutes on 2 cores
   uint64_t seed = 0;
@@ -58,7 +59,7 @@ fs::path prepare_data(const DemoOptions& o) {
 
 void run_demo(const DemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  const bool gpu = hemo::resolve_device(o.device).is_cuda();  // before drawing: a bad --device fails at once
+  const bool gpu = hemo::resolve(o.device).is_cuda();  // before drawing: a bad --device fails at once
   std::cout << "hemo demo: pbcnet7 on the synthetic blood-smear set, on the " << (gpu ? "GPU" : "CPU")
             << (HEMO_WITH_CUDA ? "" : " (hemo was built without CUDA)") << "\n";
   const fs::path data = prepare_data(o);
@@ -68,9 +69,9 @@ void run_demo(const DemoOptions& o) {
   c.data = data.string();
   c.out = (fs::path(o.out) / "run").string();
   c.input_size = o.size;
-  c.device = gpu ? "cuda" : "cpu";
+  c.device = gpu ? hemo::DeviceChoice::cuda : hemo::DeviceChoice::cpu;
   c.split_train = 0.7, c.split_val = 0.15, c.split_test = 0.15;
-  c.optimizer = "adam";
+  c.optimizer = hemo::train::OptimizerKind::adam;
   c.lr = 1e-3;
   c.batch_size = 16;
   c.epochs = o.epochs;
@@ -78,7 +79,7 @@ void run_demo(const DemoOptions& o) {
   // pbcnet7's dropout of 0.25 after every block holds a short run on a plateau for epochs; the
   // demo trains a few minutes, so it trains without (hemo train --dropout sets it).
   c.dropout = 0;
-  c.monitor = "val_acc";
+  c.monitor = hemo::train::Monitor::val_acc;
   c.restore_best = true;
   c.threads = o.threads;
   c.seed = o.seed;
@@ -99,9 +100,7 @@ void add_demo_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "demo", "Run the main job: draw the synthetic smear set, train pbcnet7, evaluate, write report.html");
   cmd->add_option("--out", o->out, "Folder for the data (OUT/synth) and the run (OUT/run)")->capture_default_str();
-  cmd->add_option("--device", o->device, "auto (GPU when there is one), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  hemo::cli::add_choice_option(cmd, "--device", o->device, "auto (GPU when there is one), cpu or cuda");
   cmd->add_option("--per-class", o->per_class, "Synthetic images per class")
       ->check(CLI::Range(20, 100000))
       ->capture_default_str();

@@ -18,7 +18,8 @@
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval", device = "cpu";
+  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval";
+  hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   int batch_size = 32, threads = 2;
 };
 
@@ -79,23 +80,18 @@ void add_eval_command(CLI::App& app) {
     std::vector<std::string> classes;
     auto samples = eval_samples(*o, classes);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
-    const Device device = resolve_device(o->device);
+    const Device device = resolve(o->device);
     std::vector<train::Predictions> members;
     for (const auto& path : paths) {
       train::Checkpoint ckpt = train::load_checkpoint(path);
       HEMO_CHECK(ckpt.meta.class_names == classes, path, " was trained on classes different from those of ", o->data);
-      auto model = train::model_from_checkpoint(ckpt, device);
+      auto model = models::build_model(ckpt, device).module;
       data::LoaderOptions lo;
       lo.batch_size = o->batch_size;
       lo.threads = o->threads;
       lo.order = data::Order::Sequential;
       lo.allocator = train::batch_allocator(device);
-      data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
-      for (int k = 0; k < 3; ++k) {
-        tf.mean[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.mean[static_cast<size_t>(k)]);
-        tf.std[static_cast<size_t>(k)] = static_cast<float>(ckpt.meta.std[static_cast<size_t>(k)]);
-      }
-      data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
+      data::Loader loader(std::make_shared<data::FileSource>(samples), models::eval_transform(ckpt.meta), lo);
       members.push_back(train::predict(*model, loader, device, path));
       std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
     }

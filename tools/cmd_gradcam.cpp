@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 using namespace hemo;
 
 struct GradcamOptions {
-  std::string checkpoint, out, method = "gradcam", layer, class_name, colormap = "jet", device = "cpu";
+  std::string checkpoint, out, method = "gradcam", layer, class_name, colormap = "jet";
+  hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   std::vector<std::string> inputs;
   float alpha = 0.5f;
   int batch_size = 8;
@@ -110,8 +111,8 @@ void run(const GradcamOptions& o) {
   const std::vector<train::CamInput> images = collect(o.inputs, meta.class_names);
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
-  const Device device = resolve_device(o.device);
-  auto model = train::model_from_checkpoint(ckpt, device);
+  const Device device = resolve(o.device);
+  auto model = models::build_model(ckpt, device).module;
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);
 

@@ -17,7 +17,8 @@
 
 namespace {
 struct PredictOptions {
-  std::string checkpoint, device = "cpu";
+  std::string checkpoint;
+  hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   std::vector<std::string> inputs;
   int top = 3, batch_size = 32, threads = 2;
   bool json = false;
@@ -56,15 +57,11 @@ void add_predict_command(CLI::App& app) {
   cmd->callback([o] {
     using namespace hemo;
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
-    const Device device = resolve_device(o->device);
-    auto model = train::model_from_checkpoint(ckpt, device);
+    const Device device = resolve(o->device);
+    auto model = models::build_model(ckpt, device).module;
     auto samples = collect(o->inputs);
     HEMO_CHECK(!samples.empty(), "no images found in the given paths");
-    data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(ckpt.meta.input_size));
-    for (size_t k = 0; k < 3; ++k) {
-      tf.mean[k] = static_cast<float>(ckpt.meta.mean[k]);
-      tf.std[k] = static_cast<float>(ckpt.meta.std[k]);
-    }
+    const data::TransformSpec tf = models::eval_transform(ckpt.meta);
     data::LoaderOptions lo;
     lo.batch_size = o->batch_size;
     lo.threads = o->threads;

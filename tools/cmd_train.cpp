@@ -22,8 +22,13 @@ struct Flags {
 
 template <class T>
 void option(CLI::App* cmd, Flags& f, const std::string& name, T TrainConfig::*field, const std::string& help) {
-  CLI::Option* opt = cmd->add_option(name, f.given.*field, help);
-  opt->default_str(CLI::detail::to_string(TrainConfig{}.*field));
+  CLI::Option* opt;
+  if constexpr (hemo::NamedOption<T>) {
+    opt = hemo::cli::add_choice_option(cmd, name, f.given.*field, help);
+  } else {
+    opt = cmd->add_option(name, f.given.*field, help);
+    opt->default_str(CLI::detail::to_string(TrainConfig{}.*field));
+  }
   f.appliers.push_back([opt, field, &f](TrainConfig& c) {
     if (opt->count()) c.*field = f.given.*field;
   });

@@ -8,18 +8,40 @@
 
 #include <string>
 
+#include "tensor/options.h"
+
 namespace hemo::cli {
 
 using AddCommand = void (*)(CLI::App& parent);
 
 bool register_command(const char* parent, int order, AddCommand add);
 
-// --device for the commands that run a model: cpu, cuda or auto; hemo::resolve_device
-// (tensor/storage.h) turns the value into a Device.
-inline CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
-  return cmd->add_option("--device", device, "cpu, cuda or auto (the GPU when there is one)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+// An option whose value is a typed option's name (tensor/options.h), parsed into `target` by its
+// one parser: another name is a CLI11 error with that parser's message, which lists the valid
+// names. Help shows them and the default.
+template <NamedOption E>
+CLI::Option* add_choice_option(CLI::App* cmd, const std::string& flag, E& target, const std::string& help) {
+  std::string names;
+  for (const std::string& n : option_names<E>()) names += (names.empty() ? "" : ",") + n;
+  return cmd
+      ->add_option_function<std::string>(
+          flag,
+          [&target](const std::string& name) {
+            try {
+              target = parse_option<E>(name);
+            } catch (const Error& e) {
+              throw CLI::ValidationError(e.what());
+            }
+          },
+          help)
+      ->type_name("{" + names + "}")
+      ->default_str(std::string(option_name(target)));
+}
+
+// --device for the commands that run a model: cpu, cuda or auto; hemo::resolve (tensor/options.h)
+// turns the choice into a Device.
+inline CLI::Option* add_device_option(CLI::App* cmd, DeviceChoice& device) {
+  return add_choice_option(cmd, "--device", device, "cpu, cuda or auto (the GPU when there is one)");
 }
 // Adds the registered commands whose parent is `parent_name` to `parent`.
 void add_commands(const char* parent_name, CLI::App& parent);

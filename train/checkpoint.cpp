@@ -8,7 +8,7 @@
 namespace hemo::train {
 
 namespace {
-const char* kOptimizerPrefix = "optimizer.";
+using models::kOptimizerPrefix;
 
 nlohmann::json parse_train_state(const std::string& text, const std::string& path) {
   try {
@@ -23,7 +23,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Mod
                      const nlohmann::json& train_state) {
   weights::NamedTensors tensors = model.state_dict();
   if (optimizer)
-    for (auto& [n, t] : optimizer->state()) tensors.emplace_back(kOptimizerPrefix + n, t);
+    for (auto& [n, t] : optimizer->state()) tensors.emplace_back(std::string(kOptimizerPrefix) + n, t);
   auto md = meta.to_metadata();
   if (!train_state.is_null()) md["hemo.train_state"] = train_state.dump();
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
@@ -33,19 +33,10 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Mod
 
 Checkpoint load_checkpoint(const std::string& path) {
   HEMO_CHECK(std::filesystem::is_regular_file(path), "checkpoint ", path, " does not exist or is not a file");
-  weights::TensorFile file = weights::load_tensors(path);
   Checkpoint c;
-  c.path = path;
-  c.meta = ModelMeta::from_metadata(file.metadata, path);
-  const std::string prefix = kOptimizerPrefix;
-  for (auto& [n, t] : file.tensors) {
-    if (n.rfind(prefix, 0) == 0)
-      c.optimizer.emplace_back(n.substr(prefix.size()), t);
-    else
-      c.model.emplace_back(n, t);
-  }
-  auto it = file.metadata.find("hemo.train_state");
-  if (it != file.metadata.end()) c.train_state = parse_train_state(it->second, path);
+  static_cast<models::ModelFile&>(c) = models::read_model_file(path, models::WithOptimizer::yes);
+  auto it = c.metadata.find("hemo.train_state");
+  if (it != c.metadata.end()) c.train_state = parse_train_state(it->second, path);
   return c;
 }
 

@@ -2,8 +2,9 @@
 // checkpoint is also a weights file for `hemo forward`, `hemo predict` and hemo-infer) and the
 // optimizer's buffers under "optimizer.<name>", with metadata:
 //   architecture, num_classes, class_names (JSON list), input_size, mean, std (JSON lists)
-//   hemo.train_state   JSON: epoch, step, optimizer name, RNG states, best metric, manifest hash,
-//                      per-epoch history, the resolved configuration
+//   hemo.train_state   JSON of train/train_state.h's TrainState: epoch, best epoch and value,
+//                      optimizer name, RNG states, manifest hash, per-epoch history, the resolved
+//                      configuration
 // Writing is crash-safe (temporary file, fsync, rename; safetensors::save): a crash or kill at
 // any moment leaves the previous checkpoint at `path` loadable.
 #pragma once
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "models/model_file.h"
 #include "nn/module.h"
 #include "train/optim.h"
 #include "weights/model_meta.h"
@@ -24,13 +26,13 @@ using ModelMeta = weights::ModelMeta;  // the self-describing metadata (weights/
 void save_checkpoint(const std::string& path, const nn::Module& model, const ModelMeta& meta,
                      const Optimizer* optimizer = nullptr, const nlohmann::json& train_state = {});
 
-struct Checkpoint {
-  ModelMeta meta;
-  weights::NamedTensors model, optimizer;  // optimizer names without the "optimizer." prefix
-  nlohmann::json train_state;              // null when the file holds only weights
-  std::string path;
+// A model file (models/model_file.h: meta, model tensors, optimizer buffers without the
+// "optimizer." prefix, path) and its training state.
+struct Checkpoint : models::ModelFile {
+  nlohmann::json train_state;  // null when the file holds only weights
 };
 
+// Opens the file as models::read_model_file does (with the optimizer buffers).
 Checkpoint load_checkpoint(const std::string& path);
 
 // A short fingerprint of a split manifest's CSV text (64-bit FNV-1a, 16 hex digits): a resumed run

@@ -18,11 +18,7 @@ void TrainConfig::validate() const {
   HEMO_CHECK(epochs > 0, "--epochs must be positive (got ", epochs, ")");
   HEMO_CHECK(batch_size > 0, "--batch-size must be positive (got ", batch_size, ")");
   HEMO_CHECK(lr > 0, "--lr must be positive (got ", lr, ")");
-  HEMO_CHECK(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw", "--optimizer '", optimizer,
-             "' is not one of sgd, adam, adamw");
-  HEMO_CHECK(monitor == "val_acc" || monitor == "val_loss", "--monitor '", monitor, "' is not val_acc or val_loss");
   HEMO_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
-  HEMO_CHECK(device == "cpu" || device == "cuda" || device == "auto", "--device '", device, "' is not cpu, cuda or auto");
   double s = split_train + split_val + split_test;
   HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
              "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
@@ -34,10 +30,10 @@ TrainConfig recipe(const std::string& name) {
   c.recipe = name;
   if (name == "gavas2021") {  // paper 002: SGD 0.9, lr 1e-3, x0.1 every 7 epochs, batch 32, 25 epochs
     c.model = "wide_resnet50_2";
-    c.optimizer = "sgd";
+    c.optimizer = OptimizerKind::sgd;
     c.lr = 1e-3;
     c.momentum = 0.9;
-    c.schedule = "step";
+    c.schedule = ScheduleKind::step;
     c.step_size = 7;
     c.gamma = 0.1;
     c.batch_size = 32;
@@ -47,37 +43,37 @@ TrainConfig recipe(const std::string& name) {
     c.input_size = 224;
   } else if (name == "katar2022") {  // paper 001: Adam 1e-4, batch 64, <= 50 epochs, patience 5 on val acc
     c.model = "mobilenet_v3_small";
-    c.optimizer = "adam";
+    c.optimizer = OptimizerKind::adam;
     c.lr = 1e-4;
     c.batch_size = 64;
     c.epochs = 50;
-    c.monitor = "val_acc";
+    c.monitor = Monitor::val_acc;
     c.patience = 5;
     c.restore_best = true;
     c.input_size = 224;
   } else if (name == "asghar2023") {  // paper 003: the 7-block CNN at 100x100, Adam 1e-3, keep lowest loss
     c.model = "pbcnet7";
-    c.optimizer = "adam";
+    c.optimizer = OptimizerKind::adam;
     c.lr = 1e-3;
     c.batch_size = 32;
     // The paper ran 150 epochs and kept the weights of the lowest loss. Its validation loss bottoms
     // out long before that, so: at most 40 epochs, stop 6 epochs after the lowest validation loss
     // and test that epoch's weights (the same weights, hours sooner on a CPU).
     c.epochs = 40;
-    c.monitor = "val_loss";
+    c.monitor = Monitor::val_loss;
     c.patience = 6;
     c.restore_best = true;
     c.input_size = 100;
   } else if (name == "pramodha2023") {  // paper 000: MobileNetV2, augmentation + class balancing
     c.model = "mobilenet_v2";
     c.split_train = 0.7, c.split_val = 0.1, c.split_test = 0.2;  // the paper's 70/20/10 train/test/val
-    c.optimizer = "adam";
+    c.optimizer = OptimizerKind::adam;
     c.lr = 1e-4;
     c.batch_size = 32;
     c.epochs = 30;
     c.augment = true, c.vflip = true, c.rotation = 30;
     c.balanced_sampler = true;
-    c.monitor = "val_acc";
+    c.monitor = Monitor::val_acc;
     c.patience = 5;
     c.input_size = 224;
   } else {

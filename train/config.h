@@ -1,9 +1,12 @@
 // TrainConfig: everything a training run is made of, resolved from a recipe preset and then the
 // command-line flags (any flag overrides the preset). Saved as JSON in the run directory and in
-// every checkpoint, so a run can be reproduced and resumed.
+// every checkpoint, so a run can be reproduced and resumed. The choices are typed options
+// (train/options.h); the JSON holds their names ("adam", "val_loss", ...), as it always has.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "train/options.h"
 
 namespace hemo::train {
 
@@ -16,7 +19,7 @@ struct TrainConfig {
   std::string pretrained;      // weights to start from (transfer: a differing head is re-initialized)
   std::string recipe;          // the preset these values came from, for the record
   int64_t input_size = 0;      // 0: the model's default
-  std::string device = "cpu";  // cpu | cuda | auto
+  DeviceChoice device = DeviceChoice::cpu;
   // data
   double split_train = 0.7, split_val = 0.2, split_test = 0.1;
   bool augment = false;
@@ -28,17 +31,17 @@ struct TrainConfig {
   // optimization
   int epochs = 10;
   int batch_size = 32;
-  std::string optimizer = "adam";  // sgd | adam | adamw
+  OptimizerKind optimizer = OptimizerKind::adam;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0;
   bool nesterov = false;
-  std::string schedule = "constant";  // constant | step | cosine
+  ScheduleKind schedule = ScheduleKind::constant;
   double step_size = 7, gamma = 0.1, warmup_epochs = 0;
   double label_smoothing = 0;
   double clip_grad_norm = 0;   // 0: off
   double dropout = -1;         // < 0: the model's default
   bool freeze_backbone = false;
   // stopping
-  std::string monitor = "val_acc";  // val_acc | val_loss: picks the best checkpoint
+  Monitor monitor = Monitor::val_acc;  // picks the best checkpoint
   int patience = 0;                 // epochs without improvement before stopping; 0: never stop early
   bool restore_best = true;         // evaluate the best checkpoint on the test split
   double max_minutes = 0;           // 0: no limit; else no epoch starts that would end past it

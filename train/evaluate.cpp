@@ -2,14 +2,11 @@
 
 #include <cmath>
 
-#include "models/registry.h"
 #include "nn/ops_loss.h"
 #include "nn/ops_softmax.h"
-#include "nn/state_dict.h"
 #include "tensor/autograd.h"
 #include "tensor/pinned.h"
 #include "tensor/storage.h"
-#include "train/checkpoint.h"
 #include "train/progress.h"
 
 namespace hemo::train {
@@ -62,22 +59,6 @@ Predictions predict(nn::Module& model, data::Loader& loader, Device device, cons
   out.loss = out.truth.empty() ? 0 : loss_sum / static_cast<double>(out.truth.size());
   model.train(was_training);
   return out;
-}
-
-nn::ModulePtr model_from_checkpoint(const Checkpoint& ckpt, Device device) {
-  models::ModelOptions opt;
-  opt.input_size = ckpt.meta.input_size;
-  opt.init_weights = false;  // every weight is loaded next (strictly)
-  Generator gen(0);
-  nn::ModulePtr model = models::create_model(ckpt.meta.architecture, ckpt.meta.num_classes, opt, gen);
-  try {
-    nn::load_state_dict(*model, ckpt.model);
-  } catch (const Error& e) {
-    throw Error(cat(ckpt.path, ": ", e.what()));
-  }
-  model->eval();
-  model->to(device);
-  return model;
 }
 
 }  // namespace hemo::train

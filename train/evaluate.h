@@ -21,7 +21,6 @@ data::BatchAllocator batch_allocator(Device device);
 // `progress_label` non-empty shows a progress bar.
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label = "");
 
-struct Checkpoint;
-// Builds the checkpoint's architecture and loads its weights (strict), in eval mode, on `device`.
-nn::ModulePtr model_from_checkpoint(const Checkpoint& ckpt, Device device);
+// A model file's architecture with its weights, in eval mode, on `device`: models/model_file.h
+// (build_model) is the one way, for checkpoints too.
 }  // namespace hemo::train

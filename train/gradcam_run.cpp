@@ -5,6 +5,7 @@
 
 #include "data/decode.h"
 #include "data/resize.h"
+#include "models/model_file.h"
 #include "models/registry.h"
 #include "nn/gradcam.h"
 #include "nn/ops_gradcam.h"
@@ -12,15 +13,6 @@
 namespace hemo::train {
 
 namespace {
-data::TransformSpec eval_transform(const weights::ModelMeta& meta) {
-  data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(meta.input_size));
-  for (size_t k = 0; k < 3; ++k) {
-    tf.mean[k] = static_cast<float>(meta.mean[k]);
-    tf.std[k] = static_cast<float>(meta.std[k]);
-  }
-  return tf;
-}
-
 std::vector<float> softmax(const double* logits, int64_t k) {
   const double top = *std::max_element(logits, logits + k);
   std::vector<float> p(static_cast<size_t>(k));
@@ -65,7 +57,7 @@ void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std
   HEMO_CHECK(settings.batch_size >= 1, "gradcam: the batch size must be at least 1, got ", settings.batch_size);
   HEMO_CHECK(settings.target_class < meta.num_classes, "gradcam: class ", settings.target_class,
              " is out of range (the model has ", meta.num_classes, " classes)");
-  const data::TransformSpec tf = eval_transform(meta);
+  const data::TransformSpec tf = models::eval_transform(meta);
   const int64_t s = meta.input_size, per_image = static_cast<int64_t>(tf.output_floats());
   nn::GradCamOptions opt;
   opt.method = settings.method;

@@ -23,15 +23,4 @@ double Schedule::lr_at(double epoch) const {
   return base_lr;
 }
 
-Schedule::Kind Schedule::parse(const std::string& name) {
-  if (name == "constant") return Kind::constant;
-  if (name == "step") return Kind::step;
-  if (name == "cosine") return Kind::cosine;
-  throw Error(cat("unknown LR schedule '", name, "' (choose constant, step or cosine)"));
-}
-
-std::string Schedule::kind_name() const {
-  return kind == Kind::constant ? "constant" : kind == Kind::step ? "step" : "cosine";
-}
-
 }  // namespace hemo::train

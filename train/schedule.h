@@ -4,6 +4,7 @@
 //   step (StepLR):      lr(e) = base * gamma^floor(e / step_size)     paper 002: 7 epochs, x0.1
 //   cosine with warmup: linear from base*warmup_start to base over warmup epochs, then
 //                       base_min + (base - base_min) * (1 + cos(pi * t)) / 2, t = progress after warmup
+// The kinds' names ("constant", "step", "cosine") and their parser: train/options.h.
 #pragma once
 #include <string>
 
@@ -16,8 +17,6 @@ struct Schedule {
   double warmup_epochs = 0, warmup_start = 0.01;  // cosine
   double total_epochs = 1, min_lr = 0;            // cosine
   double lr_at(double epoch) const;
-  static Kind parse(const std::string& name);     // "constant" | "step" | "cosine"
-  std::string kind_name() const;
 };
 
 }  // namespace hemo::train

@@ -24,6 +24,7 @@
 #include "train/run_files.h"
 #include "train/schedule.h"
 #include "train/tensorboard.h"
+#include "train/train_state.h"
 
 namespace hemo::train {
 
@@ -35,17 +36,17 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
-  if (c.optimizer == "sgd") return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
+  if (c.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
   AdamOptions o;
   o.lr = c.lr;
   o.weight_decay = c.weight_decay;
-  o.decoupled = c.optimizer == "adamw";
+  o.decoupled = c.optimizer == OptimizerKind::adamw;
   return std::make_unique<Adam>(std::move(params), o);
 }
 
 Schedule make_schedule(const TrainConfig& c) {
   Schedule s;
-  s.kind = Schedule::parse(c.schedule);
+  s.kind = c.schedule;
   s.base_lr = c.lr;
   s.step_size = c.step_size;
   s.gamma = c.gamma;
@@ -54,188 +55,180 @@ Schedule make_schedule(const TrainConfig& c) {
   return s;
 }
 
-nlohmann::json generator_state(const Generator& g) {
-  auto s = g.state();
-  return {{"seed", s.seed}, {"stream", s.stream}, {"offset", s.offset}, {"buffered", s.buffered}};
-}
+// The data of a run: the split, its loaders and the transforms, from the configuration.
+struct RunData {
+  data::Manifest manifest;
+  std::string split_hash;
+  std::vector<data::Sample> train, val, test;
+  data::TransformSpec train_tf, eval_tf;
+  data::LoaderOptions eval_opts;
+  std::shared_ptr<data::FileSource> train_src;
+  std::unique_ptr<data::Loader> train_loader, val_loader;
+  int64_t num_classes() const { return static_cast<int64_t>(manifest.classes.size()); }
+};
 
-void set_generator_state(Generator& g, const nlohmann::json& j) {
-  g.set_state({j.at("seed").get<uint64_t>(), j.at("stream").get<uint64_t>(), j.at("offset").get<uint64_t>(),
-               j.at("buffered").get<uint64_t>()});
-}
+// One training run, as named steps: run() = prepare the data, build the model, start or resume,
+// then per epoch train, validate, keep the best and checkpoint, until done or stopped; then test.
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, std::function<void(const std::string&)> log)
+      : config_(config), log_(std::move(log)), run_dir_(config.out) {}
 
-bool improved(const std::string& monitor, double value, double best, bool have_best) {
-  if (!have_best) return true;
-  return monitor == "val_loss" ? value < best : value > best;
-}
+  TrainResult run() {
+    config_.validate();
+    fs::create_directories(run_dir_);
+    device_ = resolve(config_.device);
+    prepare_data();
+    build_model();
+    start_or_resume();
+    TrainResult result;
+    result.run_dir = run_dir_.string();
+    for (const auto& h : state_.history) result.train_losses.push_back(h.at("train_loss").get<double>());
+    const auto run_start = Clock::now();
+    double longest_epoch = 0;
+    for (int epoch = state_.epoch + 1; epoch < config_.epochs; ++epoch) {
+      const EpochRecord rec = train_epoch(epoch);
+      result.train_losses.push_back(rec.train_loss);
+      ++result.epochs_run;
+      if (stop_early()) break;
+      longest_epoch = std::max(longest_epoch, rec.seconds);
+      if (out_of_time(epoch, seconds_since(run_start) + longest_epoch)) break;
+    }
+    test(result);
+    return result;
+  }
 
-}  // namespace
-
-TrainResult run_training(const TrainConfig& config, const std::function<void(const std::string&)>& log_fn) {
-  auto log = [&](const std::string& line) {
-    if (log_fn)
-      log_fn(line);
+ private:
+  void log(const std::string& line) const {
+    if (log_)
+      log_(line);
     else
       std::cerr << line << "\n";
-  };
-  config.validate();
-  const fs::path run_dir = config.out;
-  fs::create_directories(run_dir);
-  const Device device = resolve_device(config.device);
-
-  // ---- data ----
-  HEMO_CHECK(!config.data.empty(), "no data folder given (--data DIR: an ImageFolder of class subfolders)");
-  HEMO_CHECK(fs::is_directory(config.data), "data folder ", config.data, " does not exist or is not a folder");
-  data::SplitOptions split;
-  split.ratios = {config.split_train, config.split_val, config.split_test};
-  split.seed = config.seed;
-  std::vector<data::Skipped> skipped;
-  fs::path manifest_path = config.manifest.empty() ? run_dir / "split.csv" : fs::path(config.manifest);
-  data::Manifest manifest = data::load_or_create_manifest(config.data, manifest_path, split, &skipped);
-  for (const auto& s : skipped) log("skipped " + s.path + ": " + s.reason);
-  const int64_t num_classes = static_cast<int64_t>(manifest.classes.size());
-  const std::string split_hash = manifest_hash(manifest.to_csv());
-
-  const models::ModelSpec& spec = models::model_spec(config.model);
-  const int64_t input = config.input_size > 0 ? config.input_size : spec.default_input;
-  auto train_samples = manifest.samples(data::Split::Train);
-  auto val_samples = manifest.samples(data::Split::Val);
-  auto test_samples = manifest.samples(data::Split::Test);
-  HEMO_CHECK(!train_samples.empty(), "the split of ", config.data, " has no training images");
-  if (val_samples.empty()) val_samples = test_samples;
-  HEMO_CHECK(!val_samples.empty(), "the split of ", config.data, " has neither validation nor test images");
-  log(cat("data: ", config.data, ": ", num_classes, " classes; ", train_samples.size(), " train, ", val_samples.size(),
-          " val, ", test_samples.size(), " test images (", skipped.size(), " skipped); input ", input, "x", input));
-
-  data::TransformSpec train_tf = config.augment ? data::TransformSpec::train(static_cast<int>(input))
-                                                : data::TransformSpec::eval(static_cast<int>(input));
-  if (config.augment) {
-    train_tf.rotation = static_cast<float>(config.rotation);
-    train_tf.vflip = config.vflip ? 0.5f : 0.0f;
-  }
-  data::TransformSpec eval_tf = data::TransformSpec::eval(static_cast<int>(input));
-  auto train_src = std::make_shared<data::FileSource>(train_samples);
-  data::LoaderOptions train_opts;
-  train_opts.batch_size = config.batch_size;
-  train_opts.threads = config.threads;
-  train_opts.seed = config.seed;
-  train_opts.order = config.balanced_sampler ? data::Order::Weighted : data::Order::Shuffle;
-  train_opts.allocator = batch_allocator(device);
-  data::Loader train_loader(train_src, train_tf, train_opts);
-  data::LoaderOptions eval_opts = train_opts;
-  eval_opts.order = data::Order::Sequential;
-  data::Loader val_loader(std::make_shared<data::FileSource>(val_samples), eval_tf, eval_opts);
-
-  // ---- model, optimizer, state ----
-  // Two streams of the seed: initialization, and dropout (layers draw from the default generator
-  // unless a model hands them its own; both are saved in every checkpoint).
-  Generator init_gen(config.seed, 1);
-  default_generator().set_state({config.seed, 2, 0, 0});
-  models::ModelOptions mopt;
-  mopt.input_size = input;
-  if (config.dropout >= 0) mopt.dropout = config.dropout;
-  nn::ModulePtr model = models::create_model(config.model, num_classes, mopt, init_gen);
-  if (!config.pretrained.empty()) {
-    Checkpoint pre = load_checkpoint(config.pretrained);
-    HEMO_CHECK(pre.meta.architecture == config.model, "--pretrained ", config.pretrained, " holds a ",
-               pre.meta.architecture, " but --model is ", config.model);
-    auto report = nn::load_state_dict(*model, pre.model, nn::LoadMode::transfer, spec.head);
-    log(cat("pretrained: ", report.loaded.size(), " tensors from ", config.pretrained,
-            report.reinitialized.empty() ? "" : cat("; re-initialized ", spec.head, " for ", num_classes, " classes")));
-  }
-  if (config.freeze_backbone) nn::freeze_backbone(*model, spec.head);
-  model->to(device);
-  std::vector<Tensor> params;
-  for (const Tensor& p : model->parameters())
-    if (p.requires_grad()) params.push_back(p);
-  auto optimizer = make_optimizer(config, params);
-  Schedule schedule = make_schedule(config);
-  Tensor class_weights;
-  if (config.class_weights) {
-    auto w = data::balanced_class_weights(train_src->labels(), num_classes);
-    class_weights = Tensor::from_vector(w, {num_classes}).to(device);
   }
 
-  ModelMeta meta;
-  meta.architecture = config.model;
-  meta.num_classes = num_classes;
-  meta.class_names = manifest.classes;
-  meta.input_size = input;
-  meta.mean = {eval_tf.mean[0], eval_tf.mean[1], eval_tf.mean[2]};
-  meta.std = {eval_tf.std[0], eval_tf.std[1], eval_tf.std[2]};
+  void prepare_data() {
+    HEMO_CHECK(!config_.data.empty(), "no data folder given (--data DIR: an ImageFolder of class subfolders)");
+    HEMO_CHECK(fs::is_directory(config_.data), "data folder ", config_.data, " does not exist or is not a folder");
+    data::SplitOptions split;
+    split.ratios = {config_.split_train, config_.split_val, config_.split_test};
+    split.seed = config_.seed;
+    std::vector<data::Skipped> skipped;
+    const fs::path manifest_path = config_.manifest.empty() ? run_dir_ / "split.csv" : fs::path(config_.manifest);
+    d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
+    for (const auto& s : skipped) log("skipped " + s.path + ": " + s.reason);
+    d_.split_hash = manifest_hash(d_.manifest.to_csv());
+    input_ = config_.input_size > 0 ? config_.input_size : models::model_spec(config_.model).default_input;
+    d_.train = d_.manifest.samples(data::Split::Train);
+    d_.val = d_.manifest.samples(data::Split::Val);
+    d_.test = d_.manifest.samples(data::Split::Test);
+    HEMO_CHECK(!d_.train.empty(), "the split of ", config_.data, " has no training images");
+    if (d_.val.empty()) d_.val = d_.test;
+    HEMO_CHECK(!d_.val.empty(), "the split of ", config_.data, " has neither validation nor test images");
+    log(cat("data: ", config_.data, ": ", d_.num_classes(), " classes; ", d_.train.size(), " train, ", d_.val.size(),
+            " val, ", d_.test.size(), " test images (", skipped.size(), " skipped); input ", input_, "x", input_));
 
-  RunFiles files(run_dir.string(), /*append=*/config.resume);
-  nlohmann::json history = nlohmann::json::array();
-  int start_epoch = 0, best_epoch = -1, stale = 0;
-  double best_value = 0;
-  const fs::path last_path = run_dir / "last.safetensors", best_path = run_dir / "best.safetensors";
-  if (config.resume) {
-    Checkpoint last = load_checkpoint(last_path.string());
-    check_matches(last, config.model, num_classes);
-    HEMO_CHECK(last.train_state.is_object(), last_path.string(), " holds no training state to resume from");
-    const auto& st = last.train_state;
-    HEMO_CHECK(st.at("manifest_hash") == split_hash, "--resume: the split manifest changed since ", last_path.string(),
+    const int side = static_cast<int>(input_);
+    d_.train_tf = config_.augment ? data::TransformSpec::train(side) : data::TransformSpec::eval(side);
+    if (config_.augment) {
+      d_.train_tf.rotation = static_cast<float>(config_.rotation);
+      d_.train_tf.vflip = config_.vflip ? 0.5f : 0.0f;
+    }
+    d_.eval_tf = data::TransformSpec::eval(side);
+    d_.train_src = std::make_shared<data::FileSource>(d_.train);
+    data::LoaderOptions train_opts;
+    train_opts.batch_size = config_.batch_size;
+    train_opts.threads = config_.threads;
+    train_opts.seed = config_.seed;
+    train_opts.order = config_.balanced_sampler ? data::Order::Weighted : data::Order::Shuffle;
+    train_opts.allocator = batch_allocator(device_);
+    d_.train_loader = std::make_unique<data::Loader>(d_.train_src, d_.train_tf, train_opts);
+    d_.eval_opts = train_opts;
+    d_.eval_opts.order = data::Order::Sequential;
+    d_.val_loader = std::make_unique<data::Loader>(std::make_shared<data::FileSource>(d_.val), d_.eval_tf, d_.eval_opts);
+  }
+
+  void build_model() {
+    // Two streams of the seed: initialization, and dropout (layers draw from the default generator
+    // unless a model hands them its own; both are saved in every checkpoint).
+    default_generator().set_state({config_.seed, 2, 0, 0});
+    models::ModelOptions mopt;
+    mopt.input_size = input_;
+    if (config_.dropout >= 0) mopt.dropout = config_.dropout;
+    const models::ModelSpec& spec = models::model_spec(config_.model);
+    model_ = models::create_model(config_.model, d_.num_classes(), mopt, init_gen_);
+    if (!config_.pretrained.empty()) load_pretrained(spec);
+    if (config_.freeze_backbone) nn::freeze_backbone(*model_, spec.head);
+    model_->to(device_);
+    for (const Tensor& p : model_->parameters())
+      if (p.requires_grad()) params_.push_back(p);
+    optimizer_ = make_optimizer(config_, params_);
+    schedule_ = make_schedule(config_);
+    if (config_.class_weights) {
+      auto w = data::balanced_class_weights(d_.train_src->labels(), d_.num_classes());
+      class_weights_ = Tensor::from_vector(w, {d_.num_classes()}).to(device_);
+    }
+    meta_.architecture = config_.model;
+    meta_.num_classes = d_.num_classes();
+    meta_.class_names = d_.manifest.classes;
+    meta_.input_size = input_;
+    meta_.mean = {d_.eval_tf.mean[0], d_.eval_tf.mean[1], d_.eval_tf.mean[2]};
+    meta_.std = {d_.eval_tf.std[0], d_.eval_tf.std[1], d_.eval_tf.std[2]};
+  }
+
+  void load_pretrained(const models::ModelSpec& spec) {
+    Checkpoint pre = load_checkpoint(config_.pretrained);
+    HEMO_CHECK(pre.meta.architecture == config_.model, "--pretrained ", config_.pretrained, " holds a ",
+               pre.meta.architecture, " but --model is ", config_.model);
+    auto report = nn::load_state_dict(*model_, pre.model, nn::LoadMode::transfer, spec.head);
+    log(cat("pretrained: ", report.loaded.size(), " tensors from ", config_.pretrained,
+            report.reinitialized.empty() ? "" : cat("; re-initialized ", spec.head, " for ", d_.num_classes(), " classes")));
+  }
+
+  void start_or_resume() {
+    files_ = std::make_unique<RunFiles>(run_dir_.string(), /*append=*/config_.resume);
+    state_.monitor = config_.monitor;
+    if (!config_.resume) {
+      files_->write_config(config_.to_json());
+      return;
+    }
+    const std::string last = last_path().string();
+    Checkpoint ckpt = load_checkpoint(last);
+    check_matches(ckpt, config_.model, d_.num_classes());
+    HEMO_CHECK(ckpt.train_state.is_object(), last, " holds no training state to resume from");
+    state_ = TrainState::from_json(ckpt.train_state, last);
+    HEMO_CHECK(state_.manifest_hash == d_.split_hash, "--resume: the split manifest changed since ", last,
                " was written; resuming would train on other images");
-    nn::load_state_dict(*model, last.model);
-    optimizer->load_state(last.optimizer);
-    set_generator_state(default_generator(), st.at("dropout_rng"));
-    set_generator_state(init_gen, st.at("init_rng"));
-    start_epoch = st.at("epoch").get<int>() + 1;
-    best_epoch = st.at("best_epoch").get<int>();
-    best_value = st.at("best_value").get<double>();
-    stale = st.at("stale").get<int>();
-    history = st.at("history");
-    files.restore_history(history);
-    log(cat("resuming ", last_path.string(), " after epoch ", start_epoch));
-  } else {
-    files.write_config(config.to_json());
+    nn::load_state_dict(*model_, ckpt.model);
+    optimizer_->load_state(ckpt.optimizer);
+    default_generator().set_state(state_.dropout_rng);
+    init_gen_.set_state(state_.init_rng);
+    state_.monitor = config_.monitor;
+    files_->restore_history(state_.history);
+    log(cat("resuming ", last, " after epoch ", state_.epoch + 1));
   }
 
-  TrainResult result;
-  result.run_dir = run_dir.string();
-  for (const auto& h : history) result.train_losses.push_back(h.at("train_loss").get<double>());
-  const auto run_start = Clock::now();
-  double longest_epoch = 0;
-
-  for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
+  // One epoch: the training pass, validation, the epoch's record, the best so far, checkpoints.
+  EpochRecord train_epoch(int epoch) {
     const auto t0 = Clock::now();
-    const double lr = schedule.lr_at(epoch);
-    optimizer->set_lr(lr);
-    model->train();
-    train_loader.start_epoch(epoch);
-    Progress progress(cat("epoch ", epoch + 1, "/", config.epochs), train_loader.samples_per_epoch());
+    const double lr = schedule_.lr_at(epoch);
+    optimizer_->set_lr(lr);
+    model_->train();
+    data::Loader& loader = *d_.train_loader;
+    loader.start_epoch(epoch);
+    Progress progress(cat("epoch ", epoch + 1, "/", config_.epochs), loader.samples_per_epoch());
     double loss_sum = 0;
     int64_t seen = 0, correct = 0, step = 0;
-    while (auto batch = train_loader.next()) {
-      Tensor x = batch_tensor(*batch, device);
-      Tensor logits = (*model)(x);
-      Tensor loss = nn::cross_entropy(logits, batch->labels, class_weights, config.label_smoothing);
-      double value = loss.item();
-      HEMO_CHECK(std::isfinite(value), "training stopped: the loss became ", value, " at epoch ", epoch + 1, ", step ",
-                 step + 1, " (lr ", lr, "); no checkpoint was written from this step. Try a lower --lr or --clip-grad-norm.");
-      optimizer->zero_grad();
-      loss.backward();
-      if (config.clip_grad_norm > 0) clip_grad_norm(params, config.clip_grad_norm);
-      optimizer->step();
-      {
-        Tensor host = logits.detach().to(Device::cpu());
-        const float* p = host.data<float>();
-        int64_t k = host.size(1);
-        for (int64_t i = 0; i < batch->n; ++i) {
-          int64_t best = 0;
-          for (int64_t c = 1; c < k; ++c)
-            if (p[i * k + c] > p[i * k + best]) best = c;
-          correct += best == batch->labels[static_cast<size_t>(i)];
-        }
-      }
-      loss_sum += value * static_cast<double>(batch->n);
+    while (auto batch = loader.next()) {
+      const Tensor logits = train_step(*batch, lr, epoch, step);
+      loss_sum += last_loss_ * static_cast<double>(batch->n);
+      correct += count_correct(logits, *batch);
       seen += batch->n;
       ++step;
       progress.update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
     }
     progress.finish();
     const double train_seconds = seconds_since(t0);
-    Predictions val = predict(*model, val_loader, device);
+    const Predictions val = predict(*model_, *d_.val_loader, device_);
 
     EpochRecord rec;
     rec.epoch = epoch + 1;
@@ -246,68 +239,118 @@ TrainResult run_training(const TrainConfig& config, const std::function<void(con
     rec.lr = lr;
     rec.images_per_s = static_cast<double>(seen) / std::max(train_seconds, 1e-9);
     rec.seconds = seconds_since(t0);
-    files.log_epoch(rec);
-    result.train_losses.push_back(rec.train_loss);
-    history.push_back(to_json(rec));
-
-    const double monitored = config.monitor == "val_loss" ? rec.val_loss : rec.val_acc;
-    const bool better = improved(config.monitor, monitored, best_value, best_epoch >= 0);
-    if (better) {
-      best_epoch = epoch;
-      best_value = monitored;
-      stale = 0;
-    } else {
-      ++stale;
-    }
-    log(cat("epoch ", rec.epoch, "/", config.epochs, ": train loss ", rec.train_loss, " acc ", rec.train_acc, " | val loss ",
-            rec.val_loss, " acc ", rec.val_acc, " | lr ", lr, " | ", static_cast<int64_t>(rec.images_per_s), " img/s, ",
-            static_cast<int64_t>(rec.seconds), " s", better ? " | best" : ""));
-
-    nlohmann::json state = {{"epoch", epoch},
-                            {"best_epoch", best_epoch},
-                            {"best_value", best_value},
-                            {"stale", stale},
-                            {"monitor", config.monitor},
-                            {"optimizer", optimizer->name()},
-                            {"dropout_rng", generator_state(default_generator())},
-                            {"init_rng", generator_state(init_gen)},
-                            {"manifest_hash", split_hash},
-                            {"history", history},
-                            {"config", config.to_json()}};
-    save_checkpoint(last_path.string(), *model, meta, optimizer.get(), state);
-    if (better) save_checkpoint(best_path.string(), *model, meta, nullptr, state);
-    ++result.epochs_run;
-
-    if (config.patience > 0 && stale >= config.patience) {
-      log(cat("early stop: ", config.monitor, " has not improved for ", stale, " epochs (best at epoch ", best_epoch + 1, ")"));
-      break;
-    }
-    longest_epoch = std::max(longest_epoch, rec.seconds);
-    if (config.max_minutes > 0 && epoch + 1 < config.epochs &&
-        seconds_since(run_start) + longest_epoch > config.max_minutes * 60) {
-      log(cat("stopping: another epoch would pass the time limit of ", config.max_minutes, " minutes"));
-      break;
-    }
+    files_->log_epoch(rec);
+    state_.history.push_back(to_json(rec));
+    const bool better = state_.record(epoch, config_.monitor == Monitor::val_loss ? rec.val_loss : rec.val_acc);
+    log(cat("epoch ", rec.epoch, "/", config_.epochs, ": train loss ", rec.train_loss, " acc ", rec.train_acc,
+            " | val loss ", rec.val_loss, " acc ", rec.val_acc, " | lr ", lr, " | ",
+            static_cast<int64_t>(rec.images_per_s), " img/s, ", static_cast<int64_t>(rec.seconds), " s",
+            better ? " | best" : ""));
+    save_checkpoints(better);
+    return rec;
   }
 
-  // ---- test ----
-  if (config.restore_best && fs::exists(best_path)) {
-    nn::load_state_dict(*model, load_checkpoint(best_path.string()).model);
-    log(cat("evaluating the best epoch (", best_epoch + 1, ") on the test split"));
+  // Forward, loss, backward, update on one batch; the loss goes to last_loss_, the logits back.
+  Tensor train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
+    const Tensor logits = (*model_)(batch_tensor(batch, device_));
+    Tensor loss = nn::cross_entropy(logits, batch.labels, class_weights_, config_.label_smoothing);
+    last_loss_ = loss.item();
+    HEMO_CHECK(std::isfinite(last_loss_), "training stopped: the loss became ", last_loss_, " at epoch ", epoch + 1,
+               ", step ", step + 1, " (lr ", lr,
+               "); no checkpoint was written from this step. Try a lower --lr or --clip-grad-norm.");
+    optimizer_->zero_grad();
+    loss.backward();
+    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm);
+    optimizer_->step();
+    return logits;
   }
-  auto eval_samples = test_samples.empty() ? val_samples : test_samples;
-  data::Loader test_loader(std::make_shared<data::FileSource>(eval_samples), eval_tf, eval_opts);
-  Predictions test = predict(*model, test_loader, device, "test");
-  result.test = compute_metrics(test.truth, test.predicted, test.probabilities, manifest.classes);
-  result.best_epoch = best_epoch;
-  result.best_value = best_value;
-  files.write_evaluation(result.test, test.paths, test.truth, test.predicted, test.probabilities, manifest.classes);
-  // Grad-CAM overlays of test images for report.html (train/gradcam_report.h).
-  const std::vector<GalleryItem> gallery = report_gallery(*model, meta, test, device);
-  files.write_report(config.to_json(), history, result.test, cat("hemo: ", config.model, " on ", config.data), gallery);
-  log(format_table(result.test));
-  log("run directory: " + run_dir.string());
-  return result;
+
+  static int64_t count_correct(const Tensor& logits, const data::Batch& batch) {
+    const Tensor host = logits.detach().to(Device::cpu());
+    const float* p = host.data<float>();
+    const int64_t k = host.size(1);
+    int64_t correct = 0;
+    for (int64_t i = 0; i < batch.n; ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < k; ++c)
+        if (p[i * k + c] > p[i * k + best]) best = c;
+      correct += best == batch.labels[static_cast<size_t>(i)];
+    }
+    return correct;
+  }
+
+  void save_checkpoints(bool better) {
+    state_.optimizer = optimizer_->name();
+    state_.dropout_rng = default_generator().state();
+    state_.init_rng = init_gen_.state();
+    state_.manifest_hash = d_.split_hash;
+    state_.config = config_.to_json();
+    const nlohmann::json json = state_.to_json();
+    save_checkpoint(last_path().string(), *model_, meta_, optimizer_.get(), json);
+    if (better) save_checkpoint(best_path().string(), *model_, meta_, nullptr, json);
+  }
+
+  bool stop_early() const {
+    if (config_.patience <= 0 || state_.stale < config_.patience) return false;
+    log(cat("early stop: ", option_name(config_.monitor), " has not improved for ", state_.stale,
+            " epochs (best at epoch ", state_.best_epoch + 1, ")"));
+    return true;
+  }
+
+  // Would another epoch, judged by the longest so far, end past --max-minutes?
+  bool out_of_time(int epoch, double seconds_at_next_end) const {
+    if (config_.max_minutes <= 0 || epoch + 1 >= config_.epochs || seconds_at_next_end <= config_.max_minutes * 60)
+      return false;
+    log(cat("stopping: another epoch would pass the time limit of ", config_.max_minutes, " minutes"));
+    return true;
+  }
+
+  void test(TrainResult& result) {
+    if (config_.restore_best && fs::exists(best_path())) {
+      nn::load_state_dict(*model_, load_checkpoint(best_path().string()).model);
+      log(cat("evaluating the best epoch (", state_.best_epoch + 1, ") on the test split"));
+    }
+    const auto& eval_samples = d_.test.empty() ? d_.val : d_.test;
+    data::Loader test_loader(std::make_shared<data::FileSource>(eval_samples), d_.eval_tf, d_.eval_opts);
+    const Predictions test = predict(*model_, test_loader, device_, "test");
+    const auto& classes = d_.manifest.classes;
+    result.test = compute_metrics(test.truth, test.predicted, test.probabilities, classes);
+    result.best_epoch = state_.best_epoch;
+    result.best_value = state_.best_value;
+    files_->write_evaluation(result.test, test.paths, test.truth, test.predicted, test.probabilities, classes);
+    // Grad-CAM overlays of test images for report.html (train/gradcam_report.h).
+    const std::vector<GalleryItem> gallery = report_gallery(*model_, meta_, test, device_);
+    files_->write_report(config_.to_json(), state_.history, result.test,
+                         cat("hemo: ", config_.model, " on ", config_.data), gallery);
+    log(format_table(result.test));
+    log("run directory: " + run_dir_.string());
+  }
+
+  fs::path last_path() const { return run_dir_ / "last.safetensors"; }
+  fs::path best_path() const { return run_dir_ / "best.safetensors"; }
+
+  const TrainConfig config_;
+  const std::function<void(const std::string&)> log_;
+  const fs::path run_dir_;
+  Device device_ = Device::cpu();
+  RunData d_;
+  int64_t input_ = 0;
+  Generator init_gen_{config_.seed, 1};
+  nn::ModulePtr model_;
+  std::vector<Tensor> params_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Schedule schedule_;
+  Tensor class_weights_;
+  ModelMeta meta_;
+  std::unique_ptr<RunFiles> files_;
+  TrainState state_;
+  double last_loss_ = 0;
+};
+
+}  // namespace
+
+TrainResult run_training(const TrainConfig& config, const std::function<void(const std::string&)>& log) {
+  return Trainer(config, log).run();
 }
 
 }  // namespace hemo::train

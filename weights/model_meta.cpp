@@ -24,12 +24,14 @@ nlohmann::json parse_json(const std::string& text, const std::string& key, const
 }  // namespace
 
 std::map<std::string, std::string> ModelMeta::to_metadata() const {
-  return {{"architecture", architecture},
-          {"num_classes", std::to_string(num_classes)},
-          {"class_names", nlohmann::json(class_names).dump()},
-          {"input_size", std::to_string(input_size)},
-          {"mean", nlohmann::json(mean).dump()},
-          {"std", nlohmann::json(std).dump()}};
+  std::map<std::string, std::string> md{{"architecture", architecture},
+                                        {"num_classes", std::to_string(num_classes)},
+                                        {"class_names", nlohmann::json(class_names).dump()},
+                                        {"input_size", std::to_string(input_size)},
+                                        {"mean", nlohmann::json(mean).dump()},
+                                        {"std", nlohmann::json(std).dump()}};
+  if (pool_stride != 2) md["pool_stride"] = std::to_string(pool_stride);
+  return md;
 }
 
 ModelMeta ModelMeta::from_metadata(const std::map<std::string, std::string>& md, const std::string& origin) {
@@ -40,6 +42,13 @@ ModelMeta ModelMeta::from_metadata(const std::map<std::string, std::string>& md,
     m.input_size = std::stoll(field(md, "input_size", origin));
   } catch (const std::logic_error& e) {  // stoll
     throw Error(cat(origin, ": metadata num_classes/input_size is not an integer"));
+  }
+  if (auto it = md.find("pool_stride"); it != md.end()) {
+    try {
+      m.pool_stride = std::stoll(it->second);
+    } catch (const std::logic_error&) {
+      throw Error(cat(origin, ": metadata pool_stride is not an integer"));
+    }
   }
   try {
     m.class_names = parse_json(field(md, "class_names", origin), "class_names", origin).get<std::vector<std::string>>();

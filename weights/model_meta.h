@@ -6,6 +6,8 @@
 //   class_names    JSON list of num_classes strings
 //   input_size     decimal integer: the square input side the model expects
 //   mean, std      JSON lists of 3 numbers: the per-channel normalization of RGB in [0, 1]
+//   pool_stride    optional decimal integer, pbcnet7's max-pool stride; written only when it is
+//                  not the default 2 (tests/models and the PyTorch twin write it)
 #pragma once
 #include <array>
 #include <cstdint>
@@ -21,6 +23,7 @@ struct ModelMeta {
   std::vector<std::string> class_names;
   int64_t input_size = 0;
   std::array<double, 3> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
+  int64_t pool_stride = 2;
   std::map<std::string, std::string> to_metadata() const;
   // Reads the fields above; a missing or malformed one is an Error naming `origin` and the key.
   static ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std::string& origin);

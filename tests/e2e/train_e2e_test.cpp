@@ -55,10 +55,10 @@ const TrainResult& trained() {
     c.epochs = 14;
     c.batch_size = 8;
     c.split_train = 0.6, c.split_val = 0.2, c.split_test = 0.2;  // 40 test images, not 16
-    c.optimizer = "adam";
+    c.optimizer = train::OptimizerKind::adam;
     c.lr = 1e-3;
     c.dropout = 0;  // a few epochs on 140 images: dropout only slows the start down
-    c.monitor = "val_acc";
+    c.monitor = train::Monitor::val_acc;
     c.threads = 2;
     c.seed = 1;
     fs::remove_all(c.out);

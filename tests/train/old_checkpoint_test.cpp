@@ -8,6 +8,7 @@
 #include "tests/train/tiny_run.h"
 #include "train/checkpoint.h"
 #include "train/epoch_log.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 #include "weights/tensor_io.h"
 
@@ -22,7 +23,7 @@ const fs::path kOld = fs::path(HEMO_SOURCE_DIR) / "tests/train/data/old_pbcnet7_
 // The configuration the old run was made with (README.md), for 2 epochs.
 TrainConfig old_config(const std::string& out) {
   TrainConfig c = test::tiny_config(out);
-  c.optimizer = "sgd";
+  c.optimizer = OptimizerKind::sgd;
   c.momentum = 0;
   c.lr = 0.01;
   c.freeze_backbone = true;
@@ -58,6 +59,25 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   CHECK(st.at("best_value") == 0.125);
   CHECK(st.at("history").size() == 1);
   CHECK(st.at("config").at("optimizer") == "sgd");
+  const TrainState state = TrainState::from_json(st, kOld.string());
+  CHECK(state.epoch == 0);
+  CHECK(state.best_epoch == 0);
+  CHECK(state.best_value == 0.125);
+  CHECK(state.monitor == Monitor::val_acc);
+  CHECK(state.optimizer == "sgd");
+  CHECK(state.dropout_rng.stream == 2);
+  CHECK(state.init_rng.stream == 1);
+  CHECK(state.manifest_hash == "1dbb05386b3dc616");
+  CHECK(state.to_json() == st);  // written back field for field, under the same names
+  const TrainConfig config = TrainConfig::from_json(st.at("config"));  // config.json's form too
+  CHECK(config.optimizer == OptimizerKind::sgd);
+  CHECK(config.to_json() == st.at("config"));
+}
+
+TEST_CASE("old checkpoint: a training state lacking a field is a clear error") {
+  nlohmann::json st = load_checkpoint(kOld.string()).train_state;
+  st.erase("stale");
+  CHECK_THROWS_WITH_AS(TrainState::from_json(st, "x.safetensors"), doctest::Contains("x.safetensors"), Error);
 }
 
 TEST_CASE("old checkpoint: a run resumed from it continues as the old uninterrupted run did") {

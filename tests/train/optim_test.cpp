@@ -12,6 +12,7 @@
 
 #include "tests/support/compare.h"
 #include "tests/train/train_test_util.h"
+#include "train/options.h"
 #include "train/schedule.h"
 
 using namespace hemo;
@@ -179,6 +180,8 @@ TEST_CASE("schedules: step, cosine and warmup + cosine match torch's LR schedule
   Schedule constant;
   constant.base_lr = 3e-4;
   CHECK(constant.lr_at(17.5) == 3e-4);
-  CHECK(Schedule::parse("cosine") == Schedule::Kind::cosine);
-  CHECK_THROWS_WITH_AS(Schedule::parse("exp"), doctest::Contains("unknown LR schedule"), hemo::Error);
+  CHECK(parse_option<ScheduleKind>("cosine") == Schedule::Kind::cosine);
+  CHECK(option_name(Schedule::Kind::step) == "step");
+  CHECK_THROWS_WITH_AS(parse_option<ScheduleKind>("exp"),
+                       doctest::Contains("--schedule 'exp' is not one of constant, step, cosine"), hemo::Error);
 }

@@ -147,9 +147,9 @@ TEST_CASE("progress: plain lines every 10% off a terminal, a redrawn bar on one"
 
 TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   const TrainConfig g = recipe("gavas2021");
-  CHECK(g.optimizer == "sgd");
+  CHECK(g.optimizer == OptimizerKind::sgd);
   CHECK(g.momentum == 0.9);
-  CHECK(g.schedule == "step");
+  CHECK(g.schedule == ScheduleKind::step);
   CHECK(g.step_size == 7);
   CHECK(g.gamma == doctest::Approx(0.1));
   CHECK(g.epochs == 25);
@@ -157,14 +157,14 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   const TrainConfig k = recipe("katar2022");
   CHECK(k.lr == doctest::Approx(1e-4));
   CHECK(k.patience == 5);
-  CHECK(k.monitor == "val_acc");
+  CHECK(k.monitor == Monitor::val_acc);
   CHECK(k.batch_size == 64);
   const TrainConfig a = recipe("asghar2023");
   CHECK(a.model == "pbcnet7");
   CHECK(a.input_size == 100);
-  CHECK(a.optimizer == "adam");
+  CHECK(a.optimizer == OptimizerKind::adam);
   CHECK(a.lr == doctest::Approx(1e-3));
-  CHECK(a.monitor == "val_loss");
+  CHECK(a.monitor == Monitor::val_loss);
   CHECK(recipe("pramodha2023").balanced_sampler);
   CHECK(recipe("pramodha2023").split_test == doctest::Approx(0.2));  // 70/20/10 train/test/val
   for (const auto& n : recipe_names()) CHECK_NOTHROW(recipe(n).validate());
@@ -175,10 +175,13 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   c.seed = 42;
   const TrainConfig back = TrainConfig::from_json(c.to_json());
   CHECK(back.to_json() == c.to_json());
+  CHECK(c.to_json().at("optimizer") == "adam");  // the names, as when these fields were strings
+  CHECK(c.to_json().at("monitor") == "val_loss");
+  nlohmann::json j = c.to_json();
+  j["optimizer"] = "rmsprop";
+  CHECK_THROWS_WITH_AS(TrainConfig::from_json(j), doctest::Contains("--optimizer 'rmsprop' is not one of sgd, adam, adamw"),
+                       Error);
   TrainConfig bad;
-  bad.optimizer = "rmsprop";
-  CHECK_THROWS_WITH_AS(bad.validate(), doctest::Contains("rmsprop"), Error);
-  bad = TrainConfig{};
   bad.split_train = 0.5;
   CHECK_THROWS_WITH_AS(bad.validate(), doctest::Contains("sum to 1"), Error);
 }

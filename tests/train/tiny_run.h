@@ -28,7 +28,7 @@ inline train::TrainConfig tiny_config(const std::string& out) {
   c.input_size = 65;  // the smallest input pbcnet7's seven 2x2 pools take
   c.epochs = 3;
   c.batch_size = 8;
-  c.optimizer = "adam";
+  c.optimizer = train::OptimizerKind::adam;
   c.lr = 1e-3;
   c.dropout = 0.25;
   c.augment = true;

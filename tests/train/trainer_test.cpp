@@ -26,7 +26,7 @@ TEST_CASE("early stopping: patience epochs without improvement of the monitored 
   TrainConfig c = tiny_config((base / "run").string());
   c.epochs = 10;
   c.lr = 1e-12;  // the weights stand still, so validation accuracy never improves after epoch 1
-  c.monitor = "val_acc";
+  c.monitor = Monitor::val_acc;
   c.patience = 2;
   std::vector<std::string> lines;
   const TrainResult r = run_training(c, [&](const std::string& l) { lines.push_back(l); });
@@ -73,9 +73,9 @@ TEST_CASE("a non-finite loss stops the run within one step; the previous checkpo
   TrainConfig c = tiny_config((base / "run").string());
   // Epoch 1 trains normally at lr 1e-3; epoch 2's lr of 1e30 blows the weights up with its first
   // update, so its second step meets an infinite or NaN loss.
-  c.optimizer = "sgd";
+  c.optimizer = OptimizerKind::sgd;
   c.momentum = 0;
-  c.schedule = "step";
+  c.schedule = ScheduleKind::step;
   c.step_size = 1;
   c.gamma = 1e33;
   const std::string last = (base / "run" / "last.safetensors").string();

@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "tensor/autograd.h"
-#include "tensor/storage.h"
+#include "tensor/options.h"
+#include "tools/command.h"
 #include "tools/infer/model_file.h"
 #include "tools/prediction_report.h"
 #include "tools/process_env.h"
@@ -38,7 +39,8 @@ struct UsageError : std::runtime_error {
 };
 
 struct Options {
-  std::string model, device = "auto";
+  std::string model;
+  hemo::DeviceChoice device = hemo::DeviceChoice::auto_;
   std::vector<std::string> images;
   int top = 3, threads = 0, bench = 0;
   bool json = false, fold = true;
@@ -74,9 +76,8 @@ void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
   add_int_option(app, "--top", o.top, 1, "Print the N most probable classes (default 3)");
   app.add_flag("--json", o.json, "Print a JSON array instead of a table");
   add_int_option(app, "--threads", o.threads, 1, "OpenMP threads (default: OMP_NUM_THREADS or every core)");
-  app.add_option("--device", o.device, "auto (the GPU when this build has CUDA and one is visible), cpu, cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  hemo::cli::add_device_option(&app, o.device)
+      ->description("auto (the GPU when this build has CUDA and one is visible), cpu, cuda");
   app.add_flag_callback(
       "--no-fold", [&o] { o.fold = false; }, "Keep the batch norms as separate layers (for checking the folded model)");
   add_int_option(app, "--bench", o.bench, 1,
@@ -140,7 +141,7 @@ void bench(hemo::infer::InferenceModel& m, const std::string& image, int runs) {
 
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, hemo::resolve_device(o.device), o.fold);
+  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, hemo::resolve(o.device), o.fold);
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
   const auto& names = m.meta.class_names;
   const size_t k = static_cast<size_t>(o.top);

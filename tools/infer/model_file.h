@@ -1,18 +1,19 @@
-// A hemo model file, loaded for inference only: the deploy side of weights/model_meta.h.
+// A hemo model file, loaded for inference only: a thin layer over models/model_file.h, the one
+// way every command opens a model file.
 //
-// load_inference_model(path, device) reads a safetensors file written by hemo (a checkpoint of
-// `hemo train`, converted torchvision weights, ...), builds the architecture its metadata names
-// with its class count and input size, loads every model tensor strictly (a checkpoint's
-// optimizer state, "optimizer.*", is skipped unread), prepares the model for inference
-// (models/inference.h: batch norms folded into convolutions, dropouts removed, nothing requires
-// grad; `fold` false keeps the tree as trained, in eval mode) and moves it to `device`.
+// load_inference_model(path, device) opens the file (models::read_model_file: a checkpoint's
+// optimizer state, "optimizer.*", is skipped unread), checks that this build knows its
+// architecture, builds it with the file's class count, input size and pool stride, loads every
+// model tensor strictly and prepares it for inference (models::build_model with Prepare::fold:
+// batch norms folded into convolutions, dropouts removed, nothing requires grad; `fold` false
+// keeps the tree as trained, in eval mode, Prepare::frozen) on `device`.
 // Every failure is a hemo::Error whose message starts with the path and says what is wrong: no
 // such file, not a safetensors file (or a damaged one), not a hemo model file (metadata missing),
 // an architecture this build does not know, tensors missing or of the wrong shape.
 //
 // classify(model, image_path): the image's class probabilities (softmax of the logits), through
-// the evaluation transform of data/transforms.h with the file's input size, mean and std: the
-// same code `hemo predict` and training's validation run, so their outputs agree.
+// the evaluation transform of the file (models::eval_transform): the same code `hemo predict`
+// and training's validation run, so their outputs agree.
 #pragma once
 #include <string>
 #include <vector>

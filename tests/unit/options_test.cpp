@@ -1,0 +1,19 @@
+// Typed options (tensor/options.h): one table of names per enum, one parser, one error.
+#include <doctest/doctest.h>
+
+#include "tensor/options.h"
+#include "tensor/storage.h"
+
+using namespace hemo;
+
+TEST_CASE("options: names, parsing and the one error listing the valid names") {
+  CHECK(parse_option<Precision>("bf16") == Precision::bf16);
+  CHECK(option_name(Precision::fp32) == "fp32");
+  CHECK(Precision{} == Precision::fp32);  // the default, and the only one the CPU runs
+  CHECK_THROWS_WITH_AS(parse_option<Precision>("fp16"), "--precision 'fp16' is not one of fp32, tf32, bf16", Error);
+  CHECK(option_names<DeviceChoice>() == std::vector<std::string>{"cpu", "cuda", "auto"});
+  CHECK(parse_option<DeviceChoice>("auto") == DeviceChoice::auto_);
+  CHECK_THROWS_WITH_AS(parse_option<DeviceChoice>("tpu"), "--device 'tpu' is not one of cpu, cuda, auto", Error);
+  CHECK(resolve(DeviceChoice::cpu) == Device::cpu());
+  if (!cuda_available()) CHECK_THROWS_AS(resolve(DeviceChoice::cuda), Error);
+}

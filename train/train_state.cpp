@@ -1,0 +1,44 @@
+#include "train/train_state.h"
+
+#include "tensor/error.h"
+
+namespace hemo {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Generator::State, seed, stream, offset, buffered)
+}  // namespace hemo
+
+namespace hemo::train {
+
+// The one list of the checkpoint's fields: both directions are derived from it. Every field is
+// required when reading, as it always was.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, epoch, best_epoch, best_value, stale, monitor, optimizer, dropout_rng,
+                                   init_rng, manifest_hash, history, config)
+
+bool TrainState::improves(double value) const {
+  if (best_epoch < 0) return true;
+  return monitor == Monitor::val_loss ? value < best_value : value > best_value;
+}
+
+bool TrainState::record(int completed_epoch, double value) {
+  epoch = completed_epoch;
+  const bool better = improves(value);
+  if (better) {
+    best_epoch = completed_epoch;
+    best_value = value;
+    stale = 0;
+  } else {
+    ++stale;
+  }
+  return better;
+}
+
+nlohmann::json TrainState::to_json() const { return *this; }
+
+TrainState TrainState::from_json(const nlohmann::json& j, const std::string& origin) {
+  try {
+    return j.get<TrainState>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(origin, ": metadata 'hemo.train_state' is not a training state: ", e.what()));
+  }
+}
+
+}  // namespace hemo::train
