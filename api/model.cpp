@@ -1,13 +1,13 @@
-// hemo::Model (hemo/model.h): a thin face over the deploy loader of tools/infer/model_file.h, so
+// hemo::Model (hemo/model.h): a thin face over the deploy loader of api/inference_model.h, so
 // that an embedding program and hemo-infer load and run a model file the same way.
 #include "hemo/model.h"
 
 #include <stdexcept>
 
+#include "api/inference_model.h"
+#include "core/storage.h"
 #include "nn/ops_softmax.h"
 #include "tensor/autograd.h"
-#include "tensor/storage.h"
-#include "tools/infer/model_file.h"
 
 namespace hemo {
 

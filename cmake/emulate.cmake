@@ -1,5 +1,5 @@
 # -DHEMO_CUDA=EMULATE: the CUDA backend compiled by the host C++ compiler and run on the CPU by
-# hemo's CUDA emulator (kernels/cuda/emu/, docs/cuda.md). Every .cu file builds unchanged against
+# hemo's CUDA emulator (core/cuda/emu/, docs/cuda.md). Every .cu file builds unchanged against
 # the emulator's cuda_runtime.h; host code takes its CUDA paths (HEMO_WITH_CUDA=1), so the caching
 # allocator, device tensors, autograd on the device and `--device cuda` in every command run as
 # written. cuBLAS and cuDNN are not emulated: their call sites run the CPU reference
@@ -9,4 +9,4 @@
 set(HEMO_WITH_CUDA ON)
 set(HEMO_WITH_CUDNN ON)
 set(HEMO_CUDA_EMULATED ON)
-message(STATUS "hemo: CUDA backend EMULATED on the CPU (kernels/cuda/emu; cuDNN/cuBLAS by the CPU reference)")
+message(STATUS "hemo: CUDA backend EMULATED on the CPU (core/cuda/emu; cuDNN/cuBLAS by the CPU reference)")

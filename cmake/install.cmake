@@ -25,8 +25,8 @@ set(HEMO_INSTALL_DATADIR ${CMAKE_INSTALL_DATADIR}/hemo)
 
 # Link order: users before what they use.
 set(hemo_infer_libs hemo_api_cpu hemo_models_cpu hemo_data_cpu hemo_weights_cpu hemo_nn_cpu hemo_tensor_cpu
-    hemo_kernels_cpu)
-set(hemo_full_libs hemo_api hemo_models hemo_data hemo_weights hemo_nn hemo_tensor hemo_kernels)
+    hemo_kernels_cpu hemo_core_cpu)
+set(hemo_full_libs hemo_api hemo_models hemo_data hemo_weights hemo_nn hemo_tensor hemo_kernels hemo_core)
 
 # Archive file names for the config file, and the (de-aliased) targets to install.
 set(hemo_install_targets "")

@@ -20,7 +20,7 @@ function(hemo_make_options target with_cuda with_cudnn)
   endif()
   if(with_cuda AND HEMO_CUDA_EMULATED)
     target_compile_definitions(${target} INTERFACE HEMO_WITH_CUDA=1 HEMO_CUDA_EMULATED=1)
-    target_include_directories(${target} BEFORE INTERFACE ${PROJECT_SOURCE_DIR}/kernels/cuda/emu/include)
+    target_include_directories(${target} BEFORE INTERFACE ${PROJECT_SOURCE_DIR}/core/cuda/emu/include)
   elseif(with_cuda)
     target_compile_definitions(${target} INTERFACE HEMO_WITH_CUDA=1)
     # Host code inside .cu files gets the same warnings as .cpp files.

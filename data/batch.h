@@ -4,7 +4,7 @@
 // The allocator seam: the loader gets every image buffer from a BatchAllocator. The default one
 // is recycling_allocator(FloatBuffer::heap): ordinary heap memory, reused from batch to batch. For
 // a CUDA device the trainer passes page-locked host memory (train/evaluate.h: batch_allocator,
-// tensor/pinned.h), and the batch is then copied to the device synchronously, in one copy, when
+// core/pinned.h), and the batch is then copied to the device synchronously, in one copy, when
 // it becomes a tensor (train/evaluate.h: batch_tensor). Nothing in data/ calls CUDA. An allocator
 // is called from the loader's worker threads, concurrently, so it must be thread-safe.
 #pragma once

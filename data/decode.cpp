@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::data {
 

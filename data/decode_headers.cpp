@@ -2,8 +2,8 @@
 // truncation check. Only the fields needed are read; stb_image does the decoding.
 #include <cstring>
 
+#include "core/error.h"
 #include "data/decode.h"
-#include "tensor/error.h"
 
 namespace hemo::data::detail {
 

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <string>
 
+#include "core/error.h"
 #include "data/io.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 

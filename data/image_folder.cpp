@@ -4,8 +4,8 @@
 #include <cctype>
 #include <system_error>
 
+#include "core/error.h"
 #include "data/io.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 namespace fs = std::filesystem;

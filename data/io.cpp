@@ -10,7 +10,7 @@
 
 #include <unistd.h>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::data {
 namespace fs = std::filesystem;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include "core/error.h"
 #include "data/rng.h"
 #include "data/sampler.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 

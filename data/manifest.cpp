@@ -6,9 +6,9 @@
 #include <numeric>
 #include <system_error>
 
+#include "core/error.h"
 #include "data/io.h"
 #include "data/rng.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 namespace fs = std::filesystem;

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <system_error>
 
+#include "core/error.h"
 #include "data/manifest.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 namespace fs = std::filesystem;

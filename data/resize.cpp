@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::data {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::data {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/error.h"
 #include "data/rng.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 

@@ -1,6 +1,6 @@
 #include "data/source.h"
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::data {
 

@@ -39,9 +39,9 @@ void* stb_realloc(void* p, size_t bytes);
 #include <cstring>
 #include <memory>
 
+#include "core/error.h"
 #include "data/decode.h"
 #include "data/encode.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 namespace detail {

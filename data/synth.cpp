@@ -4,9 +4,9 @@
 #include <array>
 #include <cmath>
 
+#include "core/error.h"
 #include "data/synth.h"
 #include "data/synth_raster.h"
-#include "tensor/error.h"
 
 namespace hemo::data::synth {
 

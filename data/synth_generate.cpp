@@ -7,9 +7,9 @@
 #include <system_error>
 #include <thread>
 
+#include "core/error.h"
 #include "data/encode.h"
 #include "data/synth.h"
-#include "tensor/error.h"
 
 namespace hemo::data::synth {
 namespace fs = std::filesystem;

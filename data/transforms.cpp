@@ -3,14 +3,24 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "data/resize.h"
-#include "tensor/error.h"
 
 namespace hemo::data {
 
 TransformSpec TransformSpec::eval(int size) {
   TransformSpec s;
   s.size = size;
+  return s;
+}
+
+TransformSpec TransformSpec::eval(int64_t size, const std::array<double, 3>& mean, const std::array<double, 3>& std) {
+  HEMO_CHECK(size > 0 && size <= 65536, "evaluation transform: input size ", size, " is out of range");
+  TransformSpec s = eval(static_cast<int>(size));
+  for (size_t k = 0; k < 3; ++k) {
+    s.mean[k] = static_cast<float>(mean[k]);
+    s.std[k] = static_cast<float>(std[k]);
+  }
   return s;
 }
 

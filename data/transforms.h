@@ -40,6 +40,10 @@ struct TransformSpec {
 
   // Evaluation pipeline at `size`.
   static TransformSpec eval(int size = 224);
+  // The evaluation pipeline of a model file: its input size and normalization (a ModelMeta's
+  // input_size, mean and std, weights/model_meta.h). Every consumer of a model file feeds it
+  // images through this one.
+  static TransformSpec eval(int64_t size, const std::array<double, 3>& mean, const std::array<double, 3>& std);
   // Training preset for blood-cell smears (cells are centred, any orientation, stain varies):
   // RandomResizedCrop scale [0.5, 1], both flips at 0.5, rotation +-60 degrees (paper 002) with
   // black fill, ColorJitter(0.2, 0.2, 0.2, 0.02).

@@ -3,11 +3,13 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo::cpu {
-template <class T> void accumulate(int64_t n, const T* src, T* dst);
+template <class T> void accumulate(Backend, int64_t n, const T* src, T* dst);
 }  // namespace hemo::cpu
 
 // CUDA (kernels/cuda/accumulate.cu): device pointers, float only, on the current stream.
 namespace hemo::cuda {
-template <class T> void accumulate(int64_t n, const T* src, T* dst);
+template <class T> void accumulate(Backend, int64_t n, const T* src, T* dst);
 }  // namespace hemo::cuda

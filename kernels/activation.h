@@ -11,21 +11,23 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo {
 
 enum class Activation { relu, relu6, hardsigmoid, hardswish, sigmoid };
 const char* activation_name(Activation a);
 
 namespace cpu {
-template <class T> void activation_fwd(Activation a, int64_t n, const T* x, T* y);
-template <class T> void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx);
+template <class T> void activation_fwd(Backend, Activation a, int64_t n, const T* x, T* y);
+template <class T> void activation_bwd(Backend, Activation a, int64_t n, const T* x, const T* gy, T* gx);
 }  // namespace cpu
 
 // The CUDA implementations (kernels/cuda/activation.cu): device pointers, float only, queued on the
-// current stream (kernels/cuda/stream.h).
+// current stream (core/cuda/stream.h).
 namespace cuda {
-template <class T> void activation_fwd(Activation a, int64_t n, const T* x, T* y);
-template <class T> void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx);
+template <class T> void activation_fwd(Backend, Activation a, int64_t n, const T* x, T* y);
+template <class T> void activation_bwd(Backend, Activation a, int64_t n, const T* x, const T* gy, T* gx);
 }  // namespace cuda
 
 }  // namespace hemo

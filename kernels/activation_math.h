@@ -4,8 +4,8 @@
 #pragma once
 #include <cmath>
 
+#include "core/host_device.h"
 #include "kernels/activation.h"
-#include "kernels/host_device.h"
 
 
 namespace hemo::activation_math {

@@ -20,46 +20,86 @@
 //   with invstd_k = 1 / sqrt(running_var_k + eps).
 // Every backward OVERWRITES gx, ggamma and gbeta; any of them may be null (not wanted).
 // gamma and beta may be null (affine off: gamma = 1, beta = 0). Channel sums accumulate in double.
+// The arguments are the structs below, one per entry point (kernels/backend.h says why).
 #pragma once
 #include <cstdint>
 
-namespace hemo::cpu {
+#include "kernels/backend.h"
+
+namespace hemo {
+
+struct BatchNormShape {
+  int64_t n = 0, c = 0, hw = 1;  // [n, c, hw]: the statistics run over M = n * hw per channel
+};
+
+// Arguments, one struct per entry point. gamma and beta may be null (affine off); the outputs are
+// written, never accumulated; a backward output left null is not computed.
+template <class T>
+struct BatchNormTrainFwd {
+  BatchNormShape shape;
+  double momentum = 0.1, eps = 1e-5;
+  const T* x = nullptr;
+  const T* gamma = nullptr;
+  const T* beta = nullptr;
+  T* running_mean = nullptr;  // updated in place when not null
+  T* running_var = nullptr;
+  T* y = nullptr;
+  T* save_mean = nullptr;    // [c], for the backward
+  T* save_invstd = nullptr;  // [c]
+};
 
 template <class T>
-void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
-                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd);
+struct BatchNormEvalFwd {
+  BatchNormShape shape;
+  double eps = 1e-5;
+  const T* x = nullptr;
+  const T* gamma = nullptr;
+  const T* beta = nullptr;
+  const T* running_mean = nullptr;
+  const T* running_var = nullptr;
+  T* y = nullptr;
+};
 
 template <class T>
-void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
-                         const T* running_mean, const T* running_var, double eps, T* y);
+struct BatchNormTrainBwd {
+  BatchNormShape shape;
+  const T* x = nullptr;
+  const T* gy = nullptr;
+  const T* gamma = nullptr;
+  const T* save_mean = nullptr;
+  const T* save_invstd = nullptr;
+  T* gx = nullptr;
+  T* ggamma = nullptr;
+  T* gbeta = nullptr;
+};
 
 template <class T>
-void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta);
+struct BatchNormEvalBwd {
+  BatchNormShape shape;
+  double eps = 1e-5;
+  const T* x = nullptr;
+  const T* gy = nullptr;
+  const T* gamma = nullptr;
+  const T* running_mean = nullptr;
+  const T* running_var = nullptr;
+  T* gx = nullptr;
+  T* ggamma = nullptr;
+  T* gbeta = nullptr;
+};
 
-template <class T>
-void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta);
-
-}  // namespace hemo::cpu
+namespace cpu {
+template <class T> void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a);
+template <class T> void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a);
+template <class T> void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a);
+template <class T> void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a);
+}  // namespace cpu
 
 // CUDA (kernels/cuda/batchnorm.cu): device pointers, float only, on the current stream.
-namespace hemo::cuda {
+namespace cuda {
+template <class T> void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a);
+template <class T> void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a);
+template <class T> void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a);
+template <class T> void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a);
+}  // namespace cuda
 
-template <class T>
-void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
-                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd);
-
-template <class T>
-void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
-                         const T* running_mean, const T* running_var, double eps, T* y);
-
-template <class T>
-void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta);
-
-template <class T>
-void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta);
-
-}  // namespace hemo::cuda
+}  // namespace hemo

@@ -25,6 +25,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo {
 
 struct Conv2dShape {
@@ -44,17 +46,17 @@ struct Conv2dShape {
 int64_t conv2d_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation);
 
 namespace cpu {
-template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
-template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
-template <class T> void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T> void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/conv2d.cpp: cuDNN, kernels/cuda/conv_cudnn.h): device pointers, float only, on
 // the current stream. Without cuDNN in the build they throw hemo::Error.
 namespace cuda {
-template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
-template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
-template <class T> void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T> void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cuda
 
 }  // namespace hemo

@@ -1,8 +1,8 @@
 // Shape rules shared by the dense and depthwise convolutions (kernels/conv2d.h,
 // kernels/depthwise_conv2d.h), whatever the device.
+#include "core/error.h"
 #include "kernels/conv2d.h"
 #include "kernels/depthwise_conv2d.h"
-#include "tensor/error.h"
 
 namespace hemo {
 

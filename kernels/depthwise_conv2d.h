@@ -18,6 +18,7 @@
 // Requires (checked by validate_depthwise, hemo::Error otherwise): s.validate() holds,
 // k == groups == c, dil_h == dil_w == 1.
 #pragma once
+#include "kernels/backend.h"
 #include "kernels/conv2d.h"
 
 namespace hemo {
@@ -25,18 +26,18 @@ namespace hemo {
 void validate_depthwise(const Conv2dShape& s, const char* op);
 
 namespace cpu {
-template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
-template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx);
 template <class T>
-void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/depthwise_conv2d.cu): device pointers, float only, on the current stream.
 namespace cuda {
-template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
-template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
+template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx);
 template <class T>
-void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 }  // namespace cuda
 
 }  // namespace hemo

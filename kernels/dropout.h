@@ -1,7 +1,7 @@
 // Dropout over n contiguous elements with a counter-based (Philox4x32-10) mask.
 //
 // Mask: element i uses word i % 4 of the Philox block philox::block(seed, first_counter + i / 4,
-// stream) (kernels/philox.h, the generator tensor/rng.h uses too), and is kept (mask 1) when uniform01(word) >= p, compared in float:
+// stream) (core/philox.h, the generator tensor/rng.h uses too), and is kept (mask 1) when uniform01(word) >= p, compared in float:
 // uniform01 has 24 random bits, so the keep rate is 1 - p to within 2^-24. The mask depends only
 // on (seed, stream, first_counter, i): any thread, in any order, on the CPU or a CUDA kernel,
 // draws the same mask. Callers reserve the blocks with Generator::reserve(ceil(n / 4)), which
@@ -13,12 +13,14 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo::cpu {
 
-void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask);
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask);
 
-template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y);
-template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
+template <class T> void dropout_fwd(Backend, int64_t n, double p, const uint8_t* mask, const T* x, T* y);
+template <class T> void dropout_bwd(Backend, int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
 
@@ -26,9 +28,9 @@ template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, co
 // dropout_mask draws the same bits as the CPU's.
 namespace hemo::cuda {
 
-void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask);
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask);
 
-template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y);
-template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
+template <class T> void dropout_fwd(Backend, int64_t n, double p, const uint8_t* mask, const T* x, T* y);
+template <class T> void dropout_bwd(Backend, int64_t n, double p, const uint8_t* mask, const T* gy, T* gx);
 
 }  // namespace hemo::cuda

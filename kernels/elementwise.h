@@ -10,23 +10,25 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo::cpu {
 
-template <class T> void add(int64_t n, const T* a, const T* b, T* y);
-template <class T> void mul(int64_t n, const T* a, const T* b, T* y);
-template <class T> void scale(int64_t n, double s, const T* a, T* y);
-template <class T> void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y);
-template <class T> void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
+template <class T> void add(Backend, int64_t n, const T* a, const T* b, T* y);
+template <class T> void mul(Backend, int64_t n, const T* a, const T* b, T* y);
+template <class T> void scale(Backend, int64_t n, double s, const T* a, T* y);
+template <class T> void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y);
+template <class T> void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
 
 }  // namespace hemo::cpu
 
 // CUDA (kernels/cuda/elementwise.cu): device pointers, float only, on the current stream.
 namespace hemo::cuda {
 
-template <class T> void add(int64_t n, const T* a, const T* b, T* y);
-template <class T> void mul(int64_t n, const T* a, const T* b, T* y);
-template <class T> void scale(int64_t n, double s, const T* a, T* y);
-template <class T> void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y);
-template <class T> void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
+template <class T> void add(Backend, int64_t n, const T* a, const T* b, T* y);
+template <class T> void mul(Backend, int64_t n, const T* a, const T* b, T* y);
+template <class T> void scale(Backend, int64_t n, double s, const T* a, T* y);
+template <class T> void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y);
+template <class T> void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
 
 }  // namespace hemo::cuda

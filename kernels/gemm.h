@@ -23,11 +23,23 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/backend.h"
+
+namespace hemo {
+
+// The shape of one product (the contract above): op(A) m x k, op(B) k x n, C m x n, and the
+// leading dimensions of A, B and C as stored.
+struct GemmShape {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+}  // namespace hemo
+
 namespace hemo::cpu {
 
-template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc);
+template <class T> void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
 
 // The micro-kernel variant gemm<T> runs, e.g. "avx512 8x32" (for benchmarks and logs).
 template <class T> const char* gemm_kernel_name();
@@ -42,7 +54,5 @@ bool gemm_select_isa(const std::string& isa);
 // cuBLAS (kernels/cuda/blas.cpp): device pointers, float only, on the current stream; TF32 only
 // when allowed (kernels/cuda/blas.h). The same contract, beta == 0 never reading C included.
 namespace hemo::cuda {
-template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc);
+template <class T> void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
 }  // namespace hemo::cuda

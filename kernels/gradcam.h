@@ -35,6 +35,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo {
 
 enum class CamMethod : uint8_t { gradcam, gradcampp };
@@ -42,32 +44,37 @@ enum class Colormap : uint8_t { jet, turbo };
 const char* cam_method_name(CamMethod m);  // "gradcam", "gradcampp"
 const char* colormap_name(Colormap c);     // "jet", "turbo"
 
+// resize_bilinear's planes: m planes of h x w resized to out_h x out_w.
+struct ResizeShape {
+  int64_t m = 0, h = 0, w = 0, out_h = 0, out_w = 0;
+};
+
 namespace cpu {
 template <class T>
-void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights);
+void cam_weights(Backend, CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights);
 template <class T>
-void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam);
+void cam_weighted_sum_relu(Backend, int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam);
 template <class T>
-void cam_normalize(int64_t n, int64_t hw, const T* x, T* y);
+void cam_normalize(Backend, int64_t n, int64_t hw, const T* x, T* y);
 template <class T>
-void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x, T* y);
-void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb);
-void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
+void resize_bilinear(Backend, const ResizeShape& s, const T* x, T* y);
+void colormap(Backend, Colormap cmap, int64_t count, const float* values, uint8_t* rgb);
+void cam_overlay(Backend, Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
                  uint8_t* out);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/gradcam.cu): device pointers, float only, queued on the current stream.
 namespace cuda {
 template <class T>
-void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights);
+void cam_weights(Backend, CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights);
 template <class T>
-void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam);
+void cam_weighted_sum_relu(Backend, int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam);
 template <class T>
-void cam_normalize(int64_t n, int64_t hw, const T* x, T* y);
+void cam_normalize(Backend, int64_t n, int64_t hw, const T* x, T* y);
 template <class T>
-void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x, T* y);
-void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb);
-void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
+void resize_bilinear(Backend, const ResizeShape& s, const T* x, T* y);
+void colormap(Backend, Colormap cmap, int64_t count, const float* values, uint8_t* rgb);
+void cam_overlay(Backend, Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
                  uint8_t* out);
 }  // namespace cuda
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/host_device.h"
 #include "kernels/gradcam.h"
-#include "kernels/host_device.h"
 
 
 namespace hemo::gradcam_math {

@@ -12,6 +12,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo {
 
 struct SgdParams {
@@ -27,14 +29,14 @@ struct AdamParams {
 };
 
 namespace cpu {
-template <class T> void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
-template <class T> void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+template <class T> void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
+template <class T> void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/optim.cu): device pointers, float only, on the current stream.
 namespace cuda {
-template <class T> void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
-template <class T> void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+template <class T> void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
+template <class T> void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
 }  // namespace cuda
 
 }  // namespace hemo

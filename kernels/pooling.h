@@ -27,6 +27,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo {
 
 struct Pool2dShape {
@@ -39,40 +41,41 @@ struct Pool2dShape {
   void validate(const char* op) const;  // throws hemo::Error naming `op` and the bad argument
 };
 
+// Adaptive average pooling of an [n, c, h, w] input to [n, c, out_h, out_w].
+struct AdaptivePool2dShape {
+  int64_t n = 0, c = 0, h = 0, w = 0, out_h = 1, out_w = 1;
+};
+
 // PyTorch's output-size rule for one dimension (dilation 1).
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode);
 
 namespace cpu {
 // argmax may be null when no backward will follow (it is [n, c, p, q] otherwise).
-template <class T> void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax);
-template <class T> void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx);
+template <class T> void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax);
+template <class T> void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx);
 
-template <class T> void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
-template <class T> void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx);
+template <class T> void avg_pool2d_fwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+template <class T> void avg_pool2d_bwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx);
 
 template <class T>
-void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x,
-                             T* y);
+void adaptive_avg_pool2d_fwd(Backend, const AdaptivePool2dShape& s, const T* x, T* y);
 template <class T>
-void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* gy,
-                             T* gx);
+void adaptive_avg_pool2d_bwd(Backend, const AdaptivePool2dShape& s, const T* gy, T* gx);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/pooling.cu): device pointers (argmax too), float only, on the current stream.
 namespace cuda {
 // argmax may be null when no backward will follow (it is [n, c, p, q] otherwise).
-template <class T> void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax);
-template <class T> void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx);
+template <class T> void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax);
+template <class T> void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx);
 
-template <class T> void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
-template <class T> void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx);
+template <class T> void avg_pool2d_fwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+template <class T> void avg_pool2d_bwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx);
 
 template <class T>
-void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x,
-                             T* y);
+void adaptive_avg_pool2d_fwd(Backend, const AdaptivePool2dShape& s, const T* x, T* y);
 template <class T>
-void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* gy,
-                             T* gx);
+void adaptive_avg_pool2d_bwd(Backend, const AdaptivePool2dShape& s, const T* gy, T* gx);
 }  // namespace cuda
 
 }  // namespace hemo

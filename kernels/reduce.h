@@ -7,17 +7,19 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo::cpu {
 
-template <class T> void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y);
-template <class T> void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
+template <class T> void sum_axis(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y);
+template <class T> void sum_axis_bwd(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
 
 // CUDA (kernels/cuda/reduce.cu): device pointers, float only, on the current stream.
 namespace hemo::cuda {
 
-template <class T> void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y);
-template <class T> void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
+template <class T> void sum_axis(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y);
+template <class T> void sum_axis_bwd(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx);
 
 }  // namespace hemo::cuda

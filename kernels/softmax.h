@@ -11,21 +11,23 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace hemo::cpu {
 
-template <class T> void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
-template <class T> void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
-template <class T> void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
-template <class T> void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+template <class T> void softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void log_softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+template <class T> void log_softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
 
 }  // namespace hemo::cpu
 
 // CUDA (kernels/cuda/softmax.cu): device pointers, float only, on the current stream.
 namespace hemo::cuda {
 
-template <class T> void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
-template <class T> void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
-template <class T> void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
-template <class T> void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+template <class T> void softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void log_softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y);
+template <class T> void softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
+template <class T> void log_softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx);
 
 }  // namespace hemo::cuda

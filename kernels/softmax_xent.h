@@ -18,26 +18,40 @@
 #pragma once
 #include <cstdint>
 
-namespace hemo::cpu {
+#include "kernels/backend.h"
+
+namespace hemo {
 
 template <class T>
-void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
-                      T* loss, T* dz);
+struct SoftmaxXentFwd {
+  int64_t n = 0, k = 0;              // logits [n, k]
+  const T* logits = nullptr;
+  const int64_t* labels = nullptr;   // [n], in [0, k)
+  const T* weight = nullptr;         // [k] or null
+  double smoothing = 0;              // eps
+  T* loss = nullptr;                 // [n]
+  T* dz = nullptr;                   // [n, k] or null
+};
 
 template <class T>
-void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx);
+struct SoftmaxXentBwd {
+  int64_t n = 0, k = 0;
+  const T* dz = nullptr;
+  const T* gy = nullptr;
+  int64_t gy_stride = 0;             // 0: one gradient for all rows; 1: one per row
+  double scale = 1;
+  T* gx = nullptr;
+};
 
-}  // namespace hemo::cpu
+namespace cpu {
+template <class T> void softmax_xent_fwd(Backend, const SoftmaxXentFwd<T>& a);
+template <class T> void softmax_xent_bwd(Backend, const SoftmaxXentBwd<T>& a);
+}  // namespace cpu
 
-// CUDA (kernels/cuda/softmax_xent.cu): device pointers (labels and gy too), float only, on the
-// current stream.
-namespace hemo::cuda {
+// CUDA (kernels/cuda/softmax_xent.cu): device pointers, float only, on the current stream.
+namespace cuda {
+template <class T> void softmax_xent_fwd(Backend, const SoftmaxXentFwd<T>& a);
+template <class T> void softmax_xent_bwd(Backend, const SoftmaxXentBwd<T>& a);
+}  // namespace cuda
 
-template <class T>
-void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
-                      T* loss, T* dz);
-
-template <class T>
-void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx);
-
-}  // namespace hemo::cuda
+}  // namespace hemo

@@ -55,13 +55,4 @@ BuiltModel build_model(const ModelFile& file, Device device, Prepare prepare) {
   return b;
 }
 
-data::TransformSpec eval_transform(const weights::ModelMeta& meta) {
-  data::TransformSpec tf = data::TransformSpec::eval(static_cast<int>(meta.input_size));
-  for (size_t k = 0; k < 3; ++k) {
-    tf.mean[k] = static_cast<float>(meta.mean[k]);
-    tf.std[k] = static_cast<float>(meta.std[k]);
-  }
-  return tf;
-}
-
 }  // namespace hemo::models

@@ -15,13 +15,12 @@
 //   Prepare::fold   models::prepare_for_inference (models/inference.h: batch norms folded,
 //                   dropouts removed, nothing requires grad), hemo-infer's default;
 //   Prepare::frozen eval mode and nothing requires grad, the tree as trained (hemo-infer --no-fold).
-// eval_transform(meta): the evaluation transform (data/transforms.h) at the file's input size,
-// mean and std: the one every consumer of a model file feeds it images through.
+// The evaluation transform of a file is data::TransformSpec::eval(meta.input_size, meta.mean,
+// meta.std) (data/transforms.h; models/ knows nothing of data).
 #pragma once
 #include <map>
 #include <string>
 
-#include "data/transforms.h"
 #include "models/inference.h"
 #include "models/registry.h"
 #include "weights/model_meta.h"
@@ -51,7 +50,5 @@ struct BuiltModel {
   InferenceReport report;  // zero counts unless Prepare::fold
 };
 BuiltModel build_model(const ModelFile& file, Device device, Prepare prepare = Prepare::eval);
-
-data::TransformSpec eval_transform(const weights::ModelMeta& meta);
 
 }  // namespace hemo::models

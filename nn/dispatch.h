@@ -4,7 +4,9 @@
 // an op without a CUDA implementation is an Error that names the op.
 #pragma once
 #include <initializer_list>
+#include <type_traits>
 
+#include "kernels/backend.h"
 #include "tensor/tensor.h"
 
 namespace hemo::nn {
@@ -23,29 +25,37 @@ inline void check_same_place(const char* op, std::initializer_list<Tensor> ts) {
   }
 }
 
-// cpu_fn is called with a value of the element type (float{} or double{}); cuda_fn with no
-// arguments, and only in builds with CUDA.
-template <class CpuFn, class CudaFn>
-void dispatch([[maybe_unused]] const char* op, const Tensor& t, CpuFn&& cpu_fn, CudaFn&& cuda_fn) {
+// Calls fn(backend, element) once: backend is cpu::backend or cuda::backend (kernels/backend.h)
+// and element a value of the tensor's element type (float{} or double{} on the CPU; float{} on
+// CUDA). The kernels take the backend tag first, so fn writes each call once for both devices:
+//
+//   dispatch("scale", a, [&](auto backend, auto t) {
+//     using T = decltype(t);
+//     scale(backend, a.numel(), s, a.data<T>(), y.data<T>());   // finds cpu::scale or cuda::scale
+//   });
+//
+// In a build without CUDA, fn is never instantiated with cuda::backend, and a CUDA tensor is an
+// Error. No op has a bfloat16 kernel yet: a bfloat16 tensor is an Error naming the op.
+template <class Fn>
+void dispatch([[maybe_unused]] const char* op, const Tensor& t, Fn&& fn) {
+  HEMO_CHECK(t.dtype() != DType::bf16, op, ": no bfloat16 implementation (", t.str(),
+             "); convert with .to(DType::f32)");
   if (t.device().is_cpu()) {
     if (t.dtype() == DType::f32)
-      cpu_fn(float{});
+      fn(cpu::backend, float{});
     else
-      cpu_fn(double{});
+      fn(cpu::backend, double{});
     return;
   }
 #if HEMO_WITH_CUDA
-  cuda_fn();
+  fn(cuda::backend, float{});
 #else
-  (void)cuda_fn;
   throw Error(cat(op, ": CUDA tensor in a build without CUDA"));
 #endif
 }
 
-// For ops whose CUDA implementation does not exist yet: CUDA tensors are a loud error.
-template <class CpuFn>
-void dispatch(const char* op, const Tensor& t, CpuFn&& cpu_fn) {
-  dispatch(op, t, cpu_fn, [op] { throw Error(cat(op, ": no CUDA implementation yet")); });
-}
+// For the few lines where the devices differ (a host staging copy, say): true for cuda::Backend.
+template <class Backend>
+inline constexpr bool is_cuda_backend = std::is_same_v<Backend, cuda::Backend>;
 
 }  // namespace hemo::nn

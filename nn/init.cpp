@@ -8,6 +8,7 @@ namespace {
 // Fills t with draw() in element order: directly for CPU tensors, through a host buffer for CUDA.
 template <class Draw>
 void fill(Tensor& t, Draw&& draw) {
+  HEMO_CHECK(t.dtype() != DType::bf16, "init: bfloat16 parameters are not supported (", t.str(), ")");
   Tensor host = t.device().is_cpu() ? t : Tensor::empty(t.shape(), t.dtype(), Device::cpu());
   const int64_t n = host.numel();
   if (host.dtype() == DType::f32) {

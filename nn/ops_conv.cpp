@@ -41,17 +41,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const Conv2dShape s = conv_shape(x, weight, bias, stride, padding, dilation, groups);
   const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
   Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device());
-  dispatch("conv2d", x, [&](auto t) {
+  dispatch("conv2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
     if (depthwise)
-      cpu::depthwise_conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+      depthwise_conv2d_fwd(backend, s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
     else
-      cpu::conv2d_fwd<T>(s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
-  }, [&] {
-    if (depthwise)
-      cuda::depthwise_conv2d_fwd<float>(s, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
-    else
-      cuda::conv2d_fwd<float>(s, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
+      conv2d_fwd(backend, s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
@@ -61,23 +56,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
            Tensor gx = need_x ? Tensor::empty_like(x) : Tensor();
            Tensor gw = need_w ? Tensor::empty_like(weight) : Tensor();
            Tensor gb = need_b ? Tensor::empty({s.k}, gy.dtype(), gy.device()) : Tensor();
-           dispatch("conv2d", gy, [&](auto t) {
+           dispatch("conv2d", gy, [&](auto backend, auto t) {
              using T = decltype(t);
              if (need_x && depthwise)
-               cpu::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
-             if (need_x && !depthwise) cpu::conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+               depthwise_conv2d_bwd_data(backend, s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_x && !depthwise) conv2d_bwd_data(backend, s, gy.data<T>(), weight.data<T>(), gx.data<T>());
              if ((need_w || need_b) && depthwise)
-               cpu::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+               depthwise_conv2d_bwd_filter(backend, s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
              if ((need_w || need_b) && !depthwise)
-               cpu::conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
-           }, [&] {
-             using T = float;
-             if (need_x && depthwise) cuda::depthwise_conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
-             if (need_x && !depthwise) cuda::conv2d_bwd_data<T>(s, gy.data<T>(), weight.data<T>(), gx.data<T>());
-             if ((need_w || need_b) && depthwise)
-               cuda::depthwise_conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
-             if ((need_w || need_b) && !depthwise)
-               cuda::conv2d_bwd_filter<T>(s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+               conv2d_bwd_filter(backend, s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
            });
            return {gx, gw, gb};
          });

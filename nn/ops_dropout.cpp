@@ -17,23 +17,17 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   // One byte per element, on x's device; the backward closure keeps it alive.
   auto mask = std::make_shared<Storage>(static_cast<size_t>(n), x.device());
   Tensor y = Tensor::empty_like(x);
-  dispatch("dropout", x, [&](auto t) {
+  dispatch("dropout", x, [&](auto backend, auto t) {
     using T = decltype(t);
     auto* m = static_cast<uint8_t*>(mask->data());
-    cpu::dropout_mask(n, p, st.seed, st.stream, first, m);
-    cpu::dropout_fwd<T>(n, p, m, x.data<T>(), y.data<T>());
-  }, [&] {
-    auto* m = static_cast<uint8_t*>(mask->data());
-    cuda::dropout_mask(n, p, st.seed, st.stream, first, m);
-    cuda::dropout_fwd<float>(n, p, m, x.data<float>(), y.data<float>());
+    dropout_mask(backend, n, p, st.seed, st.stream, first, m);
+    dropout_fwd(backend, n, p, m, x.data<T>(), y.data<T>());
   });
   record(y, "dropout", {x}, [n, p, mask, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
-    dispatch("dropout", gy, [&](auto t) {
+    dispatch("dropout", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::dropout_bwd<T>(n, p, static_cast<const uint8_t*>(mask->data()), gy.data<T>(), gx.data<T>());
-    }, [&] {
-      cuda::dropout_bwd<float>(n, p, static_cast<const uint8_t*>(mask->data()), gy.data<float>(), gx.data<float>());
+      dropout_bwd(backend, n, p, static_cast<const uint8_t*>(mask->data()), gy.data<T>(), gx.data<T>());
     });
     return {gx};
   });

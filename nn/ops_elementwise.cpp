@@ -21,10 +21,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
   HEMO_CHECK(a.shape() == b.shape(), "add: shapes differ: ", a.str(), " + ", b.str());
   check_same_place("add", {a, b});
   Tensor y = output_like(a);
-  dispatch("add", a, [&](auto t) {
+  dispatch("add", a, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::add<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
-  }, [&] { cuda::add<float>(a.numel(), a.data<float>(), b.data<float>(), y.data<float>()); });
+    add(backend, a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
+  });
   record(y, "add", {a, b}, [](const Tensor& gy) -> std::vector<Tensor> { return {gy, gy}; });
   return y;
 }
@@ -37,38 +37,24 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   // With broadcast, a is [rows = N C, inner = H W] and b holds one factor per row.
   const int64_t rows = broadcast ? b.numel() : 0, inner = broadcast ? a.size(2) * a.size(3) : 0;
   Tensor y = output_like(a);
-  dispatch("mul", a, [&](auto t) {
+  dispatch("mul", a, [&](auto backend, auto t) {
     using T = decltype(t);
     if (broadcast)
-      cpu::mul_rows<T>(rows, inner, a.data<T>(), b.data<T>(), y.data<T>());
+      mul_rows(backend, rows, inner, a.data<T>(), b.data<T>(), y.data<T>());
     else
-      cpu::mul<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
-  }, [&] {
-    if (broadcast)
-      cuda::mul_rows<float>(rows, inner, a.data<float>(), b.data<float>(), y.data<float>());
-    else
-      cuda::mul<float>(a.numel(), a.data<float>(), b.data<float>(), y.data<float>());
+      mul(backend, a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
   });
   record(y, "mul", {a, b}, [a, b, broadcast, rows, inner](const Tensor& gy) -> std::vector<Tensor> {
     Tensor ga = a.requires_grad() ? Tensor::empty_like(a) : Tensor();
     Tensor gb = b.requires_grad() ? Tensor::empty_like(b) : Tensor();
-    dispatch("mul", gy, [&](auto t) {
+    dispatch("mul", gy, [&](auto backend, auto t) {
       using T = decltype(t);
       if (broadcast) {
-        if (ga.defined()) cpu::mul_rows<T>(rows, inner, gy.data<T>(), b.data<T>(), ga.data<T>());
-        if (gb.defined()) cpu::mul_rows_grad_b<T>(rows, inner, gy.data<T>(), a.data<T>(), gb.data<T>());
+        if (ga.defined()) mul_rows(backend, rows, inner, gy.data<T>(), b.data<T>(), ga.data<T>());
+        if (gb.defined()) mul_rows_grad_b(backend, rows, inner, gy.data<T>(), a.data<T>(), gb.data<T>());
       } else {
-        if (ga.defined()) cpu::mul<T>(gy.numel(), gy.data<T>(), b.data<T>(), ga.data<T>());
-        if (gb.defined()) cpu::mul<T>(gy.numel(), gy.data<T>(), a.data<T>(), gb.data<T>());
-      }
-    }, [&] {
-      using T = float;
-      if (broadcast) {
-        if (ga.defined()) cuda::mul_rows<T>(rows, inner, gy.data<T>(), b.data<T>(), ga.data<T>());
-        if (gb.defined()) cuda::mul_rows_grad_b<T>(rows, inner, gy.data<T>(), a.data<T>(), gb.data<T>());
-      } else {
-        if (ga.defined()) cuda::mul<T>(gy.numel(), gy.data<T>(), b.data<T>(), ga.data<T>());
-        if (gb.defined()) cuda::mul<T>(gy.numel(), gy.data<T>(), a.data<T>(), gb.data<T>());
+        if (ga.defined()) mul(backend, gy.numel(), gy.data<T>(), b.data<T>(), ga.data<T>());
+        if (gb.defined()) mul(backend, gy.numel(), gy.data<T>(), a.data<T>(), gb.data<T>());
       }
     });
     return {ga, gb};
@@ -78,16 +64,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor scale(const Tensor& a, double s) {
   Tensor y = output_like(a);
-  dispatch("scale", a, [&](auto t) {
+  dispatch("scale", a, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::scale<T>(a.numel(), s, a.data<T>(), y.data<T>());
-  }, [&] { cuda::scale<float>(a.numel(), s, a.data<float>(), y.data<float>()); });
+    scale(backend, a.numel(), s, a.data<T>(), y.data<T>());
+  });
   record(y, "scale", {a}, [s](const Tensor& gy) -> std::vector<Tensor> {
     Tensor ga = Tensor::empty_like(gy);
-    dispatch("scale", gy, [&](auto t) {
+    dispatch("scale", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::scale<T>(gy.numel(), s, gy.data<T>(), ga.data<T>());
-    }, [&] { cuda::scale<float>(gy.numel(), s, gy.data<float>(), ga.data<float>()); });
+      scale(backend, gy.numel(), s, gy.data<T>(), ga.data<T>());
+    });
     return {ga};
   });
   return y;

@@ -1,7 +1,7 @@
 #include "nn/ops_gradcam.h"
 
+#include "core/storage.h"
 #include "nn/dispatch.h"
-#include "tensor/storage.h"
 
 namespace hemo::nn {
 
@@ -21,10 +21,10 @@ Tensor cam_weights(CamMethod method, const Tensor& act, const Tensor& grad) {
   check_same_place(op, {act, grad});
   const int64_t n = act.size(0), c = act.size(1), hw = act.size(2) * act.size(3);
   Tensor w = Tensor::empty({n, c}, act.dtype(), act.device());
-  dispatch(op, act, [&](auto t) {
+  dispatch(op, act, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::cam_weights<T>(method, n, c, hw, act.data<T>(), grad.data<T>(), w.data<T>());
-  }, [&] { cuda::cam_weights<float>(method, n, c, hw, act.data<float>(), grad.data<float>(), w.data<float>()); });
+    cam_weights(backend, method, n, c, hw, act.data<T>(), grad.data<T>(), w.data<T>());
+  });
   return w;
 }
 
@@ -37,10 +37,10 @@ Tensor cam_weighted_sum_relu(const Tensor& act, const Tensor& weights) {
   check_same_place(op, {act, weights});
   const int64_t n = act.size(0), c = act.size(1), hw = act.size(2) * act.size(3);
   Tensor cam = Tensor::empty({n, act.size(2), act.size(3)}, act.dtype(), act.device());
-  dispatch(op, act, [&](auto t) {
+  dispatch(op, act, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::cam_weighted_sum_relu<T>(n, c, hw, act.data<T>(), weights.data<T>(), cam.data<T>());
-  }, [&] { cuda::cam_weighted_sum_relu<float>(n, c, hw, act.data<float>(), weights.data<float>(), cam.data<float>()); });
+    cam_weighted_sum_relu(backend, n, c, hw, act.data<T>(), weights.data<T>(), cam.data<T>());
+  });
   return cam;
 }
 
@@ -49,10 +49,10 @@ Tensor cam_normalize(const Tensor& x) {
              x.defined() ? x.str() : std::string("an undefined tensor"));
   const int64_t n = x.size(0), per_image = x.numel() / n;
   Tensor y = Tensor::empty_like(x);
-  dispatch("cam_normalize", x, [&](auto t) {
+  dispatch("cam_normalize", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::cam_normalize<T>(n, per_image, x.data<T>(), y.data<T>());
-  }, [&] { cuda::cam_normalize<float>(n, per_image, x.data<float>(), y.data<float>()); });
+    cam_normalize(backend, n, per_image, x.data<T>(), y.data<T>());
+  });
   return y;
 }
 
@@ -65,10 +65,10 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w) {
   out[out.size() - 2] = out_h;
   out[out.size() - 1] = out_w;
   Tensor y = Tensor::empty(out, x.dtype(), x.device());
-  dispatch("resize_bilinear", x, [&](auto t) {
+  dispatch("resize_bilinear", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::resize_bilinear<T>(planes, h, w, out_h, out_w, x.data<T>(), y.data<T>());
-  }, [&] { cuda::resize_bilinear<float>(planes, h, w, out_h, out_w, x.data<float>(), y.data<float>()); });
+    resize_bilinear(backend, {.m = planes, .h = h, .w = w, .out_h = out_h, .out_w = out_w}, x.data<T>(), y.data<T>());
+  });
   return y;
 }
 
@@ -81,14 +81,14 @@ std::vector<uint8_t> cam_overlay(Colormap cmap, const Tensor& maps, std::span<co
   HEMO_CHECK(alpha >= 0 && alpha <= 1, op, ": alpha must be in [0, 1], got ", alpha);
   const int64_t n = maps.size(0), pixels = maps.size(1) * maps.size(2);
   std::vector<uint8_t> out(images.size());
-  dispatch(op, maps, [&](auto) { cpu::cam_overlay(cmap, n, pixels, maps.data<float>(), images.data(), alpha, out.data()); },
-           [&] {
-             Storage src(images.size(), maps.device()), dst(images.size(), maps.device());
-             copy_bytes(src.data(), maps.device(), images.data(), Device::cpu(), images.size());
-             cuda::cam_overlay(cmap, n, pixels, maps.data<float>(), static_cast<const uint8_t*>(src.data()), alpha,
-                               static_cast<uint8_t*>(dst.data()));
-             copy_bytes(out.data(), Device::cpu(), dst.data(), maps.device(), out.size());
-           });
+  // The images and the result live on the host; the kernel works on copies beside the maps.
+  Storage src(images.size(), maps.device()), dst(out.size(), maps.device());
+  copy_bytes(src.data(), maps.device(), images.data(), Device::cpu(), images.size());
+  dispatch(op, maps, [&](auto backend, auto) {
+    cam_overlay(backend, cmap, n, pixels, maps.data<float>(), static_cast<const uint8_t*>(src.data()), alpha,
+                static_cast<uint8_t*>(dst.data()));
+  });
+  copy_bytes(out.data(), Device::cpu(), dst.data(), maps.device(), out.size());
   return out;
 }
 
@@ -97,12 +97,11 @@ std::vector<uint8_t> colormap(Colormap cmap, const Tensor& values) {
              "colormap: the values must be non-empty float32, got ",
              values.defined() ? values.str() : std::string("(undefined)"));
   std::vector<uint8_t> out(static_cast<size_t>(3 * values.numel()));
-  dispatch("colormap", values, [&](auto) { cpu::colormap(cmap, values.numel(), values.data<float>(), out.data()); },
-           [&] {
-             Storage dst(out.size(), values.device());
-             cuda::colormap(cmap, values.numel(), values.data<float>(), static_cast<uint8_t*>(dst.data()));
-             copy_bytes(out.data(), Device::cpu(), dst.data(), values.device(), out.size());
-           });
+  Storage dst(out.size(), values.device());  // the result lives on the host
+  dispatch("colormap", values, [&](auto backend, auto) {
+    colormap(backend, cmap, values.numel(), values.data<float>(), static_cast<uint8_t*>(dst.data()));
+  });
+  copy_bytes(out.data(), Device::cpu(), dst.data(), values.device(), out.size());
   return out;
 }
 

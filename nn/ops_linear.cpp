@@ -24,11 +24,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
-  dispatch("linear", x, [&](auto t) {
+  dispatch("linear", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::linear_fwd<T>(rows, in, out, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
-  }, [&] {
-    cuda::linear_fwd<float>(rows, in, out, x.data<float>(), weight.data<float>(), ptr<float>(bias), y.data<float>());
+    linear_fwd(backend, {rows, in, out}, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
@@ -38,16 +36,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            Tensor gx = need_x ? Tensor::empty_like(x) : Tensor();
            Tensor gw = need_w ? Tensor::empty_like(weight) : Tensor();
            Tensor gb = need_b ? Tensor::empty({out}, gy.dtype(), gy.device()) : Tensor();
-           dispatch("linear", gy, [&](auto t) {
+           dispatch("linear", gy, [&](auto backend, auto t) {
              using T = decltype(t);
-             if (need_x) cpu::linear_bwd_data<T>(rows, in, out, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             if (need_x) linear_bwd_data(backend, {rows, in, out}, gy.data<T>(), weight.data<T>(), gx.data<T>());
              if (need_w || need_b)
-               cpu::linear_bwd_weight<T>(rows, in, out, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
-           }, [&] {
-             using T = float;
-             if (need_x) cuda::linear_bwd_data<T>(rows, in, out, gy.data<T>(), weight.data<T>(), gx.data<T>());
-             if (need_w || need_b)
-               cuda::linear_bwd_weight<T>(rows, in, out, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+               linear_bwd_weight(backend, {rows, in, out}, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
            });
            return {gx, gw, gb};
          });

@@ -49,14 +49,16 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
   const auto* y = static_cast<const int64_t*>(label_buf->data());
   Tensor rows = Tensor::empty({n}, logits.dtype(), logits.device());
   Tensor dz = grad ? Tensor::empty_like(logits) : Tensor();
-  dispatch("cross_entropy", logits, [&](auto t) {
+  dispatch("cross_entropy", logits, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::softmax_xent_fwd<T>(n, k, logits.data<T>(), y, class_weights.defined() ? class_weights.data<T>() : nullptr,
-                             label_smoothing, rows.data<T>(), grad ? dz.data<T>() : nullptr);
-  }, [&] {
-    cuda::softmax_xent_fwd<float>(n, k, logits.data<float>(), y,
-                                  class_weights.defined() ? class_weights.data<float>() : nullptr, label_smoothing,
-                                  rows.data<float>(), grad ? dz.data<float>() : nullptr);
+    softmax_xent_fwd(backend, SoftmaxXentFwd<T>{.n = n,
+                                                .k = k,
+                                                .logits = logits.data<T>(),
+                                                .labels = y,
+                                                .weight = class_weights.defined() ? class_weights.data<T>() : nullptr,
+                                                .smoothing = label_smoothing,
+                                                .loss = rows.data<T>(),
+                                                .dz = grad ? dz.data<T>() : nullptr});
   });
 
   Tensor out = rows;
@@ -64,19 +66,25 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
   if (reduction != Reduction::none) {
     if (reduction == Reduction::mean) scale = 1.0 / target_weight_sum(labels, class_weights);
     out = Tensor::empty({}, logits.dtype(), logits.device());
-    dispatch("cross_entropy", logits, [&](auto t) {
+    dispatch("cross_entropy", logits, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::sum_axis<T>(1, n, 1, scale, rows.data<T>(), out.data<T>());
-    }, [&] { cuda::sum_axis<float>(1, n, 1, scale, rows.data<float>(), out.data<float>()); });
+      sum_axis(backend, 1, n, 1, scale, rows.data<T>(), out.data<T>());
+    });
   }
   if (!grad) return out;
   const int64_t gy_stride = reduction == Reduction::none ? 1 : 0;
   record(out, "cross_entropy", {logits}, [n, k, dz, gy_stride, scale](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(dz);
-    dispatch("cross_entropy", gy, [&](auto t) {
+    dispatch("cross_entropy", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::softmax_xent_bwd<T>(n, k, dz.data<T>(), gy.data<T>(), gy_stride, scale, gx.data<T>());
-    }, [&] { cuda::softmax_xent_bwd<float>(n, k, dz.data<float>(), gy.data<float>(), gy_stride, scale, gx.data<float>()); });
+      softmax_xent_bwd(backend, SoftmaxXentBwd<T>{.n = n,
+                                                  .k = k,
+                                                  .dz = dz.data<T>(),
+                                                  .gy = gy.data<T>(),
+                                                  .gy_stride = gy_stride,
+                                                  .scale = scale,
+                                                  .gx = gx.data<T>()});
+    });
     return {gx};
   });
   return out;

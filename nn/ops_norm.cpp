@@ -36,28 +36,35 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     HEMO_CHECK(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
                x.str());
     Tensor mean = Tensor::empty({c}, x.dtype(), x.device()), invstd = Tensor::empty({c}, x.dtype(), x.device());
-    dispatch("batch_norm", x, [&](auto t) {
+    dispatch("batch_norm", x, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::batch_norm_train_fwd<T>(n, c, hw, x.data<T>(), ptr<T>(weight), ptr<T>(bias), momentum, eps,
-                                   ptr<T>(running_mean), ptr<T>(running_var), y.data<T>(), mean.data<T>(),
-                                   invstd.data<T>());
-    }, [&] {
-      cuda::batch_norm_train_fwd<float>(n, c, hw, x.data<float>(), ptr<float>(weight), ptr<float>(bias), momentum,
-                                        eps, ptr<float>(running_mean), ptr<float>(running_var), y.data<float>(),
-                                        mean.data<float>(), invstd.data<float>());
+      batch_norm_train_fwd(backend, BatchNormTrainFwd<T>{.shape = {n, c, hw},
+                                                         .momentum = momentum,
+                                                         .eps = eps,
+                                                         .x = x.data<T>(),
+                                                         .gamma = ptr<T>(weight),
+                                                         .beta = ptr<T>(bias),
+                                                         .running_mean = ptr<T>(running_mean),
+                                                         .running_var = ptr<T>(running_var),
+                                                         .y = y.data<T>(),
+                                                         .save_mean = mean.data<T>(),
+                                                         .save_invstd = invstd.data<T>()});
     });
     record(y, "batch_norm", {x, weight, bias},
            [n, c, hw, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
              Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                     gb = empty_if(bias.defined() && bias.requires_grad(), bias);
-             dispatch("batch_norm", gy, [&](auto t) {
+             dispatch("batch_norm", gy, [&](auto backend, auto t) {
                using T = decltype(t);
-               cpu::batch_norm_train_bwd<T>(n, c, hw, x.data<T>(), gy.data<T>(), ptr<T>(weight), mean.data<T>(),
-                                            invstd.data<T>(), ptr<T>(gx), ptr<T>(gw), ptr<T>(gb));
-             }, [&] {
-               cuda::batch_norm_train_bwd<float>(n, c, hw, x.data<float>(), gy.data<float>(), ptr<float>(weight),
-                                                 mean.data<float>(), invstd.data<float>(), ptr<float>(gx),
-                                                 ptr<float>(gw), ptr<float>(gb));
+               batch_norm_train_bwd(backend, BatchNormTrainBwd<T>{.shape = {n, c, hw},
+                                                                  .x = x.data<T>(),
+                                                                  .gy = gy.data<T>(),
+                                                                  .gamma = ptr<T>(weight),
+                                                                  .save_mean = mean.data<T>(),
+                                                                  .save_invstd = invstd.data<T>(),
+                                                                  .gx = ptr<T>(gx),
+                                                                  .ggamma = ptr<T>(gw),
+                                                                  .gbeta = ptr<T>(gb)});
              });
              return {gx, gw, gb};
            });
@@ -65,13 +72,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   }
 
   HEMO_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
-  dispatch("batch_norm", x, [&](auto t) {
+  dispatch("batch_norm", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::batch_norm_eval_fwd<T>(n, c, hw, x.data<T>(), ptr<T>(weight), ptr<T>(bias), running_mean.data<T>(),
-                                running_var.data<T>(), eps, y.data<T>());
-  }, [&] {
-    cuda::batch_norm_eval_fwd<float>(n, c, hw, x.data<float>(), ptr<float>(weight), ptr<float>(bias),
-                                     running_mean.data<float>(), running_var.data<float>(), eps, y.data<float>());
+    batch_norm_eval_fwd(backend, BatchNormEvalFwd<T>{.shape = {n, c, hw},
+                                                     .eps = eps,
+                                                     .x = x.data<T>(),
+                                                     .gamma = ptr<T>(weight),
+                                                     .beta = ptr<T>(bias),
+                                                     .running_mean = running_mean.data<T>(),
+                                                     .running_var = running_var.data<T>(),
+                                                     .y = y.data<T>()});
   });
   if (!needs_grad({x, weight, bias})) return y;
   Tensor rm = running_mean.detach().clone(), rv = running_var.detach().clone();
@@ -79,14 +89,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
          [n, c, hw, x, weight, bias, rm, rv, eps](const Tensor& gy) -> std::vector<Tensor> {
            Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                   gb = empty_if(bias.defined() && bias.requires_grad(), bias);
-           dispatch("batch_norm", gy, [&](auto t) {
+           dispatch("batch_norm", gy, [&](auto backend, auto t) {
              using T = decltype(t);
-             cpu::batch_norm_eval_bwd<T>(n, c, hw, x.data<T>(), gy.data<T>(), ptr<T>(weight), rm.data<T>(),
-                                         rv.data<T>(), eps, ptr<T>(gx), ptr<T>(gw), ptr<T>(gb));
-           }, [&] {
-             cuda::batch_norm_eval_bwd<float>(n, c, hw, x.data<float>(), gy.data<float>(), ptr<float>(weight),
-                                              rm.data<float>(), rv.data<float>(), eps, ptr<float>(gx), ptr<float>(gw),
-                                              ptr<float>(gb));
+             batch_norm_eval_bwd(backend, BatchNormEvalBwd<T>{.shape = {n, c, hw},
+                                                              .eps = eps,
+                                                              .x = x.data<T>(),
+                                                              .gy = gy.data<T>(),
+                                                              .gamma = ptr<T>(weight),
+                                                              .running_mean = rm.data<T>(),
+                                                              .running_var = rv.data<T>(),
+                                                              .gx = ptr<T>(gx),
+                                                              .ggamma = ptr<T>(gw),
+                                                              .gbeta = ptr<T>(gb)});
            });
            return {gx, gw, gb};
          });

@@ -16,12 +16,9 @@ void sgd_update_(const SgdParams& h, Tensor& param, const Tensor& grad, Tensor& 
   const bool momentum = h.momentum != 0;
   if (momentum) check_like("sgd_update_", param, momentum_buf, "momentum_buf");
   check_same_place("sgd_update_", {param, grad, momentum ? momentum_buf : Tensor()});
-  dispatch("sgd_update_", param, [&](auto t) {
+  dispatch("sgd_update_", param, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::sgd_update<T>(h, param.numel(), param.data<T>(), grad.data<T>(), momentum ? momentum_buf.data<T>() : nullptr);
-  }, [&] {
-    cuda::sgd_update<float>(h, param.numel(), param.data<float>(), grad.data<float>(),
-                            momentum ? momentum_buf.data<float>() : nullptr);
+    sgd_update(backend, h, param.numel(), param.data<T>(), grad.data<T>(), momentum ? momentum_buf.data<T>() : nullptr);
   });
 }
 
@@ -31,12 +28,9 @@ void adam_update_(const AdamParams& h, Tensor& param, const Tensor& grad, Tensor
   check_like("adam_update_", param, v, "v (exp_avg_sq)");
   check_same_place("adam_update_", {param, grad, m, v});
   HEMO_CHECK(h.step >= 1, "adam_update_: step must count from 1, got ", h.step);
-  dispatch("adam_update_", param, [&](auto t) {
+  dispatch("adam_update_", param, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::adam_update<T>(h, param.numel(), param.data<T>(), grad.data<T>(), m.data<T>(), v.data<T>());
-  }, [&] {
-    cuda::adam_update<float>(h, param.numel(), param.data<float>(), grad.data<float>(), m.data<float>(),
-                             v.data<float>());
+    adam_update(backend, h, param.numel(), param.data<T>(), grad.data<T>(), m.data<T>(), v.data<T>());
   });
 }
 

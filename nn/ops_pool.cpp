@@ -29,21 +29,16 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
   // The argmax indices live in a plain Storage on x's device, kept alive by the backward closure.
   std::shared_ptr<Storage> argmax;
   if (grad) argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int64_t), x.device());
-  dispatch("max_pool2d", x, [&](auto t) {
+  dispatch("max_pool2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::max_pool2d_fwd<T>(s, x.data<T>(), y.data<T>(), argmax ? static_cast<int64_t*>(argmax->data()) : nullptr);
-  }, [&] {
-    cuda::max_pool2d_fwd<float>(s, x.data<float>(), y.data<float>(),
-                                argmax ? static_cast<int64_t*>(argmax->data()) : nullptr);
+    max_pool2d_fwd(backend, s, x.data<T>(), y.data<T>(), argmax ? static_cast<int64_t*>(argmax->data()) : nullptr);
   });
   if (!grad) return y;
   record(y, "max_pool2d", {x}, [s, x, argmax](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
-    dispatch("max_pool2d", gy, [&](auto t) {
+    dispatch("max_pool2d", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::max_pool2d_bwd<T>(s, gy.data<T>(), static_cast<const int64_t*>(argmax->data()), gx.data<T>());
-    }, [&] {
-      cuda::max_pool2d_bwd<float>(s, gy.data<float>(), static_cast<const int64_t*>(argmax->data()), gx.data<float>());
+      max_pool2d_bwd(backend, s, gy.data<T>(), static_cast<const int64_t*>(argmax->data()), gx.data<T>());
     });
     return {gx};
   });
@@ -53,16 +48,16 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool ceil_mode, bool count_include_pad) {
   const Pool2dShape s = pool_shape("avg_pool2d", x, kernel, stride, padding, ceil_mode);
   Tensor y = output_like(x, s.p(), s.q());
-  dispatch("avg_pool2d", x, [&](auto t) {
+  dispatch("avg_pool2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::avg_pool2d_fwd<T>(s, count_include_pad, x.data<T>(), y.data<T>());
-  }, [&] { cuda::avg_pool2d_fwd<float>(s, count_include_pad, x.data<float>(), y.data<float>()); });
+    avg_pool2d_fwd(backend, s, count_include_pad, x.data<T>(), y.data<T>());
+  });
   record(y, "avg_pool2d", {x}, [s, count_include_pad, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
-    dispatch("avg_pool2d", gy, [&](auto t) {
+    dispatch("avg_pool2d", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::avg_pool2d_bwd<T>(s, count_include_pad, gy.data<T>(), gx.data<T>());
-    }, [&] { cuda::avg_pool2d_bwd<float>(s, count_include_pad, gy.data<float>(), gx.data<float>()); });
+      avg_pool2d_bwd(backend, s, count_include_pad, gy.data<T>(), gx.data<T>());
+    });
     return {gx};
   });
   return y;
@@ -74,16 +69,16 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output) {
   HEMO_CHECK(h >= 1 && w >= 1, "adaptive_avg_pool2d: empty input plane in ", x.str());
   HEMO_CHECK(oh >= 1 && ow >= 1, "adaptive_avg_pool2d: output size must be positive, got ", oh, "x", ow);
   Tensor y = output_like(x, oh, ow);
-  dispatch("adaptive_avg_pool2d", x, [&](auto t) {
+  dispatch("adaptive_avg_pool2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::adaptive_avg_pool2d_fwd<T>(n, c, h, w, oh, ow, x.data<T>(), y.data<T>());
-  }, [&] { cuda::adaptive_avg_pool2d_fwd<float>(n, c, h, w, oh, ow, x.data<float>(), y.data<float>()); });
+    adaptive_avg_pool2d_fwd(backend, {n, c, h, w, oh, ow}, x.data<T>(), y.data<T>());
+  });
   record(y, "adaptive_avg_pool2d", {x}, [n, c, h, w, oh, ow, x](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(x);
-    dispatch("adaptive_avg_pool2d", gy, [&](auto t) {
+    dispatch("adaptive_avg_pool2d", gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::adaptive_avg_pool2d_bwd<T>(n, c, h, w, oh, ow, gy.data<T>(), gx.data<T>());
-    }, [&] { cuda::adaptive_avg_pool2d_bwd<float>(n, c, h, w, oh, ow, gy.data<float>(), gx.data<float>()); });
+      adaptive_avg_pool2d_bwd(backend, {n, c, h, w, oh, ow}, gy.data<T>(), gx.data<T>());
+    });
     return {gx};
   });
   return y;

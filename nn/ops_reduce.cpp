@@ -11,17 +11,17 @@ namespace {
 // y = scale * (sum of x over axis v.n), shaped `out_shape`; the backward spreads scale * gy back.
 Tensor reduce(const char* op, const Tensor& x, const AxisView& v, double scale, const Shape& out_shape) {
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
-  dispatch(op, x, [&](auto t) {
+  dispatch(op, x, [&](auto backend, auto t) {
     using T = decltype(t);
-    cpu::sum_axis<T>(v.outer, v.n, v.inner, scale, x.data<T>(), y.data<T>());
-  }, [&] { cuda::sum_axis<float>(v.outer, v.n, v.inner, scale, x.data<float>(), y.data<float>()); });
+    sum_axis(backend, v.outer, v.n, v.inner, scale, x.data<T>(), y.data<T>());
+  });
   record(y, op, {x}, [op, v, scale, in_shape = x.shape(), dtype = x.dtype(), device = x.device()](
                          const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty(in_shape, dtype, device);
-    dispatch(op, gy, [&](auto t) {
+    dispatch(op, gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      cpu::sum_axis_bwd<T>(v.outer, v.n, v.inner, scale, gy.data<T>(), gx.data<T>());
-    }, [&] { cuda::sum_axis_bwd<float>(v.outer, v.n, v.inner, scale, gy.data<float>(), gx.data<float>()); });
+      sum_axis_bwd(backend, v.outer, v.n, v.inner, scale, gy.data<T>(), gx.data<T>());
+    });
     return {gx};
   });
   return y;

@@ -13,23 +13,22 @@ Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
   const AxisView v = axis_view(op, x.shape(), dim);
   Tensor y = Tensor::empty_like(x);
   if (x.numel() == 0) return y;
-  dispatch(op, x, [&](auto t) {
+  dispatch(op, x, [&](auto backend, auto t) {
     using T = decltype(t);
-    (log ? cpu::log_softmax_fwd<T> : cpu::softmax_fwd<T>)(v.outer, v.n, v.inner, x.data<T>(), y.data<T>());
-  }, [&] {
-    (log ? cuda::log_softmax_fwd<float> : cuda::softmax_fwd<float>)(v.outer, v.n, v.inner, x.data<float>(),
-                                                                    y.data<float>());
+    if (log)
+      log_softmax_fwd(backend, v.outer, v.n, v.inner, x.data<T>(), y.data<T>());
+    else
+      softmax_fwd(backend, v.outer, v.n, v.inner, x.data<T>(), y.data<T>());
   });
   // The backward needs the output, not the input; a detached handle avoids a y -> node -> y cycle.
   record(y, op, {x}, [op, log, v, out = y.detach()](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = Tensor::empty_like(out);
-    dispatch(op, gy, [&](auto t) {
+    dispatch(op, gy, [&](auto backend, auto t) {
       using T = decltype(t);
-      (log ? cpu::log_softmax_bwd<T> : cpu::softmax_bwd<T>)(v.outer, v.n, v.inner, out.data<T>(), gy.data<T>(),
-                                                             gx.data<T>());
-    }, [&] {
-      (log ? cuda::log_softmax_bwd<float> : cuda::softmax_bwd<float>)(v.outer, v.n, v.inner, out.data<float>(),
-                                                                      gy.data<float>(), gx.data<float>());
+      if (log)
+        log_softmax_bwd(backend, v.outer, v.n, v.inner, out.data<T>(), gy.data<T>(), gx.data<T>());
+      else
+        softmax_bwd(backend, v.outer, v.n, v.inner, out.data<T>(), gy.data<T>(), gx.data<T>());
     });
     return {gx};
   });

@@ -4,7 +4,7 @@
 
 #include <onnx/onnx.pb.h>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::onnx_export {
 

@@ -38,18 +38,19 @@ void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardF
 void accumulate_(Tensor& dst, const Tensor& src) {
   HEMO_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
              "accumulate_: ", dst.str(), " += ", src.str(), " (shapes, dtypes and devices must match)");
+  HEMO_CHECK(dst.dtype() != DType::bf16, "accumulate_: no bfloat16 implementation (", dst.str(), ")");
   if (dst.is_cuda()) {
 #if HEMO_WITH_CUDA
-    cuda::accumulate<float>(dst.numel(), src.data<float>(), dst.data<float>());
+    cuda::accumulate<float>(cuda::backend, dst.numel(), src.data<float>(), dst.data<float>());
     return;
 #else
     throw Error(cat("accumulate_: CUDA tensor in a build without CUDA: ", dst.str()));
 #endif
   }
   if (dst.dtype() == DType::f32)
-    cpu::accumulate<float>(dst.numel(), src.data<float>(), dst.data<float>());
+    cpu::accumulate<float>(cpu::backend, dst.numel(), src.data<float>(), dst.data<float>());
   else
-    cpu::accumulate<double>(dst.numel(), src.data<double>(), dst.data<double>());
+    cpu::accumulate<double>(cpu::backend, dst.numel(), src.data<double>(), dst.data<double>());
 }
 
 namespace {

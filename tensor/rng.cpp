@@ -1,6 +1,6 @@
 #include "tensor/rng.h"
 
-#include "kernels/philox.h"
+#include "core/philox.h"
 
 #include <cmath>
 #include <numbers>

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/philox.h"
+#include "core/philox.h"
 
 namespace hemo {
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 
 #include "tensor/autograd.h"
 
@@ -27,7 +28,7 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device de
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  HEMO_CHECK(device.is_cpu() || dtype == DType::f32, "float64 tensors exist only on the CPU (asked for ",
+  HEMO_CHECK(device.is_cpu() || dtype != DType::f64, "float64 tensors exist only on the CPU (asked for ",
              dtype_name(dtype), " on ", device.str(), ")");
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
   return impl;
@@ -50,14 +51,10 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor host = empty(shape, dtype, Device::cpu());
-  if (dtype == DType::f32) {
-    float* p = host.data<float>();
-    for (int64_t i = 0; i < host.numel(); ++i) p[i] = static_cast<float>(value);
-  } else {
-    double* p = host.data<double>();
-    for (int64_t i = 0; i < host.numel(); ++i) p[i] = value;
-  }
+  Tensor host = empty(shape, DType::f64, Device::cpu());
+  double* p = host.data<double>();
+  for (int64_t i = 0; i < host.numel(); ++i) p[i] = value;
+  host = host.to(dtype);
   return device.is_cpu() ? host : host.to(device);
 }
 
@@ -91,6 +88,7 @@ T* Tensor::data() const {
 }
 template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
+template bf16* Tensor::data<bf16>() const;
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
@@ -161,19 +159,43 @@ Tensor Tensor::to(Device target) const {
   return out;
 }
 
+namespace {
+// Element-wise conversion between any two dtypes (float64 -> float32 and float -> bfloat16 round
+// to nearest even; every other direction is exact).
+template <class From>
+double load(const void* p, int64_t i) {
+  if constexpr (std::is_same_v<From, bf16>)
+    return bf16_to_float(static_cast<const bf16*>(p)[i]);
+  else
+    return static_cast<const From*>(p)[i];
+}
+template <class From>
+void convert_from(const void* src, DType target, void* dst, int64_t n) {
+  switch (target) {
+    case DType::f32:
+      for (int64_t i = 0; i < n; ++i) static_cast<float*>(dst)[i] = static_cast<float>(load<From>(src, i));
+      return;
+    case DType::f64:
+      for (int64_t i = 0; i < n; ++i) static_cast<double*>(dst)[i] = load<From>(src, i);
+      return;
+    case DType::bf16:
+      // float64 goes through float32: rounding twice can differ from rounding once by one unit
+      // in a tie's last place, as in PyTorch's .to(bfloat16) of a float64 tensor.
+      for (int64_t i = 0; i < n; ++i)
+        static_cast<bf16*>(dst)[i] = bf16_from_float(static_cast<float>(load<From>(src, i)));
+      return;
+  }
+}
+}  // namespace
+
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   HEMO_CHECK(device().is_cpu(), "dtype conversion runs on the CPU only (", str(), ")");
   Tensor out = empty(shape(), target, device());
-  int64_t n = numel();
-  if (target == DType::f64) {
-    const float* s = data<float>();
-    double* d = out.data<double>();
-    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
-  } else {
-    const double* s = data<double>();
-    float* d = out.data<float>();
-    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+  switch (dtype()) {
+    case DType::f32: convert_from<float>(raw(), target, out.raw(), numel()); break;
+    case DType::f64: convert_from<double>(raw(), target, out.raw(), numel()); break;
+    case DType::bf16: convert_from<bf16>(raw(), target, out.raw(), numel()); break;
   }
   DType source = dtype();
   record(out, "to_dtype", {*this}, [source](const Tensor& g) -> std::vector<Tensor> { return {g.to(source)}; });

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "tensor/dtype.h"
-#include "tensor/error.h"
-#include "tensor/storage.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/storage.h"
 
 namespace hemo {
 

@@ -7,7 +7,7 @@
 #include <ctime>
 #include <string>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::cli {
 

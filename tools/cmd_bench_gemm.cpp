@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
-#include "tensor/error.h"
 #include "tensor/rng.h"
 #include "tools/bench_clock.h"
 
@@ -96,8 +96,9 @@ void add_bench_gemm_command(CLI::App& bench) {
       std::vector<double> seconds;
       for (int r = 0; r < o->warmup + o->repeats; ++r) {
         const double start = clock.now();
-        hemo::cpu::gemm<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), s.ta ? s.m : s.k, b.data(),
-                               s.tb ? s.k : s.n, 0.0f, c.data(), s.n);
+        const hemo::GemmShape g{.trans_a = s.ta, .trans_b = s.tb, .m = s.m, .n = s.n, .k = s.k,
+                                .lda = s.ta ? s.m : s.k, .ldb = s.tb ? s.k : s.n, .ldc = s.n};
+        hemo::cpu::gemm(hemo::cpu::backend, g, 1.0f, a.data(), b.data(), 0.0f, c.data());
         const double t = clock.now() - start;
         if (r >= o->warmup) seconds.push_back(t);
       }

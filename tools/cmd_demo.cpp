@@ -11,8 +11,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/storage.h"
 #include "data/synth.h"
-#include "tensor/storage.h"
 #include "tools/command.h"
 #include "train/trainer.h"
 

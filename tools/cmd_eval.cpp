@@ -11,6 +11,7 @@
 #include "data/image_folder.h"
 #include "data/manifest.h"
 #include "data/source.h"
+#include "kernels/precision.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/run_files.h"
@@ -20,6 +21,7 @@ namespace {
 struct EvalOptions {
   std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
+  hemo::Precision precision = hemo::Precision::fp32;
   int batch_size = 32, threads = 2;
 };
 
@@ -73,6 +75,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
   hemo::cli::add_device_option(cmd, o->device);
+  hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     using namespace hemo;
     std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
@@ -81,6 +84,7 @@ void add_eval_command(CLI::App& app) {
     auto samples = eval_samples(*o, classes);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
     const Device device = resolve(o->device);
+    set_precision(o->precision);
     std::vector<train::Predictions> members;
     for (const auto& path : paths) {
       train::Checkpoint ckpt = train::load_checkpoint(path);
@@ -91,7 +95,7 @@ void add_eval_command(CLI::App& app) {
       lo.threads = o->threads;
       lo.order = data::Order::Sequential;
       lo.allocator = train::batch_allocator(device);
-      data::Loader loader(std::make_shared<data::FileSource>(samples), models::eval_transform(ckpt.meta), lo);
+      data::Loader loader(std::make_shared<data::FileSource>(samples), data::TransformSpec::eval(ckpt.meta.input_size, ckpt.meta.mean, ckpt.meta.std), lo);
       members.push_back(train::predict(*model, loader, device, path));
       std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
     }

@@ -1,6 +1,6 @@
 // `hemo export`: a hemo model file in the formats other runtimes read.
 //   hemo export --onnx OUT.onnx --checkpoint M.safetensors [--opset 17] [--dynamic-batch] [--keep-batchnorm]
-// The model file is loaded as hemo-infer loads it (tools/infer/model_file.h: batch norms folded
+// The model file is loaded as hemo-infer loads it (api/inference_model.h: batch norms folded
 // into the convolutions unless --keep-batchnorm), then written as ONNX (onnx/export.h), its
 // metadata and preprocessing in the ONNX file's metadata_props.
 #include "tools/command.h"
@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "api/inference_model.h"
 #include "hemo/version.h"
 #include "onnx/export.h"
-#include "tools/infer/model_file.h"
 
 namespace {
 

@@ -17,6 +17,7 @@
 #include "data/encode.h"
 #include "data/image_folder.h"
 #include "data/io.h"
+#include "kernels/precision.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/gradcam_gallery.h"
@@ -29,6 +30,7 @@ using namespace hemo;
 struct GradcamOptions {
   std::string checkpoint, out, method = "gradcam", layer, class_name, colormap = "jet";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
+  hemo::Precision precision = hemo::Precision::fp32;
   std::vector<std::string> inputs;
   float alpha = 0.5f;
   int batch_size = 8;
@@ -112,6 +114,7 @@ void run(const GradcamOptions& o) {
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
   const Device device = resolve(o.device);
+  set_precision(o.precision);
   auto model = models::build_model(ckpt, device).module;
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);
@@ -161,6 +164,7 @@ void add_gradcam_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
   hemo::cli::add_device_option(cmd, o->device);
+  hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] { run(*o); });
 }
 }  // namespace

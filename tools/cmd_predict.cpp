@@ -11,6 +11,7 @@
 
 #include "data/image_folder.h"
 #include "data/source.h"
+#include "kernels/precision.h"
 #include "tools/prediction_report.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -19,6 +20,7 @@ namespace {
 struct PredictOptions {
   std::string checkpoint;
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
+  hemo::Precision precision = hemo::Precision::fp32;
   std::vector<std::string> inputs;
   int top = 3, batch_size = 32, threads = 2;
   bool json = false;
@@ -54,14 +56,16 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
   hemo::cli::add_device_option(cmd, o->device);
+  hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     using namespace hemo;
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
     const Device device = resolve(o->device);
+    set_precision(o->precision);
     auto model = models::build_model(ckpt, device).module;
     auto samples = collect(o->inputs);
     HEMO_CHECK(!samples.empty(), "no images found in the given paths");
-    const data::TransformSpec tf = models::eval_transform(ckpt.meta);
+    const data::TransformSpec tf = data::TransformSpec::eval(ckpt.meta.input_size, ckpt.meta.mean, ckpt.meta.std);
     data::LoaderOptions lo;
     lo.batch_size = o->batch_size;
     lo.threads = o->threads;

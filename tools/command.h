@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "tensor/options.h"
+#include "core/options.h"
 
 namespace hemo::cli {
 
@@ -16,7 +16,7 @@ using AddCommand = void (*)(CLI::App& parent);
 
 bool register_command(const char* parent, int order, AddCommand add);
 
-// An option whose value is a typed option's name (tensor/options.h), parsed into `target` by its
+// An option whose value is a typed option's name (core/options.h), parsed into `target` by its
 // one parser: another name is a CLI11 error with that parser's message, which lists the valid
 // names. Help shows them and the default.
 template <NamedOption E>
@@ -38,10 +38,16 @@ CLI::Option* add_choice_option(CLI::App* cmd, const std::string& flag, E& target
       ->default_str(std::string(option_name(target)));
 }
 
-// --device for the commands that run a model: cpu, cuda or auto; hemo::resolve (tensor/options.h)
+// --device for the commands that run a model: cpu, cuda or auto; hemo::resolve (core/options.h)
 // turns the choice into a Device.
 inline CLI::Option* add_device_option(CLI::App* cmd, DeviceChoice& device) {
   return add_choice_option(cmd, "--device", device, "cpu, cuda or auto (the GPU when there is one)");
+}
+// --precision for the same commands: fp32, tf32 or bf16 (kernels/precision.h: set_precision).
+inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
+  return add_choice_option(cmd, "--precision", precision,
+                           "Convolution and GEMM arithmetic: fp32 (strict), tf32 (CUDA tensor cores; the CPU "
+                           "computes fp32), bf16 (not built yet)");
 }
 // Adds the registered commands whose parent is `parent_name` to `parent`.
 void add_commands(const char* parent_name, CLI::App& parent);

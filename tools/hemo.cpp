@@ -5,8 +5,8 @@
 #include <iostream>
 #include <string>
 
+#include "core/error.h"
 #include "hemo/version.h"
-#include "tensor/error.h"
 #include "tools/command.h"
 #include "tools/process_env.h"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds hemo and runs every test suite.
 #
+# 0. The floors (tools/check-layers.py): no #include points from a lower layer to a higher one.
 # 1. The main build is the CUDA emulation build (-DHEMO_CUDA=EMULATE, docs/cuda.md): every CPU
 #    suite, and the `cuda` label with every hand-written kernel, the whole models and the
 #    command-line tools on `--device cuda` run on the CPU through hemo's CUDA emulator.
@@ -23,6 +24,10 @@ if command -v ccache >/dev/null; then  # optional: rebuilds (and clones side by 
 fi
 step() { echo "== hemo tests: $* ($(date +%T))"; }
 
+step "layers: every include points down"
+python3 tools/check-layers.py --self-test >/dev/null
+python3 tools/check-layers.py
+
 step "main build (CUDA emulated on the CPU)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DHEMO_WERROR=ON \
       -DHEMO_CUDA=EMULATE "${launcher[@]}" ${HEMO_CMAKE_ARGS:-}
@@ -34,7 +39,7 @@ if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   step "nvcc compile of the CUDA libraries"
   cmake -S . -B "$build-nvcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DHEMO_WERROR=ON \
         -DHEMO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${launcher[@]}" >/dev/null
-  cmake --build "$build-nvcc" -j "$jobs" --target hemo_kernels hemo_tensor
+  cmake --build "$build-nvcc" -j "$jobs" --target hemo_core hemo_kernels hemo_tensor
 else
   step "no CUDA toolkit: the nvcc compile is left out"
 fi

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 

@@ -1,11 +1,11 @@
 #include "train/config.h"
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, manifest, pretrained, recipe, input_size,
-                                                device, split_train, split_val, split_test, augment, rotation, vflip,
+                                                device, precision, split_train, split_val, split_test, augment, rotation, vflip,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 

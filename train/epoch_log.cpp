@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/csv_json.h"
 
 namespace hemo::train {

@@ -2,11 +2,11 @@
 
 #include <cmath>
 
+#include "core/pinned.h"
+#include "core/storage.h"
 #include "nn/ops_loss.h"
 #include "nn/ops_softmax.h"
 #include "tensor/autograd.h"
-#include "tensor/pinned.h"
-#include "tensor/storage.h"
 #include "train/progress.h"
 
 namespace hemo::train {

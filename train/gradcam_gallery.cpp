@@ -4,7 +4,7 @@
 #include <map>
 #include <tuple>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/svg_chart.h"  // html_escape
 
 namespace hemo::train {

@@ -57,7 +57,7 @@ void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std
   HEMO_CHECK(settings.batch_size >= 1, "gradcam: the batch size must be at least 1, got ", settings.batch_size);
   HEMO_CHECK(settings.target_class < meta.num_classes, "gradcam: class ", settings.target_class,
              " is out of range (the model has ", meta.num_classes, " classes)");
-  const data::TransformSpec tf = models::eval_transform(meta);
+  const data::TransformSpec tf = data::TransformSpec::eval(meta.input_size, meta.mean, meta.std);
   const int64_t s = meta.input_size, per_image = static_cast<int64_t>(tf.output_floats());
   nn::GradCamOptions opt;
   opt.method = settings.method;

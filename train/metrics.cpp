@@ -6,7 +6,7 @@
 #include <limits>
 #include <numeric>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 

@@ -1,10 +1,10 @@
-// The training choices as typed options (tensor/options.h: one table of names per enum, one
+// The training choices as typed options (core/options.h: one table of names per enum, one
 // parser, one error listing the valid names). TrainConfig (train/config.h) carries these enums;
 // config.json and checkpoints store their names (to_json/from_json below).
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "tensor/options.h"
+#include "core/options.h"
 #include "train/schedule.h"
 
 namespace hemo::train {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/svg_chart.h"
 
 namespace hemo::train {

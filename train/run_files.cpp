@@ -5,7 +5,7 @@
 #include <fstream>
 #include <limits>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/csv_json.h"
 
 namespace hemo::train {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 

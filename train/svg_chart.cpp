@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::train {
 

@@ -1,6 +1,6 @@
 #include "train/train_state.h"
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Generator::State, seed, stream, offset, buffered)
@@ -9,8 +9,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Generator::State, seed, stream, offset, buffe
 namespace hemo::train {
 
 // The one list of the checkpoint's fields: both directions are derived from it. Every field is
-// required when reading, as it always was.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, epoch, best_epoch, best_value, stale, monitor, optimizer, dropout_rng,
+// required when reading, as it always was, except those added since, which from_json fills in.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, epoch, step, best_epoch, best_value, stale, monitor, optimizer, dropout_rng,
                                    init_rng, manifest_hash, history, config)
 
 bool TrainState::improves(double value) const {
@@ -35,6 +35,11 @@ nlohmann::json TrainState::to_json() const { return *this; }
 
 TrainState TrainState::from_json(const nlohmann::json& j, const std::string& origin) {
   try {
+    if (j.is_object() && !j.contains("step")) {  // written before the step count was kept
+      nlohmann::json upgraded = j;
+      upgraded["step"] = 0;
+      return upgraded.get<TrainState>();
+    }
     return j.get<TrainState>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(cat(origin, ": metadata 'hemo.train_state' is not a training state: ", e.what()));

@@ -14,6 +14,8 @@ namespace hemo::train {
 
 struct TrainState {
   int epoch = -1;                 // the last completed epoch, from 0; -1 before the first
+  int64_t step = 0;               // optimizer steps taken so far, over all epochs (0 in checkpoints
+                                  // written before the field existed)
   int best_epoch = -1;            // the epoch of the best monitored value so far; -1: none yet
   double best_value = 0;
   int stale = 0;                  // epochs since the best one

@@ -10,6 +10,7 @@
 #include "data/manifest.h"
 #include "data/sampler.h"
 #include "data/source.h"
+#include "kernels/precision.h"
 #include "models/registry.h"
 #include "nn/ops_loss.h"
 #include "nn/state_dict.h"
@@ -78,6 +79,7 @@ class Trainer {
     config_.validate();
     fs::create_directories(run_dir_);
     device_ = resolve(config_.device);
+    set_precision(config_.precision);
     prepare_data();
     build_model();
     start_or_resume();
@@ -262,6 +264,7 @@ class Trainer {
     loss.backward();
     if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm);
     optimizer_->step();
+    ++state_.step;
     return logits;
   }
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::weights {
 

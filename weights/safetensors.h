@@ -33,7 +33,7 @@
 //   - the data section length != the last tensor's end (trailing/missing bytes)  "data section"
 //   - "__metadata__" is not an object of string values (null is accepted as {}) "__metadata__"
 // Unknown extra fields inside a tensor entry are ignored, as the reference does.
-// Every error is a hemo::Error (tensor/error.h), the framework's one exception type; FormatError
+// Every error is a hemo::Error (core/error.h), the framework's one exception type; FormatError
 // is the kind a malformed file gives. Lookups of absent tensors (info, bytes, values) throw naming
 // the origin and the tensor; values<T>() with a T that does not match the dtype throws naming
 // both dtypes. I/O failures (load, save) throw with the path and the errno text.
@@ -61,7 +61,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::safetensors {
 

@@ -21,21 +21,21 @@ using activation_math::derivative;
 using activation_math::forward;
 
 template <class T>
-void activation_fwd(Activation a, int64_t n, const T* x, T* y) {
+void activation_fwd(Backend, Activation a, int64_t n, const T* x, T* y) {
 #pragma omp parallel for if (n > 32768) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = forward(a, x[i]);
 }
 
 template <class T>
-void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx) {
+void activation_bwd(Backend, Activation a, int64_t n, const T* x, const T* gy, T* gx) {
 #pragma omp parallel for if (n > 32768) schedule(static)
   for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * derivative(a, x[i]);
 }
 
-template void activation_fwd<float>(Activation, int64_t, const float*, float*);
-template void activation_fwd<double>(Activation, int64_t, const double*, double*);
-template void activation_bwd<float>(Activation, int64_t, const float*, const float*, float*);
-template void activation_bwd<double>(Activation, int64_t, const double*, const double*, double*);
+template void activation_fwd<float>(Backend, Activation, int64_t, const float*, float*);
+template void activation_fwd<double>(Backend, Activation, int64_t, const double*, double*);
+template void activation_bwd<float>(Backend, Activation, int64_t, const float*, const float*, float*);
+template void activation_bwd<double>(Backend, Activation, int64_t, const double*, const double*, double*);
 
 }  // namespace cpu
 }  // namespace hemo

@@ -27,8 +27,9 @@ inline void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T*
 }  // namespace
 
 template <class T>
-void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
-                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd) {
+void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
+  const T* x = a.x;
   const int64_t M = n * hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
@@ -45,27 +46,28 @@ void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T*
       }
     });
     const double var = ss / static_cast<double>(M);
-    const double invstd = 1.0 / std::sqrt(var + eps);
-    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
-    affine_channel(n, c, hw, k, x, y, g * invstd, b - mean * g * invstd);
-    save_mean[k] = static_cast<T>(mean);
-    save_invstd[k] = static_cast<T>(invstd);
-    if (running_mean) running_mean[k] = static_cast<T>((1 - momentum) * running_mean[k] + momentum * mean);
-    if (running_var) {
+    const double invstd = 1.0 / std::sqrt(var + a.eps);
+    const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
+    affine_channel(n, c, hw, k, x, a.y, g * invstd, b - mean * g * invstd);
+    a.save_mean[k] = static_cast<T>(mean);
+    a.save_invstd[k] = static_cast<T>(invstd);
+    const double momentum = a.momentum;
+    if (a.running_mean) a.running_mean[k] = static_cast<T>((1 - momentum) * a.running_mean[k] + momentum * mean);
+    if (a.running_var) {
       double unbiased = M > 1 ? ss / static_cast<double>(M - 1) : var;
-      running_var[k] = static_cast<T>((1 - momentum) * running_var[k] + momentum * unbiased);
+      a.running_var[k] = static_cast<T>((1 - momentum) * a.running_var[k] + momentum * unbiased);
     }
   }
 }
 
 template <class T>
-void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
-                         const T* running_mean, const T* running_var, double eps, T* y) {
+void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
-    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[k]) + eps);
-    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
-    affine_channel(n, c, hw, k, x, y, g * invstd, b - static_cast<double>(running_mean[k]) * g * invstd);
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
+    const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
+    affine_channel(n, c, hw, k, a.x, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
   }
 }
 
@@ -88,8 +90,10 @@ inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const
 }  // namespace
 
 template <class T>
-void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta) {
+void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
+  const T *x = a.x, *gy = a.gy, *gamma = a.gamma, *save_mean = a.save_mean, *save_invstd = a.save_invstd;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
   const double M = static_cast<double>(n * hw);
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
@@ -102,21 +106,24 @@ void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T*
     if (!gx) continue;
     // gx = gamma invstd (gy - sum_gy / M - xhat sum_gy_xhat / M), xhat = (x - mean) invstd
     const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
-    const T a = static_cast<T>(g * invstd);
+    const T coef = static_cast<T>(g * invstd);
     const T proj = static_cast<T>(sum_gy_xhat * invstd / M);  // multiplies (x - mean)
     const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
     for (int64_t b = 0; b < n; ++b) {
       const T* xb = x + (b * c + k) * hw;
       const T* gb = gy + (b * c + k) * hw;
       T* ob = gx + (b * c + k) * hw;
-      for (int64_t i = 0; i < hw; ++i) ob[i] = a * (gb[i] - mean_gy - (xb[i] - mu) * proj);
+      for (int64_t i = 0; i < hw; ++i) ob[i] = coef * (gb[i] - mean_gy - (xb[i] - mu) * proj);
     }
   }
 }
 
 template <class T>
-void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta) {
+void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
+  const T *x = a.x, *gy = a.gy, *gamma = a.gamma, *running_mean = a.running_mean, *running_var = a.running_var;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
+  const double eps = a.eps;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[k]) + eps);
@@ -133,15 +140,11 @@ void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* 
   }
 }
 
-#define HEMO_BN_INSTANTIATE(T)                                                                                   \
-  template void batch_norm_train_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, double, double, \
-                                        T*, T*, T*, T*, T*);                                                     \
-  template void batch_norm_eval_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
-                                       const T*, double, T*);                                                    \
-  template void batch_norm_train_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,       \
-                                        const T*, T*, T*, T*);                                                   \
-  template void batch_norm_eval_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
-                                       const T*, double, T*, T*, T*);
+#define HEMO_BN_INSTANTIATE(T)                                              \
+  template void batch_norm_train_fwd<T>(Backend, const BatchNormTrainFwd<T>&); \
+  template void batch_norm_eval_fwd<T>(Backend, const BatchNormEvalFwd<T>&);   \
+  template void batch_norm_train_bwd<T>(Backend, const BatchNormTrainBwd<T>&); \
+  template void batch_norm_eval_bwd<T>(Backend, const BatchNormEvalBwd<T>&);
 HEMO_BN_INSTANTIATE(float)
 HEMO_BN_INSTANTIATE(double)
 #undef HEMO_BN_INSTANTIATE

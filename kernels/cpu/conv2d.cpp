@@ -170,7 +170,7 @@ const T* columns(const Conv2dShape& s, const Lowering& L, const T* x, int64_t n0
 }  // namespace
 
 template <class T>
-void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Lowering L(s);
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
   T* buf = L.nb > 1 ? scratch<T>(1, L.kg * L.nb * L.pq) : nullptr;
@@ -180,10 +180,11 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
       const T* cols_of = columns(s, L, x, n0, nb, g, col);
       const T* wg = weight + g * L.kg * L.crs;
       if (nb == 1) {
-        gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0),
-                y + (n0 * s.k + g * L.kg) * L.pq, L.pq);
+        gemm(backend, {.m = L.kg, .n = cols, .k = L.crs, .lda = L.crs, .ldb = cols, .ldc = L.pq}, T(1), wg, cols_of,
+             T(0), y + (n0 * s.k + g * L.kg) * L.pq);
       } else {
-        gemm<T>(false, false, L.kg, cols, L.crs, T(1), wg, L.crs, cols_of, cols, T(0), buf, cols);
+        gemm(backend, {.m = L.kg, .n = cols, .k = L.crs, .lda = L.crs, .ldb = cols, .ldc = cols}, T(1), wg, cols_of,
+             T(0), buf);
         scatter_channels(buf, s.k, L.pq, n0, nb, g * L.kg, L.kg, y);
       }
     }
@@ -198,7 +199,7 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
 }
 
 template <class T>
-void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   const Lowering L(s);
   std::fill(gx, gx + s.n * s.c * s.h * s.w, T(0));
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
@@ -210,18 +211,19 @@ void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) 
       const T* gyg = group_rows(s, L, gy, n0, nb, g, buf, ld);
       const T* wg = weight + g * L.kg * L.crs;
       if (L.direct && nb == 1) {  // col is the gradient plane itself
-        gemm<T>(true, false, L.crs, cols, L.kg, T(1), wg, L.crs, gyg, ld, T(0), gx + (n0 * s.c + g * L.cg) * L.pq,
-                L.pq);
+        gemm(backend, {.trans_a = true, .m = L.crs, .n = cols, .k = L.kg, .lda = L.crs, .ldb = ld, .ldc = L.pq}, T(1),
+             wg, gyg, T(0), gx + (n0 * s.c + g * L.cg) * L.pq);
         continue;
       }
-      gemm<T>(true, false, L.crs, cols, L.kg, T(1), wg, L.crs, gyg, ld, T(0), col, cols);
+      gemm(backend, {.trans_a = true, .m = L.crs, .n = cols, .k = L.kg, .lda = L.crs, .ldb = ld, .ldc = cols}, T(1), wg,
+           gyg, T(0), col);
       col2im(s, L, col, n0, nb, g, gx);
     }
   }
 }
 
 template <class T>
-void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
+void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   const Lowering L(s);
   if (gweight && s.n == 0) std::fill(gweight, gweight + s.k * L.crs, T(0));
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
@@ -232,8 +234,8 @@ void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight
       const T* cols_of = columns(s, L, x, n0, nb, g, col);
       int64_t ld;
       const T* gyg = group_rows(s, L, gy, n0, nb, g, buf, ld);
-      gemm<T>(false, true, L.kg, L.crs, cols, T(1), gyg, ld, cols_of, cols, n0 == 0 ? T(0) : T(1),
-              gweight + g * L.kg * L.crs, L.crs);
+      gemm(backend, {.trans_b = true, .m = L.kg, .n = L.crs, .k = cols, .lda = ld, .ldb = cols, .ldc = L.crs}, T(1),
+           gyg, cols_of, n0 == 0 ? T(0) : T(1), gweight + g * L.kg * L.crs);
     }
   }
   if (!gbias) return;
@@ -252,9 +254,9 @@ void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight
 }
 
 #define HEMO_CONV2D_INSTANTIATE(T)                                                          \
-  template void conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
-  template void conv2d_bwd_data<T>(const Conv2dShape&, const T*, const T*, T*);           \
-  template void conv2d_bwd_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+  template void conv2d_fwd<T>(Backend, const Conv2dShape&, const T*, const T*, const T*, T*);      \
+  template void conv2d_bwd_data<T>(Backend, const Conv2dShape&, const T*, const T*, T*);           \
+  template void conv2d_bwd_filter<T>(Backend, const Conv2dShape&, const T*, const T*, T*, T*);
 HEMO_CONV2D_INSTANTIATE(float)
 HEMO_CONV2D_INSTANTIATE(double)
 #undef HEMO_CONV2D_INSTANTIATE

@@ -55,7 +55,7 @@ inline void tap_backward(int64_t lo, int64_t hi, T a, const T* y, int64_t stride
 }  // namespace
 
 template <class T>
-void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
@@ -82,7 +82,7 @@ void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, con
 }
 
 template <class T>
-void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   validate_depthwise(s, "depthwise_conv2d");
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
@@ -109,7 +109,7 @@ void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weigh
 }
 
 template <class T>
-void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
+void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w, taps_per_channel = s.r * s.s;
   const Taps taps(s, Q);
@@ -146,9 +146,9 @@ void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, 
 }
 
 #define HEMO_DEPTHWISE_INSTANTIATE(T)                                                              \
-  template void depthwise_conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);     \
-  template void depthwise_conv2d_bwd_data<T>(const Conv2dShape&, const T*, const T*, T*);          \
-  template void depthwise_conv2d_bwd_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+  template void depthwise_conv2d_fwd<T>(Backend, const Conv2dShape&, const T*, const T*, const T*, T*);     \
+  template void depthwise_conv2d_bwd_data<T>(Backend, const Conv2dShape&, const T*, const T*, T*);          \
+  template void depthwise_conv2d_bwd_filter<T>(Backend, const Conv2dShape&, const T*, const T*, T*, T*);
 HEMO_DEPTHWISE_INSTANTIATE(float)
 HEMO_DEPTHWISE_INSTANTIATE(double)
 #undef HEMO_DEPTHWISE_INSTANTIATE

@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-#include "kernels/philox.h"
+#include "core/philox.h"
 
 namespace hemo::cpu {
 
@@ -20,7 +20,7 @@ void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out)
 }
 }  // namespace
 
-void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
   const float threshold = static_cast<float>(p);
   const int64_t blocks = (n + 3) / 4;
 #pragma omp parallel for if (n > kParallelWork) schedule(static)
@@ -31,17 +31,17 @@ void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t 
   }
 }
 
-template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
+template <class T> void dropout_fwd(Backend, int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
   masked_scale(n, p, mask, x, y);
 }
 
-template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
+template <class T> void dropout_bwd(Backend, int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
   masked_scale(n, p, mask, gy, gx);
 }
 
-template void dropout_fwd<float>(int64_t, double, const uint8_t*, const float*, float*);
-template void dropout_fwd<double>(int64_t, double, const uint8_t*, const double*, double*);
-template void dropout_bwd<float>(int64_t, double, const uint8_t*, const float*, float*);
-template void dropout_bwd<double>(int64_t, double, const uint8_t*, const double*, double*);
+template void dropout_fwd<float>(Backend, int64_t, double, const uint8_t*, const float*, float*);
+template void dropout_fwd<double>(Backend, int64_t, double, const uint8_t*, const double*, double*);
+template void dropout_bwd<float>(Backend, int64_t, double, const uint8_t*, const float*, float*);
+template void dropout_bwd<double>(Backend, int64_t, double, const uint8_t*, const double*, double*);
 
 }  // namespace hemo::cpu

@@ -7,26 +7,26 @@ constexpr int64_t kParallelWork = 1 << 15;
 }
 
 template <class T>
-void add(int64_t n, const T* a, const T* b, T* y) {
+void add(Backend, int64_t n, const T* a, const T* b, T* y) {
 #pragma omp parallel for if (n > kParallelWork) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 template <class T>
-void mul(int64_t n, const T* a, const T* b, T* y) {
+void mul(Backend, int64_t n, const T* a, const T* b, T* y) {
 #pragma omp parallel for if (n > kParallelWork) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
 }
 
 template <class T>
-void scale(int64_t n, double s, const T* a, T* y) {
+void scale(Backend, int64_t n, double s, const T* a, T* y) {
   const T f = static_cast<T>(s);
 #pragma omp parallel for if (n > kParallelWork) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = f * a[i];
 }
 
 template <class T>
-void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
+void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
 #pragma omp parallel for if (rows * inner > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const T f = b[r];
@@ -35,7 +35,7 @@ void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
 }
 
 template <class T>
-void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
+void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
 #pragma omp parallel for if (rows * inner > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     double s = 0;
@@ -45,11 +45,11 @@ void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb
 }
 
 #define HEMO_ELEMENTWISE_INSTANTIATE(T)                                             \
-  template void add<T>(int64_t, const T*, const T*, T*);                            \
-  template void mul<T>(int64_t, const T*, const T*, T*);                            \
-  template void scale<T>(int64_t, double, const T*, T*);                            \
-  template void mul_rows<T>(int64_t, int64_t, const T*, const T*, T*);              \
-  template void mul_rows_grad_b<T>(int64_t, int64_t, const T*, const T*, T*);
+  template void add<T>(Backend, int64_t, const T*, const T*, T*);                            \
+  template void mul<T>(Backend, int64_t, const T*, const T*, T*);                            \
+  template void scale<T>(Backend, int64_t, double, const T*, T*);                            \
+  template void mul_rows<T>(Backend, int64_t, int64_t, const T*, const T*, T*);              \
+  template void mul_rows_grad_b<T>(Backend, int64_t, int64_t, const T*, const T*, T*);
 HEMO_ELEMENTWISE_INSTANTIATE(float)
 HEMO_ELEMENTWISE_INSTANTIATE(double)
 #undef HEMO_ELEMENTWISE_INSTANTIATE

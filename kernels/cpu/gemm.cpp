@@ -33,7 +33,7 @@
 #include <string>
 #include <type_traits>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo::cpu {
 namespace {
@@ -332,8 +332,9 @@ constexpr int64_t kMinMacsPerThread = int64_t(1) << 20;
 }  // namespace
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+  const bool trans_a = s.trans_a, trans_b = s.trans_b;
+  const int64_t m = s.m, n = s.n, k = s.k, lda = s.lda, ldb = s.ldb, ldc = s.ldc;
   HEMO_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=", m, " n=", n, " k=", k);
   HEMO_CHECK(lda >= std::max<int64_t>(1, trans_a ? m : k) && ldb >= std::max<int64_t>(1, trans_b ? k : n) &&
                  ldc >= std::max<int64_t>(1, n),
@@ -366,10 +367,8 @@ bool gemm_select_isa(const std::string& isa) {
   return false;
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-                          float, float*, int64_t);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t);
+template void gemm<float>(Backend, const GemmShape&, float, const float*, const float*, float, float*);
+template void gemm<double>(Backend, const GemmShape&, double, const double*, const double*, double, double*);
 template const char* gemm_kernel_name<float>();
 template const char* gemm_kernel_name<double>();
 

@@ -18,7 +18,7 @@ constexpr int64_t kParallelWork = 1 << 15;
 }
 
 template <class T>
-void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights) {
+void cam_weights(Backend, CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights) {
   const int64_t planes = n * c;
 #pragma omp parallel for if (planes * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < planes; ++k) {
@@ -38,7 +38,7 @@ void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* ac
 }
 
 template <class T>
-void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam) {
+void cam_weighted_sum_relu(Backend, int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam) {
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t p = 0; p < hw; ++p) {
@@ -51,7 +51,7 @@ void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const
 }
 
 template <class T>
-void cam_normalize(int64_t n, int64_t hw, const T* x, T* y) {
+void cam_normalize(Backend, int64_t n, int64_t hw, const T* x, T* y) {
   for (int64_t i = 0; i < n; ++i) {
     const T* src = x + i * hw;
     T* dst = y + i * hw;
@@ -62,7 +62,8 @@ void cam_normalize(int64_t n, int64_t hw, const T* x, T* y) {
 }
 
 template <class T>
-void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x, T* y) {
+void resize_bilinear(Backend, const ResizeShape& s, const T* x, T* y) {
+  const int64_t m = s.m, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
 #pragma omp parallel for if (m * out_h * out_w > kParallelWork) schedule(static)
   for (int64_t plane = 0; plane < m; ++plane) {
     const T* src = x + plane * h * w;
@@ -81,7 +82,7 @@ void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out
   }
 }
 
-void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
+void colormap(Backend, Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
   for (int64_t i = 0; i < count; ++i) {
     const gradcam_math::Rgb c = gradcam_math::colour(cmap, values[i]);
     rgb[3 * i] = gradcam_math::to_byte(255.f * c.r);
@@ -90,7 +91,7 @@ void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
   }
 }
 
-void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
+void cam_overlay(Backend, Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
                  uint8_t* out) {
   const int64_t total = n * pixels;
 #pragma omp parallel for if (total > kParallelWork) schedule(static)
@@ -103,10 +104,10 @@ void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, co
 }
 
 #define HEMO_INSTANTIATE(T)                                                                                        \
-  template void cam_weights<T>(CamMethod, int64_t, int64_t, int64_t, const T*, const T*, T*);                    \
-  template void cam_weighted_sum_relu<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);                     \
-  template void cam_normalize<T>(int64_t, int64_t, const T*, T*);                                                \
-  template void resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+  template void cam_weights<T>(Backend, CamMethod, int64_t, int64_t, int64_t, const T*, const T*, T*);                    \
+  template void cam_weighted_sum_relu<T>(Backend, int64_t, int64_t, int64_t, const T*, const T*, T*);                     \
+  template void cam_normalize<T>(Backend, int64_t, int64_t, const T*, T*);                                                \
+  template void resize_bilinear<T>(Backend, const ResizeShape&, const T*, T*);
 HEMO_INSTANTIATE(float)
 HEMO_INSTANTIATE(double)
 #undef HEMO_INSTANTIATE

@@ -5,7 +5,7 @@
 namespace hemo::cpu {
 
 template <class T>
-void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* buf) {
+void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* buf) {
   const T lr = static_cast<T>(h.lr), mom = static_cast<T>(h.momentum), damp = static_cast<T>(1 - h.dampening),
           wd = static_cast<T>(h.weight_decay);
 #pragma omp parallel for if (n > 65536) schedule(static)
@@ -20,7 +20,7 @@ void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* buf) 
 }
 
 template <class T>
-void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
+void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
   const double t = static_cast<double>(h.step);
   const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2), eps = static_cast<T>(h.eps),
           wd = static_cast<T>(h.weight_decay);
@@ -40,9 +40,9 @@ void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, 
   }
 }
 
-template void sgd_update<float>(const SgdParams&, int64_t, float*, const float*, float*);
-template void sgd_update<double>(const SgdParams&, int64_t, double*, const double*, double*);
-template void adam_update<float>(const AdamParams&, int64_t, float*, const float*, float*, float*);
-template void adam_update<double>(const AdamParams&, int64_t, double*, const double*, double*, double*);
+template void sgd_update<float>(Backend, const SgdParams&, int64_t, float*, const float*, float*);
+template void sgd_update<double>(Backend, const SgdParams&, int64_t, double*, const double*, double*);
+template void adam_update<float>(Backend, const AdamParams&, int64_t, float*, const float*, float*, float*);
+template void adam_update<double>(Backend, const AdamParams&, int64_t, double*, const double*, double*, double*);
 
 }  // namespace hemo::cpu

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace hemo {
 
@@ -50,7 +50,7 @@ inline Span window(int64_t o, int64_t in, int64_t k, int64_t stride, int64_t pad
 }  // namespace
 
 template <class T>
-void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t P = s.p(), Q = s.q(), planes = s.n * s.c;
 #pragma omp parallel for if (planes * P * Q * s.kh * s.kw > kParallelWork) schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
@@ -80,7 +80,7 @@ void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
 }
 
 template <class T>
-void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
+void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
   const int64_t PQ = s.p() * s.q(), HW = s.h * s.w, planes = s.n * s.c;
 #pragma omp parallel for if (planes * (PQ + HW) > kParallelWork) schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
@@ -93,7 +93,7 @@ void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T*
 }
 
 template <class T>
-void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
+void avg_pool2d_fwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const int64_t P = s.p(), Q = s.q(), planes = s.n * s.c;
 #pragma omp parallel for if (planes * P * Q * s.kh * s.kw > kParallelWork) schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
@@ -115,7 +115,7 @@ void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T*
 }
 
 template <class T>
-void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx) {
+void avg_pool2d_bwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx) {
   const int64_t P = s.p(), Q = s.q(), HW = s.h * s.w, planes = s.n * s.c;
 #pragma omp parallel for if (planes * P * Q * s.kh * s.kw > kParallelWork) schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {
@@ -149,8 +149,8 @@ std::vector<int64_t> adaptive_bounds(int64_t in, int64_t out) {
 }  // namespace
 
 template <class T>
-void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x,
-                             T* y) {
+void adaptive_avg_pool2d_fwd(Backend, const AdaptivePool2dShape& s, const T* x, T* y) {
+  const int64_t n = s.n, c = s.c, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
   const std::vector<int64_t> rb = adaptive_bounds(h, out_h), cb = adaptive_bounds(w, out_w);
   const int64_t planes = n * c;
 #pragma omp parallel for if (planes * h * w > kParallelWork) schedule(static)
@@ -171,8 +171,8 @@ void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t
 }
 
 template <class T>
-void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* gy,
-                             T* gx) {
+void adaptive_avg_pool2d_bwd(Backend, const AdaptivePool2dShape& s, const T* gy, T* gx) {
+  const int64_t n = s.n, c = s.c, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
   const std::vector<int64_t> rb = adaptive_bounds(h, out_h), cb = adaptive_bounds(w, out_w);
   const int64_t planes = n * c;
 #pragma omp parallel for if (planes * h * w > kParallelWork) schedule(static)
@@ -193,12 +193,12 @@ void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t
 }
 
 #define HEMO_POOL_INSTANTIATE(T)                                                                              \
-  template void max_pool2d_fwd<T>(const Pool2dShape&, const T*, T*, int64_t*);                                \
-  template void max_pool2d_bwd<T>(const Pool2dShape&, const T*, const int64_t*, T*);                          \
-  template void avg_pool2d_fwd<T>(const Pool2dShape&, bool, const T*, T*);                                    \
-  template void avg_pool2d_bwd<T>(const Pool2dShape&, bool, const T*, T*);                                    \
-  template void adaptive_avg_pool2d_fwd<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_avg_pool2d_bwd<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+  template void max_pool2d_fwd<T>(Backend, const Pool2dShape&, const T*, T*, int64_t*);                                \
+  template void max_pool2d_bwd<T>(Backend, const Pool2dShape&, const T*, const int64_t*, T*);                          \
+  template void avg_pool2d_fwd<T>(Backend, const Pool2dShape&, bool, const T*, T*);                                    \
+  template void avg_pool2d_bwd<T>(Backend, const Pool2dShape&, bool, const T*, T*);                                    \
+  template void adaptive_avg_pool2d_fwd<T>(Backend, const AdaptivePool2dShape&, const T*, T*); \
+  template void adaptive_avg_pool2d_bwd<T>(Backend, const AdaptivePool2dShape&, const T*, T*);
 HEMO_POOL_INSTANTIATE(float)
 HEMO_POOL_INSTANTIATE(double)
 #undef HEMO_POOL_INSTANTIATE

@@ -7,7 +7,7 @@ constexpr int64_t kParallelWork = 1 << 15;
 }
 
 template <class T>
-void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y) {
+void sum_axis(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y) {
   const int64_t rows = outer * inner;
 #pragma omp parallel for if (rows > 1 && rows * n > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
@@ -19,7 +19,7 @@ void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x,
 }
 
 template <class T>
-void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx) {
+void sum_axis_bwd(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx) {
 #pragma omp parallel for if (outer * n * inner > kParallelWork) schedule(static)
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < n; ++j) {
@@ -30,9 +30,9 @@ void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T
   }
 }
 
-template void sum_axis<float>(int64_t, int64_t, int64_t, double, const float*, float*);
-template void sum_axis<double>(int64_t, int64_t, int64_t, double, const double*, double*);
-template void sum_axis_bwd<float>(int64_t, int64_t, int64_t, double, const float*, float*);
-template void sum_axis_bwd<double>(int64_t, int64_t, int64_t, double, const double*, double*);
+template void sum_axis<float>(Backend, int64_t, int64_t, int64_t, double, const float*, float*);
+template void sum_axis<double>(Backend, int64_t, int64_t, int64_t, double, const double*, double*);
+template void sum_axis_bwd<float>(Backend, int64_t, int64_t, int64_t, double, const float*, float*);
+template void sum_axis_bwd<double>(Backend, int64_t, int64_t, int64_t, double, const double*, double*);
 
 }  // namespace hemo::cpu

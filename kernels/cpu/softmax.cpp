@@ -29,7 +29,7 @@ void for_rows(int64_t outer, int64_t k, int64_t inner, F&& f) {
 }  // namespace
 
 template <class T>
-void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
+void softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
   for_rows(outer, k, inner, [&](int64_t base) {
     const double lse = row_logsumexp(k, inner, x + base);
     for (int64_t j = 0; j < k; ++j) {
@@ -40,7 +40,7 @@ void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
 }
 
 template <class T>
-void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
+void log_softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
   for_rows(outer, k, inner, [&](int64_t base) {
     const double lse = row_logsumexp(k, inner, x + base);
     for (int64_t j = 0; j < k; ++j) {
@@ -51,7 +51,7 @@ void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) 
 }
 
 template <class T>
-void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
+void softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
   for_rows(outer, k, inner, [&](int64_t base) {
     double dot = 0;
     for (int64_t j = 0; j < k; ++j) dot += static_cast<double>(gy[base + j * inner]) * y[base + j * inner];
@@ -63,7 +63,7 @@ void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* g
 }
 
 template <class T>
-void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
+void log_softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
   for_rows(outer, k, inner, [&](int64_t base) {
     double sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += gy[base + j * inner];
@@ -75,10 +75,10 @@ void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const 
 }
 
 #define HEMO_SOFTMAX_INSTANTIATE(T)                                                                  \
-  template void softmax_fwd<T>(int64_t, int64_t, int64_t, const T*, T*);                             \
-  template void log_softmax_fwd<T>(int64_t, int64_t, int64_t, const T*, T*);                         \
-  template void softmax_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);                   \
-  template void log_softmax_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);
+  template void softmax_fwd<T>(Backend, int64_t, int64_t, int64_t, const T*, T*);                             \
+  template void log_softmax_fwd<T>(Backend, int64_t, int64_t, int64_t, const T*, T*);                         \
+  template void softmax_bwd<T>(Backend, int64_t, int64_t, int64_t, const T*, const T*, T*);                   \
+  template void log_softmax_bwd<T>(Backend, int64_t, int64_t, int64_t, const T*, const T*, T*);
 HEMO_SOFTMAX_INSTANTIATE(float)
 HEMO_SOFTMAX_INSTANTIATE(double)
 #undef HEMO_SOFTMAX_INSTANTIATE

@@ -10,8 +10,12 @@ constexpr int64_t kParallelWork = 1 << 15;
 }
 
 template <class T>
-void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
-                      T* loss, T* dz) {
+void softmax_xent_fwd(Backend, const SoftmaxXentFwd<T>& a) {
+  const int64_t n = a.n, k = a.k;
+  const T *logits = a.logits, *weight = a.weight;
+  const int64_t* labels = a.labels;
+  const double smoothing = a.smoothing;
+  T *loss = a.loss, *dz = a.dz;
   const double eps_k = smoothing / static_cast<double>(k);
   auto w = [weight](int64_t j) { return weight ? static_cast<double>(weight[j]) : 1.0; };
   double weight_sum = 0;  // sum_j w_j, the same for every row
@@ -42,7 +46,11 @@ void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labe
 }
 
 template <class T>
-void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx) {
+void softmax_xent_bwd(Backend, const SoftmaxXentBwd<T>& a) {
+  const int64_t n = a.n, k = a.k, gy_stride = a.gy_stride;
+  const T *dz = a.dz, *gy = a.gy;
+  const double scale = a.scale;
+  T* gx = a.gx;
 #pragma omp parallel for if (n * k > kParallelWork) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const T f = static_cast<T>(scale * static_cast<double>(gy[i * gy_stride]));
@@ -51,8 +59,8 @@ void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy
 }
 
 #define HEMO_XENT_INSTANTIATE(T)                                                                            \
-  template void softmax_xent_fwd<T>(int64_t, int64_t, const T*, const int64_t*, const T*, double, T*, T*); \
-  template void softmax_xent_bwd<T>(int64_t, int64_t, const T*, const T*, int64_t, double, T*);
+  template void softmax_xent_fwd<T>(Backend, const SoftmaxXentFwd<T>&); \
+  template void softmax_xent_bwd<T>(Backend, const SoftmaxXentBwd<T>&);
 HEMO_XENT_INSTANTIATE(float)
 HEMO_XENT_INSTANTIATE(double)
 #undef HEMO_XENT_INSTANTIATE

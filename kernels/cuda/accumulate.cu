@@ -12,11 +12,11 @@ __global__ void accumulate_kernel(int64_t n, const T* src, T* dst) {
 }  // namespace
 
 template <class T>
-void accumulate(int64_t n, const T* src, T* dst) {
+void accumulate(Backend, int64_t n, const T* src, T* dst) {
   if (n == 0) return;
   HEMO_LAUNCH(accumulate_kernel<T>, grid_for(n, kThreads), kThreads, 0, n, src, dst);
 }
 
-template void accumulate<float>(int64_t, const float*, float*);
+template void accumulate<float>(Backend, int64_t, const float*, float*);
 
 }  // namespace hemo::cuda

@@ -22,18 +22,18 @@ __global__ void activation_bwd_kernel(Activation a, int64_t n, const T* __restri
 }  // namespace
 
 template <class T>
-void activation_fwd(Activation a, int64_t n, const T* x, T* y) {
+void activation_fwd(Backend, Activation a, int64_t n, const T* x, T* y) {
   if (n == 0) return;
   HEMO_LAUNCH(activation_fwd_kernel<T>, grid_for(n, kThreads), kThreads, 0, a, n, x, y);
 }
 
 template <class T>
-void activation_bwd(Activation a, int64_t n, const T* x, const T* gy, T* gx) {
+void activation_bwd(Backend, Activation a, int64_t n, const T* x, const T* gy, T* gx) {
   if (n == 0) return;
   HEMO_LAUNCH(activation_bwd_kernel<T>, grid_for(n, kThreads), kThreads, 0, a, n, x, gy, gx);
 }
 
-template void activation_fwd<float>(Activation, int64_t, const float*, float*);
-template void activation_bwd<float>(Activation, int64_t, const float*, const float*, float*);
+template void activation_fwd<float>(Backend, Activation, int64_t, const float*, float*);
+template void activation_bwd<float>(Backend, Activation, int64_t, const float*, const float*, float*);
 
 }  // namespace hemo::cuda

@@ -2,8 +2,8 @@
 // one block per channel, accumulating in double as the CPU reference does, with the same two-pass
 // variance; the per-element maps use the same float coefficients the reference computes, and this
 // file is compiled with -fmad=false (kernels/CMakeLists.txt) so that they round as the CPU does.
+#include "core/cuda/device_buffer.h"
 #include "kernels/batchnorm.h"
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace hemo::cuda {
@@ -16,10 +16,13 @@ __device__ inline int64_t channel_index(int64_t j, int64_t c, int64_t hw, int64_
 }
 
 template <class T>
-__global__ void train_fwd_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x, const T* __restrict__ gamma,
-                                 const T* __restrict__ beta, double momentum, double eps, T* running_mean,
-                                 T* running_var, T* __restrict__ y, T* __restrict__ save_mean,
-                                 T* __restrict__ save_invstd) {
+__global__ void train_fwd_kernel(const BatchNormTrainFwd<T> args) {
+  const int64_t n = args.shape.n, c = args.shape.c, hw = args.shape.hw;
+  const T* __restrict__ x = args.x;
+  const T* __restrict__ gamma = args.gamma;
+  const T* __restrict__ beta = args.beta;
+  const double momentum = args.momentum;
+  T *running_mean = args.running_mean, *running_var = args.running_var;
   const int64_t k = blockIdx.x, M = n * hw;
   double s = 0;
   for (int64_t j : block_stride(M)) s += static_cast<double>(x[channel_index(j, c, hw, k)]);
@@ -31,16 +34,17 @@ __global__ void train_fwd_kernel(int64_t n, int64_t c, int64_t hw, const T* __re
   }
   ss = block_sum(ss);
   const double var = ss / static_cast<double>(M);
-  const double invstd = 1.0 / sqrt(var + eps);
+  const double invstd = 1.0 / sqrt(var + args.eps);
   const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, bt = beta ? static_cast<double>(beta[k]) : 0.0;
   const T a = static_cast<T>(g * invstd), shift = static_cast<T>(bt - mean * g * invstd);
+  T* __restrict__ y = args.y;
   for (int64_t j : block_stride(M)) {
     const int64_t at = channel_index(j, c, hw, k);
     y[at] = x[at] * a + shift;
   }
   if (threadIdx.x == 0) {
-    save_mean[k] = static_cast<T>(mean);
-    save_invstd[k] = static_cast<T>(invstd);
+    args.save_mean[k] = static_cast<T>(mean);
+    args.save_invstd[k] = static_cast<T>(invstd);
     if (running_mean) running_mean[k] = static_cast<T>((1 - momentum) * static_cast<double>(running_mean[k]) + momentum * mean);
     if (running_var) {
       const double unbiased = M > 1 ? ss / static_cast<double>(M - 1) : var;
@@ -65,13 +69,16 @@ __device__ void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, c
 }
 
 template <class T>
-__global__ void train_bwd_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x, const T* __restrict__ gy,
-                                 const T* __restrict__ gamma, const T* __restrict__ save_mean,
-                                 const T* __restrict__ save_invstd, T* __restrict__ gx, T* __restrict__ ggamma,
-                                 T* __restrict__ gbeta) {
+__global__ void train_bwd_kernel(const BatchNormTrainBwd<T> args) {
+  const int64_t n = args.shape.n, c = args.shape.c, hw = args.shape.hw;
+  const T* __restrict__ x = args.x;
+  const T* __restrict__ gy = args.gy;
+  const T* __restrict__ gamma = args.gamma;
+  T* __restrict__ gx = args.gx;
+  T *ggamma = args.ggamma, *gbeta = args.gbeta;
   const int64_t k = blockIdx.x;
   const double M = static_cast<double>(n * hw);
-  const double mean = save_mean[k], invstd = save_invstd[k];
+  const double mean = args.save_mean[k], invstd = args.save_invstd[k];
   double sum_gy, sum_gy_xc;
   channel_grad_sums(n, c, hw, k, x, gy, mean, sum_gy, sum_gy_xc);
   const double sum_gy_xhat = sum_gy_xc * invstd;
@@ -143,47 +150,41 @@ void eval_affine(int64_t n, int64_t c, int64_t hw, const T* in, const T* gamma, 
 }  // namespace
 
 template <class T>
-void batch_norm_train_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta, double momentum,
-                          double eps, T* running_mean, T* running_var, T* y, T* save_mean, T* save_invstd) {
-  if (c == 0) return;
-  HEMO_LAUNCH(train_fwd_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
-      n, c, hw, x, gamma, beta, momentum, eps, running_mean, running_var, y, save_mean, save_invstd);
+void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
+  if (a.shape.c == 0) return;
+  HEMO_LAUNCH(train_fwd_kernel<T>, static_cast<unsigned>(a.shape.c), kReduceThreads, 0, a);
 }
 
 template <class T>
-void batch_norm_eval_fwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gamma, const T* beta,
-                         const T* running_mean, const T* running_var, double eps, T* y) {
-  eval_affine(n, c, hw, x, gamma, beta, running_mean, running_var, eps, true, y);
+void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
+  const auto& s = a.shape;
+  eval_affine(s.n, s.c, s.hw, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.eps, true, a.y);
 }
 
 template <class T>
-void batch_norm_train_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                          const T* save_mean, const T* save_invstd, T* gx, T* ggamma, T* gbeta) {
-  if (c == 0 || (!gx && !ggamma && !gbeta)) return;
-  HEMO_LAUNCH(train_bwd_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
-      n, c, hw, x, gy, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
+void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
+  if (a.shape.c == 0 || (!a.gx && !a.ggamma && !a.gbeta)) return;
+  HEMO_LAUNCH(train_bwd_kernel<T>, static_cast<unsigned>(a.shape.c), kReduceThreads, 0, a);
 }
 
 template <class T>
-void batch_norm_eval_bwd(int64_t n, int64_t c, int64_t hw, const T* x, const T* gy, const T* gamma,
-                         const T* running_mean, const T* running_var, double eps, T* gx, T* ggamma, T* gbeta) {
-  if (c == 0) return;
-  if (ggamma || gbeta) {
-    HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(c), kReduceThreads, 0,
-        n, c, hw, x, gy, running_mean, running_var, eps, ggamma, gbeta);
+void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
+  const auto& s = a.shape;
+  if (s.c == 0) return;
+  if (a.ggamma || a.gbeta) {
+    HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(s.c), kReduceThreads, 0,
+        s.n, s.c, s.hw, a.x, a.gy, a.running_mean, a.running_var, a.eps, a.ggamma, a.gbeta);
   }
-  if (gx) eval_affine(n, c, hw, gy, gamma, static_cast<const T*>(nullptr), running_mean, running_var, eps, false, gx);
+  if (a.gx)
+    eval_affine(s.n, s.c, s.hw, a.gy, a.gamma, static_cast<const T*>(nullptr), a.running_mean, a.running_var, a.eps,
+                false, a.gx);
 }
 
-#define HEMO_BN_INSTANTIATE(T)                                                                                   \
-  template void batch_norm_train_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, double, double, \
-                                        T*, T*, T*, T*, T*);                                                     \
-  template void batch_norm_eval_fwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
-                                       const T*, double, T*);                                                    \
-  template void batch_norm_train_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,       \
-                                        const T*, T*, T*, T*);                                                   \
-  template void batch_norm_eval_bwd<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
-                                       const T*, double, T*, T*, T*);
+#define HEMO_BN_INSTANTIATE(T)                                              \
+  template void batch_norm_train_fwd<T>(Backend, const BatchNormTrainFwd<T>&); \
+  template void batch_norm_eval_fwd<T>(Backend, const BatchNormEvalFwd<T>&);   \
+  template void batch_norm_train_bwd<T>(Backend, const BatchNormTrainBwd<T>&); \
+  template void batch_norm_eval_bwd<T>(Backend, const BatchNormEvalBwd<T>&);
 HEMO_BN_INSTANTIATE(float)
 #undef HEMO_BN_INSTANTIATE
 

@@ -4,14 +4,24 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "kernels/cuda/check.h"
+#include "core/cuda/check.h"
+#include "core/cuda/stream.h"
+#include "core/error.h"
 #include "kernels/gemm.h"
-#include "kernels/cuda/stream.h"
-#include "tensor/error.h"
+
+// A failed cuBLAS call throws hemo::Error naming the call, the file, the line and cuBLAS's own
+// status name and description (as HEMO_CUDA_CHECK does for the runtime, core/cuda/check.h).
+#define HEMO_CUBLAS_CHECK(call) ::hemo::cuda::check_cublas((call), #call, __FILE__, __LINE__)
 
 namespace hemo::cuda {
 
 namespace {
+void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  throw Error(cat("cuBLAS error: ", call, " failed at ", file, ":", line, ": ", cublasGetStatusName(status), " (",
+                  cublasGetStatusString(status), ")"));
+}
+
 int as_int(int64_t v, const char* what) {
   HEMO_CHECK(v >= 0 && v <= INT_MAX, "gemm: ", what, " = ", v, " is outside cuBLAS's 32-bit range");
   return static_cast<int>(v);
@@ -31,8 +41,9 @@ cublasHandle_t cublas_handle() {
 }
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+  const bool trans_a = s.trans_a, trans_b = s.trans_b;
+  const int64_t m = s.m, n = s.n, k = s.k, lda = s.lda, ldb = s.ldb, ldc = s.ldc;
   static_assert(std::is_same_v<T, float>, "the CUDA backend computes in float32");
   if (m == 0 || n == 0) return;
   const int M = as_int(m, "m"), N = as_int(n, "n"), K = as_int(k, "k");
@@ -56,7 +67,6 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
                                  compute, CUBLAS_GEMM_DEFAULT));
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-                          float, float*, int64_t);
+template void gemm<float>(Backend, const GemmShape&, float, const float*, const float*, float, float*);
 
 }  // namespace hemo::cuda

@@ -7,17 +7,17 @@
 #include <mutex>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 #if HEMO_WITH_CUDNN
 #include <cudnn.h>
 
 #include <unordered_map>
 
+#include "core/cuda/check.h"
+#include "core/cuda/device_buffer.h"
+#include "core/cuda/stream.h"
 #include "kernels/cuda/blas.h"
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/device_buffer.h"
-#include "kernels/cuda/stream.h"
 #endif
 
 namespace hemo::cuda {

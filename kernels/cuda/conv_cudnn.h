@@ -9,7 +9,7 @@
 // TF32 switch of kernels/cuda/blas.h (off: FMA math only), and needs at most the workspace limit;
 // the choice is cached per (device, shape, direction, TF32 switch). A chosen algorithm that answers
 // NOT_SUPPORTED when run is dropped and the next candidate runs. The workspace comes from the
-// caching allocator (kernels/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
+// caching allocator (core/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
 // or HEMO_CUDNN_WORKSPACE_MB from the environment.
 //
 // In a build without cuDNN (cmake/cuda.cmake explains when) every function throws hemo::Error

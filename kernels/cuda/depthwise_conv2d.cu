@@ -80,7 +80,7 @@ __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __r
 }
 }  // namespace
 
-template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.P * d.Q;
@@ -88,7 +88,7 @@ template <class T> void depthwise_conv2d_fwd(const Conv2dShape& s, const T* x, c
   HEMO_LAUNCH(dw_fwd_kernel<T>, grid_for(total, kThreads), kThreads, 0, d, x, weight, bias, y);
 }
 
-template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.h * d.w;
@@ -97,7 +97,7 @@ template <class T> void depthwise_conv2d_bwd_data(const Conv2dShape& s, const T*
 }
 
 template <class T>
-void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
+void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   if (gweight) {
@@ -107,8 +107,8 @@ void depthwise_conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, 
   if (gbias) channel_sum(d.n, d.c, d.P * d.Q, gy, gbias);
 }
 
-template void depthwise_conv2d_fwd<float>(const Conv2dShape&, const float*, const float*, const float*, float*);
-template void depthwise_conv2d_bwd_data<float>(const Conv2dShape&, const float*, const float*, float*);
-template void depthwise_conv2d_bwd_filter<float>(const Conv2dShape&, const float*, const float*, float*, float*);
+template void depthwise_conv2d_fwd<float>(Backend, const Conv2dShape&, const float*, const float*, const float*, float*);
+template void depthwise_conv2d_bwd_data<float>(Backend, const Conv2dShape&, const float*, const float*, float*);
+template void depthwise_conv2d_bwd_filter<float>(Backend, const Conv2dShape&, const float*, const float*, float*, float*);
 
 }  // namespace hemo::cuda

@@ -1,9 +1,9 @@
 // CUDA dropout (the contract is kernels/dropout.h). The mask kernel draws, for Philox block b,
 // philox4x32(seed, first_counter + b, stream) exactly as the CPU reference does, so the two masks
 // are bit-identical (the cuda tests compare them byte for byte).
+#include "core/philox.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/dropout.h"
-#include "kernels/philox.h"
 
 namespace hemo::cuda {
 
@@ -32,21 +32,21 @@ void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out)
 }
 }  // namespace
 
-void dropout_mask(int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
   if (n == 0) return;
   HEMO_LAUNCH(mask_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0,
       n, static_cast<float>(p), seed, stream, first_counter, mask);
 }
 
-template <class T> void dropout_fwd(int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
+template <class T> void dropout_fwd(Backend, int64_t n, double p, const uint8_t* mask, const T* x, T* y) {
   masked_scale(n, p, mask, x, y);
 }
 
-template <class T> void dropout_bwd(int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
+template <class T> void dropout_bwd(Backend, int64_t n, double p, const uint8_t* mask, const T* gy, T* gx) {
   masked_scale(n, p, mask, gy, gx);
 }
 
-template void dropout_fwd<float>(int64_t, double, const uint8_t*, const float*, float*);
-template void dropout_bwd<float>(int64_t, double, const uint8_t*, const float*, float*);
+template void dropout_fwd<float>(Backend, int64_t, double, const uint8_t*, const float*, float*);
+template void dropout_bwd<float>(Backend, int64_t, double, const uint8_t*, const float*, float*);
 
 }  // namespace hemo::cuda

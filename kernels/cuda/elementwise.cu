@@ -40,41 +40,41 @@ unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
 }  // namespace
 
 template <class T>
-void add(int64_t n, const T* a, const T* b, T* y) {
+void add(Backend, int64_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
   HEMO_LAUNCH(add_kernel<T>, blocks(n), kThreads, 0, n, a, b, y);
 }
 
 template <class T>
-void mul(int64_t n, const T* a, const T* b, T* y) {
+void mul(Backend, int64_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
   HEMO_LAUNCH(mul_kernel<T>, blocks(n), kThreads, 0, n, a, b, y);
 }
 
 template <class T>
-void scale(int64_t n, double s, const T* a, T* y) {
+void scale(Backend, int64_t n, double s, const T* a, T* y) {
   if (n == 0) return;
   HEMO_LAUNCH(scale_kernel<T>, blocks(n), kThreads, 0, n, static_cast<T>(s), a, y);
 }
 
 template <class T>
-void mul_rows(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
+void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
   if (rows * inner == 0) return;
   HEMO_LAUNCH(mul_rows_kernel<T>, blocks(rows * inner), kThreads, 0, rows, inner, a, b, y);
 }
 
 template <class T>
-void mul_rows_grad_b(int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
+void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb) {
   if (rows == 0) return;
   HEMO_LAUNCH(mul_rows_grad_b_kernel<T>, static_cast<unsigned>(rows), kReduceThreads, 0, inner, gy, a, gb);
 }
 
 #define HEMO_ELEMENTWISE_INSTANTIATE(T)                                             \
-  template void add<T>(int64_t, const T*, const T*, T*);                            \
-  template void mul<T>(int64_t, const T*, const T*, T*);                            \
-  template void scale<T>(int64_t, double, const T*, T*);                            \
-  template void mul_rows<T>(int64_t, int64_t, const T*, const T*, T*);              \
-  template void mul_rows_grad_b<T>(int64_t, int64_t, const T*, const T*, T*);
+  template void add<T>(Backend, int64_t, const T*, const T*, T*);                            \
+  template void mul<T>(Backend, int64_t, const T*, const T*, T*);                            \
+  template void scale<T>(Backend, int64_t, double, const T*, T*);                            \
+  template void mul_rows<T>(Backend, int64_t, int64_t, const T*, const T*, T*);              \
+  template void mul_rows_grad_b<T>(Backend, int64_t, int64_t, const T*, const T*, T*);
 HEMO_ELEMENTWISE_INSTANTIATE(float)
 #undef HEMO_ELEMENTWISE_INSTANTIATE
 

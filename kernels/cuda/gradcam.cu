@@ -93,47 +93,48 @@ __global__ void overlay_kernel(Colormap cmap, int64_t total, const float* __rest
 }  // namespace
 
 template <class T>
-void cam_weights(CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights) {
+void cam_weights(Backend, CamMethod method, int64_t n, int64_t c, int64_t hw, const T* act, const T* grad, T* weights) {
   if (n * c == 0) return;
   HEMO_LAUNCH(cam_weights_kernel<T>, static_cast<unsigned>(n * c), kRowThreads, 0, method, hw, act, grad,
                                                                                            weights);
 }
 
 template <class T>
-void cam_weighted_sum_relu(int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam) {
+void cam_weighted_sum_relu(Backend, int64_t n, int64_t c, int64_t hw, const T* act, const T* weights, T* cam) {
   if (n * hw == 0) return;
   HEMO_LAUNCH(weighted_sum_relu_kernel<T>, grid_for(n * hw, kThreads), kThreads, 0, n, c, hw, act, weights,
                                                                                              cam);
 }
 
 template <class T>
-void cam_normalize(int64_t n, int64_t hw, const T* x, T* y) {
+void cam_normalize(Backend, int64_t n, int64_t hw, const T* x, T* y) {
   if (n * hw == 0) return;
   HEMO_LAUNCH(normalize_kernel<T>, static_cast<unsigned>(n), kReduceThreads, 0, hw, x, y);
 }
 
 template <class T>
-void resize_bilinear(int64_t m, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x, T* y) {
+void resize_bilinear(Backend, const ResizeShape& s, const T* x, T* y) {
+  const int64_t m = s.m, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
   const int64_t total = m * out_h * out_w;
   if (total == 0) return;
   HEMO_LAUNCH(resize_bilinear_kernel<T>, grid_for(total, kThreads), kThreads, 0, m, h, w, out_h, out_w, x, y);
 }
 
-void colormap(Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
+void colormap(Backend, Colormap cmap, int64_t count, const float* values, uint8_t* rgb) {
   if (count == 0) return;
   HEMO_LAUNCH(colormap_kernel, grid_for(count, kThreads), kThreads, 0, cmap, count, values, rgb);
 }
 
-void cam_overlay(Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
+void cam_overlay(Backend, Colormap cmap, int64_t n, int64_t pixels, const float* maps, const uint8_t* images, float alpha,
                  uint8_t* out) {
   const int64_t total = n * pixels;
   if (total == 0) return;
   HEMO_LAUNCH(overlay_kernel, grid_for(total, kThreads), kThreads, 0, cmap, total, maps, images, alpha, out);
 }
 
-template void cam_weights<float>(CamMethod, int64_t, int64_t, int64_t, const float*, const float*, float*);
-template void cam_weighted_sum_relu<float>(int64_t, int64_t, int64_t, const float*, const float*, float*);
-template void cam_normalize<float>(int64_t, int64_t, const float*, float*);
-template void resize_bilinear<float>(int64_t, int64_t, int64_t, int64_t, int64_t, const float*, float*);
+template void cam_weights<float>(Backend, CamMethod, int64_t, int64_t, int64_t, const float*, const float*, float*);
+template void cam_weighted_sum_relu<float>(Backend, int64_t, int64_t, int64_t, const float*, const float*, float*);
+template void cam_normalize<float>(Backend, int64_t, int64_t, const float*, float*);
+template void resize_bilinear<float>(Backend, const ResizeShape&, const float*, float*);
 
 }  // namespace hemo::cuda

@@ -1,7 +1,7 @@
 // What hemo's hand-written kernels share: the one launch helper (HEMO_LAUNCH), the thread count
 // every elementwise launch uses, grid-stride loops over int64 ranges, and warp/block sums.
 // Included only by .cu files, which nvcc compiles for the GPU or, in a -DHEMO_CUDA=EMULATE build,
-// the host compiler compiles against the CUDA emulator (kernels/cuda/emu/, docs/cuda.md).
+// the host compiler compiles against the CUDA emulator (core/cuda/emu/, docs/cuda.md).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/stream.h"
+#include "core/cuda/check.h"
+#include "core/cuda/stream.h"
 
 namespace hemo::cuda {
 
@@ -41,7 +41,7 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
   ::hemo::cuda::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block, shared_bytes, __VA_ARGS__)
 
 // Dynamic shared memory: `HEMO_DYNAMIC_SHARED(float, tile);` declares `float* tile`, sized by the
-// launch's shared_bytes (the emulator defines the same macro in kernels/cuda/emu/device.h).
+// launch's shared_bytes (the emulator defines the same macro in core/cuda/emu/device.h).
 #if !defined(HEMO_CUDA_EMULATED)
 #define HEMO_DYNAMIC_SHARED(T, name)                                    \
   extern __shared__ __align__(16) unsigned char hemo_dynamic_shared_[]; \

@@ -53,7 +53,7 @@ __global__ void adam_kernel(AdamConsts<T> h, int64_t n, T* __restrict__ param, c
 }  // namespace
 
 template <class T>
-void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf) {
+void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf) {
   if (n == 0) return;
   const SgdConsts<T> k{static_cast<T>(h.lr),           static_cast<T>(h.momentum),
                        static_cast<T>(1 - h.dampening), static_cast<T>(h.weight_decay),
@@ -62,7 +62,7 @@ void sgd_update(const SgdParams& h, int64_t n, T* param, const T* grad, T* momen
 }
 
 template <class T>
-void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
+void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
   if (n == 0) return;
   const double t = static_cast<double>(h.step);
   const AdamConsts<T> k{static_cast<T>(h.beta1),
@@ -76,7 +76,7 @@ void adam_update(const AdamParams& h, int64_t n, T* param, const T* grad, T* m, 
   HEMO_LAUNCH(adam_kernel<T>, grid_for(n, kThreads), kThreads, 0, k, n, param, grad, m, v);
 }
 
-template void sgd_update<float>(const SgdParams&, int64_t, float*, const float*, float*);
-template void adam_update<float>(const AdamParams&, int64_t, float*, const float*, float*, float*);
+template void sgd_update<float>(Backend, const SgdParams&, int64_t, float*, const float*, float*);
+template void adam_update<float>(Backend, const AdamParams&, int64_t, float*, const float*, float*, float*);
 
 }  // namespace hemo::cuda

@@ -158,56 +158,56 @@ inline unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
 }  // namespace
 
 template <class T>
-void max_pool2d_fwd(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
   if (total == 0) return;
   HEMO_LAUNCH(max_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, x, y, argmax);
 }
 
 template <class T>
-void max_pool2d_bwd(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
+void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
   HEMO_LAUNCH(max_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), gy, argmax, gx);
 }
 
 template <class T>
-void avg_pool2d_fwd(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
+void avg_pool2d_fwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
   if (total == 0) return;
   HEMO_LAUNCH(avg_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, count_include_pad, x, y);
 }
 
 template <class T>
-void avg_pool2d_bwd(const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx) {
+void avg_pool2d_bwd(Backend, const Pool2dShape& s, bool count_include_pad, const T* gy, T* gx) {
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
   HEMO_LAUNCH(avg_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), count_include_pad, gy, gx);
 }
 
 template <class T>
-void adaptive_avg_pool2d_fwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* x,
-                             T* y) {
+void adaptive_avg_pool2d_fwd(Backend, const AdaptivePool2dShape& s, const T* x, T* y) {
+  const int64_t n = s.n, c = s.c, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
   const int64_t total = n * c * out_h * out_w;
   if (total == 0) return;
   HEMO_LAUNCH(adaptive_fwd_kernel<T>, blocks(total), kThreads, 0, n * c, h, w, out_h, out_w, x, y);
 }
 
 template <class T>
-void adaptive_avg_pool2d_bwd(int64_t n, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const T* gy,
-                             T* gx) {
+void adaptive_avg_pool2d_bwd(Backend, const AdaptivePool2dShape& s, const T* gy, T* gx) {
+  const int64_t n = s.n, c = s.c, h = s.h, w = s.w, out_h = s.out_h, out_w = s.out_w;
   const int64_t total = n * c * h * w;
   if (total == 0) return;
   HEMO_LAUNCH(adaptive_bwd_kernel<T>, blocks(total), kThreads, 0, n * c, h, w, out_h, out_w, gy, gx);
 }
 
 #define HEMO_POOL_INSTANTIATE(T)                                                                              \
-  template void max_pool2d_fwd<T>(const Pool2dShape&, const T*, T*, int64_t*);                                \
-  template void max_pool2d_bwd<T>(const Pool2dShape&, const T*, const int64_t*, T*);                          \
-  template void avg_pool2d_fwd<T>(const Pool2dShape&, bool, const T*, T*);                                    \
-  template void avg_pool2d_bwd<T>(const Pool2dShape&, bool, const T*, T*);                                    \
-  template void adaptive_avg_pool2d_fwd<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_avg_pool2d_bwd<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+  template void max_pool2d_fwd<T>(Backend, const Pool2dShape&, const T*, T*, int64_t*);                                \
+  template void max_pool2d_bwd<T>(Backend, const Pool2dShape&, const T*, const int64_t*, T*);                          \
+  template void avg_pool2d_fwd<T>(Backend, const Pool2dShape&, bool, const T*, T*);                                    \
+  template void avg_pool2d_bwd<T>(Backend, const Pool2dShape&, bool, const T*, T*);                                    \
+  template void adaptive_avg_pool2d_fwd<T>(Backend, const AdaptivePool2dShape&, const T*, T*); \
+  template void adaptive_avg_pool2d_bwd<T>(Backend, const AdaptivePool2dShape&, const T*, T*);
 HEMO_POOL_INSTANTIATE(float)
 #undef HEMO_POOL_INSTANTIATE
 

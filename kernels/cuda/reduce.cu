@@ -40,7 +40,7 @@ __global__ void spread_kernel(int64_t outer, int64_t n, int64_t inner, double sc
 }  // namespace
 
 template <class T>
-void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y) {
+void sum_axis(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* x, T* y) {
   const int64_t rows = outer * inner;
   if (rows == 0) return;
   if (rows < 2048 && n >= 256) {
@@ -51,13 +51,13 @@ void sum_axis(int64_t outer, int64_t n, int64_t inner, double scale, const T* x,
 }
 
 template <class T>
-void sum_axis_bwd(int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx) {
+void sum_axis_bwd(Backend, int64_t outer, int64_t n, int64_t inner, double scale, const T* gy, T* gx) {
   const int64_t total = outer * n * inner;
   if (total == 0) return;
   HEMO_LAUNCH(spread_kernel<T>, grid_for(total, kThreads), kThreads, 0, outer, n, inner, scale, gy, gx);
 }
 
-template void sum_axis<float>(int64_t, int64_t, int64_t, double, const float*, float*);
-template void sum_axis_bwd<float>(int64_t, int64_t, int64_t, double, const float*, float*);
+template void sum_axis<float>(Backend, int64_t, int64_t, int64_t, double, const float*, float*);
+template void sum_axis_bwd<float>(Backend, int64_t, int64_t, int64_t, double, const float*, float*);
 
 }  // namespace hemo::cuda

@@ -109,22 +109,22 @@ void backward(Kind kind, int64_t outer, int64_t k, int64_t inner, const T* y, co
 }
 }  // namespace
 
-template <class T> void softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
+template <class T> void softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
   forward(Kind::softmax, outer, k, inner, x, y);
 }
-template <class T> void log_softmax_fwd(int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
+template <class T> void log_softmax_fwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* x, T* y) {
   forward(Kind::log_softmax, outer, k, inner, x, y);
 }
-template <class T> void softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
+template <class T> void softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
   backward(Kind::softmax, outer, k, inner, y, gy, gx);
 }
-template <class T> void log_softmax_bwd(int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
+template <class T> void log_softmax_bwd(Backend, int64_t outer, int64_t k, int64_t inner, const T* y, const T* gy, T* gx) {
   backward(Kind::log_softmax, outer, k, inner, y, gy, gx);
 }
 
-template void softmax_fwd<float>(int64_t, int64_t, int64_t, const float*, float*);
-template void log_softmax_fwd<float>(int64_t, int64_t, int64_t, const float*, float*);
-template void softmax_bwd<float>(int64_t, int64_t, int64_t, const float*, const float*, float*);
-template void log_softmax_bwd<float>(int64_t, int64_t, int64_t, const float*, const float*, float*);
+template void softmax_fwd<float>(Backend, int64_t, int64_t, int64_t, const float*, float*);
+template void log_softmax_fwd<float>(Backend, int64_t, int64_t, int64_t, const float*, float*);
+template void softmax_bwd<float>(Backend, int64_t, int64_t, int64_t, const float*, const float*, float*);
+template void log_softmax_bwd<float>(Backend, int64_t, int64_t, int64_t, const float*, const float*, float*);
 
 }  // namespace hemo::cuda

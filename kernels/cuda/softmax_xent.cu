@@ -55,21 +55,28 @@ __global__ void xent_bwd_kernel(int64_t n, int64_t k, const T* __restrict__ dz, 
 }  // namespace
 
 template <class T>
-void softmax_xent_fwd(int64_t n, int64_t k, const T* logits, const int64_t* labels, const T* weight, double smoothing,
-                      T* loss, T* dz) {
+void softmax_xent_fwd(Backend, const SoftmaxXentFwd<T>& a) {
+  const int64_t n = a.n, k = a.k;
+  const T *logits = a.logits, *weight = a.weight;
+  const int64_t* labels = a.labels;
+  const double smoothing = a.smoothing;
+  T *loss = a.loss, *dz = a.dz;
   if (n == 0 || k == 0) return;
   HEMO_LAUNCH(xent_fwd_kernel<T>, static_cast<unsigned>(n), kRowThreads, 0, k, logits, labels, weight,
                                                                                      smoothing, loss, dz);
 }
 
 template <class T>
-void softmax_xent_bwd(int64_t n, int64_t k, const T* dz, const T* gy, int64_t gy_stride, double scale, T* gx) {
+void softmax_xent_bwd(Backend, const SoftmaxXentBwd<T>& a) {
+  const int64_t n = a.n, k = a.k, gy_stride = a.gy_stride;
+  const T *dz = a.dz, *gy = a.gy;
+  const double scale = a.scale;
+  T* gx = a.gx;
   if (n * k == 0) return;
   HEMO_LAUNCH(xent_bwd_kernel<T>, grid_for(n * k, kThreads), kThreads, 0, n, k, dz, gy, gy_stride, scale, gx);
 }
 
-template void softmax_xent_fwd<float>(int64_t, int64_t, const float*, const int64_t*, const float*, double, float*,
-                                      float*);
-template void softmax_xent_bwd<float>(int64_t, int64_t, const float*, const float*, int64_t, double, float*);
+template void softmax_xent_fwd<float>(Backend, const SoftmaxXentFwd<float>&);
+template void softmax_xent_bwd<float>(Backend, const SoftmaxXentBwd<float>&);
 
 }  // namespace hemo::cuda

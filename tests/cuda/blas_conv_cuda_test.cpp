@@ -50,11 +50,15 @@ TEST_CASE("cuBLAS gemm matches the CPU gemm (in float64) for every transpose, TF
           Tensor c = rand_f32({z.m, z.n}, ++seed);
           Tensor ag = on_gpu(a), bg = on_gpu(b);
           Tensor cg = beta == 0 ? Tensor::empty({z.m, z.n}, DType::f32, gpu()) : on_gpu(c);  // poisoned when beta 0
-          cuda::gemm<float>(ta, tb, z.m, z.n, z.k, 1.25f, ag.data<float>(), lda, bg.data<float>(), ldb,
-                            static_cast<float>(beta), cg.data<float>(), z.n);
+          cuda::gemm<float>(
+              cuda::backend,
+              {.trans_a = ta, .trans_b = tb, .m = z.m, .n = z.n, .k = z.k, .lda = lda, .ldb = ldb, .ldc = z.n}, 1.25f,
+              ag.data<float>(), bg.data<float>(), static_cast<float>(beta), cg.data<float>());
           Tensor ref = c.to(DType::f64).clone(), a64 = a.to(DType::f64), b64 = b.to(DType::f64);
-          cpu::gemm<double>(ta, tb, z.m, z.n, z.k, 1.25, a64.data<double>(), lda, b64.data<double>(), ldb, beta,
-                            ref.data<double>(), z.n);
+          cpu::gemm<double>(
+              cpu::backend,
+              {.trans_a = ta, .trans_b = tb, .m = z.m, .n = z.n, .k = z.k, .lda = lda, .ldb = ldb, .ldc = z.n}, 1.25,
+              a64.data<double>(), b64.data<double>(), beta, ref.data<double>());
           // TF32 keeps 10 mantissa bits per operand: errors near 5e-4 of the result's scale, a few
           // times that at the worst element; float32 stays far below 1e-5.
           HEMO_CHECK_CLOSE(cg, ref, tf32 ? 1e-2 : 1e-5, "gemm");

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "data/synth.h"
 #include "tests/cuda/cuda_test.h"
-#include "tensor/error.h"
 #include "tests/train/train_test_util.h"
 
 namespace fs = std::filesystem;

@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "tensor/storage.h"
+#include "core/storage.h"
 #include "tensor/tensor.h"
 #include "tests/support/compare.h"
 #include "tests/support/random.h"
 #if HEMO_WITH_CUDA
-#include "tensor/cuda_memory.h"
+#include "core/cuda_memory.h"
 #endif
 
 namespace hemo::test {

@@ -42,9 +42,9 @@ TEST_CASE("cuda dropout_mask: byte-identical to cpu::dropout_mask for any first 
       CAPTURE(n);
       CAPTURE(first);
       std::vector<uint8_t> cpu_mask(static_cast<size_t>(n)), gpu_mask(static_cast<size_t>(n), 0xAB);
-      cpu::dropout_mask(n, 0.3, 99, 7, first, cpu_mask.data());
+      cpu::dropout_mask(cpu::backend, n, 0.3, 99, 7, first, cpu_mask.data());
       Storage dev(static_cast<size_t>(n), gpu());  // poisoned by the allocator
-      cuda::dropout_mask(n, 0.3, 99, 7, first, static_cast<uint8_t*>(dev.data()));
+      cuda::dropout_mask(cuda::backend, n, 0.3, 99, 7, first, static_cast<uint8_t*>(dev.data()));
       copy_bytes(gpu_mask.data(), Device::cpu(), dev.data(), gpu(), static_cast<size_t>(n));
       CHECK(gpu_mask == cpu_mask);
     }

@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "tensor/pinned.h"
+#include "core/pinned.h"
 #include "tests/cuda/cuda_test.h"
 #if HEMO_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/device_buffer.h"
-#include "kernels/cuda/stream.h"
+#include "core/cuda/check.h"
+#include "core/cuda/device_buffer.h"
+#include "core/cuda/stream.h"
 #endif
 
 using namespace hemo;

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "data/decode.h"
 #include "data/encode.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

@@ -2,9 +2,9 @@
 // folder-level errors, and the real pbc-mini folder with its stray .DS file.
 #include <doctest/doctest.h>
 
+#include "core/error.h"
 #include "data/image_folder.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <thread>
 
+#include "core/error.h"
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

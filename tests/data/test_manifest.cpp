@@ -2,9 +2,9 @@
 // folders that arrive already split.
 #include <doctest/doctest.h>
 
+#include "core/error.h"
 #include "data/manifest.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

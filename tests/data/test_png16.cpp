@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/error.h"
 #include "data/encode.h"
-#include "tensor/error.h"
 
 using namespace hemo;
 

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "data/sampler.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 

@@ -1,10 +1,10 @@
 // The synthetic dataset: deterministic, 8 PBC classes, written as an ImageFolder.
 #include <doctest/doctest.h>
 
+#include "core/error.h"
 #include "data/image_folder.h"
 #include "data/synth.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

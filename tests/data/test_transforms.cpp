@@ -6,13 +6,13 @@
 #include <array>
 #include <cmath>
 
+#include "core/error.h"
 #include "data/color.h"
 #include "data/decode.h"
 #include "data/resize.h"
 #include "data/rotate.h"
 #include "data/transforms.h"
 #include "data_test_util.h"
-#include "tensor/error.h"
 
 using namespace hemo::data;
 namespace fs = std::filesystem;

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/emu/grid.h"
+#include "core/cuda/emu/grid.h"
+#include "core/error.h"
 #include "kernels/cuda/launch.cuh"
-#include "tensor/error.h"
 
 namespace hemo::cuda {
 namespace {

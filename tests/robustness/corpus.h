@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "../data/data_test_util.h"
+#include "core/error.h"
 #include "data/decode.h"
 #include "data/io.h"
 #include "data/resize.h"
 #include "png_craft.h"
-#include "tensor/error.h"
 
 namespace hemo::data::test {
 

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/rng.h"
 #include "train/predictions.h"
 

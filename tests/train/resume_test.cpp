@@ -38,7 +38,8 @@ TEST_CASE("resume: a run killed after epoch 2 and resumed equals the uninterrupt
                                  if (line.rfind("epoch 2/3:", 0) == 0) throw Crash("simulated crash");
                                }),
                   Crash);
-  CHECK(load_checkpoint((base / "crashed" / "last.safetensors").string()).train_state["epoch"] == 0);
+  const nlohmann::json after_one = load_checkpoint((base / "crashed" / "last.safetensors").string()).train_state;
+  CHECK(after_one["epoch"] == 0);
   CHECK(read_epoch_csv((base / "crashed" / "epochs.csv").string()).size() == 2);  // epoch 2 logged, not saved
 
   c.resume = true;
@@ -60,6 +61,11 @@ TEST_CASE("resume: a run killed after epoch 2 and resumed equals the uninterrupt
   }
   const Checkpoint wa = load_checkpoint((base / "whole" / "last.safetensors").string());
   const Checkpoint wb = load_checkpoint((base / "crashed" / "last.safetensors").string());
+  // The optimizer step count: one epoch's worth after the first epoch, three after three, resumed or not.
+  const int64_t steps = wa.train_state.at("step").get<int64_t>();
+  CHECK(steps > 0);
+  CHECK(steps == 3 * after_one.at("step").get<int64_t>());
+  CHECK(wb.train_state.at("step").get<int64_t>() == steps);
   REQUIRE(wa.model.size() == wb.model.size());
   for (size_t i = 0; i < wa.model.size(); ++i) {
     CAPTURE(wa.model[i].first);

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/error.h"
 #include "nn/module.h"
-#include "tensor/error.h"
 
 namespace hemo::test {
 

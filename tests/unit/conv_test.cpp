@@ -153,9 +153,9 @@ void check_dense_against_direct(const Conv2dShape& s, uint64_t seed) {
     gw[W] += gv[Y] * xv[X];
   });
   Tensor y_got = Tensor::empty(gy.shape(), DType::f64), gx_got = Tensor::empty_like(x), gw_got = Tensor::empty_like(w);
-  cpu::conv2d_fwd<double>(s, x.data<double>(), w.data<double>(), nullptr, y_got.data<double>());
-  cpu::conv2d_bwd_data<double>(s, gy.data<double>(), w.data<double>(), gx_got.data<double>());
-  cpu::conv2d_bwd_filter<double>(s, x.data<double>(), gy.data<double>(), gw_got.data<double>(), nullptr);
+  cpu::conv2d_fwd<double>(cpu::backend, s, x.data<double>(), w.data<double>(), nullptr, y_got.data<double>());
+  cpu::conv2d_bwd_data<double>(cpu::backend, s, gy.data<double>(), w.data<double>(), gx_got.data<double>());
+  cpu::conv2d_bwd_filter<double>(cpu::backend, s, x.data<double>(), gy.data<double>(), gw_got.data<double>(), nullptr);
   HEMO_CHECK_CLOSE(y_got, Tensor::from_vector(y, gy.shape()), 1e-12, "forward");
   HEMO_CHECK_CLOSE(gx_got, Tensor::from_vector(gx, x.shape()), 1e-12, "bwd_data");
   HEMO_CHECK_CLOSE(gw_got, Tensor::from_vector(gw, w.shape()), 1e-12, "bwd_filter");
@@ -189,13 +189,13 @@ TEST_CASE("conv2d kernels: the depthwise kernels agree with the dense grouped on
     Tensor y1 = Tensor::empty(gy.shape(), DType::f64), y2 = Tensor::empty(gy.shape(), DType::f64);
     Tensor gx1 = Tensor::empty_like(x), gx2 = Tensor::empty_like(x), gw1 = Tensor::empty_like(w),
            gw2 = Tensor::empty_like(w), gb1 = Tensor::empty_like(b), gb2 = Tensor::empty_like(b);
-    cpu::depthwise_conv2d_fwd<double>(s, x.data<double>(), w.data<double>(), b.data<double>(), y1.data<double>());
-    cpu::conv2d_fwd<double>(s, x.data<double>(), w.data<double>(), b.data<double>(), y2.data<double>());
-    cpu::depthwise_conv2d_bwd_data<double>(s, gy.data<double>(), w.data<double>(), gx1.data<double>());
-    cpu::conv2d_bwd_data<double>(s, gy.data<double>(), w.data<double>(), gx2.data<double>());
-    cpu::depthwise_conv2d_bwd_filter<double>(s, x.data<double>(), gy.data<double>(), gw1.data<double>(),
+    cpu::depthwise_conv2d_fwd<double>(cpu::backend, s, x.data<double>(), w.data<double>(), b.data<double>(), y1.data<double>());
+    cpu::conv2d_fwd<double>(cpu::backend, s, x.data<double>(), w.data<double>(), b.data<double>(), y2.data<double>());
+    cpu::depthwise_conv2d_bwd_data<double>(cpu::backend, s, gy.data<double>(), w.data<double>(), gx1.data<double>());
+    cpu::conv2d_bwd_data<double>(cpu::backend, s, gy.data<double>(), w.data<double>(), gx2.data<double>());
+    cpu::depthwise_conv2d_bwd_filter<double>(cpu::backend, s, x.data<double>(), gy.data<double>(), gw1.data<double>(),
                                              gb1.data<double>());
-    cpu::conv2d_bwd_filter<double>(s, x.data<double>(), gy.data<double>(), gw2.data<double>(), gb2.data<double>());
+    cpu::conv2d_bwd_filter<double>(cpu::backend, s, x.data<double>(), gy.data<double>(), gw2.data<double>(), gb2.data<double>());
     HEMO_CHECK_CLOSE(y1, y2, 1e-12, "forward");
     HEMO_CHECK_CLOSE(gx1, gx2, 1e-12, "bwd_data");
     HEMO_CHECK_CLOSE(gw1, gw2, 1e-12, "bwd_filter weight");

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
-#include "tensor/error.h"
 #include "tensor/rng.h"
 
 using namespace hemo;
@@ -82,8 +82,9 @@ void check_case(const Case& c, double tol, uint64_t seed) {
     CAPTURE(isa);
     REQUIRE(cpu::gemm_select_isa(isa));
     std::vector<T> cm = c0;
-    cpu::gemm<T>(c.ta, c.tb, c.m, c.n, c.k, static_cast<T>(c.alpha), a.data(), lda, b.data(), ldb,
-                 static_cast<T>(c.beta), cm.data(), ldc);
+    cpu::gemm<T>(cpu::backend,
+                 {.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .lda = lda, .ldb = ldb, .ldc = ldc},
+                 static_cast<T>(c.alpha), a.data(), b.data(), static_cast<T>(c.beta), cm.data());
     int64_t bad = 0;
     std::string first;
     for (int64_t i = 0; i < c.m; ++i) {
@@ -119,8 +120,10 @@ TEST_CASE("gemm: tiny hand-computed product, every transpose combination") {
     const bool ta = combo & 1, tb = combo & 2;
     std::vector<float> c = {100, 100, 100, 100};
     // C = 2 A B + 0.5 C
-    cpu::gemm<float>(ta, tb, 2, 2, 3, 2.0f, ta ? at.data() : a.data(), ta ? 2 : 3, tb ? bt.data() : b.data(),
-                     tb ? 3 : 2, 0.5f, c.data(), 2);
+    cpu::gemm<float>(
+        cpu::backend,
+        {.trans_a = ta, .trans_b = tb, .m = 2, .n = 2, .k = 3, .lda = ta ? 2 : 3, .ldb = tb ? 3 : 2, .ldc = 2}, 2.0f,
+        ta ? at.data() : a.data(), tb ? bt.data() : b.data(), 0.5f, c.data());
     CAPTURE(combo);
     CHECK(c == std::vector<float>{40, 62, 34, 74});
   }
@@ -146,13 +149,23 @@ TEST_CASE("gemm: double agrees to double precision") {
 
 TEST_CASE("gemm: degenerate sizes") {
   std::vector<float> a(6, 1), b(6, 1), c = {1, 2, 3, 4};
-  cpu::gemm<float>(false, false, 2, 2, 0, 1.0f, a.data(), 1, b.data(), 2, 3.0f, c.data(), 2);  // k = 0: C = beta C
+  cpu::gemm<float>(cpu::backend,
+                   {.trans_a = false, .trans_b = false, .m = 2, .n = 2, .k = 0, .lda = 1, .ldb = 2, .ldc = 2}, 1.0f,
+                   a.data(), b.data(), 3.0f, c.data());  // k = 0: C = beta C
   CHECK(c == std::vector<float>{3, 6, 9, 12});
-  cpu::gemm<float>(false, false, 2, 2, 3, 1.0f, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2);
+  cpu::gemm<float>(cpu::backend,
+                   {.trans_a = false, .trans_b = false, .m = 2, .n = 2, .k = 3, .lda = 3, .ldb = 2, .ldc = 2}, 1.0f,
+                   a.data(), b.data(), 0.0f, c.data());
   CHECK(c == std::vector<float>{3, 3, 3, 3});
-  cpu::gemm<float>(false, false, 0, 2, 3, 1.0f, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2);  // m = 0: no-op
+  cpu::gemm<float>(cpu::backend,
+                   {.trans_a = false, .trans_b = false, .m = 0, .n = 2, .k = 3, .lda = 3, .ldb = 2, .ldc = 2}, 1.0f,
+                   a.data(), b.data(), 0.0f, c.data());  // m = 0: no-op
   CHECK(c == std::vector<float>{3, 3, 3, 3});
-  CHECK_THROWS_AS(cpu::gemm<float>(false, false, 2, 2, 3, 1.0f, a.data(), 2, b.data(), 2, 0.0f, c.data(), 2), Error);
+  CHECK_THROWS_AS(
+      cpu::gemm<float>(cpu::backend,
+                       {.trans_a = false, .trans_b = false, .m = 2, .n = 2, .k = 3, .lda = 2, .ldb = 2, .ldc = 2}, 1.0f,
+                       a.data(), b.data(), 0.0f, c.data()),
+      Error);
   restore_best();
   CHECK(std::string(cpu::gemm_kernel_name<float>()).size() > 0);
   CHECK_FALSE(cpu::gemm_select_isa("no such isa"));
@@ -164,11 +177,14 @@ TEST_CASE("gemm: independent products from inside a parallel region (each on its
   std::vector<float> a = random_values<float>(static_cast<size_t>(m * k), 11);
   std::vector<float> b = random_values<float>(static_cast<size_t>(k * n), 12);
   std::vector<float> want(static_cast<size_t>(m * n));
-  cpu::gemm<float>(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, want.data(), n);
+  cpu::gemm<float>(cpu::backend,
+                   {.trans_a = false, .trans_b = false, .m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n}, 1.0f,
+                   a.data(), b.data(), 0.0f, want.data());
   std::vector<std::vector<float>> got(4, std::vector<float>(static_cast<size_t>(m * n)));
 #pragma omp parallel for num_threads(2) schedule(static, 1)
   for (int i = 0; i < 4; ++i)
-    cpu::gemm<float>(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, got[static_cast<size_t>(i)].data(),
-                     n);
+    cpu::gemm<float>(cpu::backend,
+                     {.trans_a = false, .trans_b = false, .m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n}, 1.0f,
+                     a.data(), b.data(), 0.0f, got[static_cast<size_t>(i)].data());
   for (const auto& g : got) CHECK(g == want);  // same blocking, same threads-independent summation order
 }

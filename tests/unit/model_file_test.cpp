@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/transforms.h"
 #include "models/model_file.h"
 #include "tensor/autograd.h"
 
@@ -45,7 +46,7 @@ TEST_CASE("model_file: pool_stride from the metadata is honoured; the weights lo
   NoGradGuard no_grad;
   CHECK((*loaded)(x).to_vector<float>() == (*saved)(x).to_vector<float>());
 
-  const data::TransformSpec tf = models::eval_transform(file.meta);
+  const data::TransformSpec tf = data::TransformSpec::eval(file.meta.input_size, file.meta.mean, file.meta.std);
   CHECK(tf.size == 12);
   CHECK(tf.mean[0] == 0.5f);
   CHECK(tf.std[2] == doctest::Approx(0.225f));

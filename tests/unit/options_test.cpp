@@ -1,8 +1,8 @@
-// Typed options (tensor/options.h): one table of names per enum, one parser, one error.
+// Typed options (core/options.h): one table of names per enum, one parser, one error.
 #include <doctest/doctest.h>
 
-#include "tensor/options.h"
-#include "tensor/storage.h"
+#include "core/options.h"
+#include "core/storage.h"
 
 using namespace hemo;
 

@@ -22,7 +22,7 @@ TEST_CASE("max_pool2d: 4x4, kernel 2, stride 2: values, argmax (first max wins) 
   std::vector<int64_t> argmax(4);
   std::vector<float> yv(4);
   Pool2dShape s{1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false};
-  cpu::max_pool2d_fwd<float>(s, x.data<float>(), yv.data(), argmax.data());
+  cpu::max_pool2d_fwd<float>(cpu::backend, s, x.data<float>(), yv.data(), argmax.data());
   CHECK(argmax == std::vector<int64_t>{4, 6, 12, 11});
 
   y.backward(Tensor::from_vector<float>({1, 2, 3, 4}, {1, 1, 2, 2}));

@@ -5,7 +5,7 @@
 // An IMAGE of "-" reads image paths from standard input, one per line. The model file says
 // everything else (architecture, classes, input size, normalization: weights/model_meta.h); the
 // model is loaded with its batch norms folded and nothing that could record autograd state
-// (tools/infer/model_file.h).
+// (api/inference_model.h).
 // Exit status: 0 when every image was classified; 1 when the model could not be loaded, or when
 // some image could not be classified (each is reported on stderr and, with --json, as an entry
 // {"path", "error"}; the others are still classified); 2 for a command-line error. The command
@@ -25,10 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "api/inference_model.h"
+#include "core/options.h"
+#include "kernels/precision.h"
 #include "tensor/autograd.h"
-#include "tensor/options.h"
 #include "tools/command.h"
-#include "tools/infer/model_file.h"
 #include "tools/prediction_report.h"
 #include "tools/process_env.h"
 
@@ -41,6 +42,7 @@ struct UsageError : std::runtime_error {
 struct Options {
   std::string model;
   hemo::DeviceChoice device = hemo::DeviceChoice::auto_;
+  hemo::Precision precision = hemo::Precision::fp32;
   std::vector<std::string> images;
   int top = 3, threads = 0, bench = 0;
   bool json = false, fold = true;
@@ -78,6 +80,7 @@ void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
   add_int_option(app, "--threads", o.threads, 1, "OpenMP threads (default: OMP_NUM_THREADS or every core)");
   hemo::cli::add_device_option(&app, o.device)
       ->description("auto (the GPU when this build has CUDA and one is visible), cpu, cuda");
+  hemo::cli::add_precision_option(&app, o.precision);
   app.add_flag_callback(
       "--no-fold", [&o] { o.fold = false; }, "Keep the batch norms as separate layers (for checking the folded model)");
   add_int_option(app, "--bench", o.bench, 1,
@@ -141,7 +144,9 @@ void bench(hemo::infer::InferenceModel& m, const std::string& image, int runs) {
 
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, hemo::resolve(o.device), o.fold);
+  const hemo::Device device = hemo::resolve(o.device);
+  hemo::set_precision(o.precision);
+  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, device, o.fold);
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
   const auto& names = m.meta.class_names;
   const size_t k = static_cast<size_t>(o.top);

@@ -29,13 +29,11 @@ void remember(const Conv2dShape& g, int direction) {
 cublasHandle_t cublas_handle() { return nullptr; }
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
   emu::announce();
-  cpu::gemm<T>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cpu::gemm(cpu::backend, s, alpha, a, b, beta, c);
 }
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-                          float, float*, int64_t);
+template void gemm<float>(Backend, const GemmShape&, float, const float*, const float*, float, float*);
 
 bool cudnn_available() { return true; }
 size_t cudnn_workspace_limit() { return size_t{256} << 20; }
@@ -46,15 +44,15 @@ size_t cudnn_cached_algorithms() {
 
 void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
   remember(g, 0);
-  cpu::conv2d_fwd<float>(g, x, weight, nullptr, y);
+  cpu::conv2d_fwd<float>(cpu::backend, g, x, weight, nullptr, y);
 }
 void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
   remember(g, 1);
-  cpu::conv2d_bwd_data<float>(g, gy, weight, gx);
+  cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, weight, gx);
 }
 void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
   remember(g, 2);
-  cpu::conv2d_bwd_filter<float>(g, x, gy, gweight, nullptr);
+  cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gweight, nullptr);
 }
 
 }  // namespace hemo::cuda

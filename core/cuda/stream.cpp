@@ -1,6 +1,6 @@
-#include "kernels/cuda/stream.h"
+#include "core/cuda/stream.h"
 
-#include "kernels/cuda/check.h"
+#include "core/cuda/check.h"
 
 namespace hemo::cuda {
 

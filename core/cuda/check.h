@@ -1,14 +1,13 @@
-// Checked CUDA and cuBLAS calls. Every runtime and library call in hemo goes through one of these
-// macros, and every kernel launch goes through HEMO_LAUNCH (launch.cuh), which checks it; a failure throws
-// hemo::Error naming the call (its source text), the file, the line and the library's own error
-// name and description. (cuDNN's checking macro is in kernels/cuda/conv_cudnn.cpp, the one file
-// that includes cudnn.h.)
+// Checked CUDA runtime calls. Every runtime call in hemo goes through HEMO_CUDA_CHECK, and every
+// kernel launch goes through HEMO_LAUNCH (kernels/cuda/launch.cuh), which checks it; a failure
+// throws hemo::Error naming the call (its source text), the file, the line and the runtime's own
+// error name and description. The libraries' checks sit in the one file that calls each library:
+// HEMO_CUBLAS_CHECK in kernels/cuda/blas.cpp, HEMO_CUDNN_CHECK in kernels/cuda/conv_cudnn.cpp.
 //
 // Kernel faults are asynchronous: a bad launch is reported at the launch, but an out-of-bounds
 // access shows up at some later call. With HEMO_CUDA_SYNC=1 in the environment every launch check
 // also synchronizes the stream, so the error names the kernel that caused it (slow; for debugging).
 #pragma once
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -16,13 +15,9 @@
 namespace hemo::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
-[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 
 inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
   if (status != cudaSuccess) throw_cuda_error(status, call, file, line);
-}
-inline void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
-  if (status != CUBLAS_STATUS_SUCCESS) throw_cublas_error(status, call, file, line);
 }
 
 // After a launch: cudaGetLastError (and, with HEMO_CUDA_SYNC=1, a stream synchronize).
@@ -35,4 +30,3 @@ unsigned grid_for(int64_t n, int threads);
 }  // namespace hemo::cuda
 
 #define HEMO_CUDA_CHECK(call) ::hemo::cuda::check_cuda((call), #call, __FILE__, __LINE__)
-#define HEMO_CUBLAS_CHECK(call) ::hemo::cuda::check_cublas((call), #call, __FILE__, __LINE__)

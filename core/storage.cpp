@@ -1,4 +1,4 @@
-#include "tensor/storage.h"
+#include "core/storage.h"
 
 #include <malloc.h>
 
@@ -6,9 +6,9 @@
 #include <cstring>
 #include <new>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #if HEMO_WITH_CUDA
-#include "tensor/cuda_memory.h"
+#include "core/cuda_memory.h"
 #endif
 
 namespace hemo {

@@ -1,7 +1,7 @@
 // The device side of hemo's CUDA emulator: what a kernel body sees when a .cu file is compiled by
 // the host C++ compiler (-DHEMO_CUDA=EMULATE). Included through the emulator's cuda_runtime.h.
 //
-// Model (kernels/cuda/emu/grid.h runs it):
+// Model (core/cuda/emu/grid.h runs it):
 // - Every CUDA thread of a block is a fiber on the calling OS thread; a block's threads cooperate:
 //   a fiber runs until it reaches a barrier, a warp collective or its end. __syncthreads() is a
 //   real barrier, and a shuffle reads the other lane's value as it was when that lane arrived.

@@ -1,11 +1,11 @@
 // hemo's CUDA emulator stands in for the CUDA runtime header in a -DHEMO_CUDA=EMULATE build: the
-// device side (kernels/cuda/emu/device.h) and the part of the runtime API hemo calls, served on
-// the CPU by kernels/cuda/emu/runtime.cpp. Everything is synchronous: a call that CUDA queues on a
+// device side (core/cuda/emu/device.h) and the part of the runtime API hemo calls, served on
+// the CPU by core/cuda/emu/runtime.cpp. Everything is synchronous: a call that CUDA queues on a
 // stream has finished when it returns, which keeps every ordering CUDA promises.
 #pragma once
 #include <cstddef>
 
-#include "kernels/cuda/emu/device.h"
+#include "core/cuda/emu/device.h"
 
 #define HEMO_CUDA_EMULATED 1
 
@@ -122,7 +122,7 @@ const char* cudaGetErrorString(cudaError_t error);
 
 namespace hemo::emu {
 // The launch path of kernels/cuda/launch.cuh: checks the configuration as CUDA would, runs the grid
-// (kernels/cuda/emu/grid.h) and leaves the outcome for cudaGetLastError.
+// (core/cuda/emu/grid.h) and leaves the outcome for cudaGetLastError.
 void launch(const char* kernel, const char* file, int line, dim3 grid, dim3 block, size_t shared_bytes,
             void (*body)(void*), void* ctx);
 // Device memory the emulator has handed out and not freed: bytes and blocks (for tests).

@@ -1,4 +1,4 @@
-#include "kernels/cuda/emu/grid.h"
+#include "core/cuda/emu/grid.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <vector>
 
-#include "kernels/cuda/emu/fiber.h"
+#include "core/cuda/emu/fiber.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>

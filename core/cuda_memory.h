@@ -4,7 +4,7 @@
 // Device memory comes from a caching allocator:
 // - Sizes are rounded up (to 512 bytes below 1 MiB, to 128 KiB above) and a freed block goes to a
 //   cache kept per (device, stream). A request is served from the cache of its own device and the
-//   calling thread's current stream (kernels/cuda/stream.h) by the smallest cached block that
+//   calling thread's current stream (core/cuda/stream.h) by the smallest cached block that
 //   fits with at most 25% to spare; otherwise by a new cudaMalloc. Reuse within one stream needs
 //   no synchronization: the next user of a block is queued behind the last one.
 // - Statistics per device: bytes in use and their peak, bytes cached, bytes reserved from the

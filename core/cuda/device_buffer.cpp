@@ -1,33 +1,15 @@
-#include "kernels/cuda/device_buffer.h"
+#include "core/cuda/device_buffer.h"
 
-#include <atomic>
 #include <utility>
 
-#include "kernels/cuda/check.h"
+#include "core/cuda/check.h"
+#include "core/cuda_memory.h"
 
 namespace hemo::cuda {
 
-namespace {
-void* plain_alloc(size_t bytes, int device) {
-  HEMO_CUDA_CHECK(cudaSetDevice(device));
-  void* p = nullptr;
-  HEMO_CUDA_CHECK(cudaMalloc(&p, bytes));
-  return p;
-}
-void plain_free(void* ptr, size_t, int) { (void)cudaFree(ptr); }
-
-std::atomic<DeviceAllocFn> g_alloc{plain_alloc};
-std::atomic<DeviceFreeFn> g_free{plain_free};
-}  // namespace
-
-void set_device_allocator(DeviceAllocFn alloc, DeviceFreeFn free) {
-  g_alloc.store(alloc);
-  g_free.store(free);
-}
-
 DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
   HEMO_CUDA_CHECK(cudaGetDevice(&device_));
-  if (bytes > 0) ptr_ = g_alloc.load()(bytes, device_);
+  if (bytes > 0) ptr_ = cuda_malloc(bytes, device_);
 }
 
 DeviceBuffer::~DeviceBuffer() { release(); }
@@ -46,7 +28,7 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
 }
 
 void DeviceBuffer::release() noexcept {
-  if (ptr_) g_free.load()(ptr_, bytes_, device_);
+  if (ptr_) cuda_free(ptr_, bytes_, device_);
   ptr_ = nullptr;
   bytes_ = 0;
 }

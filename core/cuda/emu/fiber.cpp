@@ -1,4 +1,4 @@
-#include "kernels/cuda/emu/fiber.h"
+#include "core/cuda/emu/fiber.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,14 +1,14 @@
 // Storage: one reference-counted block of device memory. Tensors (and views of them) share a
 // Storage through std::shared_ptr; the block is freed when the last one lets go.
 //
-// CPU blocks are 64-byte aligned. CUDA blocks come from tensor/cuda_memory.h (only when hemo is
+// CPU blocks are 64-byte aligned. CUDA blocks come from core/cuda_memory.h (only when hemo is
 // built with CUDA); asking for a CUDA block in a CPU-only build is an Error, never a fallback.
 #pragma once
 #include <cstddef>
 #include <memory>
 #include <string>
 
-#include "tensor/dtype.h"
+#include "core/dtype.h"
 
 namespace hemo {
 

@@ -1,4 +1,4 @@
-#include "tensor/cuda_memory.h"
+#include "core/cuda_memory.h"
 
 #include <cuda_runtime.h>
 
@@ -8,11 +8,10 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/device_buffer.h"
-#include "kernels/cuda/stream.h"
-#include "tensor/cuda/block_cache.h"
-#include "tensor/error.h"
+#include "core/cuda/block_cache.h"
+#include "core/cuda/check.h"
+#include "core/cuda/stream.h"
+#include "core/error.h"
 
 namespace hemo {
 
@@ -171,11 +170,6 @@ DeviceAllocator& device_allocator() {
   static DeviceAllocator* a = new DeviceAllocator;
   return *a;
 }
-
-// kernels/cuda scratch buffers (cuDNN workspaces, partial sums) come from the same cache.
-struct InstallScratchAllocator {
-  InstallScratchAllocator() { cuda::set_device_allocator(&cuda_malloc, &cuda_free); }
-} g_install_scratch_allocator;
 
 }  // namespace
 

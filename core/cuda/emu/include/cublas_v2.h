@@ -1,4 +1,4 @@
-// The cuBLAS names hemo's error checking (kernels/cuda/check.h) refers to, for the emulation
+// The cuBLAS names kernels/cuda/blas.h and blas.cpp refer to, for the emulation
 // build, where no cuBLAS exists: cuda::gemm runs the CPU reference instead
 // (kernels/cuda/emu/libraries.cpp).
 #pragma once

@@ -1,5 +1,5 @@
 // The CUDA emulator's grid scheduler: runs a kernel launch on the calling OS thread, block after
-// block in a scrambled order, each block's threads as cooperating fibers (kernels/cuda/emu/fiber.h),
+// block in a scrambled order, each block's threads as cooperating fibers (core/cuda/emu/fiber.h),
 // and reports what compute-sanitizer's synccheck would: barriers not reached by every thread of a
 // block, deadlocks, and warp collectives whose mask names a lane that has exited, does not exist
 // or waits elsewhere. Races between the threads of a block (shared or global memory, as racecheck
@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/cuda/emu/device.h"
+#include "core/cuda/emu/device.h"
 
 namespace hemo::emu {
 

@@ -1,9 +1,9 @@
-#include "tensor/pinned.h"
+#include "core/pinned.h"
 
-#include "tensor/error.h"
-#include "tensor/storage.h"
+#include "core/error.h"
+#include "core/storage.h"
 #if HEMO_WITH_CUDA
-#include "tensor/cuda_memory.h"
+#include "core/cuda_memory.h"
 #endif
 
 namespace hemo {

@@ -1,12 +1,12 @@
-// Page-locked host memory for the loader's batches, cached by size (tensor/cuda_memory.h).
+// Page-locked host memory for the loader's batches, cached by size (core/cuda_memory.h).
 #include <cuda_runtime.h>
 
 #include <mutex>
 #include <unordered_map>
 
-#include "kernels/cuda/check.h"
-#include "tensor/cuda/block_cache.h"
-#include "tensor/cuda_memory.h"
+#include "core/cuda/block_cache.h"
+#include "core/cuda/check.h"
+#include "core/cuda_memory.h"
 
 namespace hemo {
 

@@ -12,7 +12,7 @@
 // an architecture this build does not know, tensors missing or of the wrong shape.
 //
 // classify(model, image_path): the image's class probabilities (softmax of the logits), through
-// the evaluation transform of the file (models::eval_transform): the same code `hemo predict`
+// the evaluation transform of the file (data::TransformSpec::eval of its ModelMeta): the same code `hemo predict`
 // and training's validation run, so their outputs agree.
 #pragma once
 #include <string>

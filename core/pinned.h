@@ -5,7 +5,7 @@
 //     std::shared_ptr<void> p = hemo::pinned_buffer(floats * sizeof(float));
 //     return data::FloatBuffer{static_cast<float*>(p.get()), floats, p};
 //   };
-// Buffers come from a size-binned cache (tensor/cuda_memory.h) and go back to it when the last
+// Buffers come from a size-binned cache (core/cuda_memory.h) and go back to it when the last
 // shared_ptr lets go. Thread-safe (the loader's workers call it concurrently).
 #pragma once
 #include <cstddef>

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/dtype.h"
-#include "tensor/error.h"
-#include "tensor/storage.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/storage.h"
 
 namespace hemo {
 
@@ -55,7 +55,7 @@ std::string_view option_name(E value) {
   throw Error(cat(OptionNames<E>::option, ": no name for value ", static_cast<int>(value)));
 }
 
-// --device: a choice to resolve into a Device (tensor/storage.h: resolve_device).
+// --device: a choice to resolve into a Device (core/storage.h: resolve_device).
 enum class DeviceChoice : uint8_t { cpu, cuda, auto_ };
 template <>
 struct OptionNames<DeviceChoice> {
@@ -66,8 +66,8 @@ struct OptionNames<DeviceChoice> {
 // The Device for a choice: an Error naming --device when CUDA is asked for and there is none.
 inline Device resolve(DeviceChoice choice) { return resolve_device(std::string(option_name(choice))); }
 
-// --precision: the arithmetic of the forward and backward passes. Only fp32 runs today (the
-// default, and the only one on the CPU); tf32 and bf16 are named for the CUDA work to come.
+// --precision: the arithmetic of convolutions and matrix products (kernels/precision.h says what
+// each means and sets it): fp32 (the default), tf32 (CUDA tensor cores), bf16 (not built yet).
 enum class Precision : uint8_t { fp32, tf32, bf16 };
 template <>
 struct OptionNames<Precision> {

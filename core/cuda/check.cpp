@@ -1,12 +1,12 @@
-#include "kernels/cuda/check.h"
+#include "core/cuda/check.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/cuda/stream.h"
-#include "tensor/error.h"
+#include "core/cuda/stream.h"
+#include "core/error.h"
 
 namespace hemo::cuda {
 
@@ -15,11 +15,6 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
   (void)cudaGetLastError();
   throw Error(cat("CUDA error: ", call, " failed at ", file, ":", line, ": ", cudaGetErrorName(status), " (",
                   cudaGetErrorString(status), ")"));
-}
-
-void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  throw Error(cat("cuBLAS error: ", call, " failed at ", file, ":", line, ": ", cublasGetStatusName(status), " (",
-                  cublasGetStatusString(status), ")"));
 }
 
 namespace {

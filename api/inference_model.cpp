@@ -1,4 +1,4 @@
-#include "tools/infer/model_file.h"
+#include "api/inference_model.h"
 
 #include "data/decode.h"
 #include "models/model_file.h"
@@ -21,7 +21,7 @@ InferenceModel load_inference_model(const std::string& path, Device device, bool
   models::BuiltModel built = models::build_model(file, device, fold ? models::Prepare::fold : models::Prepare::frozen);
   m.module = std::move(built.module);
   m.report = built.report;
-  m.transform = models::eval_transform(m.meta);
+  m.transform = data::TransformSpec::eval(m.meta.input_size, m.meta.mean, m.meta.std);
   return m;
 }
 

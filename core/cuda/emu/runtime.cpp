@@ -14,7 +14,7 @@
 #include <set>
 #include <string>
 
-#include "kernels/cuda/emu/grid.h"
+#include "core/cuda/emu/grid.h"
 
 struct CUstream_st {
   unsigned flags = 0;
