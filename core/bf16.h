@@ -2,10 +2,11 @@
 // it has float32's range with about 3 significant decimal digits. The storage type of bf16 tensors.
 //
 // Conversion from float rounds to nearest, ties to even (as CUDA's __float2bfloat16 and PyTorch
-// do): the relative error of one conversion is at most 2^-9 for normal numbers. Infinities and
-// zeros keep their sign; a NaN stays a NaN (its payload's top bits kept, the quiet bit set, so
-// rounding can never carry it into an infinity). Conversion to float is exact. Host code only: CUDA
-// kernels use cuda_bf16.h's __nv_bfloat16, which has the same bits.
+// do): the relative error of one conversion is at most 2^-8 (8 significant bits) for normal
+// numbers. Infinities and zeros keep their sign; a NaN stays a NaN (its payload's top bits kept,
+// the quiet bit set, so rounding can never carry it into an infinity); a float above the largest
+// bf16 rounds to infinity. Conversion to float is exact. Host code only: CUDA kernels use
+// cuda_bf16.h's __nv_bfloat16, which has the same bits.
 #pragma once
 #include <bit>
 #include <cstdint>

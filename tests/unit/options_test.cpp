@@ -3,17 +3,35 @@
 
 #include "core/options.h"
 #include "core/storage.h"
+#include "kernels/precision.h"
+#if HEMO_WITH_CUDA
+#include "kernels/cuda/blas.h"
+#endif
 
 using namespace hemo;
 
 TEST_CASE("options: names, parsing and the one error listing the valid names") {
   CHECK(parse_option<Precision>("bf16") == Precision::bf16);
   CHECK(option_name(Precision::fp32) == "fp32");
-  CHECK(Precision{} == Precision::fp32);  // the default, and the only one the CPU runs
+  CHECK(Precision{} == Precision::fp32);  // the default
   CHECK_THROWS_WITH_AS(parse_option<Precision>("fp16"), "--precision 'fp16' is not one of fp32, tf32, bf16", Error);
   CHECK(option_names<DeviceChoice>() == std::vector<std::string>{"cpu", "cuda", "auto"});
   CHECK(parse_option<DeviceChoice>("auto") == DeviceChoice::auto_);
   CHECK_THROWS_WITH_AS(parse_option<DeviceChoice>("tpu"), "--device 'tpu' is not one of cpu, cuda, auto", Error);
   CHECK(resolve(DeviceChoice::cpu) == Device::cpu());
   if (!cuda_available()) CHECK_THROWS_AS(resolve(DeviceChoice::cuda), Error);
+}
+
+TEST_CASE("options: --precision sets the TF32 switch, and bf16 says it is not built yet") {
+  CHECK_THROWS_WITH_AS(set_precision(Precision::bf16),
+                       "--precision bf16: bfloat16 mixed precision is not implemented yet (fp32 and tf32 are)", Error);
+#if HEMO_WITH_CUDA
+  set_precision(Precision::tf32);
+  CHECK(cuda::allow_tf32());
+  set_precision(Precision::fp32);
+  CHECK_FALSE(cuda::allow_tf32());
+#else
+  set_precision(Precision::tf32);  // nothing to switch on the CPU: no error
+  set_precision(Precision::fp32);
+#endif
 }
