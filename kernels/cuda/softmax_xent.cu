@@ -56,24 +56,17 @@ __global__ void xent_bwd_kernel(int64_t n, int64_t k, const T* __restrict__ dz, 
 
 template <class T>
 void softmax_xent_fwd(Backend, const SoftmaxXentFwd<T>& a) {
-  const int64_t n = a.n, k = a.k;
-  const T *logits = a.logits, *weight = a.weight;
-  const int64_t* labels = a.labels;
-  const double smoothing = a.smoothing;
-  T *loss = a.loss, *dz = a.dz;
-  if (n == 0 || k == 0) return;
-  HEMO_LAUNCH(xent_fwd_kernel<T>, static_cast<unsigned>(n), kRowThreads, 0, k, logits, labels, weight,
-                                                                                     smoothing, loss, dz);
+  if (a.n == 0 || a.k == 0) return;
+  HEMO_LAUNCH(xent_fwd_kernel<T>, static_cast<unsigned>(a.n), kRowThreads, 0, a.k, a.logits, a.labels, a.weight,
+              a.smoothing, a.loss, a.dz);
 }
 
 template <class T>
 void softmax_xent_bwd(Backend, const SoftmaxXentBwd<T>& a) {
-  const int64_t n = a.n, k = a.k, gy_stride = a.gy_stride;
-  const T *dz = a.dz, *gy = a.gy;
-  const double scale = a.scale;
-  T* gx = a.gx;
-  if (n * k == 0) return;
-  HEMO_LAUNCH(xent_bwd_kernel<T>, grid_for(n * k, kThreads), kThreads, 0, n, k, dz, gy, gy_stride, scale, gx);
+  const int64_t total = a.n * a.k;
+  if (total == 0) return;
+  HEMO_LAUNCH(xent_bwd_kernel<T>, grid_for(total, kThreads), kThreads, 0, a.n, a.k, a.dz, a.gy, a.gy_stride, a.scale,
+              a.gx);
 }
 
 template void softmax_xent_fwd<float>(Backend, const SoftmaxXentFwd<float>&);
