@@ -13,6 +13,9 @@ function(hemo_make_options target with_cuda with_cudnn)
       $<$<COMPILE_LANGUAGE:CXX>:-Werror>
       $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings>)
   endif()
+  if(HEMO_FUZZ)  # coverage instrumentation for libFuzzer in every library the targets reach
+    target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=fuzzer-no-link>)
+  endif()
   if(HEMO_SANITIZE)
     target_compile_options(${target} INTERFACE
       $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${HEMO_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all>)

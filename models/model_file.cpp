@@ -1,9 +1,23 @@
 #include "models/model_file.h"
 
+#include <cmath>
+
 #include "nn/state_dict.h"
 #include "weights/safetensors.h"
 
 namespace hemo::models {
+
+namespace {
+// A model tensor holding NaN or infinity (a damaged file, or a diverged run saved by another tool)
+// would only ever predict NaN: refused at once, naming the tensor.
+Tensor finite_or_error(Tensor t, const std::string& name, const std::string& path) {
+  const float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    HEMO_CHECK(std::isfinite(p[i]), path, ": tensor '", name, "' holds ", p[i], " at element ", i,
+               " (a model file must hold finite numbers; it is damaged, or saved from a diverged run)");
+  return t;
+}
+}  // namespace
 
 ModelFile read_model_file(const std::string& path, WithOptimizer optimizer) {
   safetensors::File file = [&] {
@@ -20,7 +34,7 @@ ModelFile read_model_file(const std::string& path, WithOptimizer optimizer) {
   const std::string prefix = kOptimizerPrefix;
   for (const auto& info : file.tensors()) {
     if (info.name.rfind(prefix, 0) != 0)
-      m.model.emplace_back(info.name, weights::to_tensor(file, info.name));
+      m.model.emplace_back(info.name, finite_or_error(weights::to_tensor(file, info.name), info.name, path));
     else if (optimizer == WithOptimizer::yes)
       m.optimizer.emplace_back(info.name.substr(prefix.size()), weights::to_tensor(file, info.name));
   }

@@ -5,7 +5,8 @@
 // model tensors and, when asked, a checkpoint's optimizer buffers (stored under "optimizer.<name>";
 // returned without the prefix; skipped unread otherwise) and its whole metadata map. Every failure
 // is a hemo::Error whose message starts with the path: no such file (and errno's text), not a
-// safetensors file or a damaged one, not a hemo model file (a metadata key missing or malformed).
+// safetensors file or a damaged one, not a hemo model file (a metadata key missing, malformed or
+// out of range: weights/model_meta.h), a model tensor holding NaN or infinity.
 //
 // model_options(meta): what create_model needs to rebuild the file's architecture (input size,
 // pool stride; no random initialization, since every weight is loaded next).

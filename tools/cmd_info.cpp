@@ -67,6 +67,7 @@ void add_info_command(CLI::App& app) {
     int64_t num_classes = 1000;
     int depth = 0;
     int64_t pool_stride = 2;
+    bool list = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("info", "Show a model's layers, parameter count and multiply-accumulates");
@@ -74,7 +75,8 @@ void add_info_command(CLI::App& app) {
     std::string names;
     for (const auto& n : hemo::models::model_names()) names += (names.empty() ? "" : ", ") + n;
     return names;
-  }() + ")")->required();
+  }() + ")");
+  cmd->add_flag("--list", o->list, "List the architectures this build knows, one per line");
   cmd->add_option("--input-size", o->size, "Input height and width (default: the model's, 224 or pbcnet7's 100)")
       ->expected(2);
   cmd->add_option("--num-classes", o->num_classes, "Classes of the classifier")->check(CLI::Range(1, 1000000))
@@ -83,7 +85,14 @@ void add_info_command(CLI::App& app) {
       ->check(CLI::Range(0, 100))->capture_default_str();
   cmd->add_option("--pool-stride", o->pool_stride, "pbcnet7 only: the stride of its max-pools")
       ->check(CLI::Range(1, 2))->capture_default_str();
-  cmd->callback([o] { print_info(o->model, o->size, o->num_classes, o->depth, o->pool_stride); });
+  cmd->callback([o] {
+    if (o->list) {
+      for (const auto& n : hemo::models::model_names()) std::cout << n << "\n";
+      return;
+    }
+    HEMO_CHECK(!o->model.empty(), "info: name a model (e.g. `hemo info resnet18`), or --list to see them all");
+    print_info(o->model, o->size, o->num_classes, o->depth, o->pool_stride);
+  });
 }
 
 }  // namespace

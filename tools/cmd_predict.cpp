@@ -51,7 +51,7 @@ void add_predict_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("predict", "Classify images with a checkpoint: top-k classes per image");
   cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)")->required();
   cmd->add_option("images", o->inputs, "Image files or folders")->required();
-  cmd->add_option("--top", o->top, "Classes to show per image")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--top", o->top, "Classes to show per image (1 to 1000)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON instead of a table");
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();

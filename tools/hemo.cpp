@@ -23,7 +23,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message (and the help where it does); a usage error exits 2, as hemo-infer
+    // and POSIX tools do, whatever CLI11's own code for its kind.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const hemo::Error& e) {
     std::cerr << "hemo: error: " << e.what() << "\n";
     return 1;

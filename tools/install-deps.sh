@@ -9,6 +9,7 @@ packages=(build-essential cmake ninja-build git pkg-config
           libprotobuf-dev protobuf-compiler libonnx-dev  # hemo export --onnx: protobuf, ONNX's schema
           dpkg-dev  # dpkg-shlibdeps, for the .deb (cpack)
           python3 python3-venv python3-torch python3-torchvision python3-pil
+          clang libclang-rt-14-dev libomp-dev  # the libFuzzer targets (-DHEMO_FUZZ=ON, tests/fuzz)
           chromium)  # headless Chromium opens report.html in tests/train
 [[ "${1:-}" == "--runtime" ]] && packages=(build-essential cmake ninja-build libstb-dev libturbojpeg0-dev
                                             nlohmann-json3-dev libcli11-dev doctest-dev

@@ -9,7 +9,8 @@
 #    real .cu build and the cuBLAS/cuDNN call sites; warnings are errors), without linking tests.
 # 3. AddressSanitizer + UBSan (emulation build): the robustness suite and the emulator's own tests
 #    (an out-of-bounds device access is reported). 4. ThreadSanitizer: the emulator's own tests (a
-#    missing barrier is a data race naming the kernel, block and thread).
+#    missing barrier is a data race naming the kernel, block and thread). 5. libFuzzer: each
+#    reader's fuzz target for 60 s (HEMO_FUZZ_SECONDS) over its corpus (tests/fuzz/README.md).
 # Extra arguments go to the main build's ctest (e.g. -L unit) and skip steps 2-4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +60,7 @@ cmake --build "$tsan" -j "$jobs" --target test_emu
 # One OpenMP thread (libgomp is not instrumented); no address-space randomization (GCC 12's TSan
 # needs its fixed shadow layout).
 (cd "$tsan" && OMP_NUM_THREADS=1 setarch "$(uname -m)" -R ctest --output-on-failure -R '^test_emu$')
+
+step "libFuzzer: every reader for ${HEMO_FUZZ_SECONDS:-60} s (tests/fuzz)"
+HEMO_FUZZ_BUILD=${build}-fuzz bash tests/fuzz/run.sh "${HEMO_FUZZ_SECONDS:-60}"
 step "done"

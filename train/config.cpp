@@ -12,7 +12,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 monitor, patience, restore_best, max_minutes, seed, resume)
 
 nlohmann::json TrainConfig::to_json() const { return *this; }
-TrainConfig TrainConfig::from_json(const nlohmann::json& j) { return j.get<TrainConfig>(); }
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& origin) {
+  try {
+    return j.get<TrainConfig>();
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type (fuzz_checkpoint)
+    throw Error(cat(origin, ": the training configuration is malformed: ", e.what()));
+  }
+}
 
 void TrainConfig::validate() const {
   HEMO_CHECK(epochs > 0, "--epochs must be positive (got ", epochs, ")");

@@ -51,7 +51,8 @@ struct TrainConfig {
   bool resume = false;              // continue <out>/last.safetensors
 
   nlohmann::json to_json() const;
-  static TrainConfig from_json(const nlohmann::json& j);
+  // An Error naming `origin` when a field has the wrong type (a missing field keeps its default).
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& origin = "training configuration");
   void validate() const;  // throws hemo::Error naming the bad field
 };
 

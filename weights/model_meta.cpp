@@ -1,5 +1,7 @@
 #include "weights/model_meta.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -59,7 +61,21 @@ ModelMeta ModelMeta::from_metadata(const std::map<std::string, std::string>& md,
   }
   HEMO_CHECK(static_cast<int64_t>(m.class_names.size()) == m.num_classes, origin, ": metadata names ",
              m.class_names.size(), " classes but num_classes is ", m.num_classes);
+  m.validate(origin);
   return m;
+}
+
+void ModelMeta::validate(const std::string& origin) const {
+  HEMO_CHECK(num_classes >= 1 && num_classes <= kMaxClasses, origin, ": metadata num_classes ", num_classes,
+             " is outside [1, ", kMaxClasses, "]");
+  HEMO_CHECK(input_size >= kMinInputSize && input_size <= kMaxInputSize, origin, ": metadata input_size ", input_size,
+             " is outside [", kMinInputSize, ", ", kMaxInputSize, "]");
+  HEMO_CHECK(pool_stride == 1 || pool_stride == 2, origin, ": metadata pool_stride ", pool_stride, " is not 1 or 2");
+  for (size_t k = 0; k < 3; ++k) {
+    HEMO_CHECK(std::isfinite(mean[k]), origin, ": metadata mean[", k, "] is ", mean[k], ", not a finite number");
+    HEMO_CHECK(std::isfinite(std[k]) && std[k] > 0, origin, ": metadata std[", k, "] is ", std[k],
+               "; a normalization divides by it, so it must be a positive finite number");
+  }
 }
 
 }  // namespace hemo::weights

@@ -24,9 +24,17 @@ struct ModelMeta {
   int64_t input_size = 0;
   std::array<double, 3> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
   int64_t pool_stride = 2;
+  // Limits every reader enforces before anything is sized by them: an input side of 20000 would
+  // cost gigabytes of activations before any other check could refuse it.
+  static constexpr int64_t kMinInputSize = 8, kMaxInputSize = 4096, kMaxClasses = 100000;
+
   std::map<std::string, std::string> to_metadata() const;
-  // Reads the fields above; a missing or malformed one is an Error naming `origin` and the key.
+  // Reads the fields above; a missing, malformed or out-of-range one is an Error naming `origin`
+  // and the key (validate's checks included).
   static ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std::string& origin);
+  // num_classes in [1, kMaxClasses], input_size in [kMinInputSize, kMaxInputSize], pool_stride 1
+  // or 2, mean finite, std positive and finite; an Error naming `origin` and the field otherwise.
+  void validate(const std::string& origin) const;
 };
 
 }  // namespace hemo::weights

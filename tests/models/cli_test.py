@@ -97,6 +97,14 @@ def test_info(hemo):
     rc, out = run(hemo, "info", "resnet18", "--depth", "1")
     check(rc == 0 and re.search(r"^layer4 +Sequential +\[1, 512, 7, 7\]", out, re.M) is not None,
           "hemo info resnet18 --depth 1 lists layer4 -> [1, 512, 7, 7]")
+    rc, out = run(hemo, "info", "--list")
+    names = out.split()
+    check(rc == 0 and "resnet18" in names and "pbcnet7" in names and "mobilenet_v2" in names,
+          f"hemo info --list lists the architectures, one per line: {len(names)} names")
+    rc, out = run(hemo, "info")
+    check(rc == 1 and "--list to see them all" in out, f"hemo info without a model says how to list them: {out.strip()}")
+    rc, out = run(hemo, "info", "resnet18", "--depth", "abc")
+    check(rc == 2, f"a command-line error exits 2, as in hemo-infer (got {rc}): {out.strip()[:120]}")
 
 
 def rel(a, b):

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "data/transforms.h"
 #include "models/model_file.h"
@@ -68,4 +69,15 @@ TEST_CASE("model_file: errors start with the path") {
   const fs::path odd = work_dir() / "odd.safetensors";
   weights::save_tensors(odd.string(), {}, md);
   CHECK_THROWS_WITH_AS(models::read_model_file(odd.string()), doctest::Contains("pool_stride is not an integer"), Error);
+}
+
+TEST_CASE("model_file: a model tensor holding NaN or infinity is refused, naming the tensor") {
+  const auto md = weights::ModelMeta{"pbcnet7", 1, {"a"}, 12}.to_metadata();
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+    const fs::path p = work_dir() / "nonfinite.safetensors";
+    weights::save_tensors(p.string(), {{"classifier.weight", Tensor::from_vector<float>({0.5f, bad, 1.0f}, {3})}}, md);
+    CHECK_THROWS_WITH_AS(models::read_model_file(p.string()),
+                         doctest::Contains("nonfinite.safetensors: tensor 'classifier.weight' holds"), Error);
+    CHECK_THROWS_WITH_AS(models::read_model_file(p.string()), doctest::Contains("at element 1"), Error);
+  }
 }

@@ -73,3 +73,26 @@ TEST_CASE("ModelMeta: a missing or malformed field is an error naming the file a
   md["num_classes"] = std::to_string(4);  // (a literal "4" trips GCC 12's -Wrestrict false positive)
   CHECK(error_of(md).find("metadata names 3 classes but num_classes is 4") != std::string::npos);
 }
+
+TEST_CASE("ModelMeta: out-of-range sizes and a zero or non-finite normalization are refused before use") {
+  // input_size 20000 would cost gigabytes of activations before anything else refused it.
+  for (const char* size : {"20000", "4097", "7", "0", "-3"}) {
+    auto md = sample().to_metadata();
+    md["input_size"] = size;
+    CAPTURE(size);
+    CHECK(error_of(md).find(std::string("w.safetensors: metadata input_size ") + size + " is outside [8, 4096]") == 0);
+  }
+  auto md = sample().to_metadata();
+  md["input_size"] = "4096";
+  CHECK(error_of(md).empty());
+  md["std"] = "[0.2, 0, 0.4]";  // a normalization by 0 gives infinite inputs, NaN probabilities
+  CHECK(error_of(md).find("metadata std[1] is 0; a normalization divides by it") != std::string::npos);
+  md["std"] = "[0.2, -0.3, 0.4]";
+  CHECK(error_of(md).find("metadata std[1] is -0.3") != std::string::npos);
+  md = sample().to_metadata();
+  md["mean"] = "[0.5, 1e999, 0.5]";  // JSON's largest numbers overflow to infinity
+  CHECK(!error_of(md).empty());
+  md = sample().to_metadata();
+  md["pool_stride"] = "3";
+  CHECK(error_of(md).find("metadata pool_stride 3 is not 1 or 2") != std::string::npos);
+}
