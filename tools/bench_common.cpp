@@ -73,11 +73,15 @@ nn::ModulePtr make_model(const ModelCase& c, Device device) {
   return m;
 }
 
-Tensor synthetic_images(int64_t n, int64_t size, Device device, uint64_t seed) {
+Tensor random_tensor(const Shape& shape, Device device, uint64_t seed) {
   Generator g(seed, 5);
-  std::vector<float> v(static_cast<size_t>(n * 3 * size * size));
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
   for (float& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
-  return Tensor::from_vector(v, {n, 3, size, size}).to(device);
+  return Tensor::from_vector(v, shape).to(device);
+}
+
+Tensor synthetic_images(int64_t n, int64_t size, Device device, uint64_t seed) {
+  return random_tensor({n, 3, size, size}, device, seed);
 }
 
 std::vector<int64_t> synthetic_labels(int64_t n, int64_t num_classes) {

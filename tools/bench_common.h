@@ -49,7 +49,9 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c);
 // the input size; returns the device.
 Device prepare(ModelCase& c);
 nn::ModulePtr make_model(const ModelCase& c, Device device);  // seeded, in training mode
-Tensor synthetic_images(int64_t n, int64_t size, Device device, uint64_t seed = 1);  // uniform [-1, 1]
+// Uniform in [-1, 1], drawn on the host from `seed`, then moved to `device`.
+Tensor random_tensor(const Shape& shape, Device device, uint64_t seed);
+Tensor synthetic_images(int64_t n, int64_t size, Device device, uint64_t seed = 1);  // random_tensor [n, 3, size, size]
 std::vector<int64_t> synthetic_labels(int64_t n, int64_t num_classes);
 nlohmann::json case_json(const ModelCase& c);  // model, input_size, batch_size
 

@@ -1,17 +1,8 @@
 #include "tools/bench_op.h"
 
-#include "tensor/rng.h"
-
 namespace hemo::cli::bench {
 
 namespace {
-
-Tensor random_like(const Tensor& t, uint64_t seed) {
-  Generator g(seed, 11);
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (float& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
-  return Tensor::from_vector(v, t.shape()).to(t.device());
-}
 
 nlohmann::json rates(const Stats& s, double flops, double bytes, const MachinePeak& peak) {
   nlohmann::json j = ms_json(s);
@@ -26,7 +17,8 @@ nlohmann::json rates(const Stats& s, double flops, double bytes, const MachinePe
 }  // namespace
 
 OpTiming time_op(OpBench& op, Device device, int warmup, int steps) {
-  const Tensor g = random_like(op.forward(op.inputs), 7);
+  const Tensor y0 = op.forward(op.inputs);
+  const Tensor g = random_tensor(y0.shape(), y0.device(), 7);
   std::vector<double> fwd, bwd;
   for (int i = 0; i < warmup + steps; ++i) {
     for (Tensor& t : op.inputs) t.zero_grad();

@@ -10,7 +10,6 @@
 #include "nn/ops_linear.h"
 #include "nn/ops_norm.h"
 #include "tensor/error.h"
-#include "tensor/rng.h"
 #include "tools/bench_op.h"
 
 namespace hemo::cli::bench {
@@ -25,10 +24,7 @@ struct CaseDef {
 };
 
 Tensor input(const Shape& shape, Device device, bool grad, uint64_t seed) {
-  Generator g(seed, 13);
-  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
-  for (float& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
-  Tensor t = Tensor::from_vector(v, shape).to(device);
+  Tensor t = random_tensor(shape, device, seed);
   if (grad) t.requires_grad_();
   return t;
 }

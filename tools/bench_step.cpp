@@ -1,5 +1,6 @@
 #include "tools/bench_step.h"
 
+#include "models/inference.h"
 #include "nn/ops_loss.h"
 #include "tensor/autograd.h"
 
@@ -20,12 +21,13 @@ struct Region {
 };
 }  // namespace
 
-BenchStep::BenchStep(const ModelCase& c, Device device, bool train)
-    : device_(device), train_(train), model_(make_model(c, device)),
+BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
+    : device_(device), train_(mode == StepMode::train), model_(make_model(c, device)),
       x_(synthetic_images(c.batch_size, c.input_size, device)),
       labels_(synthetic_labels(c.batch_size, c.num_classes)) {
-  model_->train(train);
-  if (!train) {
+  model_->train(train_);
+  if (mode == StepMode::folded) models::prepare_for_inference(*model_);
+  if (!train_) {
     model_->set_requires_grad(false);
     return;
   }

@@ -1,7 +1,8 @@
 // The training step that `hemo bench train` times and `hemo profile --mode train` takes apart:
 // what the trainer's train_step does (forward, cross-entropy, zero_grad, backward, SGD with
 // momentum 0.9) on one synthetic batch held on the device, then a device synchronize. The
-// inference step is a forward under a NoGradGuard in eval mode.
+// inference step is a forward under a NoGradGuard in eval mode, of the model as trained (`infer`)
+// or prepared as hemo-infer prepares it (`folded`: models::prepare_for_inference).
 // A StepRegions observer (may be null) is told where each phase begins and ends, so the profiler
 // can name the time outside the model's modules.
 #pragma once
@@ -19,10 +20,11 @@ struct StepRegions {
   virtual void end() = 0;
 };
 
+enum class StepMode { train, infer, folded };
+
 class BenchStep {
  public:
-  // train: the model in training mode with an SGD optimizer; otherwise in eval mode.
-  BenchStep(const ModelCase& c, Device device, bool train);
+  BenchStep(const ModelCase& c, Device device, StepMode mode);
   void run(StepRegions* regions = nullptr);  // one step, synchronized
   nn::Module& model() { return *model_; }
   double last_loss() const { return loss_; }

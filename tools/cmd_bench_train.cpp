@@ -18,7 +18,7 @@ using namespace hemo::cli::bench;
 
 nlohmann::json run_bench_train(ModelCase c) {
   const Device device = prepare(c);
-  BenchStep step(c, device, true);
+  BenchStep step(c, device, StepMode::train);
   for (int i = 0; i < c.warmup; ++i) step.run();
   reset_peak_memory(device);
   std::vector<double> times;

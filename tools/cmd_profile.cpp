@@ -1,5 +1,5 @@
 // `hemo profile`: where a training step's (or an inference's) time goes, layer by layer.
-//   hemo profile --model resnet18 --input-size 128 --batch-size 32 [--mode train|infer]
+//   hemo profile --model resnet18 --input-size 128 --batch-size 32 [--mode train|infer|folded]
 //                [--device cpu|cuda] [--threads 2] [--warmup 1] [--steps 3] [--trace out.json] [--json]
 // After --warmup unprofiled steps, --steps steps run under the profiler (tools/profiler.h). Each
 // row is a module path (or a step region: loss, zero_grad, backward = the autograd engine's own
@@ -28,8 +28,10 @@ struct ProfileOptions {
 
 nlohmann::json run_profile(ProfileOptions o) {
   const Device device = prepare(o.c);
-  const bool train = o.mode == "train";
-  BenchStep step(o.c, device, train);
+  const StepMode mode = o.mode == "train"   ? StepMode::train
+                        : o.mode == "infer" ? StepMode::infer
+                                            : StepMode::folded;
+  BenchStep step(o.c, device, mode);
   for (int i = 0; i < o.c.warmup; ++i) step.run();
   Profiler profiler(step.model(), device);
   std::vector<double> times;
@@ -55,7 +57,7 @@ nlohmann::json run_profile(ProfileOptions o) {
     by_op[r.op] += f + b;
     rows.push_back({{"path", r.path}, {"op", r.op}, {"shapes", r.shapes}, {"fwd_ms", 1e3 * f}, {"bwd_ms", 1e3 * b},
                     {"pct_step", 100 * (f + b) / step_s}, {"calls_per_step", static_cast<double>(r.calls) / n},
-                    {"fwd_gb_per_s", f > 0 && r.fwd_bytes > 0 ? r.fwd_bytes * static_cast<double>(r.calls) / n / f * 1e-9 : 0.0}});
+                    {"fwd_gb_per_s", f > 0 ? r.fwd_bytes * static_cast<double>(r.calls) / n / f * 1e-9 : 0.0}});
   }
   nlohmann::json ops = nlohmann::json::array();
   for (const auto& [op, s] : by_op) ops.push_back({{"op", op}, {"ms", 1e3 * s}, {"pct_step", 100 * s / step_s}});
@@ -98,8 +100,10 @@ void add_profile_command(CLI::App& app) {
   o->c.steps = 3;
   CLI::App* cmd = app.add_subcommand("profile", "Per-layer forward and backward times of a training step or inference");
   add_model_case_options(cmd, o->c);
-  cmd->add_option("--mode", o->mode, "train (forward, loss, backward, optimizer) or infer (forward)")
-      ->check(CLI::IsMember({"train", "infer"}))
+  cmd->add_option("--mode", o->mode,
+                  "train (forward, loss, backward, optimizer), infer (forward, eval mode) or folded (forward "
+                  "of the model hemo-infer runs: batch norms folded)")
+      ->check(CLI::IsMember({"train", "infer", "folded"}))
       ->capture_default_str();
   cmd->add_option("--trace", o->trace, "Write a Chrome trace (traceEvents JSON) of the profiled steps here");
   cmd->callback([o] {
