@@ -62,6 +62,14 @@ TEST_CASE("hemo bench train --json: finite positive figures and the environment"
   require_positive(r.at("images_per_s"), "images_per_s");
   require_positive(r.at("memory").at("host_peak_rss_bytes"), "host_peak_rss_bytes");
   CHECK(std::isfinite(r.at("last_loss").get<double>()));
+#if HEMO_WITH_CUDA
+  // On the device (emulated in an EMULATE build): the caching allocator's figures as well.
+  const nlohmann::json d = run_json("bench train" + kTiny + " --device cuda");
+  require_env(d, "cuda:0");
+  require_positive(d.at("images_per_s"), "cuda images_per_s");
+  for (const char* k : {"device_peak_in_use_bytes", "device_peak_reserved_bytes", "device_reserved_bytes"})
+    require_positive(d.at("memory").at(k), k);
+#endif
 }
 
 TEST_CASE("hemo bench infer --json: both code paths, batch 1 and batch N") {
