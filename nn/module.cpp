@@ -4,8 +4,16 @@
 
 namespace hemo::nn {
 
+namespace {
+thread_local ModuleObserver* g_module_observer = nullptr;
+}
+
+void set_module_observer(ModuleObserver* observer) { g_module_observer = observer; }
+
 Tensor Module::operator()(const Tensor& x) {
+  if (g_module_observer) g_module_observer->enter(*this, x);
   Tensor y = forward(x);
+  if (g_module_observer) g_module_observer->exit(*this, y);
   for (const auto& [id, hook] : hooks_) hook(*this, y);
   return y;
 }

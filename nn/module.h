@@ -23,6 +23,15 @@ using NamedTensor = std::pair<std::string, Tensor>;
 // Called with the module and its output after every forward (Grad-CAM hooks the target layer).
 using ForwardHook = std::function<void(Module&, const Tensor& output)>;
 
+// Profiling seam (`hemo profile`, tools/profiler.h): when set on the calling thread, operator()
+// tells the observer as each module's forward starts and ends. Off (nullptr) by default.
+struct ModuleObserver {
+  virtual ~ModuleObserver() = default;
+  virtual void enter(Module& m, const Tensor& input) = 0;
+  virtual void exit(Module& m, const Tensor& output) = 0;
+};
+void set_module_observer(ModuleObserver* observer);
+
 class Module {
  public:
   virtual ~Module() = default;

@@ -9,7 +9,13 @@ namespace hemo {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local AutogradObserver* g_observer = nullptr;
+thread_local int g_scope = -1;
 }
+
+void set_autograd_observer(AutogradObserver* observer) { g_observer = observer; }
+void set_record_scope(int scope) { g_scope = scope; }
+int record_scope() { return g_scope; }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
@@ -31,6 +37,7 @@ void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardF
   node->name = std::move(name);
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
+  node->scope = g_scope;
   out.impl().grad_fn = std::move(node);
   out.impl().requires_grad = true;
 }
@@ -131,7 +138,9 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     if (!node) continue;
     HEMO_CHECK(node->backward != nullptr, "backward() through the graph of '", node->name,
                "' a second time: its saved tensors were freed; pass retain_graph=true the first time");
+    if (g_observer) g_observer->node_begin(*node);
     std::vector<Tensor> grads = node->backward(g);
+    if (g_observer) g_observer->node_end(*node);
     HEMO_CHECK(grads.size() == node->inputs.size(), "internal: ", node->name, " returned ", grads.size(),
                " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {

@@ -22,6 +22,7 @@ struct Node {
   std::string name;            // the op, for error messages and graph dumps
   std::vector<Tensor> inputs;  // edges to the tensors this output was computed from
   BackwardFn backward;         // null once the graph has been freed
+  int scope = -1;              // record_scope() when recorded (profiling: the module it ran in)
 };
 
 // Gradient recording is on unless a NoGradGuard is alive on this thread.
@@ -43,6 +44,18 @@ bool needs_grad(std::initializer_list<Tensor> inputs);
 // Makes `out` a non-leaf that requires grad, computed by `name` from `inputs` (the closure must
 // return one gradient per input, in order). Does nothing when needs_grad(inputs) is false.
 void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardFn backward);
+
+// Profiling seam (`hemo profile`, tools/profiler.h); nothing else uses it. record() stamps each
+// new node with the calling thread's scope tag, and backward() tells the thread's observer, when
+// one is set, before and after each node's closure runs. Off (nullptr, -1) by default.
+struct AutogradObserver {
+  virtual ~AutogradObserver() = default;
+  virtual void node_begin(const Node& node) = 0;
+  virtual void node_end(const Node& node) = 0;
+};
+void set_autograd_observer(AutogradObserver* observer);
+void set_record_scope(int scope);
+int record_scope();
 
 // dst += src elementwise (same shape, dtype and device). The engine's accumulation, exposed for
 // optimizers and tests.

@@ -21,8 +21,8 @@
 
 #include "nn/ops_conv.h"
 #include "tensor/autograd.h"
-#include "tensor/rng.h"
 #include "tools/bench_clock.h"
+#include "tools/bench_common.h"
 
 namespace {
 
@@ -45,16 +45,10 @@ Layer parse_layer(const std::string& text) {
 }
 
 hemo::Tensor random_tensor(const hemo::Shape& shape, uint64_t seed) {
-  hemo::Generator g(seed, 3);
-  std::vector<float> v(static_cast<size_t>(hemo::shape_numel(shape)));
-  for (float& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
-  return hemo::Tensor::from_vector(v, shape);
+  return hemo::cli::bench::random_tensor(shape, hemo::Device::cpu(), seed);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+double median(std::vector<double> v) { return hemo::cli::bench::summarize(std::move(v)).median; }
 
 void add_bench_conv_command(CLI::App& bench) {
   struct Options {

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("hemo ") + hemo::version() + " (commit " + hemo::commit() + ")");
   hemo::cli::add_commands("", app);
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: `hemo bench data` times the input pipeline");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: training and inference speed (train, infer), ops (op), the input pipeline (data)");
   bench->require_subcommand(1);
   hemo::cli::add_commands("bench", *bench);
 

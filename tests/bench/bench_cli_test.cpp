@@ -1,0 +1,189 @@
+// `hemo bench train|infer|op` and `hemo profile` from the outside, on tiny cases: every figure is
+// a finite positive number (NaN is written as null in JSON, which fails the check), every result
+// names its commit, machine, threads, device and precision, the profile's rows add up to the step
+// it measured (within 10%), the Chrome trace parses and has events, and the side-by-side script's
+// --quick mode runs. No timing threshold is asserted.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/train/train_test_util.h"
+
+using namespace hemo;
+using hemo::test::run_captured;
+using hemo::test::shell_quote;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kHemo = shell_quote(HEMO_BIN);
+const std::string kTiny = " --model pbcnet7 --input-size 32 --batch-size 2 --threads 2 --warmup 1 --steps 2 --json";
+
+nlohmann::json run_json(const std::string& args) {
+  const test::CommandRun r = run_captured(kHemo + " " + args);
+  INFO("hemo " << args << "\nstderr: " << r.err << "\nstdout: " << r.out);
+  REQUIRE(r.status == 0);
+  nlohmann::json j;
+  REQUIRE_NOTHROW(j = nlohmann::json::parse(r.out));
+  return j;
+}
+
+void require_positive(const nlohmann::json& j, const std::string& what) {
+  INFO(what << " = " << j.dump());
+  REQUIRE(j.is_number());
+  const double v = j.get<double>();
+  CHECK(std::isfinite(v));
+  CHECK(v > 0);
+}
+
+void require_stats(const nlohmann::json& s, const std::string& what) {
+  for (const char* k : {"median_ms", "min_ms", "max_ms", "p99_ms"}) require_positive(s.at(k), what + "." + k);
+  CHECK(s.at("min_ms").get<double>() <= s.at("median_ms").get<double>());
+  CHECK(s.at("median_ms").get<double>() <= s.at("max_ms").get<double>());
+}
+
+void require_env(const nlohmann::json& r, const std::string& device) {
+  const nlohmann::json& e = r.at("env");
+  for (const char* k : {"commit", "machine", "date", "precision"}) CHECK_FALSE(e.at(k).get<std::string>().empty());
+  CHECK(e.at("threads").get<int>() == 2);
+  CHECK(e.at("device").get<std::string>() == device);
+  CHECK(e.at("precision").get<std::string>() == "fp32");
+}
+
+}  // namespace
+
+TEST_CASE("hemo bench train --json: finite positive figures and the environment") {
+  const nlohmann::json r = run_json("bench train" + kTiny);
+  require_env(r, "cpu");
+  require_stats(r.at("step"), "step");
+  require_positive(r.at("images_per_s"), "images_per_s");
+  require_positive(r.at("memory").at("host_peak_rss_bytes"), "host_peak_rss_bytes");
+  CHECK(std::isfinite(r.at("last_loss").get<double>()));
+#if HEMO_WITH_CUDA
+  // On the device (emulated in an EMULATE build): the caching allocator's figures as well.
+  const nlohmann::json d = run_json("bench train" + kTiny + " --device cuda");
+  require_env(d, "cuda:0");
+  require_positive(d.at("images_per_s"), "cuda images_per_s");
+  for (const char* k : {"device_peak_in_use_bytes", "device_peak_reserved_bytes", "device_reserved_bytes"})
+    require_positive(d.at("memory").at(k), k);
+#endif
+}
+
+TEST_CASE("hemo bench infer --json: both code paths, batch 1 and batch N") {
+  const nlohmann::json r = run_json("bench infer" + kTiny);
+  require_env(r, "cpu");
+  for (const char* path : {"hemo", "hemo-infer"}) {
+    const nlohmann::json& p = r.at("paths").at(path);
+    require_stats(p.at("batch1_latency"), std::string(path) + ".batch1");
+    CHECK(p.at("batch1_latency").at("n").get<int>() == 8);
+    require_stats(p.at("batchN"), std::string(path) + ".batchN");
+    require_positive(p.at("batchN_images_per_s"), std::string(path) + ".images_per_s");
+  }
+  CHECK(r.at("paths").at("hemo-infer").at("batchnorms_folded").get<int>() == 0);  // pbcnet7 has none
+}
+
+TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak") {
+  const nlohmann::json r = run_json("bench op conv2d --shape 2,8,12,12,8,3 --threads 2 --steps 2 --json");
+  require_env(r, "cpu");
+  require_positive(r.at("peak").at("gb_per_s"), "peak bandwidth");
+  require_positive(r.at("peak").at("gflop_per_s"), "peak compute");
+  REQUIRE(r.at("ops").size() == 1);
+  for (const char* pass : {"forward", "backward"}) {
+    const nlohmann::json& p = r.at("ops").at(0).at(pass);
+    require_stats(p, pass);
+    for (const char* k : {"gb_per_s", "gflop_per_s", "pct_peak_bw", "pct_peak_flops"}) require_positive(p.at(k), k);
+  }
+  for (const char* op : {"depthwise_conv2d --shape 2,8,10,10,3", "batchnorm --shape 2,4,6,6", "linear --shape 4,8,3"}) {
+    const nlohmann::json o = run_json(std::string("bench op ") + op + " --threads 2 --steps 1 --json");
+    require_positive(o.at("ops").at(0).at("backward").at("gflop_per_s"), op);
+  }
+}
+
+TEST_CASE("hemo bench: errors name what is wrong") {
+  test::CommandRun r = run_captured(kHemo + " bench op softmax --threads 2");
+  CHECK(r.status != 0);
+  CHECK(r.err.find("unknown op 'softmax'") != std::string::npos);
+  CHECK(r.err.find("conv2d") != std::string::npos);
+  r = run_captured(kHemo + " bench op linear --shape 4,x,3");
+  CHECK(r.status != 0);
+  CHECK(r.err.find("N,IN,OUT") != std::string::npos);
+  r = run_captured(kHemo + " bench train --precision bf16" + kTiny);
+  CHECK(r.status != 0);
+  CHECK(r.err.find("fp32 only") != std::string::npos);
+}
+
+namespace {
+
+// The profile's rows against its measured step, and its trace.
+void check_profile(const std::string& mode, const std::string& device) {
+  const fs::path trace = test::train_work_dir("bench") / ("trace-" + mode + "-" + device + ".json");
+  fs::remove(trace);
+  const nlohmann::json r = run_json("profile" + kTiny + " --mode " + mode + " --device " + device + " --trace " +
+                                    shell_quote(trace.string()));
+  require_env(r, device == "cpu" ? "cpu" : "cuda:0");
+  const double step = r.at("step_ms").get<double>(), sum = r.at("rows_sum_ms").get<double>();
+  require_positive(r.at("step_ms"), "step_ms");
+  double rows = 0;
+  bool conv = false;
+  for (const nlohmann::json& row : r.at("rows")) {
+    rows += row.at("fwd_ms").get<double>() + row.at("bwd_ms").get<double>();
+    conv = conv || (row.at("op") == "Conv2d" && row.at("fwd_ms").get<double>() > 0 &&
+                    (mode != "train" || row.at("bwd_ms").get<double>() > 0));
+  }
+  CHECK(conv);
+  CHECK(std::abs(rows - sum) <= 1e-6 * sum + 1e-9);
+  INFO("rows sum " << sum << " ms, measured step " << step << " ms");
+  CHECK(std::abs(sum - step) <= 0.10 * step);
+  nlohmann::json t;
+  REQUIRE_NOTHROW(t = nlohmann::json::parse(test::read_file(trace)));
+  REQUIRE(t.at("traceEvents").is_array());
+  CHECK(t.at("traceEvents").size() > 10);
+  for (const nlohmann::json& e : t.at("traceEvents")) {
+    CHECK(e.at("ph") == "X");
+    CHECK(e.at("dur").get<double>() >= 0);
+    CHECK(e.at("ts").get<double>() >= 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hemo profile: rows add up to the step; the trace parses") {
+  check_profile("train", "cpu");
+  check_profile("infer", "cpu");
+  check_profile("folded", "cpu");
+#if HEMO_WITH_CUDA
+  check_profile("train", "cuda");  // CUDA events (emulated in an EMULATE build)
+#endif
+}
+
+TEST_CASE("tools/bench/side_by_side.py --quick runs and reports every figure") {
+  const fs::path dir = test::train_work_dir("bench");
+  const fs::path json = dir / "side_by_side.json", doc = dir / "perf.md";
+  fs::remove(json);
+  fs::remove(doc);
+  const std::string cmd = shell_quote(HEMO_PYTHON) + " " +
+                          shell_quote(std::string(HEMO_SOURCE_DIR) + "/tools/bench/side_by_side.py") +
+                          " --quick --hemo " + kHemo + " --json " + shell_quote(json.string()) + " --doc " +
+                          shell_quote(doc.string());
+  const test::CommandRun r = run_captured(cmd);
+  INFO(cmd << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.status == 0);
+  nlohmann::json j;
+  REQUIRE_NOTHROW(j = nlohmann::json::parse(test::read_file(json)));
+  REQUIRE(j.at("train").size() >= 1);
+  REQUIRE(j.at("infer").size() >= 1);
+  for (const nlohmann::json& c : j.at("train")) {
+    require_positive(c.at("hemo_images_per_s"), "train hemo");
+    require_positive(c.at("torch_images_per_s"), "train torch");
+    require_positive(c.at("ratio"), "train ratio");
+  }
+  for (const nlohmann::json& c : j.at("infer"))
+    for (const char* k : {"hemo_b1_ms", "hemo_infer_b1_ms", "torch_b1_ms", "hemo_infer_bN_img_s", "torch_bN_img_s"})
+      require_positive(c.at(k), k);
+  const std::string md = test::read_file(doc);
+  CHECK(md.find("side_by_side.py") != std::string::npos);
+  CHECK(md.find(j.at("env").at("commit").get<std::string>()) != std::string::npos);
+}

@@ -1,0 +1,167 @@
+#include "tools/bench_common.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "hemo/version.h"
+#include "models/registry.h"
+#include "tensor/error.h"
+#include "tensor/rng.h"
+#include "tools/command.h"
+#if HEMO_WITH_CUDA
+#include "kernels/cuda/stream.h"
+#include "tensor/cuda_memory.h"
+#endif
+
+namespace hemo::cli::bench {
+
+Stats summarize(std::vector<double> seconds) {
+  HEMO_CHECK(!seconds.empty(), "bench: no timings to summarize");
+  std::sort(seconds.begin(), seconds.end());
+  Stats s;
+  s.n = static_cast<int64_t>(seconds.size());
+  s.median = seconds[seconds.size() / 2];
+  s.min = seconds.front();
+  s.max = seconds.back();
+  const size_t rank = static_cast<size_t>(0.99 * static_cast<double>(seconds.size()) + 0.999999);
+  s.p99 = seconds[std::clamp<size_t>(rank, 1, seconds.size()) - 1];
+  s.spread = s.median > 0 ? (s.max - s.min) / s.median : 0;
+  return s;
+}
+
+nlohmann::json ms_json(const Stats& s) {
+  return {{"median_ms", s.median * 1e3}, {"min_ms", s.min * 1e3}, {"max_ms", s.max * 1e3},
+          {"p99_ms", s.p99 * 1e3},       {"spread", s.spread},    {"n", s.n}};
+}
+
+void add_model_case_options(CLI::App* cmd, ModelCase& c) {
+  cmd->add_option("--model", c.model, "Architecture (hemo info lists them)")->capture_default_str();
+  cmd->add_option("--input-size", c.input_size, "Side of the square input (0: the model's default)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "Images per batch")->check(CLI::Range(1, 65536))->capture_default_str();
+  cmd->add_option("--classes", c.num_classes, "Classes of the head")->check(CLI::Range(2, 100000))->capture_default_str();
+  add_device_option(cmd, c.device);
+  add_choice_option(cmd, "--precision", c.precision, "Arithmetic (fp32 only today)");
+  cmd->add_option("--threads", c.threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--warmup", c.warmup, "Untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
+  cmd->add_option("--steps", c.steps, "Timed steps")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_flag("--json", c.json, "Print one JSON object instead of a table");
+}
+
+Device prepare(ModelCase& c) {
+  if (c.threads > 0) omp_set_num_threads(c.threads);
+  HEMO_CHECK(c.precision == Precision::fp32, "bench: --precision ", option_name(c.precision),
+             " does not run yet (fp32 only)");
+  if (c.input_size == 0) c.input_size = models::model_spec(c.model).default_input;
+  return resolve(c.device);
+}
+
+nn::ModulePtr make_model(const ModelCase& c, Device device) {
+  Generator gen(42);
+  models::ModelOptions opt;
+  opt.input_size = c.input_size;
+  nn::ModulePtr m = models::create_model(c.model, c.num_classes, opt, gen);
+  m->to(device);
+  return m;
+}
+
+Tensor random_tensor(const Shape& shape, Device device, uint64_t seed) {
+  Generator g(seed, 5);
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (float& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
+  return Tensor::from_vector(v, shape).to(device);
+}
+
+Tensor synthetic_images(int64_t n, int64_t size, Device device, uint64_t seed) {
+  return random_tensor({n, 3, size, size}, device, seed);
+}
+
+std::vector<int64_t> synthetic_labels(int64_t n, int64_t num_classes) {
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % num_classes;
+  return labels;
+}
+
+nlohmann::json case_json(const ModelCase& c) {
+  return {{"model", c.model}, {"input_size", c.input_size}, {"batch_size", c.batch_size}};
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void synchronize([[maybe_unused]] Device device) {
+#if HEMO_WITH_CUDA
+  if (device.is_cuda()) cuda::synchronize_current();
+#endif
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+  }
+  return "unknown";
+}
+
+nlohmann::json environment(Device device, Precision precision) {
+  char date[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return {{"commit", hemo::commit()},     {"date", date},
+          {"machine", cpu_model()},       {"threads", omp_get_max_threads()},
+          {"device", device.str()},       {"precision", std::string(option_name(precision))}};
+}
+
+nlohmann::json memory_json([[maybe_unused]] Device device) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  nlohmann::json j = {{"host_peak_rss_bytes", static_cast<int64_t>(ru.ru_maxrss) * 1024}};
+#if HEMO_WITH_CUDA
+  if (device.is_cuda()) {
+    const CudaMemoryStats s = cuda_memory_stats(device.index);
+    j["device_in_use_bytes"] = s.in_use;
+    j["device_peak_in_use_bytes"] = s.peak_in_use;
+    j["device_reserved_bytes"] = s.reserved;
+    j["device_peak_reserved_bytes"] = s.peak_reserved;
+  }
+#endif
+  return j;
+}
+
+void reset_peak_memory([[maybe_unused]] Device device) {
+#if HEMO_WITH_CUDA
+  if (device.is_cuda()) cuda_reset_peak_stats(device.index);
+#endif
+}
+
+void emit(const nlohmann::json& result, const std::string& table, bool json) {
+  if (json) {
+    std::printf("%s\n", result.dump(2).c_str());
+    return;
+  }
+  const nlohmann::json& e = result.at("env");
+  std::printf("hemo %s (%s) | %s | %d threads | %s %s\n%s", e.at("commit").get<std::string>().c_str(),
+              e.at("date").get<std::string>().c_str(), e.at("machine").get<std::string>().c_str(),
+              e.at("threads").get<int>(), e.at("device").get<std::string>().c_str(),
+              e.at("precision").get<std::string>().c_str(), table.c_str());
+}
+
+std::string format(const char* fmt, ...) {
+  char buf[1024];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  return buf;
+}
+
+}  // namespace hemo::cli::bench

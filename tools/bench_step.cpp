@@ -1,0 +1,69 @@
+#include "tools/bench_step.h"
+
+#include "models/inference.h"
+#include "nn/ops_loss.h"
+#include "tensor/autograd.h"
+
+namespace hemo::cli::bench {
+
+namespace {
+// begin/end of a region when there is an observer.
+struct Region {
+  Region(StepRegions* r, const char* name) : r_(r) {
+    if (r_) r_->begin(name);
+  }
+  ~Region() {
+    if (r_) r_->end();
+  }
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  StepRegions* r_;
+};
+}  // namespace
+
+BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
+    : device_(device), train_(mode == StepMode::train), model_(make_model(c, device)),
+      x_(synthetic_images(c.batch_size, c.input_size, device)),
+      labels_(synthetic_labels(c.batch_size, c.num_classes)) {
+  model_->train(train_);
+  if (mode == StepMode::folded) models::prepare_for_inference(*model_);
+  if (!train_) {
+    model_->set_requires_grad(false);
+    return;
+  }
+  train::SgdOptions so;
+  so.lr = 0.01;
+  so.momentum = 0.9;
+  opt_ = std::make_unique<train::Sgd>(model_->parameters(), so);
+}
+
+void BenchStep::run(StepRegions* regions) {
+  if (!train_) {
+    NoGradGuard no_grad;
+    const Tensor y = (*model_)(x_);
+    synchronize(device_);
+    return;
+  }
+  const Tensor logits = (*model_)(x_);
+  Tensor loss;
+  {
+    Region r(regions, "loss");
+    loss = nn::cross_entropy(logits, labels_);
+  }
+  {
+    Region r(regions, "zero_grad");
+    opt_->zero_grad();
+  }
+  {
+    Region r(regions, "backward");
+    loss.backward();
+  }
+  {
+    Region r(regions, "optimizer");
+    opt_->step();
+    synchronize(device_);
+  }
+  loss_ = loss.item();
+}
+
+}  // namespace hemo::cli::bench

@@ -1,0 +1,42 @@
+// The training step that `hemo bench train` times and `hemo profile --mode train` takes apart:
+// what the trainer's train_step does (forward, cross-entropy, zero_grad, backward, SGD with
+// momentum 0.9) on one synthetic batch held on the device, then a device synchronize. The
+// inference step is a forward under a NoGradGuard in eval mode, of the model as trained (`infer`)
+// or prepared as hemo-infer prepares it (`folded`: models::prepare_for_inference).
+// A StepRegions observer (may be null) is told where each phase begins and ends, so the profiler
+// can name the time outside the model's modules.
+#pragma once
+#include <memory>
+
+#include "nn/module.h"
+#include "tools/bench_common.h"
+#include "train/optim.h"
+
+namespace hemo::cli::bench {
+
+struct StepRegions {
+  virtual ~StepRegions() = default;
+  virtual void begin(const char* region) = 0;  // "loss", "zero_grad", "backward", "optimizer"
+  virtual void end() = 0;
+};
+
+enum class StepMode { train, infer, folded };
+
+class BenchStep {
+ public:
+  BenchStep(const ModelCase& c, Device device, StepMode mode);
+  void run(StepRegions* regions = nullptr);  // one step, synchronized
+  nn::Module& model() { return *model_; }
+  double last_loss() const { return loss_; }
+
+ private:
+  Device device_;
+  bool train_;
+  nn::ModulePtr model_;
+  std::unique_ptr<train::Sgd> opt_;
+  Tensor x_;
+  std::vector<int64_t> labels_;
+  double loss_ = 0;
+};
+
+}  // namespace hemo::cli::bench
