@@ -12,12 +12,12 @@
 
 #include "hemo/version.h"
 #include "models/registry.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/rng.h"
 #include "tools/command.h"
 #if HEMO_WITH_CUDA
-#include "kernels/cuda/stream.h"
-#include "tensor/cuda_memory.h"
+#include "core/cuda/stream.h"
+#include "core/cuda_memory.h"
 #endif
 
 namespace hemo::cli::bench {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "nn/module.h"
-#include "tensor/options.h"
+#include "core/options.h"
 #include "tensor/tensor.h"
 
 namespace hemo::cli::bench {

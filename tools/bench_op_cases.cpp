@@ -9,7 +9,7 @@
 #include "nn/ops_conv.h"
 #include "nn/ops_linear.h"
 #include "nn/ops_norm.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tools/bench_op.h"
 
 namespace hemo::cli::bench {

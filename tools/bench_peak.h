@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "tensor/storage.h"
+#include "core/storage.h"
 
 namespace hemo::cli::bench {
 

@@ -2,7 +2,7 @@
 // the two ways hemo runs a model file:
 //   hemo        models::build_model(Prepare::eval) under a NoGradGuard, as `hemo predict` and
 //               `hemo eval` run it (batch norms as trained);
-//   hemo-infer  infer::load_inference_model (tools/infer/model_file.h), the deploy binary's own
+//   hemo-infer  infer::load_inference_model (api/inference_model.h), the deploy binary's own
 //               code path: batch norms folded into the convolutions, dropouts removed.
 //   hemo bench infer --model mobilenet_v2 --input-size 224 [--batch-size 32] [--device cpu]
 //                    [--threads 2] [--warmup 2] [--steps 5] [--json]
@@ -18,7 +18,7 @@
 #include "models/model_file.h"
 #include "tensor/autograd.h"
 #include "tools/bench_common.h"
-#include "tools/infer/model_file.h"
+#include "api/inference_model.h"
 #include "train/checkpoint.h"
 
 namespace {

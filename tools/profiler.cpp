@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #if HEMO_WITH_CUDA
-#include "kernels/cuda/stream.h"
+#include "core/cuda/stream.h"
 #endif
 #if HEMO_WITH_CUDA && !defined(HEMO_CUDA_EMULATED) && __has_include(<nvtx3/nvToolsExt.h>)
 #include <nvtx3/nvToolsExt.h>
