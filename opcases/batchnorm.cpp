@@ -72,8 +72,10 @@ const Registrar reg([] {
     add_bn({.training = training, .momentum = 0.01, .eps = 1e-3});
   }
   add_bn({.training = true, .running = false});
-  add_bn({.training = true, .stat = 0});
-  add_bn({.training = true, .stat = 1});
+  for (int stat : {0, 1}) {
+    add_bn({.training = true, .stat = stat});
+    add_bn({.training = true, .momentum = 0.01, .eps = 1e-3, .stat = stat});
+  }
 });
 
 }  // namespace

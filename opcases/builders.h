@@ -39,9 +39,6 @@ inline std::vector<Shape> rank_above(const std::vector<Shape>& pool, int64_t min
   return out;
 }
 
-// "a.b" for a double such as 0.1, "1e-05" for 1e-5: for case names and torch expressions.
-inline std::string num(double v) { return cat(v); }
-
 // A Python tuple "(a, b)" of two integers.
 inline std::string py_pair(int64_t a, int64_t b) { return cat("(", a, ", ", b, ")"); }
 

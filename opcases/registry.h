@@ -28,8 +28,18 @@
 // in float64 (gradcheck), PyTorch forward and backward (torch-parity), the CUDA device (emulated
 // in a -DHEMO_CUDA=EMULATE build) against the CPU, forward and backward (cuda).
 //
-// Adding an op: one entry in opcases/<kernel header name>.cpp, inside that file's registrar
-// (`const Registrar reg([] { ... add(OpCase{...}); })`); nothing else to edit.
+// Adding an op: one entry in opcases/<kernel header name>.cpp (a new file needs no CMake edit):
+//   const Registrar reg([] {
+//     OpCase c;
+//     c.name = "elementwise.add";
+//     c.inputs = {arg("a"), arg("b")};  // opcases/builders.h
+//     c.samples = {{{3, 5, 2, 3}, {3, 5, 2, 3}}, {{1}, {1}}};
+//     c.bench = {{8, 96, 56, 56}, {8, 96, 56, 56}};
+//     c.forward = [](const std::vector<Tensor>& in) { return nn::add(in[0], in[1]); };
+//     c.torch = "a + b";
+//     add(std::move(c));
+//   });
+// and nothing else; HEMO_OPCASE=elementwise.add runs a driver on that case alone.
 #pragma once
 #include <array>
 #include <functional>

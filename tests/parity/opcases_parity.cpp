@@ -3,6 +3,7 @@
 // into one safetensors file, ONE Python process (HEMO_PYTHON, tests/parity/opcase_torch.py)
 // evaluates each case's torch expression in float64 on the same values, forward and backward, and
 // writes the outputs and input gradients; they are compared under the case's parity tolerance.
+// (The time each case's summary line shows is its comparison's; PyTorch runs once for all.)
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
