@@ -43,7 +43,7 @@ void add_bn(const Variant& v) {
   };
   for (const Shape& x : kShapes) c.samples.push_back(shapes(x));
   for (const Shape& x : kDeviceShapes) c.cuda_samples.push_back(shapes(x));
-  c.bench = shapes({8, 96, 56, 56});
+  c.bench = shapes({2, 96, 56, 56});
   c.forward = [v](const std::vector<Tensor>& in) {
     Tensor none, w = v.affine ? in[1] : none, b = v.affine ? in[2] : none;
     const size_t r = v.affine ? 3 : 1;
