@@ -1,9 +1,8 @@
 // The timing and reporting harness of `hemo bench op`: one op's forward and backward, timed, with
 // achieved GB/s and GFLOP/s and their share of the machine's measured peak (tools/bench_peak.h).
 //
-// An OpBench is a callable plus its counts, which is what the op-case registry (opcases/) will
-// provide; until it is merged, bench_op_cases.cpp holds a small table (conv2d, depthwise_conv2d,
-// batchnorm, linear) that the merger replaces with the registry. `forward` builds the op's output
+// An OpBench is a callable plus its counts; bench_op_cases.cpp makes them from the op-case
+// registry's entries (opcases/registry.h), so every op of kernels/ is reachable. `forward` builds the op's output
 // from `inputs` (tensors on the device; those that require grad get gradients); the backward
 // timed is `y.backward(g)` for a fixed random g, with every input's gradient zeroed first.
 #pragma once
@@ -37,10 +36,12 @@ OpTiming time_op(OpBench& op, Device device, int warmup, int steps);
 nlohmann::json op_json(const OpBench& op, const OpTiming& t, const MachinePeak& peak);
 std::string op_table_row(const nlohmann::json& row);
 
-// The temporary table (bench_op_cases.cpp). `shape` is the op's comma-separated integers (see
-// op_case_help()), empty for its typical shape. Throws hemo::Error naming the known ops.
-OpBench make_op_case(const std::string& name, const std::string& shape, Device device);
-std::vector<std::string> op_case_names();
-std::string op_case_help();
+// The registry's cases for `name` (bench_op_cases.cpp): a case name ("conv2d.3x3.stride2"), an op
+// (its kernel header, "conv2d": every case of it), or "all"; each at its bench shapes, or at
+// `shape` ("2x8x12x12;8x8x3x3;8": one shape per input) when it names a single case. An unknown name
+// is an Error listing the ops.
+std::vector<OpBench> make_op_cases(const std::string& name, const std::string& shape, Device device);
+// Every case with a bench shape, one per line: "name  shapes".
+std::string op_case_list();
 
 }  // namespace hemo::cli::bench

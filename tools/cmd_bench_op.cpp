@@ -1,13 +1,15 @@
 // `hemo bench op`: one op's forward and backward on the device: time (median of --steps), achieved
 // GB/s and GFLOP/s, and their share of this machine's peaks, which it measures first
 // (tools/bench_peak.h).
-//   hemo bench op conv2d [--shape 8,64,56,56,64,3] [--device cpu] [--threads 2] [--json]
-//   hemo bench op all                  every op of the table at its typical shape
-// The ops and their counts come from tools/bench_op.h's table (the op-case registry later).
+//   hemo bench op conv2d [--device cpu] [--threads 2] [--json]   every conv2d case at its bench shapes
+//   hemo bench op conv2d.3x3 --shape 8x64x56x56;64x64x3x3;64      one case at given shapes
+//   hemo bench op all | --list                                      every case / their names and shapes
+// The cases and their counts are the op-case registry's (opcases/registry.h, tools/bench_op.h).
 #include "tools/command.h"
 
 #include <omp.h>
 
+#include <iostream>
 #include <memory>
 
 #include "tools/bench_op.h"
@@ -21,26 +23,29 @@ struct OpOptions {
   std::string op, shape;
   DeviceChoice device = DeviceChoice::cpu;
   int threads = 0, warmup = 2, steps = 7;
-  bool json = false;
+  bool json = false, list = false;
 };
 
 void add_bench_op_command(CLI::App& bench) {
   auto o = std::make_shared<OpOptions>();
   CLI::App* cmd = bench.add_subcommand("op", "Time one op's forward and backward; GB/s, GFLOP/s, % of peak");
-  cmd->add_option("name", o->op, "The op, or 'all'")->required();
-  cmd->add_option("--shape", o->shape, "Comma-separated sizes: " + op_case_help());
+  cmd->add_option("name", o->op, "An op (its kernels/ header: conv2d, batchnorm, ...), a case name, or 'all'");
+  cmd->add_option("--shape", o->shape, "One case's input shapes, e.g. 8x64x56x56;64x64x3x3;64 (default: its bench shapes)");
+  cmd->add_flag("--list", o->list, "List every case and its bench shapes");
   cli::add_device_option(cmd, o->device);
   cmd->add_option("--threads", o->threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", o->steps, "Timed runs")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
   cmd->callback([o] {
+    if (o->list) {
+      std::cout << op_case_list();
+      return;
+    }
+    HEMO_CHECK(!o->op.empty(), "bench op: name an op, a case or 'all' (`hemo bench op --list` shows the cases)");
     if (o->threads > 0) omp_set_num_threads(o->threads);
     const Device device = resolve(o->device);
-    const std::vector<std::string> names = o->op == "all" ? op_case_names() : std::vector<std::string>{o->op};
-    HEMO_CHECK(o->op != "all" || o->shape.empty(), "bench op all: --shape needs a single op");
-    std::vector<OpBench> ops;
-    for (const std::string& n : names) ops.push_back(make_op_case(n, o->shape, device));  // bad names fail first
+    std::vector<OpBench> ops = make_op_cases(o->op, o->shape, device);  // bad names fail first
     const MachinePeak peak = measure_peak(device);
     nlohmann::json rows = nlohmann::json::array();
     std::string table = format("peak: %.1f GB/s (%s), %.1f GFLOP/s (%s)\n", peak.bytes_per_s * 1e-9,

@@ -86,7 +86,7 @@ TEST_CASE("hemo bench infer --json: both code paths, batch 1 and batch N") {
 }
 
 TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak") {
-  const nlohmann::json r = run_json("bench op conv2d --shape 2,8,12,12,8,3 --threads 2 --steps 2 --json");
+  const nlohmann::json r = run_json("bench op conv2d.3x3 --shape '2x8x12x12;8x8x3x3;8' --threads 2 --steps 2 --json");
   require_env(r, "cpu");
   require_positive(r.at("peak").at("gb_per_s"), "peak bandwidth");
   require_positive(r.at("peak").at("gflop_per_s"), "peak compute");
@@ -96,20 +96,32 @@ TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak"
     require_stats(p, pass);
     for (const char* k : {"gb_per_s", "gflop_per_s", "pct_peak_bw", "pct_peak_flops"}) require_positive(p.at(k), k);
   }
-  for (const char* op : {"depthwise_conv2d --shape 2,8,10,10,3", "batchnorm --shape 2,4,6,6", "linear --shape 4,8,3"}) {
+  CHECK(r.at("ops").at(0).at("shape") == "2x8x12x12;8x8x3x3;8");
+  // Every op of kernels/ is reachable through the registry: one case of each, at small shapes.
+  for (const char* op : {"depthwise_conv2d.3x3.stride1 --shape '2x8x10x10;8x1x3x3;8'",
+                         "batchnorm.train --shape '2x4x6x6;4;4;4;4'", "linear --shape '4x8;3x8;3'",
+                         "activation.relu6 --shape 2x3x4x5", "softmax_xent.mean --shape '4x5;4'"}) {
     const nlohmann::json o = run_json(std::string("bench op ") + op + " --threads 2 --steps 1 --json");
-    require_positive(o.at("ops").at(0).at("backward").at("gflop_per_s"), op);
+    REQUIRE(o.at("ops").size() == 1);
+    require_positive(o.at("ops").at(0).at("forward").at("gflop_per_s"), op);
+    require_positive(o.at("ops").at(0).at("backward").at("gb_per_s"), op);
   }
+  // An op's name alone runs each of its cases.
+  const nlohmann::json pools = run_json("bench op pooling.max.k3s2p1 --threads 2 --steps 1 --json");
+  CHECK(pools.at("ops").size() == 1);
 }
 
 TEST_CASE("hemo bench: errors name what is wrong") {
-  test::CommandRun r = run_captured(kHemo + " bench op softmax --threads 2");
+  test::CommandRun r = run_captured(kHemo + " bench op softmaxx --threads 2");
   CHECK(r.status != 0);
-  CHECK(r.err.find("unknown op 'softmax'") != std::string::npos);
+  CHECK(r.err.find("unknown op 'softmaxx'") != std::string::npos);
   CHECK(r.err.find("conv2d") != std::string::npos);
-  r = run_captured(kHemo + " bench op linear --shape 4,x,3");
+  r = run_captured(kHemo + " bench op linear --shape '4x?;3x8;3'");
   CHECK(r.status != 0);
-  CHECK(r.err.find("N,IN,OUT") != std::string::npos);
+  CHECK(r.err.find("want one shape per input, x;w;b") != std::string::npos);
+  r = run_captured(kHemo + " bench op conv2d --shape 2x2x2x2");
+  CHECK(r.status != 0);
+  CHECK(r.err.find("--shape needs a single case") != std::string::npos);
   r = run_captured(kHemo + " bench train --precision bf16" + kTiny);
   CHECK(r.status != 0);
   CHECK(r.err.find("fp32 only") != std::string::npos);

@@ -1,10 +1,9 @@
-// cuBLAS GEMM (TF32 off and on) against the float64 CPU GEMM, and dense and depthwise
-// convolutions (cuDNN and hemo's depthwise kernels), forward and backward, against the CPU
-// reference, through nn::conv2d.
+// cuBLAS GEMM (TF32 off and on) against the float64 CPU GEMM, and the conv2d op cases
+// (opcases/conv2d.cpp, depthwise_conv2d.cpp) with TF32 on against the CPU reference.
 #include <doctest/doctest.h>
 
 #include "kernels/gemm.h"
-#include "nn/ops_conv.h"
+#include "opcases/registry.h"
 #include "tests/cuda/cuda_test.h"
 #if HEMO_WITH_CUDA
 #include "kernels/cuda/blas.h"
@@ -68,70 +67,23 @@ TEST_CASE("cuBLAS gemm matches the CPU gemm (in float64) for every transpose, TF
   }
 }
 
-#endif  // HEMO_WITH_CUDA
-
-namespace {
-struct ConvCase {
-  Shape x;                        // [n, c, h, w]
-  int64_t k, r, s;                // weight [k, c / groups, r, s]
-  nn::Pair stride, pad, dilation;
-  int64_t groups;
-  bool bias;
-};
-
-void check_conv(const ConvCase& z, double tol, uint64_t seed) {
-  CAPTURE(shape_str(z.x));
-  CAPTURE(z.k);
-  CAPTURE(z.r);
-  CAPTURE(z.stride[0]);
-  CAPTURE(z.groups);
-  CAPTURE(z.bias);
-  std::vector<Tensor> in = two(rand_f32(z.x, seed), rand_f32({z.k, z.x[1] / z.groups, z.r, z.s}, seed + 1));
-  if (z.bias) in.push_back(rand_f32({z.k}, seed + 2));
-  check_op("cuda conv2d", in,
-           [&](const std::vector<Tensor>& t) {
-             return nn::conv2d(t[0], t[1], z.bias ? t[2] : Tensor(), z.stride, z.pad, z.dilation, z.groups);
-           },
-           tol, tol, seed + 3);
-}
-}  // namespace
-
-TEST_CASE("cuda conv2d (cuDNN) matches the CPU reference, forward and backward") {
+// The conv2d and depthwise_conv2d op cases run in tests/cuda/opcases_cuda_test.cpp; here again with
+// TF32 on (about 10 mantissa bits per product; hemo's depthwise kernels do not use it), where cuDNN
+// must still agree with the CPU.
+TEST_CASE("cuda conv2d with TF32 on matches the CPU reference within TF32's rounding") {
   HEMO_REQUIRE_GPU();
-  const ConvCase cases[] = {
-      {{3, 5, 7, 13}, 11, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, true},     // odd everything, same padding
-      {{2, 3, 33, 31}, 16, 7, 7, {2, 2}, {3, 3}, {1, 1}, 1, true},    // a ResNet stem, small
-      {{3, 8, 9, 9}, 12, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, false},     // pointwise (MobileNet's 1x1)
-      {{2, 6, 11, 10}, 9, 3, 3, {2, 1}, {1, 0}, {1, 1}, 3, true},     // grouped, stride 2x1
-      {{1, 4, 12, 12}, 4, 3, 3, {1, 1}, {2, 2}, {2, 2}, 1, false},    // dilated
-      {{4, 32, 28, 28}, 64, 3, 3, {2, 2}, {1, 1}, {1, 1}, 1, true},   // a downsampling block
-      {{0, 3, 8, 8}, 4, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, true},       // an empty batch
-  };
-  uint64_t seed = 6000;
-  // Winograd and FFT algorithms round more than a direct sum (still near 1e-5 of the scale in
-  // float32); a wrong index or a missed term is off by the scale itself.
-  for (const ConvCase& z : cases) check_conv(z, 3e-4, seed += 10);
-#if HEMO_WITH_CUDA
-  CHECK(cuda::cudnn_cached_algorithms() >= 3);
-  Tf32Guard guard(true);  // TF32: about 10 mantissa bits per product
-  for (const ConvCase& z : cases) check_conv(z, 1e-2, seed += 10);
-#endif
-}
-
-TEST_CASE("cuda depthwise conv2d matches the CPU reference: 3x3 and 5x5, stride 1 and 2, as MobileNet") {
-  HEMO_REQUIRE_GPU();
-  uint64_t seed = 7000;
-  for (int64_t r : {3, 5}) {
-    for (int64_t stride : {1, 2}) {
-      for (bool bias : {false, true}) {
-        const int64_t pad = r / 2;
-        for (const Shape& x : {Shape{3, 5, 7, 13}, Shape{2, 32, 56, 56}, Shape{1, 17, 2, 3}, Shape{8, 96, 15, 15}}) {
-          // Depthwise tree sums run in double and tap sums in the reference's order: float rounding only.
-          check_conv({x, x[1], r, r, {stride, stride}, {pad, pad}, {1, 1}, x[1], bias}, 1e-5, seed += 10);
-        }
-      }
+  Tf32Guard guard(true);
+  size_t ran = 0;
+  for (const opcases::OpCase* c : opcases::cases_of("conv2d")) {
+    for (const opcases::Shapes& shapes : c->samples) {
+      CAPTURE(c->name);
+      CAPTURE(shape_str(shapes[0]));
+      std::vector<Tensor> in = opcases::make_inputs(*c, shapes, DType::f32, Device::cpu(), false);
+      check_op(c->name + " (TF32)", in, c->forward, 1e-2, 1e-2, ++ran);
     }
   }
-  // Unequal kernel, stride and padding per dimension.
-  check_conv({{3, 6, 10, 9}, 6, 3, 5, {2, 1}, {0, 2}, {1, 1}, 6, true}, 1e-5, seed += 10);
+  CHECK(ran > 10);
+  CHECK(cuda::cudnn_cached_algorithms() >= 3);
 }
+
+#endif  // HEMO_WITH_CUDA

@@ -1,7 +1,7 @@
-// CUDA Grad-CAM kernels against their CPU references (kernels/gradcam.h), through nn/ops_gradcam.h:
-// channel weights of both methods, the weighted sum + ReLU, min-max normalization (bit for bit),
-// the bilinear resize, the colour maps and the overlay (within one level of 255), and the whole
-// driver on a small network when cuDNN is there.
+// CUDA Grad-CAM against the CPU reference (kernels/gradcam.h), through nn/ops_gradcam.h: the colour
+// maps and the overlay (within one level of 255), and the whole driver on a small network when
+// cuDNN is there. The channel weights, weighted sum, normalization and resize are op cases
+// (opcases/gradcam.cpp), checked in tests/cuda/opcases_cuda_test.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -30,61 +30,7 @@ void check_bytes(const std::vector<uint8_t>& gpu_bytes, const std::vector<uint8_
   CHECK_MESSAGE(worst <= 1, what, ": a byte differs by ", worst);
   CHECK_MESSAGE(differ * 1000 <= gpu_bytes.size(), what, ": ", differ, " of ", gpu_bytes.size(), " bytes differ");
 }
-
-Tensor positive(const Shape& s, uint64_t seed) { return random_positive(s, seed, DType::f32, 0.0, 2.0); }
-
-const Shape kShapes[] = {{3, 11, 7, 13}, {2, 2048, 7, 7}, {1, 5, 1, 1}, {4, 64, 16, 16}, {2, 3, 30, 30}};
 }  // namespace
-
-TEST_CASE("cuda cam_weights (Grad-CAM and Grad-CAM++) match the CPU reference") {
-  HEMO_REQUIRE_GPU();
-  uint64_t seed = 7100;
-  for (const Shape& s : kShapes) {
-    for (CamMethod m : {CamMethod::gradcam, CamMethod::gradcampp}) {
-      CAPTURE(shape_str(s));
-      CAPTURE(cam_method_name(m));
-      Tensor a = positive(s, ++seed), g = rand_f32(s, ++seed);
-      Tensor w = nn::cam_weights(m, on_gpu(a), on_gpu(g));
-      REQUIRE(w.is_cuda());
-      expect_close(w.to(Device::cpu()), nn::cam_weights(m, a, g), 1e-6, "cam_weights");
-    }
-  }
-}
-
-TEST_CASE("cuda cam_weighted_sum_relu and cam_normalize match the CPU reference") {
-  HEMO_REQUIRE_GPU();
-  uint64_t seed = 7200;
-  for (const Shape& s : kShapes) {
-    CAPTURE(shape_str(s));
-    Tensor a = positive(s, ++seed), w = rand_f32({s[0], s[1]}, ++seed);
-    Tensor cam = nn::cam_weighted_sum_relu(on_gpu(a), on_gpu(w));
-    expect_close(cam.to(Device::cpu()), nn::cam_weighted_sum_relu(a, w), 1e-6, "cam_weighted_sum_relu");
-    // Min and max are exact, and so is each (x - min) / range: bit for bit.
-    Tensor x = positive({s[0], s[2], s[3]}, ++seed);
-    check_equal(nn::cam_normalize(on_gpu(x)).to(Device::cpu()), nn::cam_normalize(x), "cam_normalize");
-  }
-  // A flat image among others becomes zeros on both.
-  std::vector<float> v(2 * 40 * 40, 0.25f);
-  for (size_t i = 1600; i < v.size(); ++i) v[i] = static_cast<float>(i % 37);
-  Tensor x = Tensor::from_vector(v, {2, 40, 40});
-  check_equal(nn::cam_normalize(on_gpu(x)).to(Device::cpu()), nn::cam_normalize(x), "cam_normalize, flat image");
-}
-
-TEST_CASE("cuda resize_bilinear matches the CPU reference, up and down") {
-  HEMO_REQUIRE_GPU();
-  struct Case {
-    Shape in;
-    int64_t oh, ow;
-  };
-  const Case cases[] = {{{3, 7, 13}, 224, 100}, {{2, 1, 1}, 9, 9}, {{1, 2, 5, 5}, 160, 160}, {{2, 64, 48}, 7, 13}};
-  uint64_t seed = 7300;
-  for (const Case& c : cases) {
-    CAPTURE(shape_str(c.in));
-    Tensor x = rand_f32(c.in, ++seed);
-    expect_close(nn::resize_bilinear(on_gpu(x), c.oh, c.ow).to(Device::cpu()), nn::resize_bilinear(x, c.oh, c.ow), 1e-6,
-                 "resize_bilinear");
-  }
-}
 
 TEST_CASE("cuda colormap and cam_overlay match the CPU reference") {
   HEMO_REQUIRE_GPU();

@@ -1,0 +1,82 @@
+// batchnorm (kernels/batchnorm.h): nn::batch_norm in training (batch statistics) and eval (running
+// statistics), with and without the affine parameters, without running statistics, MobileNetV3's
+// eps and momentum, 2-d [N, C] inputs, and the running statistics a training step leaves behind.
+// Inputs sit off (0, 1) so the statistics matter; forward copies the running statistics, which
+// training updates in place.
+#include "nn/ops_norm.h"
+#include "opcases/builders.h"
+
+namespace hemo::opcases {
+namespace {
+
+struct Variant {
+  bool training, affine = true, running = true;
+  double momentum = 0.1, eps = 1e-5;
+  int stat = -1;  // 0 / 1: the output is the updated running mean / variance instead of y
+};
+
+const std::vector<Shape> kShapes = {{3, 4, 3, 5}, {5, 4}, {3, 5, 7, 13}, {3, 11}, {7, 3}, {3, 13, 7, 13}};
+// Two values per channel (the variance's M / (M - 1) at its extreme), one per row of a block, and
+// many rounds of the block's loops: for the cuda check.
+const std::vector<Shape> kDeviceShapes = {{2, 17, 1, 1}, {1, 6, 2, 1}, {4, 33, 28, 28}, {16, 7, 56, 57}};
+
+std::string name_of(const Variant& v) {
+  std::string n = v.training ? "batchnorm.train" : "batchnorm.eval";
+  if (!v.affine) n += ".noaffine";
+  if (!v.running) n += ".norunning";
+  if (v.eps != 1e-5) n += cat(".eps", v.eps);
+  if (v.stat >= 0) n += v.stat == 0 ? ".running_mean" : ".running_var";
+  return n;
+}
+
+void add_bn(const Variant& v) {
+  OpCase c;
+  c.name = name_of(v);
+  c.inputs = {arg("x", -1.5, 3.5)};
+  c.inputs[0].init = Init::uniform;
+  if (v.affine) c.inputs.insert(c.inputs.end(), {arg("weight", 0.5, 2.0), arg("bias")});
+  if (v.running) c.inputs.insert(c.inputs.end(), {constant("running_mean", -1, 1), constant("running_var", 0.5, 1.5)});
+  auto shapes = [&](const Shape& x) {
+    Shapes s(c.inputs.size(), Shape{x[1]});
+    s[0] = x;
+    return s;
+  };
+  for (const Shape& x : kShapes) c.samples.push_back(shapes(x));
+  for (const Shape& x : kDeviceShapes) c.cuda_samples.push_back(shapes(x));
+  c.bench = shapes({2, 96, 56, 56});
+  c.forward = [v](const std::vector<Tensor>& in) {
+    Tensor none, w = v.affine ? in[1] : none, b = v.affine ? in[2] : none;
+    const size_t r = v.affine ? 3 : 1;
+    Tensor rm = v.running ? in[r].clone() : none, rv = v.running ? in[r + 1].clone() : none;
+    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps);
+    return v.stat < 0 ? y : v.stat == 0 ? rm : rv;
+  };
+  const std::string w = v.affine ? "weight, bias" : "None, None";
+  if (v.stat >= 0) {  // tests/parity/opcase_torch.py: the running statistics after one training step
+    c.torch = cat("bn_running(x, ", w, ", running_mean, running_var, ", v.momentum, ", ", v.eps, ")[", v.stat, "]");
+    for (InputSpec& in : c.inputs) in.grad = false;
+  } else {
+    const std::string rs = v.running ? "running_mean.clone(), running_var.clone()" : "None, None";
+    c.torch = cat("F.batch_norm(x, ", rs, ", ", w, ", ", v.training ? "True" : "False", ", ", v.momentum, ", ", v.eps,
+                  ")");
+  }
+  c.tol.cuda_fwd = 2e-6;
+  c.tol.cuda_bwd = 2e-5;
+  add(std::move(c));
+}
+
+const Registrar reg([] {
+  for (bool training : {true, false}) {
+    add_bn({.training = training});
+    add_bn({.training = training, .affine = false});
+    add_bn({.training = training, .momentum = 0.01, .eps = 1e-3});
+  }
+  add_bn({.training = true, .running = false});
+  for (int stat : {0, 1}) {
+    add_bn({.training = true, .stat = stat});
+    add_bn({.training = true, .momentum = 0.01, .eps = 1e-3, .stat = stat});
+  }
+});
+
+}  // namespace
+}  // namespace hemo::opcases

@@ -1,0 +1,60 @@
+// Every registered op case (opcases/registry.h) on the CUDA device against the CPU, forward and
+// backward from the same random output gradient, on every sample, the cuda-only samples and the
+// bench shapes (large enough for the kernels' grid-stride loops and multi-block paths; not for a
+// case that skips the bench). Tolerance 0 means bit for bit.
+// In a -DHEMO_CUDA=EMULATE build the device is the emulator; without CUDA the test is skipped.
+#include <functional>
+
+#include "tests/cuda/cuda_test.h"
+#include "tests/support/opcases.h"
+
+using namespace hemo;
+using namespace hemo::opcases;
+
+namespace {
+void compare(test::Worst& worst, const Tensor& on_gpu, const Tensor& on_cpu, double tol, const std::string& what) {
+  if (tol == 0)
+    test::check_equal(on_gpu, on_cpu, what);
+  else
+    worst.close(on_gpu, on_cpu, tol, what);
+}
+
+void check_sample(const OpCase& c, const Shapes& shapes, const std::string& label, test::Worst& worst) {
+  std::vector<Tensor> cpu = make_inputs(c, shapes, DType::f32, Device::cpu(), true), gpu;
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    gpu.push_back(test::on_gpu(cpu[k]));
+    if (c.inputs[k].grad) gpu.back().requires_grad_(true);
+  }
+  Tensor yc = c.forward(cpu), yg = c.forward(gpu);
+  REQUIRE_MESSAGE(yg.is_cuda(), label, ": the output is not on the device");
+  compare(worst, yg, yc, c.tol.cuda_fwd, label + " forward");
+  if (!yc.requires_grad()) return;
+  Tensor gy = test::grad_out_like(yc, std::hash<std::string>{}(label));
+  yc.backward(gy);
+  yg.backward(test::on_gpu(gy));
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    if (!c.inputs[k].grad) continue;
+    const std::string what = cat(label, " gradient of ", c.inputs[k].name);
+    REQUIRE_MESSAGE(gpu[k].grad().defined(), what, ": none reached the input");
+    CHECK_MESSAGE(gpu[k].grad().is_cuda(), what, ": not on the device");
+    compare(worst, gpu[k].grad(), cpu[k].grad(), c.tol.cuda_bwd, what);
+  }
+}
+}  // namespace
+
+TEST_CASE("cuda: every op case matches the CPU reference, forward and backward, samples and bench shapes") {
+  HEMO_REQUIRE_GPU();
+  test::for_each_case(Check::cuda, [](const OpCase& c) {
+    test::Worst worst{Check::cuda, c.name};
+    std::vector<Shapes> all = c.samples;
+    all.insert(all.end(), c.cuda_samples.begin(), c.cuda_samples.end());
+    const size_t n = all.size() + (c.runs(Check::bench) ? 1 : 0);
+    for (size_t i = 0; i < n; ++i) {
+      const bool bench = i == all.size();
+      const Shapes& s = bench ? c.bench : all[i];
+      check_sample(c, s, test::sample_label(c, bench ? SIZE_MAX : i, s), worst);
+      ++worst.samples;
+    }
+    worst.print();
+  });
+}
