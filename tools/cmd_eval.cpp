@@ -85,10 +85,17 @@ void add_eval_command(CLI::App& app) {
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
     const Device device = resolve(o->device);
     set_precision(o->precision);
-    std::vector<train::Predictions> members;
+    // Every member is opened and checked before any is evaluated: a mismatch fails at once.
+    std::vector<train::Checkpoint> ckpts;
     for (const auto& path : paths) {
-      train::Checkpoint ckpt = train::load_checkpoint(path);
-      HEMO_CHECK(ckpt.meta.class_names == classes, path, " was trained on classes different from those of ", o->data);
+      ckpts.push_back(train::load_checkpoint(path));
+      HEMO_CHECK(ckpts.back().meta.class_names == classes, path, " was trained on classes different from those of ",
+                 o->data, " (nothing was evaluated)");
+    }
+    std::vector<train::Predictions> members;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const std::string& path = paths[i];
+      const train::Checkpoint ckpt = std::move(ckpts[i]);
       auto model = models::build_model(ckpt, device).module;
       data::LoaderOptions lo;
       lo.batch_size = o->batch_size;

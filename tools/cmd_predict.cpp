@@ -29,7 +29,16 @@ struct PredictOptions {
 std::vector<hemo::data::Sample> collect(const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::vector<hemo::data::Sample> out;
+  std::vector<std::string> expanded;  // "-": image paths from standard input, one per line (as hemo-infer)
   for (const auto& in : inputs) {
+    if (in != "-") {
+      expanded.push_back(in);
+      continue;
+    }
+    for (std::string line; std::getline(std::cin, line);)
+      if (!line.empty()) expanded.push_back(line);
+  }
+  for (const auto& in : expanded) {
     HEMO_CHECK(fs::exists(in), in, ": no such file or folder");
     if (fs::is_directory(in)) {
       std::vector<std::string> found;
@@ -50,7 +59,7 @@ void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify images with a checkpoint: top-k classes per image");
   cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)")->required();
-  cmd->add_option("images", o->inputs, "Image files or folders")->required();
+  cmd->add_option("images", o->inputs, "Image files or folders; - reads image paths from standard input")->required();
   cmd->add_option("--top", o->top, "Classes to show per image (1 to 1000)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON instead of a table");
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <type_traits>
 
 #include "train/trainer.h"
 
@@ -28,6 +29,8 @@ void option(CLI::App* cmd, Flags& f, const std::string& name, T TrainConfig::*fi
   } else {
     opt = cmd->add_option(name, f.given.*field, help);
     opt->default_str(CLI::detail::to_string(TrainConfig{}.*field));
+    // An unsigned field (--seed) refuses a negative number rather than wrapping it around.
+    if constexpr (std::is_unsigned_v<T>) opt->check(CLI::NonNegativeNumber);
   }
   f.appliers.push_back([opt, field, &f](TrainConfig& c) {
     if (opt->count()) c.*field = f.given.*field;

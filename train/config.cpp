@@ -1,5 +1,7 @@
 #include "train/config.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace hemo::train {
@@ -29,6 +31,20 @@ void TrainConfig::validate() const {
   HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
              "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
   HEMO_CHECK(threads >= 0, "--threads must be >= 0");
+  // Settings that would train on nonsense without saying so (each found by a new user).
+  HEMO_CHECK(input_size == 0 || (input_size >= 8 && input_size <= 4096),
+             "--input-size must be 0 (the model's default) or in [8, 4096] (got ", input_size, ")");
+  HEMO_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got ", momentum, ")");
+  HEMO_CHECK(weight_decay >= 0, "--weight-decay must be >= 0 (got ", weight_decay, ")");
+  HEMO_CHECK(step_size >= 1, "--step-size must be >= 1 epoch (got ", step_size, "; 0 would divide by zero)");
+  HEMO_CHECK(gamma > 0 && std::isfinite(gamma), "--gamma must be a positive number (got ", gamma, ")");
+  HEMO_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs must be in [0, --epochs) (got ",
+             warmup_epochs, ")");
+  HEMO_CHECK(clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0: off; got ", clip_grad_norm, ")");
+  HEMO_CHECK(dropout < 0 || dropout < 1, "--dropout must be in [0, 1) (got ", dropout, "; 1 drops everything)");
+  HEMO_CHECK(patience >= 0, "--patience must be >= 0 (0: never stop early; got ", patience, ")");
+  HEMO_CHECK(max_minutes >= 0, "--max-minutes must be >= 0 (0: no limit; got ", max_minutes, ")");
+  HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");
 }
 
 TrainConfig recipe(const std::string& name) {

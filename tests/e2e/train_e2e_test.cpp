@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include "tests/train/train_test_util.h"
 #include "train/epoch_log.h"
 #include "train/trainer.h"
+#include "weights/model_meta.h"
+#include "weights/tensor_io.h"
 
 using namespace hemo;
 using namespace hemo::train;
@@ -136,6 +139,18 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
                          &out, &err);
   REQUIRE_MESSAGE(rc == 0, err);
   CHECK(out.find(p[0]["top"][0]["class"].get<std::string>()) != std::string::npos);
+  // "-" reads the paths from standard input, as hemo-infer does: the same answers as the folder.
+  rc = test::run_command("printf '%s\\n%s\\n' " + shell_quote(p[0]["path"].get<std::string>()) + " " +
+                             shell_quote(p[1]["path"].get<std::string>()) + " | " +
+                             hemo_cmd("predict --json --checkpoint " + shell_quote(run + "/best.safetensors") + " -"),
+                         &out, &err);
+  REQUIRE_MESSAGE(rc == 0, err);
+  const auto from_stdin = nlohmann::json::parse(out);
+  REQUIRE(from_stdin.size() == 2);
+  CHECK(from_stdin[0]["top"][0]["class"] == p[0]["top"][0]["class"]);  // (another batch: rounding may differ)
+  CHECK(std::abs(from_stdin[0]["top"][0]["probability"].get<double>() - p[0]["top"][0]["probability"].get<double>()) <
+        1e-5);
+  CHECK(from_stdin[1]["path"] == p[1]["path"]);
 
   // Clear errors.
   rc = test::run_command(hemo_cmd("train --data " + shell_quote((work / "absent").string()) + " --out " +
@@ -166,6 +181,21 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
                          &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("classes different") != std::string::npos, err);
+  // An ensemble whose second member names its classes differently fails before the first is
+  // evaluated (the same weights, two class names swapped in the metadata).
+  {
+    weights::TensorFile f = weights::load_tensors(run + "/best.safetensors");
+    auto meta = weights::ModelMeta::from_metadata(f.metadata, "best");
+    std::swap(meta.class_names[0], meta.class_names[1]);
+    const std::string swapped = (work / "swapped.safetensors").string();
+    weights::save_tensors(swapped, f.tensors, meta.to_metadata());
+    rc = test::run_command(hemo_cmd("eval --ensemble " + shell_quote(run + "/best.safetensors," + swapped) + " --data " +
+                                    shell_quote(data) + " --out " + shell_quote((work / "z").string())),
+                           &out, &err);
+    CHECK(rc != 0);
+    CHECK_MESSAGE(err.find("swapped.safetensors was trained on classes different") != std::string::npos, err);
+    CHECK_MESSAGE(err.find("accuracy") == std::string::npos, err);  // nothing was evaluated first
+  }
   rc = test::run_command(
       hemo_cmd("predict --checkpoint " + shell_quote(run + "/split.csv") + " " + shell_quote(one_class.string())), &out,
       &err);

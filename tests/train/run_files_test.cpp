@@ -184,4 +184,31 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   TrainConfig bad;
   bad.split_train = 0.5;
   CHECK_THROWS_WITH_AS(bad.validate(), doctest::Contains("sum to 1"), Error);
+  j = c.to_json();
+  j["augment"] = 3;  // a field of the wrong type (found by fuzz_checkpoint): a message, not a JSON exception
+  CHECK_THROWS_WITH_AS(TrainConfig::from_json(j, "run/config.json"),
+                       doctest::Contains("run/config.json: the training configuration is malformed"), Error);
+}
+
+TEST_CASE("config: settings that would train on nonsense are refused, each naming its flag") {
+  const std::pair<void (*)(TrainConfig&), const char*> cases[] = {
+      {[](TrainConfig& c) { c.step_size = 0; }, "--step-size must be >= 1"},
+      {[](TrainConfig& c) { c.gamma = -1; }, "--gamma must be a positive number"},
+      {[](TrainConfig& c) { c.momentum = -0.5; }, "--momentum must be in [0, 1)"},
+      {[](TrainConfig& c) { c.weight_decay = -1e-4; }, "--weight-decay must be >= 0"},
+      {[](TrainConfig& c) { c.patience = -2; }, "--patience must be >= 0"},
+      {[](TrainConfig& c) { c.warmup_epochs = -1; }, "--warmup-epochs must be in [0, --epochs)"},
+      {[](TrainConfig& c) { c.clip_grad_norm = -1; }, "--clip-grad-norm must be >= 0"},
+      {[](TrainConfig& c) { c.dropout = 1; }, "--dropout must be in [0, 1)"},
+      {[](TrainConfig& c) { c.input_size = 1; }, "--input-size must be 0 (the model's default) or in [8, 4096]"},
+      {[](TrainConfig& c) { c.input_size = -224; }, "--input-size must be 0"},
+      {[](TrainConfig& c) { c.max_minutes = -5; }, "--max-minutes must be >= 0"},
+      {[](TrainConfig& c) { c.rotation = 400; }, "--rotation must be in [0, 180]"},
+  };
+  for (const auto& [set, message] : cases) {
+    TrainConfig c;
+    CHECK_NOTHROW(c.validate());
+    set(c);
+    CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains(message), Error);
+  }
 }
