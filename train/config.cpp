@@ -9,7 +9,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,
-                                                monitor, patience, restore_best, max_minutes, seed, resume)
+                                                monitor, patience, restore_best, max_minutes, seed, resume,
+                                                distributed, sync_bn, world_size)
 
 nlohmann::json TrainConfig::to_json() const { return *this; }
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) { return j.get<TrainConfig>(); }
@@ -23,6 +24,7 @@ void TrainConfig::validate() const {
   HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
              "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
   HEMO_CHECK(threads >= 0, "--threads must be >= 0");
+  HEMO_CHECK(!sync_bn, "--sync-bn is not built yet: batch norm statistics are per rank (docs/training.md)");
 }
 
 TrainConfig recipe(const std::string& name) {

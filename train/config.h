@@ -49,6 +49,10 @@ struct TrainConfig {
                                     // (judged by the longest epoch so far)
   uint64_t seed = 0;
   bool resume = false;              // continue <out>/last.safetensors
+  // data parallel (docs/training.md): one process per rank under mpirun; batch_size is per rank
+  bool distributed = false;         // --distributed: ranks from MPI (train/comm.h)
+  bool sync_bn = false;             // --sync-bn: not built yet (an Error); batch norm is per rank
+  int world_size = 1;               // set by the trainer: the ranks of the run, for the record
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);
