@@ -24,7 +24,7 @@ void TrainConfig::validate() const {
   HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
              "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
   HEMO_CHECK(threads >= 0, "--threads must be >= 0");
-  HEMO_CHECK(!sync_bn, "--sync-bn is not built yet: batch norm statistics are per rank (docs/training.md)");
+  HEMO_CHECK(!sync_bn || distributed, "--sync-bn synchronizes batch norm across the ranks of --distributed; add it");
 }
 
 TrainConfig recipe(const std::string& name) {

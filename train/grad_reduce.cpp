@@ -1,11 +1,22 @@
 #include "train/grad_reduce.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "core/storage.h"
 
 namespace hemo::train {
+
+size_t bucket_bytes_from_env() {
+  const char* v = std::getenv("HEMO_DIST_BUCKET_MB");
+  if (!v || !*v) return 25u << 20;
+  char* end = nullptr;
+  const double mb = std::strtod(v, &end);
+  HEMO_CHECK(*end == '\0' && mb > 0, "HEMO_DIST_BUCKET_MB='", v, "' is not a positive number of MB");
+  return static_cast<size_t>(mb * (1 << 20));
+}
 
 GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<Tensor> params,
                          std::unique_ptr<DeviceCollectives> device, size_t bucket_bytes)
@@ -73,6 +84,7 @@ void GradReducer::start_ready() {
 
 void GradReducer::finish() {
   HEMO_CHECK(active_, "GradReducer::finish without begin_step");
+  const auto t0 = std::chrono::steady_clock::now();
   for (; next_start_ < buckets_.size(); ++next_start_) start(buckets_[next_start_]);
   for (Bucket& b : buckets_) {
     b.pending->wait();
@@ -84,6 +96,13 @@ void GradReducer::finish() {
     }
   }
   active_ = false;
+  waited_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double GradReducer::take_wait_seconds() {
+  const double s = waited_s_;
+  waited_s_ = 0;
+  return s;
 }
 
 }  // namespace hemo::train

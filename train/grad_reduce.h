@@ -29,6 +29,9 @@
 
 namespace hemo::train {
 
+// The bucket size: HEMO_DIST_BUCKET_MB (a positive number of MB) or 25 MB.
+size_t bucket_bytes_from_env();
+
 class GradReducer {
  public:
   GradReducer(std::shared_ptr<Communicator> comm, std::vector<Tensor> params,
@@ -41,6 +44,9 @@ class GradReducer {
   // After backward (or instead of it, on a rank with no samples).
   void finish();
 
+  // Seconds spent in finish() (waiting for the reductions and copying the gradients back) since
+  // the last call of take_wait_seconds(); the part of the all-reduce that backward did not hide.
+  double take_wait_seconds();
   size_t num_buckets() const { return buckets_.size(); }
   size_t bucket_bytes(size_t b) const { return buckets_[b].buf.nbytes(); }
 
@@ -64,6 +70,7 @@ class GradReducer {
   std::vector<Bucket> buckets_;
   size_t next_start_ = 0;
   bool active_ = false;
+  double waited_s_ = 0;
 };
 
 }  // namespace hemo::train

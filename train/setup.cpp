@@ -1,5 +1,7 @@
 #include "train/setup.h"
 
+#include "nn/layers.h"
+
 namespace hemo::train {
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
@@ -43,6 +45,12 @@ double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weigh
   double sum = 0;
   for (const int64_t label : labels) sum += w[static_cast<size_t>(label)];
   return sum;
+}
+
+void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm) {
+  for (auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m))
+      bn->sync = [comm](std::span<double> d) { comm->allreduce_sum(d, "the all-reduce of synchronized batch-norm sums"); };
 }
 
 }  // namespace hemo::train

@@ -171,8 +171,10 @@ class Trainer {
     model_->to(device_);
     for (const Tensor& p : model_->parameters())
       if (p.requires_grad()) params_.push_back(p);
+    if (config_.sync_bn && comm_->size() > 1) sync_batch_norms();
     if (comm_->size() > 1)
-      reducer_ = std::make_unique<GradReducer>(comm_, params_, device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr);
+      reducer_ = std::make_unique<GradReducer>(comm_, params_, device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr,
+                                               bucket_bytes_from_env());
     optimizer_ = make_optimizer(config_, params_);
     schedule_ = make_schedule(config_);
     if (config_.class_weights) {
@@ -185,6 +187,17 @@ class Trainer {
     meta_.input_size = input_;
     meta_.mean = {d_.eval_tf.mean[0], d_.eval_tf.mean[1], d_.eval_tf.mean[2]};
     meta_.std = {d_.eval_tf.std[0], d_.eval_tf.std[1], d_.eval_tf.std[2]};
+  }
+
+  // --sync-bn: every BatchNorm2d normalizes with the global batch's statistics (nn/ops_sync_norm.h).
+  void sync_batch_norms() {
+    HEMO_CHECK(device_.is_cpu(), "--sync-bn is built for --device cpu only");
+    const int64_t g = config_.batch_size * comm_->size(), last = d_.train_loader->samples_per_epoch() % g;
+    HEMO_CHECK(last == 0 || last > g - config_.batch_size, "--sync-bn: the last step of an epoch holds ", last,
+               " images, which leaves a rank without any; every rank must run every step's forward. Pick a --batch-size B "
+               "such that the ", d_.train_loader->samples_per_epoch(), " training images leave either nothing or more than ",
+               comm_->size() - 1, " x B for the last step");
+    synchronize_batch_norms(*model_, comm_);
   }
 
   void load_pretrained(const models::ModelSpec& spec) {
@@ -245,6 +258,9 @@ class Trainer {
     comm_->allreduce_sum(std::span<double>(totals, 3), "the all-reduce of the epoch's training metrics");
     loss_sum = totals[0], correct = static_cast<int64_t>(totals[1]), seen = static_cast<int64_t>(totals[2]);
     const double train_seconds = seconds_since(t0);
+    if (reducer_)
+      log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
+              " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
     const Predictions val = predict(*model_, *d_.val_loader, device_);
 
     EpochRecord rec;
