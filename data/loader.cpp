@@ -64,6 +64,12 @@ std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
   return {};
 }
 
+int64_t Loader::shard_samples_per_epoch() const {
+  const int64_t b = opts_.batch_size, g = b * opts_.shard_count, full = epoch_size_ / g;
+  const int64_t rest = opts_.drop_last ? 0 : epoch_size_ % g;
+  return full * b + std::clamp<int64_t>(rest - opts_.shard_rank * b, 0, b);
+}
+
 Batch Loader::make_batch(int64_t epoch, int64_t number, const std::vector<int64_t>& order) const {
   const int64_t global_begin = number * opts_.batch_size * opts_.shard_count;
   const int64_t size = static_cast<int64_t>(order.size());

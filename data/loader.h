@@ -75,6 +75,7 @@ class Loader {
 
   int64_t batches_per_epoch() const { return num_batches_; }
   int64_t samples_per_epoch() const { return epoch_size_; }
+  int64_t shard_samples_per_epoch() const;  // the images this shard's batches hold per epoch
   const ImageSource& source() const { return *source_; }
   const TransformSpec& spec() const { return spec_; }
 

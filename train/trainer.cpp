@@ -241,7 +241,7 @@ class Trainer {
     data::Loader& loader = *d_.train_loader;
     loader.start_epoch(epoch);
     std::optional<Progress> progress;  // rank 0's own samples; the record below sums all ranks
-    if (root()) progress.emplace(cat("epoch ", epoch + 1, "/", config_.epochs), loader.samples_per_epoch() / comm_->size());
+    if (root()) progress.emplace(cat("epoch ", epoch + 1, "/", config_.epochs), loader.shard_samples_per_epoch());
     double loss_sum = 0;
     int64_t seen = 0, correct = 0, step = 0;
     while (auto batch = loader.next()) {

@@ -41,6 +41,10 @@ TEST_CASE("sharded batches of every rank put together are the global batch, the 
       o.shard_count = ranks;
       shards.push_back(epoch_of(src, o, 2));
       REQUIRE(shards.back().size() == whole.size());
+      int64_t mine = 0;
+      for (const Batch& b : shards.back()) mine += b.n;
+      Loader counter(src, TransformSpec::train(24), o);
+      CHECK(counter.shard_samples_per_epoch() == mine);
     }
     int64_t seen = 0, empty = 0;
     for (size_t b = 0; b < whole.size(); ++b) {
