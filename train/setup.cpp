@@ -1,5 +1,6 @@
 #include "train/setup.h"
 
+#include "core/error.h"
 #include "nn/layers.h"
 
 namespace hemo::train {
@@ -49,8 +50,11 @@ double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weigh
 
 void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm) {
   for (auto& [name, m] : model.named_modules())
-    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m))
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) {
+      HEMO_CHECK(bn->weight.device().is_cpu(), "--sync-bn is built for --device cpu only; ", name, " is on ",
+                 bn->weight.device().str());
       bn->sync = [comm](std::span<double> d) { comm->allreduce_sum(d, "the all-reduce of synchronized batch-norm sums"); };
+    }
 }
 
 }  // namespace hemo::train

@@ -191,7 +191,6 @@ class Trainer {
 
   // --sync-bn: every BatchNorm2d normalizes with the global batch's statistics (nn/ops_sync_norm.h).
   void sync_batch_norms() {
-    HEMO_CHECK(device_.is_cpu(), "--sync-bn is built for --device cpu only");
     const int64_t g = config_.batch_size * comm_->size(), last = d_.train_loader->samples_per_epoch() % g;
     HEMO_CHECK(last == 0 || last > g - config_.batch_size, "--sync-bn: the last step of an epoch holds ", last,
                " images, which leaves a rank without any; every rank must run every step's forward. Pick a --batch-size B "
