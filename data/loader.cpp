@@ -35,8 +35,10 @@ Loader::Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, Lo
   } else {
     epoch_size_ = n;
   }
-  num_batches_ = opts_.drop_last ? epoch_size_ / opts_.batch_size
-                                 : (epoch_size_ + opts_.batch_size - 1) / opts_.batch_size;
+  if (opts_.shard_count < 1 || opts_.shard_rank < 0 || opts_.shard_rank >= opts_.shard_count)
+    throw Error(cat("Loader: shard ", opts_.shard_rank, " of ", opts_.shard_count, " does not exist"));
+  const int64_t global_batch = opts_.batch_size * opts_.shard_count;
+  num_batches_ = opts_.drop_last ? epoch_size_ / global_batch : (epoch_size_ + global_batch - 1) / global_batch;
   // Recycled heap buffers: prefetched batches, the one being consumed, and one being made per worker.
   if (!opts_.allocator)
     opts_.allocator = recycling_allocator(FloatBuffer::heap, static_cast<size_t>(opts_.prefetch + opts_.threads + 1));
@@ -62,10 +64,19 @@ std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
   return {};
 }
 
+int64_t Loader::shard_samples_per_epoch() const {
+  const int64_t b = opts_.batch_size, g = b * opts_.shard_count, full = epoch_size_ / g;
+  const int64_t rest = opts_.drop_last ? 0 : epoch_size_ % g;
+  return full * b + std::clamp<int64_t>(rest - opts_.shard_rank * b, 0, b);
+}
+
 Batch Loader::make_batch(int64_t epoch, int64_t number, const std::vector<int64_t>& order) const {
-  const int64_t begin = number * opts_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + opts_.batch_size, static_cast<int64_t>(order.size()));
-  if (begin < 0 || begin >= end) throw Error(cat("Loader: batch ", number, " is past the epoch's end"));
+  const int64_t global_begin = number * opts_.batch_size * opts_.shard_count;
+  const int64_t size = static_cast<int64_t>(order.size());
+  if (number < 0 || global_begin >= size) throw Error(cat("Loader: batch ", number, " is past the epoch's end"));
+  const int64_t global_end = std::min<int64_t>(global_begin + opts_.batch_size * opts_.shard_count, size);
+  const int64_t begin = std::min(global_begin + opts_.shard_rank * opts_.batch_size, global_end);
+  const int64_t end = std::min(begin + opts_.batch_size, global_end);
   Batch b;
   b.epoch = epoch;
   b.number = number;
@@ -73,6 +84,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t number, const std::vector<int64_
   b.c = 3;
   b.h = b.w = spec_.size;
   const size_t per = spec_.output_floats();
+  if (b.n == 0) return b;  // this rank's share of the last global batch is empty
   b.images = opts_.allocator(per * static_cast<size_t>(b.n));
   if (!b.images.data || b.images.size < per * static_cast<size_t>(b.n))
     throw Error(cat("Loader: the batch allocator returned ", b.images.size, " floats, need ",

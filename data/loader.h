@@ -7,7 +7,7 @@
 //     while (std::optional<Batch> b = loader.next()) { ... }
 //   }
 //
-// Determinism: batch b of epoch e holds the samples at positions [b*B, (b+1)*B) of the epoch's
+// Determinism: batch b of epoch e holds (unsharded; see LoaderOptions::shard_rank) the samples at positions [b*B, (b+1)*B) of the epoch's
 // order (sampler.h, a function of (seed, e)), and sample k's augmentation draws come from
 // Rng::derive(seed', e, b*B + k). So the batches are bit-identical whatever `threads` is (0 runs
 // everything in the calling thread) and whatever order the threads finish in; next() hands them
@@ -51,6 +51,13 @@ struct LoaderOptions {
   int64_t samples_per_epoch = 0;  // Order::Weighted; 0: the source's size
   bool drop_last = false;
   uint64_t seed = 0;
+  // Data-parallel sharding: rank `shard_rank` of `shard_count` (train/comm.h). Batch b of this
+  // rank holds positions [b*G + r*B, min(b*G + (r+1)*B, end of global batch b)) of the epoch's
+  // order, G = shard_count * B: so the ranks' batches b together are exactly batch b of one
+  // process with batch size G. A rank whose share of the last, partial global batch is empty gets
+  // a batch with n == 0 (every rank sees the same number of batches). drop_last drops a partial
+  // global batch. Augmentation draws depend on the global position, as without sharding.
+  int shard_rank = 0, shard_count = 1;
   BatchAllocator allocator;       // empty: recycling_allocator(FloatBuffer::heap) (batch.h)
 };
 
@@ -68,6 +75,7 @@ class Loader {
 
   int64_t batches_per_epoch() const { return num_batches_; }
   int64_t samples_per_epoch() const { return epoch_size_; }
+  int64_t shard_samples_per_epoch() const;  // the images this shard's batches hold per epoch
   const ImageSource& source() const { return *source_; }
   const TransformSpec& spec() const { return spec_; }
 

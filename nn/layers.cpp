@@ -9,6 +9,7 @@
 #include "nn/ops_dropout.h"
 #include "nn/ops_norm.h"
 #include "nn/ops_pool.h"
+#include "nn/ops_sync_norm.h"
 #include "tensor/autograd.h"
 
 namespace hemo::nn {
@@ -132,6 +133,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
       one_ = Tensor::ones({}, num_batches_tracked.dtype(), num_batches_tracked.device());
     accumulate_(num_batches_tracked, one_);
   }
+  if (is_training() && sync) return sync_batch_norm(x, weight, bias, running_mean, running_var, momentum, eps, sync);
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 

@@ -6,6 +6,7 @@
 
 #include "kernels/activation.h"
 #include "nn/module.h"
+#include "nn/ops_sync_norm.h"
 #include "nn/pair.h"
 #include "tensor/rng.h"
 
@@ -69,7 +70,9 @@ class Linear : public Module {
 
 // BatchNorm over channel dim 1 of [N, C, H, W] (or [N, C]). Parameters weight (ones) and bias
 // (zeros); buffers running_mean (zeros), running_var (ones), num_batches_tracked (a float32
-// count). momentum and eps per layer, as torchvision sets them per model.
+// count). momentum and eps per layer, as torchvision sets them per model. With `sync` set (hemo
+// train --sync-bn), training mode normalizes with the statistics of every rank's batch
+// (nn/ops_sync_norm.h).
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
@@ -79,6 +82,7 @@ class BatchNorm2d : public Module {
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   int64_t channels;
   double eps, momentum;
+  HostAllReduce sync;  // empty: statistics of this process's batch only
 
  private:
   Tensor one_;  // 1, on num_batches_tracked's device: the count is advanced there, with no host round trip

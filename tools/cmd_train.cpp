@@ -97,6 +97,9 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Time limit: no epoch starts that would end past it (0: none)");
   option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
   flag(cmd, *f, "--resume", &TrainConfig::resume, "Continue OUT/last.safetensors");
+  flag(cmd, *f, "--distributed", &TrainConfig::distributed,
+       "Data parallel over the ranks of mpirun (docs/training.md); --batch-size is per rank");
+  flag(cmd, *f, "--sync-bn", &TrainConfig::sync_bn, "Batch norm with the statistics of every rank's batch (CPU; default: per rank)");
   // Epoch summaries and the final metrics table go to stdout; the progress bar to stderr.
   cmd->callback([f] {
     hemo::train::run_training(resolve_train_flags(*f),

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs what building and testing hemo needs on Debian 12, and nothing when it is all there.
 # Runs apt as root (directly, or through sudo). The CUDA toolkit is optional: with it under
-# /usr/local/cuda the CUDA backend is compiled in; without it hemo builds CPU-only.
+# /usr/local/cuda the CUDA backend is compiled in; without it hemo builds CPU-only. MPI is optional
+# to build too (without it `hemo train --distributed` is an error); its tests need mpirun.
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build git pkg-config
           doctest-dev libstb-dev libturbojpeg0-dev nlohmann-json3-dev libcli11-dev
           libprotobuf-dev protobuf-compiler libonnx-dev  # hemo export --onnx: protobuf, ONNX's schema
           dpkg-dev  # dpkg-shlibdeps, for the .deb (cpack)
+          openmpi-bin libopenmpi-dev  # hemo train --distributed (optional to build; its tests need mpirun)
           python3 python3-venv python3-torch python3-torchvision python3-pil
           clang libclang-rt-14-dev libomp-dev  # the libFuzzer targets (-DHEMO_FUZZ=ON, tests/fuzz)
           chromium)  # headless Chromium opens report.html in tests/train
 [[ "${1:-}" == "--runtime" ]] && packages=(build-essential cmake ninja-build libstb-dev libturbojpeg0-dev
                                             nlohmann-json3-dev libcli11-dev doctest-dev
-                                            libprotobuf-dev protobuf-compiler libonnx-dev)
+                                            libprotobuf-dev protobuf-compiler libonnx-dev
+                                            openmpi-bin libopenmpi-dev)
 
 missing=()
 for p in "${packages[@]}"; do

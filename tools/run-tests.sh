@@ -41,6 +41,9 @@ if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   cmake -S . -B "$build-nvcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DHEMO_WERROR=ON \
         -DHEMO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${launcher[@]}" >/dev/null
   cmake --build "$build-nvcc" -j "$jobs" --target hemo_core hemo_kernels hemo_tensor
+  # The data-parallel collectives, with NCCL where CMake finds it (train/CMakeLists.txt).
+  dist_objs=(train/CMakeFiles/hemo_train.dir/{comm,comm_mpi,comm_nccl,grad_reduce}.cpp.o)
+  cmake --build "$build-nvcc" -j "$jobs" --target "${dist_objs[@]}"
 else
   step "no CUDA toolkit: the nvcc compile is left out"
 fi

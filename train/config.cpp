@@ -11,7 +11,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,
-                                                monitor, patience, restore_best, max_minutes, seed, resume)
+                                                monitor, patience, restore_best, max_minutes, seed, resume,
+                                                distributed, sync_bn, world_size)
 
 nlohmann::json TrainConfig::to_json() const { return *this; }
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& origin) {
@@ -45,6 +46,7 @@ void TrainConfig::validate() const {
   HEMO_CHECK(patience >= 0, "--patience must be >= 0 (0: never stop early; got ", patience, ")");
   HEMO_CHECK(max_minutes >= 0, "--max-minutes must be >= 0 (0: no limit; got ", max_minutes, ")");
   HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");
+  HEMO_CHECK(!sync_bn || distributed, "--sync-bn synchronizes batch norm across the ranks of --distributed; add it");
 }
 
 TrainConfig recipe(const std::string& name) {

@@ -49,6 +49,10 @@ struct TrainConfig {
                                     // (judged by the longest epoch so far)
   uint64_t seed = 0;
   bool resume = false;              // continue <out>/last.safetensors
+  // data parallel (docs/training.md): one process per rank under mpirun; batch_size is per rank
+  bool distributed = false;         // --distributed: ranks from MPI (train/comm.h)
+  bool sync_bn = false;             // --sync-bn: batch norm statistics over all ranks (CPU only)
+  int world_size = 1;               // set by the trainer: the ranks of the run, for the record
 
   nlohmann::json to_json() const;
   // An Error naming `origin` when a field has the wrong type (a missing field keeps its default).

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "data/image_folder.h"
 #include "data/manifest.h"
@@ -12,18 +13,22 @@
 #include "data/source.h"
 #include "kernels/precision.h"
 #include "models/registry.h"
+#include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
 #include "nn/state_dict.h"
 #include "tensor/autograd.h"
 #include "tensor/rng.h"
 #include "train/checkpoint.h"
+#include "train/comm.h"
 #include "train/evaluate.h"
+#include "train/grad_reduce.h"
 #include "train/gradcam_report.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/report_html.h"
 #include "train/run_files.h"
 #include "train/schedule.h"
+#include "train/setup.h"
 #include "train/tensorboard.h"
 #include "train/train_state.h"
 
@@ -35,26 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
-  if (c.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
-  AdamOptions o;
-  o.lr = c.lr;
-  o.weight_decay = c.weight_decay;
-  o.decoupled = c.optimizer == OptimizerKind::adamw;
-  return std::make_unique<Adam>(std::move(params), o);
-}
-
-Schedule make_schedule(const TrainConfig& c) {
-  Schedule s;
-  s.kind = c.schedule;
-  s.base_lr = c.lr;
-  s.step_size = c.step_size;
-  s.gamma = c.gamma;
-  s.warmup_epochs = c.warmup_epochs;
-  s.total_epochs = c.epochs;
-  return s;
-}
 
 // The data of a run: the split, its loaders and the transforms, from the configuration.
 struct RunData {
@@ -72,12 +57,12 @@ struct RunData {
 // then per epoch train, validate, keep the best and checkpoint, until done or stopped; then test.
 class Trainer {
  public:
-  Trainer(const TrainConfig& config, std::function<void(const std::string&)> log)
-      : config_(config), log_(std::move(log)), run_dir_(config.out) {}
+  Trainer(const TrainConfig& config, std::function<void(const std::string&)> log, std::shared_ptr<Communicator> comm)
+      : config_(with_world(config, comm->size())), log_(std::move(log)), run_dir_(config.out), comm_(std::move(comm)) {}
 
   TrainResult run() {
     config_.validate();
-    fs::create_directories(run_dir_);
+    if (root()) fs::create_directories(run_dir_);
     device_ = resolve(config_.device);
     set_precision(config_.precision);
     prepare_data();
@@ -92,16 +77,30 @@ class Trainer {
       const EpochRecord rec = train_epoch(epoch);
       result.train_losses.push_back(rec.train_loss);
       ++result.epochs_run;
-      if (stop_early()) break;
+      if (agree(stop_early())) break;
       longest_epoch = std::max(longest_epoch, rec.seconds);
-      if (out_of_time(epoch, seconds_since(run_start) + longest_epoch)) break;
+      if (agree(out_of_time(epoch, seconds_since(run_start) + longest_epoch))) break;
     }
     test(result);
     return result;
   }
 
  private:
+  static TrainConfig with_world(TrainConfig c, int size) {
+    c.world_size = size;
+    return c;
+  }
+  bool root() const { return comm_->is_root(); }
+  // Rank 0's answer on every rank (time limits differ between ranks' clocks).
+  bool agree(bool mine) const {
+    uint8_t b = mine ? 1 : 0;
+    comm_->broadcast(std::span<uint8_t>(&b, 1), 0, "the broadcast of rank 0's decision to stop");
+    return b != 0;
+  }
+
+  // Rank 0 alone logs and writes the run directory; every rank computes the same decisions.
   void log(const std::string& line) const {
+    if (!root()) return;
     if (log_)
       log_(line);
     else
@@ -116,7 +115,10 @@ class Trainer {
     split.seed = config_.seed;
     std::vector<data::Skipped> skipped;
     const fs::path manifest_path = config_.manifest.empty() ? run_dir_ / "split.csv" : fs::path(config_.manifest);
-    d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
+    // Rank 0 creates the manifest; the others read it after the barrier.
+    if (root()) d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
+    comm_->barrier("the barrier after rank 0 wrote the split manifest");
+    if (!root()) d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
     for (const auto& s : skipped) log("skipped " + s.path + ": " + s.reason);
     d_.split_hash = manifest_hash(d_.manifest.to_csv());
     input_ = config_.input_size > 0 ? config_.input_size : models::model_spec(config_.model).default_input;
@@ -143,8 +145,14 @@ class Trainer {
     train_opts.seed = config_.seed;
     train_opts.order = config_.balanced_sampler ? data::Order::Weighted : data::Order::Shuffle;
     train_opts.allocator = batch_allocator(device_);
+    train_opts.shard_rank = comm_->rank();
+    train_opts.shard_count = comm_->size();
+    if (comm_->size() > 1)
+      log(cat("distributed: ", comm_->size(), " ranks (", comm_->backend(), "), batch ", config_.batch_size,
+              " per rank, global batch ", config_.batch_size * comm_->size()));
     d_.train_loader = std::make_unique<data::Loader>(d_.train_src, d_.train_tf, train_opts);
     d_.eval_opts = train_opts;
+    d_.eval_opts.shard_rank = 0, d_.eval_opts.shard_count = 1;  // every rank evaluates the whole split
     d_.eval_opts.order = data::Order::Sequential;
     d_.val_loader = std::make_unique<data::Loader>(std::make_shared<data::FileSource>(d_.val), d_.eval_tf, d_.eval_opts);
   }
@@ -163,6 +171,10 @@ class Trainer {
     model_->to(device_);
     for (const Tensor& p : model_->parameters())
       if (p.requires_grad()) params_.push_back(p);
+    if (config_.sync_bn && comm_->size() > 1) sync_batch_norms();
+    if (comm_->size() > 1)
+      reducer_ = std::make_unique<GradReducer>(comm_, params_, device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr,
+                                               bucket_bytes_from_env());
     optimizer_ = make_optimizer(config_, params_);
     schedule_ = make_schedule(config_);
     if (config_.class_weights) {
@@ -177,6 +189,16 @@ class Trainer {
     meta_.std = {d_.eval_tf.std[0], d_.eval_tf.std[1], d_.eval_tf.std[2]};
   }
 
+  // --sync-bn: every BatchNorm2d normalizes with the global batch's statistics (nn/ops_sync_norm.h).
+  void sync_batch_norms() {
+    const int64_t g = config_.batch_size * comm_->size(), last = d_.train_loader->samples_per_epoch() % g;
+    HEMO_CHECK(last == 0 || last > g - config_.batch_size, "--sync-bn: the last step of an epoch holds ", last,
+               " images, which leaves a rank without any; every rank must run every step's forward. Pick a --batch-size B "
+               "such that the ", d_.train_loader->samples_per_epoch(), " training images leave either nothing or more than ",
+               comm_->size() - 1, " x B for the last step");
+    synchronize_batch_norms(*model_, comm_);
+  }
+
   void load_pretrained(const models::ModelSpec& spec) {
     Checkpoint pre = load_checkpoint(config_.pretrained);
     HEMO_CHECK(pre.meta.architecture == config_.model, "--pretrained ", config_.pretrained, " holds a ",
@@ -187,10 +209,10 @@ class Trainer {
   }
 
   void start_or_resume() {
-    files_ = std::make_unique<RunFiles>(run_dir_.string(), /*append=*/config_.resume);
+    if (root()) files_ = std::make_unique<RunFiles>(run_dir_.string(), /*append=*/config_.resume);
     state_.monitor = config_.monitor;
     if (!config_.resume) {
-      files_->write_config(config_.to_json());
+      if (root()) files_->write_config(config_.to_json());
       return;
     }
     const std::string last = last_path().string();
@@ -205,7 +227,7 @@ class Trainer {
     default_generator().set_state(state_.dropout_rng);
     init_gen_.set_state(state_.init_rng);
     state_.monitor = config_.monitor;
-    files_->restore_history(state_.history);
+    if (root()) files_->restore_history(state_.history);
     log(cat("resuming ", last, " after epoch ", state_.epoch + 1));
   }
 
@@ -217,19 +239,27 @@ class Trainer {
     model_->train();
     data::Loader& loader = *d_.train_loader;
     loader.start_epoch(epoch);
-    Progress progress(cat("epoch ", epoch + 1, "/", config_.epochs), loader.samples_per_epoch());
+    std::optional<Progress> progress;  // rank 0's own samples; the record below sums all ranks
+    if (root()) progress.emplace(cat("epoch ", epoch + 1, "/", config_.epochs), loader.shard_samples_per_epoch());
     double loss_sum = 0;
     int64_t seen = 0, correct = 0, step = 0;
     while (auto batch = loader.next()) {
       const Tensor logits = train_step(*batch, lr, epoch, step);
-      loss_sum += last_loss_ * static_cast<double>(batch->n);
-      correct += count_correct(logits, *batch);
-      seen += batch->n;
       ++step;
-      progress.update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
+      if (batch->n == 0) continue;
+      loss_sum += last_loss_ * static_cast<double>(batch->n);
+      correct += count_correct(logits, batch->labels);
+      seen += batch->n;
+      if (progress) progress->update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
     }
-    progress.finish();
+    if (progress) progress->finish();
+    double totals[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+    comm_->allreduce_sum(std::span<double>(totals, 3), "the all-reduce of the epoch's training metrics");
+    loss_sum = totals[0], correct = static_cast<int64_t>(totals[1]), seen = static_cast<int64_t>(totals[2]);
     const double train_seconds = seconds_since(t0);
+    if (reducer_)
+      log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
+              " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
     const Predictions val = predict(*model_, *d_.val_loader, device_);
 
     EpochRecord rec;
@@ -241,19 +271,28 @@ class Trainer {
     rec.lr = lr;
     rec.images_per_s = static_cast<double>(seen) / std::max(train_seconds, 1e-9);
     rec.seconds = seconds_since(t0);
-    files_->log_epoch(rec);
+    if (root()) files_->log_epoch(rec);
     state_.history.push_back(to_json(rec));
     const bool better = state_.record(epoch, config_.monitor == Monitor::val_loss ? rec.val_loss : rec.val_acc);
     log(cat("epoch ", rec.epoch, "/", config_.epochs, ": train loss ", rec.train_loss, " acc ", rec.train_acc,
             " | val loss ", rec.val_loss, " acc ", rec.val_acc, " | lr ", lr, " | ",
             static_cast<int64_t>(rec.images_per_s), " img/s, ", static_cast<int64_t>(rec.seconds), " s",
             better ? " | best" : ""));
-    save_checkpoints(better);
+    if (root()) save_checkpoints(better);
     return rec;
   }
 
   // Forward, loss, backward, update on one batch; the loss goes to last_loss_, the logits back.
+  // Distributed: the gradients are averaged over the ranks (train/grad_reduce.h); a rank with no
+  // sample in this step only joins the all-reduce.
   Tensor train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
+    const double share = reducer_ ? reducer_->begin_step(loss_weight(batch.labels, class_weights_)) : 1.0;
+    if (batch.n == 0) {
+      optimizer_->zero_grad();
+      reducer_->finish();
+      apply_update();
+      return {};
+    }
     const Tensor logits = (*model_)(batch_tensor(batch, device_));
     Tensor loss = nn::cross_entropy(logits, batch.labels, class_weights_, config_.label_smoothing);
     last_loss_ = loss.item();
@@ -261,25 +300,17 @@ class Trainer {
                ", step ", step + 1, " (lr ", lr,
                "); no checkpoint was written from this step. Try a lower --lr or --clip-grad-norm.");
     optimizer_->zero_grad();
+    if (reducer_) loss = nn::scale(loss, share);  // W_r / W: the all-reduce's sum is then the mean
     loss.backward();
-    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm);
-    optimizer_->step();
-    ++state_.step;
+    if (reducer_) reducer_->finish();
+    apply_update();
     return logits;
   }
 
-  static int64_t count_correct(const Tensor& logits, const data::Batch& batch) {
-    const Tensor host = logits.detach().to(Device::cpu());
-    const float* p = host.data<float>();
-    const int64_t k = host.size(1);
-    int64_t correct = 0;
-    for (int64_t i = 0; i < batch.n; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < k; ++c)
-        if (p[i * k + c] > p[i * k + best]) best = c;
-      correct += best == batch.labels[static_cast<size_t>(i)];
-    }
-    return correct;
+  void apply_update() {
+    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm);
+    optimizer_->step();
+    ++state_.step;
   }
 
   void save_checkpoints(bool better) {
@@ -309,6 +340,7 @@ class Trainer {
   }
 
   void test(TrainResult& result) {
+    if (!root()) return;  // rank 0 alone evaluates the test split and writes the report
     if (config_.restore_best && fs::exists(best_path())) {
       nn::load_state_dict(*model_, load_checkpoint(best_path().string()).model);
       log(cat("evaluating the best epoch (", state_.best_epoch + 1, ") on the test split"));
@@ -335,6 +367,7 @@ class Trainer {
   const TrainConfig config_;
   const std::function<void(const std::string&)> log_;
   const fs::path run_dir_;
+  const std::shared_ptr<Communicator> comm_;
   Device device_ = Device::cpu();
   RunData d_;
   int64_t input_ = 0;
@@ -348,12 +381,20 @@ class Trainer {
   std::unique_ptr<RunFiles> files_;
   TrainState state_;
   double last_loss_ = 0;
+  std::unique_ptr<GradReducer> reducer_;  // several ranks only
 };
 
 }  // namespace
 
 TrainResult run_training(const TrainConfig& config, const std::function<void(const std::string&)>& log) {
-  return Trainer(config, log).run();
+  const std::shared_ptr<Communicator> comm = make_communicator({config.distributed});
+  if (comm->size() == 1) return Trainer(config, log, comm).run();
+  // A failing rank must not leave the others waiting in a collective: it ends the job.
+  try {
+    return Trainer(config, log, comm).run();
+  } catch (const std::exception& e) {
+    comm->abort(cat("error: ", e.what()), 1);
+  }
 }
 
 }  // namespace hemo::train

@@ -1,0 +1,60 @@
+#include "train/setup.h"
+
+#include "core/error.h"
+#include "nn/layers.h"
+
+namespace hemo::train {
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
+  if (c.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
+  AdamOptions o;
+  o.lr = c.lr;
+  o.weight_decay = c.weight_decay;
+  o.decoupled = c.optimizer == OptimizerKind::adamw;
+  return std::make_unique<Adam>(std::move(params), o);
+}
+
+Schedule make_schedule(const TrainConfig& c) {
+  Schedule s;
+  s.kind = c.schedule;
+  s.base_lr = c.lr;
+  s.step_size = c.step_size;
+  s.gamma = c.gamma;
+  s.warmup_epochs = c.warmup_epochs;
+  s.total_epochs = c.epochs;
+  return s;
+}
+
+int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels) {
+  const Tensor host = logits.detach().to(Device::cpu());
+  const float* p = host.data<float>();
+  const int64_t k = host.size(1);
+  int64_t correct = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = p + static_cast<int64_t>(i) * k;
+    int64_t best = 0;
+    for (int64_t c = 1; c < k; ++c)
+      if (row[c] > row[best]) best = c;
+    correct += best == labels[i];
+  }
+  return correct;
+}
+
+double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weights) {
+  if (!class_weights.defined()) return static_cast<double>(labels.size());
+  const std::vector<float> w = class_weights.to_vector<float>();
+  double sum = 0;
+  for (const int64_t label : labels) sum += w[static_cast<size_t>(label)];
+  return sum;
+}
+
+void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm) {
+  for (auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) {
+      HEMO_CHECK(bn->weight.device().is_cpu(), "--sync-bn is built for --device cpu only; ", name, " is on ",
+                 bn->weight.device().str());
+      bn->sync = [comm](std::span<double> d) { comm->allreduce_sum(d, "the all-reduce of synchronized batch-norm sums"); };
+    }
+}
+
+}  // namespace hemo::train

@@ -1,0 +1,27 @@
+// The optimizer and the learning-rate schedule a TrainConfig asks for, and small helpers of the
+// training step.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "nn/module.h"
+#include "train/comm.h"
+#include "train/config.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+namespace hemo::train {
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params);
+Schedule make_schedule(const TrainConfig& c);
+
+// Rows of `logits` ([n, K]) whose largest entry is at the label.
+int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels);
+// W_r of train/grad_reduce.h: the number of labels, or with class weights (a [K] tensor) their sum.
+double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weights);
+
+// --sync-bn: every BatchNorm2d of `model` sums its statistics over `comm`'s ranks (nn/ops_sync_norm.h);
+// an Error for a model not on the CPU.
+void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm);
+
+}  // namespace hemo::train
