@@ -1,6 +1,7 @@
 #include "tools/bench_step.h"
 
 #include "models/inference.h"
+#include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
 #include "tensor/autograd.h"
 
@@ -44,11 +45,13 @@ void BenchStep::run(StepRegions* regions) {
     synchronize(device_);
     return;
   }
+  const double share = reducer_ ? reducer_->begin_step(static_cast<double>(labels_.size())) : 1.0;
   const Tensor logits = (*model_)(x_);
   Tensor loss;
   {
     Region r(regions, "loss");
     loss = nn::cross_entropy(logits, labels_);
+    if (reducer_) loss = nn::scale(loss, share);  // this rank's share of the global batch
   }
   {
     Region r(regions, "zero_grad");
@@ -57,6 +60,10 @@ void BenchStep::run(StepRegions* regions) {
   {
     Region r(regions, "backward");
     loss.backward();
+  }
+  if (reducer_) {
+    Region r(regions, "allreduce");
+    reducer_->finish();
   }
   {
     Region r(regions, "optimizer");

@@ -10,6 +10,7 @@
 
 #include "nn/module.h"
 #include "tools/bench_common.h"
+#include "train/grad_reduce.h"
 #include "train/optim.h"
 
 namespace hemo::cli::bench {
@@ -26,6 +27,10 @@ class BenchStep {
  public:
   BenchStep(const ModelCase& c, Device device, StepMode mode);
   void run(StepRegions* regions = nullptr);  // one step, synchronized
+  // With a reducer, a training step averages its gradients over the reducer's ranks between
+  // backward and the optimizer, as `hemo train --distributed` does (train/grad_reduce.h); null
+  // turns that off again (the same step on this rank alone).
+  void set_reducer(train::GradReducer* reducer) { reducer_ = reducer; }
   nn::Module& model() { return *model_; }
   double last_loss() const { return loss_; }
 
@@ -34,6 +39,7 @@ class BenchStep {
   bool train_;
   nn::ModulePtr model_;
   std::unique_ptr<train::Sgd> opt_;
+  train::GradReducer* reducer_ = nullptr;
   Tensor x_;
   std::vector<int64_t> labels_;
   double loss_ = 0;

@@ -5,11 +5,17 @@
 // zero_grad, backward, SGD with momentum 0.9), then a device synchronize. After --warmup untimed steps, --steps
 // timed ones give the median and spread of ms per step, images/s (batch / median), and the peak
 // memory (host RSS; on CUDA the caching allocator's bytes in use and reserved).
+// With --distributed, under mpirun (`mpirun -np 2 hemo bench train --distributed ...`), every
+// rank alternates the step alone and the step with its gradients averaged over the ranks
+// (train/grad_reduce.h, as `hemo train --distributed`), so both see the same load; rank 0
+// reports both, the global images/s, and the scaling efficiency: the step alone over the
+// distributed step (1.0: the all-reduce costs nothing; weak scaling, the batch is per rank).
 #include "tools/command.h"
 
 #include <memory>
 
 #include "tools/bench_step.h"
+#include "train/comm.h"
 
 namespace {
 
@@ -38,11 +44,70 @@ nlohmann::json run_bench_train(ModelCase c) {
   return r;
 }
 
+// The mean over the ranks of each rank's median.
+double mean_over_ranks(train::Communicator& comm, double v) {
+  double x[1] = {v};
+  comm.allreduce_sum(std::span<double>(x, 1), "bench train: medians");
+  return x[0] / comm.size();
+}
+
+nlohmann::json run_bench_train_distributed(ModelCase c) {
+  const Device device = prepare(c);
+  const std::shared_ptr<train::Communicator> comm = train::make_communicator({.distributed = true});
+  BenchStep step(c, device, StepMode::train);
+  train::GradReducer reducer(comm, step.model().parameters(),
+                             device.is_cuda() ? train::make_nccl_collectives(comm) : nullptr,
+                             train::bucket_bytes_from_env());
+  std::vector<double> alone, together;
+  for (int i = 0; i < c.warmup + c.steps; ++i) {
+    step.set_reducer(nullptr);
+    double t0 = now();
+    step.run();
+    const double t_alone = now() - t0;
+    step.set_reducer(&reducer);
+    t0 = now();
+    step.run();
+    const double t_together = now() - t0;
+    if (i < c.warmup) continue;
+    alone.push_back(t_alone);
+    together.push_back(t_together);
+  }
+  const Stats a = summarize(alone), t = summarize(together);
+  const double alone_s = mean_over_ranks(*comm, a.median), together_s = mean_over_ranks(*comm, t.median);
+  const int ranks = comm->size();
+  return {{"command", "bench train --distributed"},
+          {"env", environment(device, c.precision)},
+          {"case", case_json(c)},
+          {"ranks", ranks},
+          {"rank", comm->rank()},
+          {"step_alone", ms_json(a)},
+          {"step_distributed", ms_json(t)},
+          {"buckets", reducer.num_buckets()},
+          {"images_per_s", static_cast<double>(ranks * c.batch_size) / together_s},
+          {"scaling_efficiency", alone_s / together_s},
+          {"memory", memory_json(device)}};
+}
+
 void add_bench_train_command(CLI::App& bench) {
   auto c = std::make_shared<ModelCase>();
+  auto distributed = std::make_shared<bool>(false);
   CLI::App* cmd = bench.add_subcommand("train", "Time steady-state training steps on a synthetic batch");
   add_model_case_options(cmd, *c);
-  cmd->callback([c] {
+  cmd->add_flag("--distributed", *distributed,
+                "Under mpirun: each step alone and with the gradient all-reduce; the scaling efficiency");
+  cmd->callback([c, distributed] {
+    if (*distributed) {
+      const nlohmann::json r = run_bench_train_distributed(*c);
+      if (r["rank"] != 0) return;  // rank 0 reports for all
+      emit(r, format("train %s batch %lld per rank x %d ranks: %.2f ms/step alone, %.2f ms with the all-reduce "
+                     "(%zu buckets): %.1f images/s, scaling efficiency %.0f%%\n",
+                     c->model.c_str(), static_cast<long long>(c->batch_size), r["ranks"].get<int>(),
+                     r["step_alone"]["median_ms"].get<double>(), r["step_distributed"]["median_ms"].get<double>(),
+                     r["buckets"].get<size_t>(), r["images_per_s"].get<double>(),
+                     100 * r["scaling_efficiency"].get<double>()),
+           c->json);
+      return;
+    }
     const nlohmann::json r = run_bench_train(*c);
     const nlohmann::json& st = r["step"];
     const std::string table = format(

@@ -19,7 +19,7 @@ without dropout (no batch norm in it), SGD with momentum, one OpenMP thread per 
 
 usage: distributed_test.py HEMO_BIN WORK_DIR DATA_DIR   (exit 77: skipped, mpirun absent)
 """
-import array, json, os, shutil, signal, struct, subprocess, sys, time
+import array, json, math, os, shutil, signal, struct, subprocess, sys, time
 
 TOLERANCE = 1e-3  # seen: 5e-6 same_weights, 1.9e-4 resume_other_n (batch 8, 36 steps of float drift), 5.9e-5 sync_bn
 HEMO, WORK, DATA = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -171,6 +171,19 @@ def refused(extra_env, args, expect):
     print("refusals: " + r.stderr.strip().splitlines()[-1])
 
 
+def bench_scaling():
+    """`hemo bench train --distributed`: one report (rank 0's), a finite scaling efficiency."""
+    cmd = mpi(2) + [HEMO, "bench", "train", "--distributed", "--model", "pbcnet7", "--input-size", "32",
+                    "--batch-size", "8", "--threads", "1", "--warmup", "1", "--steps", "3", "--json"]
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"bench train --distributed exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    report = json.loads(r.stdout)  # a second rank's report would make this invalid JSON
+    eff = report["scaling_efficiency"]
+    assert report["ranks"] == 2 and math.isfinite(eff) and 0 < eff < 2 and report["images_per_s"] > 0, report
+    print(f"bench_scaling: 2 ranks, efficiency {eff:.2f}, {report['images_per_s']:.0f} images/s")
+
+
+bench_scaling()
 refused({"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2"}, [], "without --distributed")
 refused({}, ["--sync-bn"], "--sync-bn synchronizes batch norm across the ranks of --distributed")
 print("PASS")
