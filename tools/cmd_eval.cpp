@@ -23,6 +23,7 @@ struct EvalOptions {
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   hemo::Precision precision = hemo::Precision::fp32;
   int batch_size = 32, threads = 2;
+  bool split_given = false;  // --split on the command line (not the default)
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -45,6 +46,12 @@ std::vector<hemo::data::Sample> eval_samples(const EvalOptions& o, std::vector<s
   } else if (is_presplit_folder(o.data)) {
     m = scan_presplit_folder(o.data, {});
   }
+  // Without a split file, a --split other than "all" cannot be honoured: evaluating every image
+  // (training images included) under the name of one split would mislead.
+  HEMO_CHECK(m || !o.split_given || o.split == "all", "--split ", o.split, " needs the split of a run: --manifest ",
+             "RUN/split.csv (or a data folder split into train/val/test); without one, --split all evaluates every "
+             "image of ", o.data);
+  if (!m) std::cerr << "hemo eval: no split manifest: evaluating every image of " << o.data << "\n";
   if (!m || o.split == "all") {
     ImageFolder folder = scan_image_folder(o.data);
     std::cerr << folder.summary() << "\n" << folder.skipped_report();
@@ -67,7 +74,7 @@ void add_eval_command(CLI::App& app) {
   c->excludes(e);
   cmd->add_option("--data", o->data, "ImageFolder root (or a pre-split folder)")->required();
   cmd->add_option("--manifest", o->manifest, "Split manifest (split.csv of a training run)");
-  cmd->add_option("--split", o->split, "Which split of the manifest: train, val, test or all")
+  CLI::Option* split_opt = cmd->add_option("--split", o->split, "Which split of the manifest: train, val, test or all")
       ->check(CLI::IsMember({"train", "val", "test", "all"}))->capture_default_str();
   cmd->add_option("--rule", o->rule, "Ensemble rule: vote (majority, ties by mean probability) or mean")
       ->check(CLI::IsMember({"vote", "mean"}))->capture_default_str();
@@ -76,8 +83,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
   hemo::cli::add_device_option(cmd, o->device);
   hemo::cli::add_precision_option(cmd, o->precision);
-  cmd->callback([o] {
+  cmd->callback([o, split_opt] {
     using namespace hemo;
+    o->split_given = split_opt->count() > 0;
     std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
     HEMO_CHECK(!paths.empty() && !paths[0].empty(), "hemo eval: give --checkpoint or --ensemble");
     std::vector<std::string> classes;

@@ -181,6 +181,12 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
                          &out, &err);
   CHECK(rc != 0);
   CHECK_MESSAGE(err.find("classes different") != std::string::npos, err);
+  // --split without a split file would evaluate every image (training ones too) under its name.
+  rc = test::run_command(hemo_cmd("eval --checkpoint " + shell_quote(run + "/best.safetensors") + " --data " +
+                                  shell_quote(data) + " --split val --out " + shell_quote((work / "z").string())),
+                         &out, &err);
+  CHECK(rc != 0);
+  CHECK_MESSAGE(err.find("--split val needs the split of a run: --manifest RUN/split.csv") != std::string::npos, err);
   // An ensemble whose second member names its classes differently fails before the first is
   // evaluated (the same weights, two class names swapped in the metadata).
   {
