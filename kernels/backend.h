@@ -13,15 +13,11 @@
 #pragma once
 
 namespace hemo::cpu {
-struct Backend {
-  static constexpr const char* name = "cpu";
-};
+struct Backend {};
 inline constexpr Backend backend{};
 }  // namespace hemo::cpu
 
 namespace hemo::cuda {
-struct Backend {
-  static constexpr const char* name = "cuda";
-};
+struct Backend {};
 inline constexpr Backend backend{};
 }  // namespace hemo::cuda

@@ -4,7 +4,6 @@
 // an op without a CUDA implementation is an Error that names the op.
 #pragma once
 #include <initializer_list>
-#include <type_traits>
 
 #include "kernels/backend.h"
 #include "tensor/tensor.h"
@@ -53,9 +52,5 @@ void dispatch([[maybe_unused]] const char* op, const Tensor& t, Fn&& fn) {
   throw Error(cat(op, ": CUDA tensor in a build without CUDA"));
 #endif
 }
-
-// For the few lines where the devices differ (a host staging copy, say): true for cuda::Backend.
-template <class Backend>
-inline constexpr bool is_cuda_backend = std::is_same_v<Backend, cuda::Backend>;
 
 }  // namespace hemo::nn
