@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/json_shape.h"
 
 namespace hemo::train {
 
@@ -16,6 +17,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
 
 nlohmann::json TrainConfig::to_json() const { return *this; }
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& origin) {
+  require_json_shape(j, TrainConfig{}.to_json(), cat(origin, ": the training configuration"));
   try {
     return j.get<TrainConfig>();
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong type (fuzz_checkpoint)

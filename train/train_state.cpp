@@ -1,6 +1,7 @@
 #include "train/train_state.h"
 
 #include "core/error.h"
+#include "train/json_shape.h"
 
 namespace hemo {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Generator::State, seed, stream, offset, buffered)
@@ -34,6 +35,7 @@ bool TrainState::record(int completed_epoch, double value) {
 nlohmann::json TrainState::to_json() const { return *this; }
 
 TrainState TrainState::from_json(const nlohmann::json& j, const std::string& origin) {
+  require_json_shape(j, TrainState{}.to_json(), cat(origin, ": metadata 'hemo.train_state'"));
   try {
     if (j.is_object() && !j.contains("step")) {  // written before the step count was kept
       nlohmann::json upgraded = j;
