@@ -136,14 +136,16 @@ void Loader::worker() {
   }
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
+  HEMO_CHECK(first_batch >= 0 && first_batch <= num_batches_, "Loader: first batch ", first_batch, " of an epoch of ",
+             num_batches_, " batches");
   auto order = std::make_shared<const std::vector<int64_t>>(epoch_order(epoch));
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
     epoch_ = epoch;
     order_ = std::move(order);
-    next_claim_ = next_deliver_ = 0;
+    next_claim_ = next_deliver_ = first_batch;
     ready_.clear();
     started_ = true;
     failed_ = finished_ = false;

@@ -69,7 +69,9 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   // Begins (or restarts) an epoch; batches of an unfinished previous epoch are discarded.
-  void start_epoch(int64_t epoch);
+  // first_batch > 0 skips the epoch's first batches (a resumed, interrupted epoch): the batches
+  // delivered are exactly those the whole epoch would have delivered from that one on.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch, nullopt at its end. Throws hemo::Error from a failed sample.
   std::optional<Batch> next();
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "train/run_dir.h"
 #include "train/trainer.h"
 
 namespace {
@@ -44,8 +45,16 @@ void flag(CLI::App* cmd, Flags& f, const std::string& name, bool TrainConfig::*f
   });
 }
 
-TrainConfig resolve_train_flags(const Flags& f) {
-  TrainConfig c = f.recipe.empty() ? TrainConfig{} : hemo::train::recipe(f.recipe);
+// Defaults, then a recipe's values, then the flags given. With --resume the run's saved
+// configuration takes the place of the defaults, so flags not repeated keep the run's values
+// (train/run_dir.h: the trainer refuses those that may not change).
+TrainConfig resolve_train_flags(const Flags& f, const CLI::App& cmd) {
+  const bool resume = cmd.get_option("--resume")->count() > 0;
+  const std::string out = cmd.get_option("--out")->count() > 0 ? f.given.out : TrainConfig{}.out;
+  TrainConfig c = !f.recipe.empty() ? hemo::train::recipe(f.recipe)
+                  : resume          ? hemo::train::saved_run_config(out)
+                                    : TrainConfig{};
+  if (resume) c.distributed = false;  // how this process runs (under mpirun or not): this command's say
   for (const Applier& apply : f.appliers) apply(c);
   return c;
 }
@@ -96,13 +105,16 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--restore-best,!--no-restore-best", &TrainConfig::restore_best, "Test the best epoch, not the last");
   option(cmd, *f, "--max-minutes", &TrainConfig::max_minutes, "Time limit: no epoch starts that would end past it (0: none)");
   option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
-  flag(cmd, *f, "--resume", &TrainConfig::resume, "Continue OUT/last.safetensors");
+  flag(cmd, *f, "--resume", &TrainConfig::resume,
+       "Continue the run in OUT with its saved configuration (only --epochs, --patience, --max-minutes, --threads, "
+       "--device, --data, --manifest may change)");
+  flag(cmd, *f, "--overwrite", &TrainConfig::overwrite, "Delete the previous run's files in OUT before training");
   flag(cmd, *f, "--distributed", &TrainConfig::distributed,
        "Data parallel over the ranks of mpirun (docs/training.md); --batch-size is per rank");
   flag(cmd, *f, "--sync-bn", &TrainConfig::sync_bn, "Batch norm with the statistics of every rank's batch (CPU; default: per rank)");
   // Epoch summaries and the final metrics table go to stdout; the progress bar to stderr.
-  cmd->callback([f] {
-    hemo::train::run_training(resolve_train_flags(*f),
+  cmd->callback([f, cmd] {
+    hemo::train::run_training(resolve_train_flags(*f, *cmd),
                               [](const std::string& line) { std::cout << line << "\n" << std::flush; });
   });
 }

@@ -9,6 +9,7 @@
 #include "hemo/version.h"
 #include "tools/command.h"
 #include "tools/process_env.h"
+#include "train/interrupt.h"
 
 int main(int argc, char** argv) {
   hemo::cli::apply_process_env(argv);
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
     // and POSIX tools do, whatever CLI11's own code for its kind.
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const hemo::train::Interrupted& e) {  // SIGINT or SIGTERM: saved, and how to go on
+    std::cerr << "hemo: " << e.what() << "\n";
+    return e.exit_status();
   } catch (const hemo::Error& e) {
     std::cerr << "hemo: error: " << e.what() << "\n";
     return 1;

@@ -12,7 +12,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,
-                                                monitor, patience, restore_best, max_minutes, seed, resume,
+                                                monitor, patience, restore_best, max_minutes, seed, resume, overwrite,
                                                 distributed, sync_bn, world_size)
 
 nlohmann::json TrainConfig::to_json() const { return *this; }

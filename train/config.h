@@ -48,7 +48,8 @@ struct TrainConfig {
   double max_minutes = 0;           // 0: no limit; else no epoch starts that would end past it
                                     // (judged by the longest epoch so far)
   uint64_t seed = 0;
-  bool resume = false;              // continue <out>/last.safetensors
+  bool resume = false;              // continue <out>/last.safetensors (train/run_dir.h)
+  bool overwrite = false;           // a new run into an <out> holding one deletes its files first
   // data parallel (docs/training.md): one process per rank under mpirun; batch_size is per rank
   bool distributed = false;         // --distributed: ranks from MPI (train/comm.h)
   bool sync_bn = false;             // --sync-bn: batch norm statistics over all ranks (CPU only)

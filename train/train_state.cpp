@@ -11,8 +11,9 @@ namespace hemo::train {
 
 // The one list of the checkpoint's fields: both directions are derived from it. Every field is
 // required when reading, as it always was, except those added since, which from_json fills in.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PartialEpoch, steps, loss_sum, correct, seen, seconds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, epoch, step, best_epoch, best_value, stale, monitor, optimizer, dropout_rng,
-                                   init_rng, manifest_hash, history, config)
+                                   init_rng, manifest_hash, history, config, partial)
 
 bool TrainState::improves(double value) const {
   if (best_epoch < 0) return true;
@@ -37,9 +38,14 @@ nlohmann::json TrainState::to_json() const { return *this; }
 TrainState TrainState::from_json(const nlohmann::json& j, const std::string& origin) {
   require_json_shape(j, TrainState{}.to_json(), cat(origin, ": metadata 'hemo.train_state'"));
   try {
-    if (j.is_object() && !j.contains("step")) {  // written before the step count was kept
+    // Fields added since the first checkpoints: absent in older files, they take their defaults
+    // (the step count 0, no interrupted epoch).
+    static const char* const added[] = {"step", "partial"};
+    if (j.is_object() && !(j.contains(added[0]) && j.contains(added[1]))) {
+      const nlohmann::json defaults = TrainState{}.to_json();
       nlohmann::json upgraded = j;
-      upgraded["step"] = 0;
+      for (const char* key : added)
+        if (!upgraded.contains(key)) upgraded[key] = defaults[key];
       return upgraded.get<TrainState>();
     }
     return j.get<TrainState>();

@@ -12,6 +12,16 @@
 
 namespace hemo::train {
 
+// Where an epoch interrupted part way (train/interrupt.h) stands: the optimizer steps taken in it
+// and the sums its training metrics had reached, so a resumed run finishes that epoch exactly as
+// the uninterrupted run would have. All zero at an epoch boundary.
+struct PartialEpoch {
+  int64_t steps = 0;    // batches of epoch `TrainState::epoch + 1` already trained on
+  double loss_sum = 0;  // sum over those batches of loss x batch images
+  int64_t correct = 0, seen = 0;
+  double seconds = 0;   // time spent on them
+};
+
 struct TrainState {
   int epoch = -1;                 // the last completed epoch, from 0; -1 before the first
   int64_t step = 0;               // optimizer steps taken so far, over all epochs (0 in checkpoints
@@ -25,6 +35,7 @@ struct TrainState {
   std::string manifest_hash;      // train/checkpoint.h: manifest_hash of the split trained on
   nlohmann::json history = nlohmann::json::array();  // per epoch: to_json(EpochRecord)
   nlohmann::json config;          // the resolved TrainConfig, for the record
+  PartialEpoch partial{};         // an interrupted epoch's progress (absent in older checkpoints: none)
 
   // Is `value` of the monitored metric better than the best so far (always, before the first)?
   bool improves(double value) const;

@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <utility>
 
 #include "data/image_folder.h"
 #include "data/manifest.h"
@@ -22,10 +25,12 @@
 #include "train/comm.h"
 #include "train/evaluate.h"
 #include "train/grad_reduce.h"
+#include "train/interrupt.h"
 #include "train/gradcam_report.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/report_html.h"
+#include "train/run_dir.h"
 #include "train/run_files.h"
 #include "train/schedule.h"
 #include "train/setup.h"
@@ -62,7 +67,15 @@ class Trainer {
 
   TrainResult run() {
     config_.validate();
-    if (root()) fs::create_directories(run_dir_);
+    if (root()) {  // the run directory's rules: train/run_dir.h
+      if (config_.resume) {
+        check_resume_config(saved_run_config(run_dir_.string()), config_);
+      } else {
+        const std::vector<std::string> deleted = prepare_new_run_dir(config_);
+        if (!deleted.empty()) log(cat("--overwrite: deleted the previous run's ", deleted.size(), " files in ", run_dir_.string()));
+      }
+      fs::create_directories(run_dir_);
+    }
     device_ = resolve(config_.device);
     set_precision(config_.precision);
     prepare_data();
@@ -238,25 +251,29 @@ class Trainer {
     optimizer_->set_lr(lr);
     model_->train();
     data::Loader& loader = *d_.train_loader;
-    loader.start_epoch(epoch);
+    // An epoch interrupted part way (train/interrupt.h) goes on from its next step, with its sums.
+    const PartialEpoch resumed = std::exchange(state_.partial, PartialEpoch{});
+    loader.start_epoch(epoch, resumed.steps);
     std::optional<Progress> progress;  // rank 0's own samples; the record below sums all ranks
     if (root()) progress.emplace(cat("epoch ", epoch + 1, "/", config_.epochs), loader.shard_samples_per_epoch());
-    double loss_sum = 0;
-    int64_t seen = 0, correct = 0, step = 0;
+    double loss_sum = resumed.loss_sum;
+    int64_t seen = resumed.seen, correct = resumed.correct, step = resumed.steps;
     while (auto batch = loader.next()) {
       const Tensor logits = train_step(*batch, lr, epoch, step);
       ++step;
-      if (batch->n == 0) continue;
-      loss_sum += last_loss_ * static_cast<double>(batch->n);
-      correct += count_correct(logits, batch->labels);
-      seen += batch->n;
-      if (progress) progress->update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
+      if (batch->n > 0) {
+        loss_sum += last_loss_ * static_cast<double>(batch->n);
+        correct += count_correct(logits, batch->labels);
+        seen += batch->n;
+        if (progress) progress->update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
+      }
+      if (interrupted(/*after_step=*/true)) stop_interrupted(epoch, {step, loss_sum, correct, seen, resumed.seconds + seconds_since(t0)});
     }
     if (progress) progress->finish();
     double totals[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
     comm_->allreduce_sum(std::span<double>(totals, 3), "the all-reduce of the epoch's training metrics");
     loss_sum = totals[0], correct = static_cast<int64_t>(totals[1]), seen = static_cast<int64_t>(totals[2]);
-    const double train_seconds = seconds_since(t0);
+    const double train_seconds = resumed.seconds + seconds_since(t0);
     if (reducer_)
       log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
               " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
@@ -270,7 +287,7 @@ class Trainer {
     rec.val_acc = val.accuracy();
     rec.lr = lr;
     rec.images_per_s = static_cast<double>(seen) / std::max(train_seconds, 1e-9);
-    rec.seconds = seconds_since(t0);
+    rec.seconds = resumed.seconds + seconds_since(t0);
     if (root()) files_->log_epoch(rec);
     state_.history.push_back(to_json(rec));
     const bool better = state_.record(epoch, config_.monitor == Monitor::val_loss ? rec.val_loss : rec.val_acc);
@@ -279,7 +296,32 @@ class Trainer {
             static_cast<int64_t>(rec.images_per_s), " img/s, ", static_cast<int64_t>(rec.seconds), " s",
             better ? " | best" : ""));
     if (root()) save_checkpoints(better);
+    if (interrupted()) stop_interrupted(epoch + 1, {});  // during validation: the epoch is complete and saved
     return rec;
+  }
+
+  // A SIGINT or SIGTERM arrived (rank 0's decides for every rank). Debug seam: the environment's
+  // HEMO_INTERRUPT_AT_STEP raises SIGINT after that optimizer step of this process.
+  bool interrupted(bool after_step = false) {
+    if (after_step && interrupt_at_step_ > 0 && ++steps_in_process_ == interrupt_at_step_) std::raise(SIGINT);
+    const bool mine = interrupt_signal() != 0;
+    return comm_->size() > 1 ? agree(mine) : mine;
+  }
+
+  // Saves `last` with the interrupted epoch's position (nothing new if `partial` is empty: the
+  // checkpoint of the epoch just completed is already written) and stops the run.
+  [[noreturn]] void stop_interrupted(int epoch, const PartialEpoch& partial) {
+    const int sig = interrupt_signal() ? interrupt_signal() : SIGINT;
+    if (partial.steps > 0) {
+      state_.partial = partial;
+      if (root()) save_checkpoints(false);
+    }
+    const std::string where = partial.steps > 0 ? cat("epoch ", epoch + 1, ", step ", partial.steps, " of ",
+                                                      d_.train_loader->batches_per_epoch())
+                                                : cat("the end of epoch ", epoch);
+    throw Interrupted(sig, cat("interrupted by ", sig == SIGTERM ? "SIGTERM" : "SIGINT", " at ", where, "; ",
+                               last_path().string(), " holds the run up to there. Continue it with: hemo train --out ",
+                               run_dir_.string(), " --resume"));
   }
 
   // Forward, loss, backward, update on one batch; the loss goes to last_loss_, the logits back.
@@ -381,17 +423,26 @@ class Trainer {
   std::unique_ptr<RunFiles> files_;
   TrainState state_;
   double last_loss_ = 0;
+  const int64_t interrupt_at_step_ = [] {
+    const char* s = std::getenv("HEMO_INTERRUPT_AT_STEP");
+    return s ? std::atoll(s) : int64_t{0};
+  }();
+  int64_t steps_in_process_ = 0;
   std::unique_ptr<GradReducer> reducer_;  // several ranks only
 };
 
 }  // namespace
 
 TrainResult run_training(const TrainConfig& config, const std::function<void(const std::string&)>& log) {
+  const InterruptScope interrupts;
   const std::shared_ptr<Communicator> comm = make_communicator({config.distributed});
   if (comm->size() == 1) return Trainer(config, log, comm).run();
-  // A failing rank must not leave the others waiting in a collective: it ends the job.
+  // A failing rank must not leave the others waiting in a collective: it ends the job. An
+  // interrupt is not a failure: every rank agreed on it and stops alike.
   try {
     return Trainer(config, log, comm).run();
+  } catch (const Interrupted&) {
+    throw;
   } catch (const std::exception& e) {
     comm->abort(cat("error: ", e.what()), 1);
   }

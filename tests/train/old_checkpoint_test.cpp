@@ -70,7 +70,8 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   CHECK(state.manifest_hash == "1dbb05386b3dc616");
   CHECK(state.step == 0);  // not kept then
   nlohmann::json written = st;
-  written["step"] = 0;  // the one field added since
+  written["step"] = 0;  // the fields added since: the step count, an interrupted epoch's position
+  written["partial"] = TrainState{}.to_json()["partial"];
   CHECK(state.to_json() == written);  // written back field for field, under the same names
   const TrainConfig config = TrainConfig::from_json(st.at("config"));  // config.json's form too
   CHECK(config.optimizer == OptimizerKind::sgd);
@@ -80,6 +81,7 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["distributed"] = false;  // and the data-parallel fields, added since
   config_written["sync_bn"] = false;
   config_written["world_size"] = 1;
+  config_written["overwrite"] = false;  // and --overwrite
   CHECK(config.to_json() == config_written);
 }
 

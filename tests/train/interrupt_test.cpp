@@ -1,0 +1,74 @@
+// train/interrupt.h in a child process: the first SIGINT or SIGTERM is recorded and nothing else
+// happens; a second ends the process at once with 128 + signal and a line on stderr; outside a
+// scope the previous handler is back.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "train/interrupt.h"
+
+using namespace hemo::train;
+
+namespace {
+
+// Runs body() in a child whose stderr goes to a pipe; returns {exit status or -signal, stderr}.
+template <class Body>
+std::pair<int, std::string> in_child(Body body) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    _exit(body());
+  }
+  close(fds[1]);
+  std::string err;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), err};
+}
+
+}  // namespace
+
+TEST_CASE("interrupt: the first signal is recorded, a second exits at once with 128 + signal") {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    CAPTURE(sig);
+    auto [status, err] = in_child([sig] {
+      const InterruptScope scope;
+      if (interrupt_signal() != 0) return 10;
+      std::raise(sig);
+      if (interrupt_signal() != sig) return 11;  // recorded, the process goes on
+      std::raise(sig);                           // ends the process: 128 + sig
+      return 12;
+    });
+    CHECK(status == 128 + sig);
+    CHECK_MESSAGE(err.find("second interrupt: exiting at once") != std::string::npos, err);
+  }
+}
+
+TEST_CASE("interrupt: a new scope starts clean; outside one the default action is back") {
+  auto [status, err] = in_child([] {
+    {
+      const InterruptScope scope;
+      std::raise(SIGTERM);
+      if (interrupt_signal() != SIGTERM) return 10;
+    }
+    {
+      const InterruptScope scope;
+      if (interrupt_signal() != 0) return 11;
+    }
+    std::raise(SIGTERM);  // the default action: the process ends by the signal
+    return 12;
+  });
+  CHECK(status == -SIGTERM);
+  CHECK(Interrupted(SIGTERM, "x").exit_status() == 143);
+}
