@@ -140,7 +140,10 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
                "' a second time: its saved tensors were freed; pass retain_graph=true the first time");
     if (g_observer) g_observer->node_begin(*node);
     std::vector<Tensor> grads = node->backward(g);
-    if (g_observer) g_observer->node_end(*node);
+    if (g_observer) {
+      g_observer->node_end(*node);
+      g_observer->node_grads(*node, grads);
+    }
     HEMO_CHECK(grads.size() == node->inputs.size(), "internal: ", node->name, " returned ", grads.size(),
                " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {

@@ -45,13 +45,16 @@ bool needs_grad(std::initializer_list<Tensor> inputs);
 // return one gradient per input, in order). Does nothing when needs_grad(inputs) is false.
 void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardFn backward);
 
-// Profiling seam (`hemo profile`, tools/profiler.h); nothing else uses it. record() stamps each
+// Observation seam (`hemo profile`, tools/profiler.h; --detect-anomaly, train/anomaly.h). record() stamps each
 // new node with the calling thread's scope tag, and backward() tells the thread's observer, when
 // one is set, before and after each node's closure runs. Off (nullptr, -1) by default.
 struct AutogradObserver {
   virtual ~AutogradObserver() = default;
   virtual void node_begin(const Node& node) = 0;
   virtual void node_end(const Node& node) = 0;
+  // After node_end: the gradients the closure returned, one per input (undefined where none).
+  // Anomaly detection (train/anomaly.h) looks at them.
+  virtual void node_grads(const Node& /*node*/, const std::vector<Tensor>& /*grads*/) {}
 };
 void set_autograd_observer(AutogradObserver* observer);
 void set_record_scope(int scope);

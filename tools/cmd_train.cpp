@@ -100,6 +100,10 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--clip-grad-norm", &TrainConfig::clip_grad_norm, "Clip the gradient norm to this (0: off)");
   option(cmd, *f, "--dropout", &TrainConfig::dropout, "Dropout probability (negative: the model's default)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
+  flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
+       "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");
+  option(cmd, *f, "--skip-nonfinite", &TrainConfig::skip_nonfinite,
+         "Skip up to N steps whose loss or gradients are NaN or infinite before stopping");
   option(cmd, *f, "--monitor", &TrainConfig::monitor, "val_acc or val_loss: picks the best epoch");
   option(cmd, *f, "--patience", &TrainConfig::patience, "Stop after this many epochs without improvement (0: never)");
   flag(cmd, *f, "--restore-best,!--no-restore-best", &TrainConfig::restore_best, "Test the best epoch, not the last");
@@ -107,7 +111,7 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--seed", &TrainConfig::seed, "Seed for the split, init, shuffling, augmentation and dropout");
   flag(cmd, *f, "--resume", &TrainConfig::resume,
        "Continue the run in OUT with its saved configuration (only --epochs, --patience, --max-minutes, --threads, "
-       "--device, --data, --manifest may change)");
+       "--device, --data, --manifest, --detect-anomaly, --skip-nonfinite may change)");
   flag(cmd, *f, "--overwrite", &TrainConfig::overwrite, "Delete the previous run's files in OUT before training");
   flag(cmd, *f, "--distributed", &TrainConfig::distributed,
        "Data parallel over the ranks of mpirun (docs/training.md); --batch-size is per rank");

@@ -11,7 +11,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 device, precision, split_train, split_val, split_test, augment, rotation, vflip,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
-                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone,
+                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone, detect_anomaly, skip_nonfinite,
                                                 monitor, patience, restore_best, max_minutes, seed, resume, overwrite,
                                                 distributed, sync_bn, world_size)
 
@@ -34,6 +34,7 @@ void TrainConfig::validate() const {
   HEMO_CHECK(split_train > 0 && split_val >= 0 && split_test >= 0 && s > 0.999 && s < 1.001,
              "--split ratios must be non-negative and sum to 1 (got ", split_train, "/", split_val, "/", split_test, ")");
   HEMO_CHECK(threads >= 0, "--threads must be >= 0");
+  HEMO_CHECK(skip_nonfinite >= 0, "--skip-nonfinite must be >= 0 (got ", skip_nonfinite, ")");
   // Settings that would train on nonsense without saying so (each found by a new user).
   HEMO_CHECK(input_size == 0 || (input_size >= 8 && input_size <= 4096),
              "--input-size must be 0 (the model's default) or in [8, 4096] (got ", input_size, ")");

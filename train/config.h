@@ -41,6 +41,9 @@ struct TrainConfig {
   double clip_grad_norm = 0;   // 0: off
   double dropout = -1;         // < 0: the model's default
   bool freeze_backbone = false;
+  // non-finite losses and gradients (train/anomaly.h)
+  bool detect_anomaly = false;      // find the layer where a NaN or infinity arose (slow)
+  int skip_nonfinite = 0;           // steps with a non-finite loss or gradient to skip before stopping
   // stopping
   Monitor monitor = Monitor::val_acc;  // picks the best checkpoint
   int patience = 0;                 // epochs without improvement before stopping; 0: never stop early

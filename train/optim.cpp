@@ -115,7 +115,7 @@ void Adam::load_state(const NamedTensors& state) {
   }
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+double grad_norm(const std::vector<Tensor>& params) {
   NoGradGuard no_grad;
   // Per-tensor sums of squares (each accumulated in double by nn::sum), added on the gradients'
   // device: one device-to-host copy in all, not one per parameter.
@@ -129,7 +129,15 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     else
       sq = s;
   }
-  const double norm = sq.defined() ? std::sqrt(static_cast<double>(sq.item())) : 0.0;
+  return sq.defined() ? std::sqrt(static_cast<double>(sq.item())) : 0.0;
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  return clip_grad_norm(params, max_norm, grad_norm(params));
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm) {
+  NoGradGuard no_grad;
   const double coef = max_norm / (norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
   if (coef < 1)
     for (Tensor p : params) {  // a handle: setting its gradient sets the parameter's

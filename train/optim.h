@@ -74,8 +74,12 @@ class Adam : public Optimizer {
   std::vector<int64_t> param_steps_;  // per parameter, as torch (a frozen param does not advance)
 };
 
+// The global L2 norm of the gradients (parameters without one are left out), computed on their
+// device with one device-to-host copy. Non-finite when any gradient holds a NaN or an infinity.
+double grad_norm(const std::vector<Tensor>& params);
 // Scales all gradients so that their global L2 norm is at most max_norm; returns the norm
-// before clipping (torch.nn.utils.clip_grad_norm_).
+// before clipping (torch.nn.utils.clip_grad_norm_). `norm`: grad_norm(params) when already known.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm);
 
 }  // namespace hemo::train

@@ -25,7 +25,8 @@ bool is_run_file(const std::string& name) {
 bool may_change_on_resume(const std::string& key) {
   static const std::set<std::string> keys = {"epochs",   "patience", "max_minutes", "threads",   "device",
                                              "data",     "manifest", "out",         "resume",    "overwrite",
-                                             "distributed", "world_size", "batch_size"};  // the last 3: below
+                                             "distributed", "world_size", "batch_size",  // these 3: below
+                                             "detect_anomaly", "skip_nonfinite"};
   return keys.count(key) != 0;
 }
 
@@ -106,7 +107,9 @@ void check_resume_config(const TrainConfig& saved, const TrainConfig& requested)
                        saved.batch_size, " on ", std::max(saved.world_size, 1), ", ", global_saved, ")");
   HEMO_CHECK(differences.empty(), "--resume continues a run with its own configuration (", requested.out,
              "/config.json), and these settings differ from it: ", differences,
-             ". On resume only --epochs, --patience, --max-minutes, --threads, --device, --data and --manifest may change; "
+             ". On resume only --epochs, --patience, --max-minutes, --threads, --device, --data, --manifest, "
+             "--detect-anomaly and --skip-nonfinite may change (and --batch-size with the number of ranks, keeping "
+             "the global batch); "
              "drop the others to keep the run's values, or start a new run (another --out) to change them");
 }
 

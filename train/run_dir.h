@@ -5,7 +5,8 @@
 //   the new ones. `--resume` continues that run; `--overwrite` deletes its files first.
 //
 //   A resumed run keeps the run's saved configuration (config.json). Only settings that do not
-//   change what is trained may differ: the number of epochs, the patience, the time limit, and
+//   change what is trained may differ: the number of epochs, the patience, the time limit, the
+//   handling of non-finite steps (--detect-anomaly, --skip-nonfinite), and
 //   where and how fast it runs (data loader threads, device, the data folder's path and the
 //   manifest's, which the checkpoint's manifest hash guards), and the number of ranks as long as
 //   the global batch (batch size x ranks) stays. Any other difference is refused, naming each

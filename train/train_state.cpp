@@ -1,5 +1,8 @@
 #include "train/train_state.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/error.h"
 #include "train/json_shape.h"
 
@@ -13,7 +16,8 @@ namespace hemo::train {
 // required when reading, as it always was, except those added since, which from_json fills in.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PartialEpoch, steps, loss_sum, correct, seen, seconds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, epoch, step, best_epoch, best_value, stale, monitor, optimizer, dropout_rng,
-                                   init_rng, manifest_hash, history, config, partial)
+                                   init_rng, manifest_hash, history, config, partial,
+                                   nonfinite_skipped)
 
 bool TrainState::improves(double value) const {
   if (best_epoch < 0) return true;
@@ -39,9 +43,9 @@ TrainState TrainState::from_json(const nlohmann::json& j, const std::string& ori
   require_json_shape(j, TrainState{}.to_json(), cat(origin, ": metadata 'hemo.train_state'"));
   try {
     // Fields added since the first checkpoints: absent in older files, they take their defaults
-    // (the step count 0, no interrupted epoch).
-    static const char* const added[] = {"step", "partial"};
-    if (j.is_object() && !(j.contains(added[0]) && j.contains(added[1]))) {
+    // (the step count 0, no interrupted epoch, no skipped step).
+    static const char* const added[] = {"step", "partial", "nonfinite_skipped"};
+    if (j.is_object() && !std::all_of(std::begin(added), std::end(added), [&](const char* k) { return j.contains(k); })) {
       const nlohmann::json defaults = TrainState{}.to_json();
       nlohmann::json upgraded = j;
       for (const char* key : added)

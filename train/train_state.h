@@ -36,6 +36,7 @@ struct TrainState {
   nlohmann::json history = nlohmann::json::array();  // per epoch: to_json(EpochRecord)
   nlohmann::json config;          // the resolved TrainConfig, for the record
   PartialEpoch partial{};         // an interrupted epoch's progress (absent in older checkpoints: none)
+  int nonfinite_skipped = 0;      // steps skipped under --skip-nonfinite so far (older checkpoints: 0)
 
   // Is `value` of the monitored metric better than the best so far (always, before the first)?
   bool improves(double value) const;

@@ -21,6 +21,7 @@
 #include "nn/state_dict.h"
 #include "tensor/autograd.h"
 #include "tensor/rng.h"
+#include "train/anomaly.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/evaluate.h"
@@ -182,8 +183,9 @@ class Trainer {
     if (!config_.pretrained.empty()) load_pretrained(spec);
     if (config_.freeze_backbone) nn::freeze_backbone(*model_, spec.head);
     model_->to(device_);
-    for (const Tensor& p : model_->parameters())
-      if (p.requires_grad()) params_.push_back(p);
+    for (const auto& [name, p] : model_->named_parameters())
+      if (p.requires_grad()) params_.push_back(p), named_params_.emplace_back(name, p);
+    if (config_.detect_anomaly) anomaly_ = std::make_unique<AnomalyDetector>(*model_);
     if (config_.sync_bn && comm_->size() > 1) sync_batch_norms();
     if (comm_->size() > 1)
       reducer_ = std::make_unique<GradReducer>(comm_, params_, device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr,
@@ -261,7 +263,7 @@ class Trainer {
     while (auto batch = loader.next()) {
       const Tensor logits = train_step(*batch, lr, epoch, step);
       ++step;
-      if (batch->n > 0) {
+      if (batch->n > 0 && logits.defined()) {  // (undefined: a skipped non-finite step)
         loss_sum += last_loss_ * static_cast<double>(batch->n);
         correct += count_correct(logits, batch->labels);
         seen += batch->n;
@@ -329,28 +331,60 @@ class Trainer {
   // sample in this step only joins the all-reduce.
   Tensor train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
     const double share = reducer_ ? reducer_->begin_step(loss_weight(batch.labels, class_weights_)) : 1.0;
+    optimizer_->zero_grad();
     if (batch.n == 0) {
-      optimizer_->zero_grad();
       reducer_->finish();
-      apply_update();
+      if (finite_step(std::nullopt, epoch, step, lr)) apply_update();
       return {};
     }
+    std::optional<AnomalyDetector::Watch> watch;
+    if (anomaly_) watch.emplace(*anomaly_);
     const Tensor logits = (*model_)(batch_tensor(batch, device_));
     Tensor loss = nn::cross_entropy(logits, batch.labels, class_weights_, config_.label_smoothing);
     last_loss_ = loss.item();
-    HEMO_CHECK(std::isfinite(last_loss_), "training stopped: the loss became ", last_loss_, " at epoch ", epoch + 1,
-               ", step ", step + 1, " (lr ", lr,
-               "); no checkpoint was written from this step. Try a lower --lr or --clip-grad-norm.");
-    optimizer_->zero_grad();
     if (reducer_) loss = nn::scale(loss, share);  // W_r / W: the all-reduce's sum is then the mean
     loss.backward();
+    watch.reset();
     if (reducer_) reducer_->finish();
+    if (!finite_step(last_loss_, epoch, step, lr)) return {};
     apply_update();
     return logits;
   }
 
+  // Checks the step's loss and gradients (train/anomaly.h). Finite: true. Else the step is
+  // skipped (false) while --skip-nonfinite allows, and otherwise the run stops with an Error that
+  // names the step and where the values went bad; no checkpoint is written from such a step.
+  // `loss`: none for a rank without samples in this step (it has only the all-reduced gradients).
+  bool finite_step(std::optional<double> loss, int epoch, int64_t step, double lr) {
+    grad_norm_ = grad_norm(params_);
+    const bool loss_ok = !loss || std::isfinite(*loss), grads_ok = std::isfinite(grad_norm_);
+    double bad = loss_ok && grads_ok ? 0 : 1;  // every rank decides alike
+    if (comm_->size() > 1) comm_->allreduce_sum(std::span<double>(&bad, 1), "the all-reduce of the step's finiteness");
+    if (bad == 0) return true;
+    const std::string where = cat("epoch ", epoch + 1, ", step ", step + 1);
+    const std::string what = !loss_ok ? cat("the loss became ", *loss) : cat("the gradient norm became ", grad_norm_);
+    const std::string param = first_nonfinite_grad(named_params_);
+    const std::string found =
+        anomaly_ ? (anomaly_->finding().empty() ? "--detect-anomaly saw no non-finite value on this rank"
+                                                : anomaly_->finding())
+                 : "rerun with --detect-anomaly to find the layer where it arose";
+    if (state_.nonfinite_skipped < config_.skip_nonfinite) {
+      ++state_.nonfinite_skipped;
+      optimizer_->zero_grad();
+      log(cat("skipping ", where, ": ", what, " (", state_.nonfinite_skipped, " of the ", config_.skip_nonfinite,
+              " steps --skip-nonfinite allows); ", param.empty() ? "" : cat("first non-finite gradient: ", param, "; "),
+              found));
+      return false;
+    }
+    throw Error(cat("training stopped: ", what, " at ", where, " (lr ", lr, ")",
+                    param.empty() ? "" : cat("; the first parameter with a non-finite gradient is ", param), "; ", found,
+                    ". No checkpoint was written from this step: last and best hold the last completed epoch",
+                    state_.nonfinite_skipped > 0 ? cat(" (", state_.nonfinite_skipped, " such steps were skipped before)") : "",
+                    ". Try a lower --lr or --clip-grad-norm, or --skip-nonfinite N to step over rare bad batches."));
+  }
+
   void apply_update() {
-    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm);
+    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, grad_norm_);
     optimizer_->step();
     ++state_.step;
   }
@@ -416,6 +450,9 @@ class Trainer {
   Generator init_gen_{config_.seed, 1};
   nn::ModulePtr model_;
   std::vector<Tensor> params_;
+  std::vector<nn::NamedTensor> named_params_;     // params_ with their names
+  std::unique_ptr<AnomalyDetector> anomaly_;  // --detect-anomaly only
+  double grad_norm_ = 0;                      // the step's, before any clipping
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   Tensor class_weights_;

@@ -23,6 +23,9 @@ std::pair<int, std::string> in_child(Body body) {
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
+    // The test runner's own handlers (doctest reports signals as crashes) give way to the defaults.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     _exit(body());

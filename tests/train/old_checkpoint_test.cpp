@@ -72,6 +72,7 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   nlohmann::json written = st;
   written["step"] = 0;  // the fields added since: the step count, an interrupted epoch's position
   written["partial"] = TrainState{}.to_json()["partial"];
+  written["nonfinite_skipped"] = 0;  // and the count of skipped non-finite steps
   CHECK(state.to_json() == written);  // written back field for field, under the same names
   const TrainConfig config = TrainConfig::from_json(st.at("config"));  // config.json's form too
   CHECK(config.optimizer == OptimizerKind::sgd);
@@ -81,7 +82,9 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["distributed"] = false;  // and the data-parallel fields, added since
   config_written["sync_bn"] = false;
   config_written["world_size"] = 1;
-  config_written["overwrite"] = false;  // and --overwrite
+  config_written["overwrite"] = false;  // and --overwrite, --detect-anomaly, --skip-nonfinite
+  config_written["detect_anomaly"] = false;
+  config_written["skip_nonfinite"] = 0;
   CHECK(config.to_json() == config_written);
 }
 

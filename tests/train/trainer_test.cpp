@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -67,23 +70,78 @@ TEST_CASE("freeze_backbone: only the classifier head changes") {
   CHECK(same == static_cast<int>(fresh.size()) - 2);
 }
 
-TEST_CASE("a non-finite loss stops the run within one step; the previous checkpoint stays") {
-  const fs::path base = test::train_work_dir("nonfinite");
-  fs::remove_all(base);
-  TrainConfig c = tiny_config((base / "run").string());
-  // Epoch 1 trains normally at lr 1e-3; epoch 2's lr of 1e30 blows the weights up with its first
-  // update, so its second step meets an infinite or NaN loss.
+namespace {
+
+// Epoch 1 trains normally at lr 1e-3; epoch 2's lr of 1e30 blows the weights up with its first
+// update, so its second step meets an infinite or NaN loss, and every step after it too.
+TrainConfig blowing_up(const fs::path& out) {
+  TrainConfig c = tiny_config(out.string());
   c.optimizer = OptimizerKind::sgd;
   c.momentum = 0;
   c.schedule = ScheduleKind::step;
   c.step_size = 1;
   c.gamma = 1e33;
-  const std::string last = (base / "run" / "last.safetensors").string();
-  CHECK_THROWS_WITH_AS(run_training(c, quiet), doctest::Contains("epoch 2, step 2"), Error);
-  const Checkpoint ck = load_checkpoint(last);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a non-finite loss stops the run within one step, naming it; last and best stay as they were") {
+  const fs::path base = test::train_work_dir("nonfinite");
+  fs::remove_all(base);
+  const TrainConfig c = blowing_up(base / "run");
+  const fs::path last = base / "run" / "last.safetensors", best = base / "run" / "best.safetensors";
+  std::string what;
+  try {
+    run_training(c, quiet);
+  } catch (const Error& e) {
+    what = e.what();
+  }
+  MESSAGE(what);
+  CHECK(what.find("epoch 2, step 2") != std::string::npos);
+  CHECK(what.find("the first parameter with a non-finite gradient is ") != std::string::npos);
+  CHECK(what.find("--detect-anomaly") != std::string::npos);
+  CHECK(what.find("--skip-nonfinite") != std::string::npos);
+  const Checkpoint ck = load_checkpoint(last.string());
   CHECK(ck.train_state["epoch"] == 0);  // epoch 1's checkpoint, untouched
+  CHECK(ck.train_state["step"] == 3);
   for (const auto& [name, t] : ck.model) {
     const auto v = t.to_vector<float>();
     CHECK_MESSAGE(std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }), name);
   }
+  CHECK(load_checkpoint(best.string()).train_state["epoch"] == 0);
+}
+
+TEST_CASE("--skip-nonfinite N steps over N bad steps, then stops at the next; --detect-anomaly names the layer") {
+  const fs::path base = test::train_work_dir("nonfinite_skip");
+  fs::remove_all(base);
+  TrainConfig c = blowing_up(base / "run");
+  c.skip_nonfinite = 2;
+  c.detect_anomaly = true;
+  std::vector<std::string> skipped;
+  std::string what;
+  try {
+    run_training(c, [&](const std::string& line) {
+      if (line.rfind("skipping ", 0) == 0) skipped.push_back(line);
+    });
+  } catch (const Error& e) {
+    what = e.what();
+  }
+  MESSAGE(what);
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped[0].find("skipping epoch 2, step 2: ") == 0);
+  CHECK(skipped[1].find("skipping epoch 2, step 3: ") == 0);
+  CHECK(skipped[1].find("(2 of the 2 steps --skip-nonfinite allows)") != std::string::npos);
+  CHECK(what.find("at epoch 3, step 1") != std::string::npos);
+  CHECK(what.find("2 such steps were skipped before") != std::string::npos);
+  // --detect-anomaly: the first module whose output went bad (the weights are huge after the
+  // blow-up: some layer's output overflows), named as in the model's state dict.
+  const size_t at = what.find("forward: the output of ");
+  REQUIRE(at != std::string::npos);
+  CHECK(what.find("features.", at) == at + 23);
+  // Epoch 2 was completed (its bad steps skipped): its checkpoint is there, finite.
+  const Checkpoint ck = load_checkpoint((base / "run" / "last.safetensors").string());
+  CHECK(ck.train_state["epoch"] == 1);
+  CHECK(ck.train_state["step"] == 4);  // 3 + the one good step of epoch 2
+  CHECK(ck.train_state["nonfinite_skipped"] == 2);
 }
