@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
 #include "data/rng.h"
@@ -42,18 +43,37 @@ Loader::Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, Lo
   // Recycled heap buffers: prefetched batches, the one being consumed, and one being made per worker.
   if (!opts_.allocator)
     opts_.allocator = recycling_allocator(FloatBuffer::heap, static_cast<size_t>(opts_.prefetch + opts_.threads + 1));
-  threads_.reserve(static_cast<size_t>(opts_.threads));
-  for (int t = 0; t < opts_.threads; ++t) threads_.emplace_back([this] { worker(); });
+  start_threads();
 }
 
-Loader::~Loader() {
+void Loader::start_threads() {
+  threads_.reserve(static_cast<size_t>(opts_.threads));
+  for (int t = 0; t < opts_.threads; ++t) {
+    try {
+      std::function<void()> body = [this] { worker(); };
+      threads_.push_back(opts_.start_thread ? opts_.start_thread(std::move(body)) : std::thread(std::move(body)));
+    } catch (const std::system_error& e) {
+      stop_threads();  // a std::thread destroyed while joinable would end the process
+      throw Error(cat("data loader: cannot start worker thread ", t + 1, " of ", opts_.threads, " (", e.what(),
+                      "): the process may have reached its limit of threads or memory; use fewer loader ",
+                      "threads (--threads 1, or --threads 0 to decode in the main thread) or raise the limit ",
+                      "(ulimit -u)"));
+    }
+  }
+}
+
+void Loader::stop_threads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
 }
+
+Loader::~Loader() { stop_threads(); }
 
 std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
   switch (opts_.order) {

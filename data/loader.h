@@ -16,6 +16,9 @@
 // Errors: a sample that fails (unreadable or corrupt file) fails its batch; next() rethrows that
 // hemo::Error (it names the file) when the consumer reaches the batch, after which the epoch is
 // over (next() returns nullopt until start_epoch). Workers stop taking new batches after an error.
+// Threads: when a worker thread cannot be started (std::thread throws std::system_error, e.g. at
+// the process's limit of threads), the ones already started are stopped and joined and the
+// constructor throws a hemo::Error that says so and suggests fewer threads or `ulimit -u`.
 // Shutdown: the destructor (also during an epoch, also after an error) stops the workers and joins
 // them; a worker finishes the batch it is making first.
 // Thread safety: one consumer thread calls start_epoch/next; the workers are internal.
@@ -23,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +63,9 @@ struct LoaderOptions {
   // global batch. Augmentation draws depend on the global position, as without sharding.
   int shard_rank = 0, shard_count = 1;
   BatchAllocator allocator;       // empty: recycling_allocator(FloatBuffer::heap) (batch.h)
+  // Starts one worker thread; empty: std::thread(body). A seam for tests (a starter that throws
+  // std::system_error as std::thread does when the system refuses a thread).
+  std::function<std::thread(std::function<void()> body)> start_thread;
 };
 
 class Loader {
@@ -91,6 +98,8 @@ class Loader {
     std::exception_ptr error;
   };
   void worker();
+  void start_threads();
+  void stop_threads();
   bool can_claim() const;  // with mu_ held
 
   std::shared_ptr<const ImageSource> source_;
