@@ -109,21 +109,29 @@ Batch Loader::make_batch(int64_t epoch, int64_t number, const std::vector<int64_
   if (!b.images.data || b.images.size < per * static_cast<size_t>(b.n))
     throw Error(cat("Loader: the batch allocator returned ", b.images.size, " floats, need ",
                     per * static_cast<size_t>(b.n)));
+  int64_t k = 0;  // the next free slot: skipped samples leave none
   for (int64_t pos = begin; pos < end; ++pos) {
     const int64_t idx = order[static_cast<size_t>(pos)];
-    b.indices.push_back(idx);
-    b.labels.push_back(source_->label(idx));
     Rng rng = Rng::derive(opts_.seed ^ kAugmentSalt, static_cast<uint64_t>(epoch), static_cast<uint64_t>(pos));
     try {
       const Image img = source_->load(idx);
-      transform_into(spec_, img, rng, b.image(pos - begin));
+      transform_into(spec_, img, rng, b.image(k));
     } catch (const std::exception& e) {
       // Every message names the sample; decode errors already start with the file's path.
       const std::string who = source_->describe(idx), msg = e.what();
-      if (msg.rfind(who, 0) == 0 && dynamic_cast<const Error*>(&e)) throw;
+      const bool named = msg.rfind(who, 0) == 0 && dynamic_cast<const Error*>(&e);
+      if (opts_.on_skip) {
+        b.skipped.push_back({who, named ? msg : cat(who, ": ", msg)});
+        continue;
+      }
+      if (named) throw;
       throw Error(cat(who, ": ", msg));
     }
+    b.indices.push_back(idx);
+    b.labels.push_back(source_->label(idx));
+    ++k;
   }
+  b.n = k;
   return b;
 }
 
@@ -172,6 +180,14 @@ void Loader::start_epoch(int64_t epoch) {
 }
 
 std::optional<Batch> Loader::next() {
+  for (;;) {  // more than once only to pass over a batch whose every sample was skipped
+    std::optional<Batch> b = next_made();
+    if (!b) return b;
+    if (std::optional<Batch> out = deliver(std::move(*b))) return out;
+  }
+}
+
+std::optional<Batch> Loader::next_made() {
   std::unique_lock<std::mutex> lock(mu_);
   if (!started_) throw Error("Loader: next() before start_epoch()");
   if (finished_ || next_deliver_ >= num_batches_) {
@@ -205,6 +221,13 @@ std::optional<Batch> Loader::next() {
     std::rethrow_exception(r.error);
   }
   return std::move(r.batch);
+}
+
+std::optional<Batch> Loader::deliver(Batch b) {
+  for (const Skipped& s : b.skipped)
+    if (reported_.insert(s.path).second) opts_.on_skip(s);
+  if (b.n == 0 && !b.skipped.empty() && opts_.shard_count == 1) return std::nullopt;
+  return b;
 }
 
 }  // namespace hemo::data
