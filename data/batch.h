@@ -15,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "data/image_folder.h"
+
 namespace hemo::data {
 
 struct FloatBuffer {
@@ -44,6 +46,7 @@ struct Batch {
   std::vector<int64_t> indices;  // n sample indices into the source
   int64_t epoch = 0;
   int64_t number = 0;            // batch number within the epoch, from 0
+  std::vector<Skipped> skipped;  // samples left out because they failed (LoaderOptions::on_skip)
 
   // The CHW image of sample k of the batch.
   std::span<float> image(int64_t k) const {

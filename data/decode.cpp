@@ -40,6 +40,22 @@ ImageFormat sniff_format(std::span<const uint8_t> b) {
 }
 
 namespace detail {
+void adobe_cmyk_to_rgb(std::span<const uint8_t> cmyk, std::span<uint8_t> rgb) {
+  if (rgb.size() / 3 != cmyk.size() / 4 || cmyk.size() % 4 != 0 || rgb.size() % 3 != 0)
+    throw Error(cat("adobe_cmyk_to_rgb: ", cmyk.size(), " CMYK bytes for ", rgb.size(), " RGB bytes"));
+  // a * b / 255, rounded to nearest, exactly for a, b in [0, 255].
+  auto mul255 = [](int a, int b) {
+    const int t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (size_t p = 0, n = cmyk.size() / 4; p < n; ++p) {
+    const uint8_t* in = cmyk.data() + 4 * p;
+    const int white = in[3];  // stored inverted: 255 - K, the part the black ink leaves
+    for (int c = 0; c < 3; ++c)
+      rgb[3 * p + static_cast<size_t>(c)] = static_cast<uint8_t>(white - mul255(255 - in[c], white));
+  }
+}
+
 void check_dimensions(int width, int height, std::string_view name, const DecodeOptions& opts) {
   if (width <= 0 || height <= 0)
     throw Error(cat(name, ": invalid image dimensions ", width, "x", height));
@@ -120,30 +136,33 @@ ImageInfo jpeg_probe(std::span<const uint8_t> bytes, std::string_view name, int*
     tj.reset();
     throw Error(cat(name, ": corrupt JPEG header (", msg, ")"));
   }
-  if (cs == TJCS_CMYK || cs == TJCS_YCCK)
-    throw Error(cat(name, ": unsupported JPEG color space ", colorspace_name(cs),
-                    " (convert the image to RGB)"));
   if (colorspace) *colorspace = cs;
   return {ImageFormat::Jpeg, w, ht};
 }
 
 Image jpeg_decode(std::span<const uint8_t> bytes, std::string_view name, const DecodeOptions& opts) {
-  const ImageInfo info = jpeg_probe(bytes, name, nullptr);
+  int cs = 0;
+  const ImageInfo info = jpeg_probe(bytes, name, &cs);
   detail::check_dimensions(info.width, info.height, name, opts);
   Image img(info.width, info.height);
+  // CMYK and YCCK decode to 4 bytes per pixel (libjpeg turns YCCK into CMYK), then to RGB.
+  const bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
+  std::vector<uint8_t> four(cmyk ? img.pixels() * 4 : 0);
   TjDecompressor& tj = thread_tj();
   // Default DCT (islow) and fancy upsampling: the same pixels as PIL's decoder. Warnings (such as
   // libjpeg's "premature end of data segment" on a truncated file) are errors: STOPONWARNING.
   // LIMITSCANS refuses progressive files with absurd scan counts (a known denial of service).
   const int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
   if (tjDecompress2(tj.handle, bytes.data(), static_cast<unsigned long>(bytes.size()),
-                    img.rgb.data(), info.width, 0, info.height, TJPF_RGB, flags) != 0) {
+                    cmyk ? four.data() : img.rgb.data(), info.width, 0, info.height,
+                    cmyk ? TJPF_CMYK : TJPF_RGB, flags) != 0) {
     const bool warning = tjGetErrorCode(tj.handle) == TJERR_WARNING;
     const std::string msg = tj_message(tj.handle);
     tj.reset();
     throw Error(cat(name, warning ? ": truncated or corrupt JPEG data (" : ": JPEG decode failed (",
-                    msg, ")"));
+                    msg, ")", cmyk ? cat(" in a ", colorspace_name(cs), " JPEG") : std::string()));
   }
+  if (cmyk) detail::adobe_cmyk_to_rgb(four, img.rgb);
   return img;
 }
 

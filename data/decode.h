@@ -6,7 +6,8 @@
 //   grayscale, gray+alpha, RGBA, palette (with or without transparency) and 16-bit PNG -> RGB8
 //   (alpha is dropped without compositing, 16-bit keeps the high byte: as PIL's convert("RGB"));
 //   grayscale JPEG -> RGB8; BMP (1/4/8/16/24/32 bit) -> RGB8;
-//   CMYK/YCCK JPEG, GIF, TIFF, WebP and anything else -> hemo::Error "unsupported ...".
+//   CMYK and YCCK JPEG -> RGB8 as PIL's Image.open(f).convert("RGB") (adobe_cmyk_to_rgb below);
+//   GIF, TIFF, WebP and anything else -> hemo::Error "unsupported ...".
 // Dimensions are read from the header and checked against DecodeOptions::max_pixels before any
 // pixel buffer is allocated; after that, no single allocation of stb_image may exceed what an
 // image of those dimensions needs (so a zlib bomb or a lying PNG chunk length is an error, not
@@ -69,6 +70,13 @@ ImageInfo bmp_header(std::span<const uint8_t> bytes, std::string_view name, cons
 // stb_image side (stb_impl.cpp): PNG and BMP only; `info` is the header already checked.
 Image stb_decode(std::span<const uint8_t> bytes, std::string_view name, const ImageInfo& info);
 void check_dimensions(int width, int height, std::string_view name, const DecodeOptions& opts);
+// CMYK as decoded from a CMYK or YCCK JPEG (4 bytes per pixel) -> RGB8, as PIL 9 does. The JPEG
+// holds Adobe's inverted CMYK (what Photoshop writes; PIL assumes it for every CMYK JPEG, APP14
+// marker or not), s = 255 - ink; with C = 255 - s_c and K = 255 - s_k, PIL's cmyk2rgb gives
+//   R = (255 - K) - round((255 - K) * C / 255)   (G from M, B from Y alike),
+// the division rounded to nearest, exact for all inputs: ((t >> 8) + t) >> 8, t = a * b + 128.
+// No colour management (no ICC profile is applied), as in PIL's convert("RGB").
+void adobe_cmyk_to_rgb(std::span<const uint8_t> cmyk, std::span<uint8_t> rgb);
 }  // namespace detail
 
 }  // namespace hemo::data

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <system_error>
 
+#include <sys/stat.h>
+
 #include "core/error.h"
 #include "data/io.h"
 
@@ -52,7 +54,47 @@ std::string verify_image_file(const fs::path& path, Verify verify, const DecodeO
   return "";
 }
 
-ImageFolder scan_image_folder(const fs::path& root, const ScanOptions& opts) {
+namespace {
+// The file or folder a path leads to (links followed), by device and inode; false when it is gone.
+bool identify(const fs::path& p, FileId& id, bool& is_dir, bool& is_file) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return false;
+  id = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  is_dir = S_ISDIR(st.st_mode);
+  is_file = S_ISREG(st.st_mode);
+  return true;
+}
+
+// Depth-first, entries in sorted order; a folder met before (a link loop, or a second link to
+// it) is noted in `skipped` and not entered.
+void walk(const fs::path& dir, ScanMemory& mem, std::vector<std::pair<fs::path, FileId>>& files,
+          std::vector<Skipped>& skipped) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    entries.push_back(it->path());
+  if (ec) throw Error(cat(dir.string(), ": cannot list folder (", ec.message(), ")"));
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& p : entries) {
+    FileId id;
+    bool is_dir = false, is_file = false;
+    if (!identify(p, id, is_dir, is_file)) continue;  // a dangling link: nothing there
+    if (is_dir) {
+      if (mem.folders.insert(id).second) {
+        walk(p, mem, files, skipped);
+      } else {
+        skipped.push_back({p.string(), cat(p.string(), ": leads to a folder already scanned (",
+                                           fs::canonical(p, ec).string(), "), a link loop or a second way",
+                                           " to it; not followed")});
+      }
+    } else if (is_file && has_image_extension(p)) {
+      files.emplace_back(p, id);
+    }
+  }
+}
+}  // namespace
+
+ImageFolder scan_image_folder(const fs::path& root, const ScanOptions& opts, ScanMemory* memory) {
   ImageFolder folder;
   folder.root = root;
   folder.classes = find_classes(root);
@@ -61,20 +103,26 @@ ImageFolder scan_image_folder(const fs::path& root, const ScanOptions& opts) {
   if (folder.classes.size() == 1)
     throw Error(cat(root.string(), ": only one class folder ('", folder.classes[0],
                     "'); classification needs at least two"));
+  ScanMemory own;
+  ScanMemory& mem = memory ? *memory : own;
+  // The root and every class folder count as scanned from the start: a link to one of them (from
+  // inside a class) is not followed, so no image appears under two classes.
+  FileId id;
+  bool is_dir = false, is_file = false;
+  if (identify(root, id, is_dir, is_file)) mem.folders.insert(id);
+  for (const std::string& c : folder.classes)
+    if (identify(root / c, id, is_dir, is_file)) mem.folders.insert(id);
   for (size_t label = 0; label < folder.classes.size(); ++label) {
     const fs::path dir = root / folder.classes[label];
-    std::vector<fs::path> files;
-    std::error_code ec;
-    const auto options = fs::directory_options::follow_directory_symlink;
-    for (auto it = fs::recursive_directory_iterator(dir, options, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && has_image_extension(it->path())) files.push_back(it->path());
-    }
-    if (ec) throw Error(cat(dir.string(), ": cannot list folder (", ec.message(), ")"));
+    std::vector<std::pair<fs::path, FileId>> files;
+    walk(dir, mem, files, folder.skipped);
     std::sort(files.begin(), files.end());
     size_t kept = 0;
-    for (const fs::path& f : files) {
-      std::string why = verify_image_file(f, opts.verify, opts.decode);
+    for (const auto& [f, fid] : files) {
+      const auto [first, fresh] = mem.files.emplace(fid, f.string());
+      std::string why = fresh ? verify_image_file(f, opts.verify, opts.decode)
+                              : cat(f.string(), ": the same file as ", first->second,
+                                    " (reached again through a link); only ", first->second, " is used");
       if (why.empty()) {
         folder.samples.push_back({f.string(), static_cast<int64_t>(label)});
         ++kept;

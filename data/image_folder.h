@@ -6,12 +6,21 @@
 //   - each candidate file is checked (ScanOptions::verify) and one that is not a decodable image
 //     is skipped and recorded with its path and the reason, instead of failing later in a worker.
 //     A real case: pbc-mini/neutrophil/.DS_169665.jpg, an Apple .DS_Store file with a .jpg name.
+//   - symbolic links are followed, but never into a folder already scanned (by device and inode:
+//     the root, a class folder, a folder met before), so a link loop ends and no image appears
+//     under two classes; the link is recorded in `skipped`. A file reached a second time (through
+//     a link, or a hard link) is kept once, under its first path in scan order; the later paths
+//     are recorded in `skipped`, naming the first.
 // Errors (hemo::Error, naming the folder): the root is missing or not a folder; it has no class
 // folder; it has a single class; a class folder holds no usable image.
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "data/decode.h"
@@ -46,7 +55,8 @@ struct ImageFolder {
   std::filesystem::path root;
   std::vector<std::string> classes;  // sorted
   std::vector<Sample> samples;       // by class, then by path
-  std::vector<Skipped> skipped;      // files with an image extension that failed verification
+  std::vector<Skipped> skipped;      // image files that failed verification, second paths to a
+                                     // file already kept, links to folders already scanned
 
   // "200 images in 8 classes under DIR (1 file skipped)".
   std::string summary() const;
@@ -54,8 +64,19 @@ struct ImageFolder {
   std::string skipped_report() const;
 };
 
+// A file or folder, by device and inode.
+using FileId = std::pair<uint64_t, uint64_t>;
+
+// What scans have met: folders entered, and each file's first path. Scans sharing one (the
+// splits of a pre-split folder) never enter a folder twice nor keep a file twice between them.
+struct ScanMemory {
+  std::set<FileId> folders;
+  std::map<FileId, std::string> files;
+};
+
 // Scans `root` as described above. Throws hemo::Error for the folder-level errors.
-ImageFolder scan_image_folder(const std::filesystem::path& root, const ScanOptions& opts = {});
+ImageFolder scan_image_folder(const std::filesystem::path& root, const ScanOptions& opts = {},
+                              ScanMemory* memory = nullptr);
 
 // The class subfolders of `root` (sorted, hidden folders excluded); throws if root is not a folder.
 std::vector<std::string> find_classes(const std::filesystem::path& root);

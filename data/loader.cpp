@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
 #include "data/rng.h"
@@ -42,18 +43,37 @@ Loader::Loader(std::shared_ptr<const ImageSource> source, TransformSpec spec, Lo
   // Recycled heap buffers: prefetched batches, the one being consumed, and one being made per worker.
   if (!opts_.allocator)
     opts_.allocator = recycling_allocator(FloatBuffer::heap, static_cast<size_t>(opts_.prefetch + opts_.threads + 1));
-  threads_.reserve(static_cast<size_t>(opts_.threads));
-  for (int t = 0; t < opts_.threads; ++t) threads_.emplace_back([this] { worker(); });
+  start_threads();
 }
 
-Loader::~Loader() {
+void Loader::start_threads() {
+  threads_.reserve(static_cast<size_t>(opts_.threads));
+  for (int t = 0; t < opts_.threads; ++t) {
+    try {
+      std::function<void()> body = [this] { worker(); };
+      threads_.push_back(opts_.start_thread ? opts_.start_thread(std::move(body)) : std::thread(std::move(body)));
+    } catch (const std::system_error& e) {
+      stop_threads();  // a std::thread destroyed while joinable would end the process
+      throw Error(cat("data loader: cannot start worker thread ", t + 1, " of ", opts_.threads, " (", e.what(),
+                      "): the process may have reached its limit of threads or memory; use fewer loader ",
+                      "threads (--threads 1, or --threads 0 to decode in the main thread) or raise the limit ",
+                      "(ulimit -u)"));
+    }
+  }
+}
+
+void Loader::stop_threads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
 }
+
+Loader::~Loader() { stop_threads(); }
 
 std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
   switch (opts_.order) {
@@ -89,21 +109,29 @@ Batch Loader::make_batch(int64_t epoch, int64_t number, const std::vector<int64_
   if (!b.images.data || b.images.size < per * static_cast<size_t>(b.n))
     throw Error(cat("Loader: the batch allocator returned ", b.images.size, " floats, need ",
                     per * static_cast<size_t>(b.n)));
+  int64_t k = 0;  // the next free slot: skipped samples leave none
   for (int64_t pos = begin; pos < end; ++pos) {
     const int64_t idx = order[static_cast<size_t>(pos)];
-    b.indices.push_back(idx);
-    b.labels.push_back(source_->label(idx));
     Rng rng = Rng::derive(opts_.seed ^ kAugmentSalt, static_cast<uint64_t>(epoch), static_cast<uint64_t>(pos));
     try {
       const Image img = source_->load(idx);
-      transform_into(spec_, img, rng, b.image(pos - begin));
+      transform_into(spec_, img, rng, b.image(k));
     } catch (const std::exception& e) {
       // Every message names the sample; decode errors already start with the file's path.
       const std::string who = source_->describe(idx), msg = e.what();
-      if (msg.rfind(who, 0) == 0 && dynamic_cast<const Error*>(&e)) throw;
+      const bool named = msg.rfind(who, 0) == 0 && dynamic_cast<const Error*>(&e);
+      if (opts_.on_skip) {
+        b.skipped.push_back({who, named ? msg : cat(who, ": ", msg)});
+        continue;
+      }
+      if (named) throw;
       throw Error(cat(who, ": ", msg));
     }
+    b.indices.push_back(idx);
+    b.labels.push_back(source_->label(idx));
+    ++k;
   }
+  b.n = k;
   return b;
 }
 
@@ -154,6 +182,14 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
 }
 
 std::optional<Batch> Loader::next() {
+  for (;;) {  // more than once only to pass over a batch whose every sample was skipped
+    std::optional<Batch> b = next_made();
+    if (!b) return b;
+    if (std::optional<Batch> out = deliver(std::move(*b))) return out;
+  }
+}
+
+std::optional<Batch> Loader::next_made() {
   std::unique_lock<std::mutex> lock(mu_);
   if (!started_) throw Error("Loader: next() before start_epoch()");
   if (finished_ || next_deliver_ >= num_batches_) {
@@ -187,6 +223,13 @@ std::optional<Batch> Loader::next() {
     std::rethrow_exception(r.error);
   }
   return std::move(r.batch);
+}
+
+std::optional<Batch> Loader::deliver(Batch b) {
+  for (const Skipped& s : b.skipped)
+    if (reported_.insert(s.path).second) opts_.on_skip(s);
+  if (b.n == 0 && !b.skipped.empty() && opts_.shard_count == 1) return std::nullopt;
+  return b;
 }
 
 }  // namespace hemo::data

@@ -16,6 +16,14 @@
 // Errors: a sample that fails (unreadable or corrupt file) fails its batch; next() rethrows that
 // hemo::Error (it names the file) when the consumer reaches the batch, after which the epoch is
 // over (next() returns nullopt until start_epoch). Workers stop taking new batches after an error.
+// Unless LoaderOptions::on_skip is set: then such a sample is left out of its batch (Batch::n
+// counts the others; Batch::skipped names it) and the run goes on. next() calls on_skip, in the
+// consumer's thread and in batch order, the first time each file fails (not again in later
+// epochs); an unsharded batch left with no sample is passed over (a sharded one comes with n == 0,
+// as every rank must see every batch).
+// Threads: when a worker thread cannot be started (std::thread throws std::system_error, e.g. at
+// the process's limit of threads), the ones already started are stopped and joined and the
+// constructor throws a hemo::Error that says so and suggests fewer threads or `ulimit -u`.
 // Shutdown: the destructor (also during an epoch, also after an error) stops the workers and joins
 // them; a worker finishes the batch it is making first.
 // Thread safety: one consumer thread calls start_epoch/next; the workers are internal.
@@ -23,10 +31,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +70,12 @@ struct LoaderOptions {
   // global batch. Augmentation draws depend on the global position, as without sharding.
   int shard_rank = 0, shard_count = 1;
   BatchAllocator allocator;       // empty: recycling_allocator(FloatBuffer::heap) (batch.h)
+  // Starts one worker thread; empty: std::thread(body). A seam for tests (a starter that throws
+  // std::system_error as std::thread does when the system refuses a thread).
+  std::function<std::thread(std::function<void()> body)> start_thread;
+  // Set: a sample that cannot be loaded is skipped and reported here (see Errors above); e.g.
+  // SkipLog::callback() (skip_log.h). Empty: it fails its batch.
+  std::function<void(const Skipped&)> on_skip;
 };
 
 class Loader {
@@ -93,6 +110,10 @@ class Loader {
     std::exception_ptr error;
   };
   void worker();
+  std::optional<Batch> next_made();       // the next batch as a worker made it
+  std::optional<Batch> deliver(Batch b);  // reports b's skipped samples; nullopt: pass b over
+  void start_threads();
+  void stop_threads();
   bool can_claim() const;  // with mu_ held
 
   std::shared_ptr<const ImageSource> source_;
@@ -112,6 +133,7 @@ class Loader {
   int64_t next_claim_ = 0, next_deliver_ = 0;
   std::map<int64_t, Result> ready_;
   std::vector<std::thread> threads_;
+  std::set<std::string> reported_;  // files already handed to on_skip (the consumer's thread)
 };
 
 }  // namespace hemo::data

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <system_error>
 
+#include <sys/stat.h>
+
 #include "core/error.h"
 #include "data/manifest.h"
 
@@ -42,10 +44,15 @@ Manifest scan_presplit_folder(const fs::path& root, const ScanOptions& opts,
   std::stable_sort(folders.begin(), folders.end(), [](const std::string& a, const std::string& b) {
     return split_of_folder(a) < split_of_folder(b);
   });
+  // One memory for all splits: a link from one split into another is not followed, a file linked
+  // into two splits is kept in the first (train, val, test) only.
+  ScanMemory memory;
+  struct stat st {};
+  if (::stat(root.c_str(), &st) == 0) memory.folders.insert({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
   for (const std::string& name : folders) {
     const int s = split_of_folder(name);
     if (s < 0) throw Error(cat((root / name).string(), ": not a train/val/test folder"));
-    ImageFolder part = scan_image_folder(root / name, opts);
+    ImageFolder part = scan_image_folder(root / name, opts, &memory);
     if (s == static_cast<int>(Split::Train)) {
       m.classes = part.classes;
     } else {

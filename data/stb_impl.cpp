@@ -35,6 +35,7 @@ void* stb_realloc(void* p, size_t bytes);
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -71,9 +72,23 @@ void check_size(std::span<const uint8_t> bytes, std::string_view name) {
     throw Error(cat(name, ": file too large (", bytes.size(), " bytes)"));
 }
 
+// stb's message; bytes of the file it quotes (an unknown chunk's type) are shown as \xNN when
+// they are not printable, so a corrupt file cannot put control bytes into a message.
 std::string reason() {
   const char* r = stbi_failure_reason();
-  return r ? r : "unknown error";
+  if (!r) return "unknown error";
+  std::string out;
+  for (const char* p = r; *p; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 size_t stb_budget_for(const ImageInfo& info, size_t file_bytes) {

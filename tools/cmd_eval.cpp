@@ -10,6 +10,7 @@
 
 #include "data/image_folder.h"
 #include "data/manifest.h"
+#include "data/skip_log.h"
 #include "data/source.h"
 #include "kernels/precision.h"
 #include "train/checkpoint.h"
@@ -36,7 +37,8 @@ std::vector<std::string> split_list(const std::string& s) {
 
 // The labelled images to evaluate: one split of a manifest (or of a pre-split folder), else every
 // image of the folder.
-std::vector<hemo::data::Sample> eval_samples(const EvalOptions& o, std::vector<std::string>& classes) {
+std::vector<hemo::data::Sample> eval_samples(const EvalOptions& o, std::vector<std::string>& classes,
+                                             hemo::data::SkipLog& skips) {
   namespace fs = std::filesystem;
   using namespace hemo::data;
   HEMO_CHECK(fs::is_directory(o.data), "data folder ", o.data, " does not exist or is not a folder");
@@ -54,7 +56,8 @@ std::vector<hemo::data::Sample> eval_samples(const EvalOptions& o, std::vector<s
   if (!m) std::cerr << "hemo eval: no split manifest: evaluating every image of " << o.data << "\n";
   if (!m || o.split == "all") {
     ImageFolder folder = scan_image_folder(o.data);
-    std::cerr << folder.summary() << "\n" << folder.skipped_report();
+    std::cerr << folder.summary() << "\n";
+    skips.add_all(folder.skipped);
     classes = folder.classes;
     return folder.samples;
   }
@@ -89,7 +92,8 @@ void add_eval_command(CLI::App& app) {
     std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
     HEMO_CHECK(!paths.empty() && !paths[0].empty(), "hemo eval: give --checkpoint or --ensemble");
     std::vector<std::string> classes;
-    auto samples = eval_samples(*o, classes);
+    data::SkipLog skips;  // every file left out, named once on stderr; counted at the end
+    auto samples = eval_samples(*o, classes, skips);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
     const Device device = resolve(o->device);
     set_precision(o->precision);
@@ -110,6 +114,7 @@ void add_eval_command(CLI::App& app) {
       lo.threads = o->threads;
       lo.order = data::Order::Sequential;
       lo.allocator = train::batch_allocator(device);
+      lo.on_skip = skips.callback();  // an unreadable image is skipped, not the end of the evaluation
       data::Loader loader(std::make_shared<data::FileSource>(samples), data::TransformSpec::eval(ckpt.meta.input_size, ckpt.meta.mean, ckpt.meta.std), lo);
       members.push_back(train::predict(*model, loader, device, path));
       std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
@@ -126,6 +131,7 @@ void add_eval_command(CLI::App& app) {
                        paths.size() > 1 ? cat("hemo eval: ensemble of ", paths.size(), " models on ", o->data)
                                         : cat("hemo eval: ", paths[0], " on ", o->data));
     std::cout << train::format_table(m) << "written to " << o->out << "/\n";
+    skips.report_total("hemo eval");
   });
 }
 }  // namespace

@@ -17,6 +17,7 @@
 #include "data/encode.h"
 #include "data/image_folder.h"
 #include "data/io.h"
+#include "data/skip_log.h"
 #include "kernels/precision.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -37,9 +38,10 @@ struct GradcamOptions {
 };
 
 // The images to explain: files as given, folders searched recursively (sorted). A file in a
-// folder that is not a decodable image is skipped with a note; a file named on the command line
-// must be one.
-std::vector<train::CamInput> collect(const std::vector<std::string>& inputs, const std::vector<std::string>& classes) {
+// folder whose header is not an image's is skipped with a note; a file named on the command line
+// must exist. An image whose data turns out corrupt is skipped later, while it is explained.
+std::vector<train::CamInput> collect(const std::vector<std::string>& inputs, const std::vector<std::string>& classes,
+                                     data::SkipLog& skips) {
   auto truth_of = [&](const fs::path& p) -> int64_t {
     const auto it = std::find(classes.begin(), classes.end(), p.parent_path().filename().string());
     return it == classes.end() ? -1 : it - classes.begin();
@@ -59,7 +61,7 @@ std::vector<train::CamInput> collect(const std::vector<std::string>& inputs, con
       try {
         data::probe_image(data::read_file_bytes(f), f);
       } catch (const Error& e) {
-        std::cerr << "gradcam: skipped " << f << ": " << e.what() << "\n";
+        skips.add({f, e.what()});
         continue;
       }
       out.push_back({f, truth_of(f)});
@@ -110,7 +112,8 @@ void run(const GradcamOptions& o) {
                known, ")");
     s.target_class = it - meta.class_names.begin();
   }
-  const std::vector<train::CamInput> images = collect(o.inputs, meta.class_names);
+  data::SkipLog skips;  // every image left out, named once on stderr; counted at the end
+  const std::vector<train::CamInput> images = collect(o.inputs, meta.class_names, skips);
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
   const Device device = resolve(o.device);
@@ -123,6 +126,7 @@ void run(const GradcamOptions& o) {
   std::vector<train::GalleryEntry> entries;
   size_t i = 0;
   train::explain_images(*model, meta, images, s, device, [&](train::CamImage& im) {
+    while (images[i].path != im.path) ++i;  // in order; skipped images have no sink call
     const std::string overlay = names[i] + "_overlay.png", map = names[i] + "_cam16.png";
     data::save_image(fs::path(o.out) / overlay, im.overlay);
     data::write_file_atomic(fs::path(o.out) / map, data::encode_png_gray16(static_cast<int>(im.size),
@@ -137,14 +141,16 @@ void run(const GradcamOptions& o) {
     if (im.explained != im.predicted) caption += cat(", map of ", names_of[static_cast<size_t>(im.explained)]);
     entries.push_back({im.truth, im.predicted, overlay, caption});
     ++i;
-  });
+  }, skips.callback());  // a corrupt image is left out: the others' files and index.html are still written
   data::write_file_atomic(fs::path(o.out) / "predictions.csv", csv);
   const std::string title = cat(o.method == "gradcampp" ? "Grad-CAM++" : "Grad-CAM", ": ", meta.architecture, " at ", layer);
   data::write_file_atomic(fs::path(o.out) / "index.html",
-                          train::gallery_page(title, cat(o.checkpoint, ", ", images.size(), " images"),
+                          train::gallery_page(title, cat(o.checkpoint, ", ", entries.size(), " images"),
                                               train::group_gallery(entries, meta.class_names)));
-  std::cout << "gradcam: " << images.size() << " images (" << meta.architecture << ", layer " << layer << ") -> "
+  std::cout << "gradcam: " << entries.size() << " images (" << meta.architecture << ", layer " << layer << ") -> "
             << o.out << "/index.html\n";
+  skips.report_total("hemo gradcam");
+  HEMO_CHECK(!entries.empty(), "gradcam: none of the images could be explained (all skipped, named above)");
 }
 
 void add_gradcam_command(CLI::App& app) {

@@ -36,6 +36,7 @@ Predictions predict(nn::Module& model, data::Loader& loader, Device device, cons
   bool show = !progress_label.empty();
   int64_t done = 0;
   while (auto batch = loader.next()) {
+    if (batch->n == 0) continue;  // every sample skipped (LoaderOptions::on_skip)
     Tensor logits = model(batch_tensor(*batch, device));
     Tensor loss = nn::cross_entropy(logits, batch->labels, {}, 0.0, nn::Reduction::sum);
     loss_sum += loss.item();

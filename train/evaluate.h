@@ -18,7 +18,8 @@ Tensor batch_tensor(const data::Batch& batch, Device device);
 data::BatchAllocator batch_allocator(Device device);
 
 // Evaluates `model` (switched to eval mode, then restored) on every batch of the loader's epoch 0.
-// `progress_label` non-empty shows a progress bar.
+// `progress_label` non-empty shows a progress bar. Samples the loader skips (its on_skip) are
+// simply absent from the predictions.
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label = "");
 
 // A model file's architecture with its weights, in eval mode, on `device`: models/model_file.h

@@ -53,7 +53,8 @@ data::Image overlay_on_original(const data::Image& original, const Tensor& low_r
 }
 
 void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std::vector<CamInput>& images,
-                    const CamSettings& settings, Device device, const std::function<void(CamImage&)>& sink) {
+                    const CamSettings& settings, Device device, const std::function<void(CamImage&)>& sink,
+                    const std::function<void(const data::Skipped&)>& on_skip) {
   HEMO_CHECK(settings.batch_size >= 1, "gradcam: the batch size must be at least 1, got ", settings.batch_size);
   HEMO_CHECK(settings.target_class < meta.num_classes, "gradcam: class ", settings.target_class,
              " is out of range (the model has ", meta.num_classes, " classes)");
@@ -65,15 +66,30 @@ void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std
   const bool was_training = model.is_training();
   model.eval();
   data::Rng rng(0);  // the evaluation transform draws nothing
-  for (size_t first = 0; first < images.size(); first += static_cast<size_t>(settings.batch_size)) {
-    const size_t n = std::min(images.size() - first, static_cast<size_t>(settings.batch_size));
-    std::vector<data::Image> originals(n);
-    std::vector<float> input(n * static_cast<size_t>(per_image));
-    for (size_t i = 0; i < n; ++i) {
-      originals[i] = data::load_image(images[first + i].path);
-      data::transform_into(tf, originals[i], rng,
-                           std::span<float>(input.data() + i * static_cast<size_t>(per_image), static_cast<size_t>(per_image)));
+  const size_t batch = static_cast<size_t>(settings.batch_size);
+  for (size_t next = 0; next < images.size();) {
+    // The batch: the next images that load (those that do not are skipped when on_skip is set).
+    std::vector<const CamInput*> in;
+    std::vector<data::Image> originals;
+    std::vector<float> input(batch * static_cast<size_t>(per_image));
+    for (; next < images.size() && in.size() < batch; ++next) {
+      data::Image img;
+      try {
+        img = data::load_image(images[next].path);
+        data::transform_into(tf, img, rng,
+                             std::span<float>(input.data() + in.size() * static_cast<size_t>(per_image),
+                                              static_cast<size_t>(per_image)));
+      } catch (const Error& e) {
+        if (!on_skip) throw;
+        on_skip({images[next].path, e.what()});
+        continue;
+      }
+      in.push_back(&images[next]);
+      originals.push_back(std::move(img));
     }
+    const size_t n = in.size();
+    if (n == 0) break;  // the last images were all skipped
+    input.resize(n * static_cast<size_t>(per_image));
     opt.classes.assign(settings.target_class >= 0 ? n : 0, settings.target_class);
     const Tensor x = Tensor::from_vector(input, {static_cast<int64_t>(n), 3, s, s}).to(device);
     const nn::GradCamResult r = nn::grad_cam(model, x, opt);
@@ -84,8 +100,8 @@ void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std
     const std::vector<float> low = low_res.to_vector<float>();
     for (size_t i = 0; i < n; ++i) {
       CamImage out;
-      out.path = images[first + i].path;
-      out.truth = images[first + i].truth;
+      out.path = in[i]->path;
+      out.truth = in[i]->truth;
       out.probabilities = softmax(logits.data() + static_cast<int64_t>(i) * k, k);
       out.predicted = std::max_element(out.probabilities.begin(), out.probabilities.end()) - out.probabilities.begin();
       out.explained = r.classes[i];

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "data/image_folder.h"
 #include "data/transforms.h"
 #include "kernels/gradcam.h"
 #include "nn/module.h"
@@ -46,9 +47,12 @@ struct CamImage {
 std::string cam_layer(const weights::ModelMeta& meta, const CamSettings& settings);
 
 // Explains `images` with `model` (on `device`, in eval mode) and calls `sink` once per image, in
-// order. Errors name the file (unreadable image) or the setting (unknown layer, class).
+// order. Errors name the file (unreadable image) or the setting (unknown layer, class). With
+// `on_skip`, an image that cannot be loaded (unreadable, corrupt) is reported there instead and
+// left out: `sink` is called for the others.
 void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std::vector<CamInput>& images,
-                    const CamSettings& settings, Device device, const std::function<void(CamImage&)>& sink);
+                    const CamSettings& settings, Device device, const std::function<void(CamImage&)>& sink,
+                    const std::function<void(const data::Skipped&)>& on_skip = {});
 
 // `low_res` [h, w] (a float32 CPU tensor in [0, 1]) drawn over `original`, which `eval` turned
 // into the model's input: pixels outside the evaluation crop keep their colour.

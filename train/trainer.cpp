@@ -13,6 +13,7 @@
 #include "data/image_folder.h"
 #include "data/manifest.h"
 #include "data/sampler.h"
+#include "data/skip_log.h"
 #include "data/source.h"
 #include "kernels/precision.h"
 #include "models/registry.h"
@@ -96,6 +97,7 @@ class Trainer {
       if (agree(out_of_time(epoch, seconds_since(run_start) + longest_epoch))) break;
     }
     test(result);
+    if (root()) skips_.report_total("hemo train");
     return result;
   }
 
@@ -133,7 +135,7 @@ class Trainer {
     if (root()) d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
     comm_->barrier("the barrier after rank 0 wrote the split manifest");
     if (!root()) d_.manifest = data::load_or_create_manifest(config_.data, manifest_path, split, &skipped);
-    for (const auto& s : skipped) log("skipped " + s.path + ": " + s.reason);
+    if (root()) skips_.add_all(skipped);  // stderr, as the loaders' skips below
     d_.split_hash = manifest_hash(d_.manifest.to_csv());
     input_ = config_.input_size > 0 ? config_.input_size : models::model_spec(config_.model).default_input;
     d_.train = d_.manifest.samples(data::Split::Train);
@@ -161,6 +163,7 @@ class Trainer {
     train_opts.allocator = batch_allocator(device_);
     train_opts.shard_rank = comm_->rank();
     train_opts.shard_count = comm_->size();
+    train_opts.on_skip = skips_.callback();  // an unreadable image is skipped, named on stderr
     if (comm_->size() > 1)
       log(cat("distributed: ", comm_->size(), " ranks (", comm_->backend(), "), batch ", config_.batch_size,
               " per rank, global batch ", config_.batch_size * comm_->size()));
@@ -466,6 +469,7 @@ class Trainer {
   }();
   int64_t steps_in_process_ = 0;
   std::unique_ptr<GradReducer> reducer_;  // several ranks only
+  data::SkipLog skips_;  // the files left out (scan and loaders), each named once on stderr
 };
 
 }  // namespace
