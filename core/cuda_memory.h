@@ -10,8 +10,9 @@
 // - Statistics per device: bytes in use and their peak, bytes cached, bytes reserved from the
 //   driver (in use + cached) and their peak, cudaMalloc calls, cache hits, out-of-memory retries.
 // - When cudaMalloc runs out of memory, the device's cache is released and the call retried once;
-//   if it fails again the Error names the requested size, what hemo holds, its peak, and what the
-//   driver reports free.
+//   if it fails again hemo::OutOfMemory (core/error.h) names the requested size, what hemo holds in
+//   use, its peak, what the driver reports free, and suggests a smaller --batch-size. In an
+//   emulation build the device's capacity is HEMO_EMU_DEVICE_MB (core/cuda/emu/runtime.cpp).
 // - HEMO_NO_CACHING=1 in the environment turns the cache off: every block is a cudaMalloc of the
 //   exact size asked for and is cudaFree'd when released, so compute-sanitizer sees each one and
 //   flags an access one element past the end.

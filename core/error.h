@@ -11,6 +11,12 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An allocation that failed (host: core/host_memory.h; CUDA: core/cuda_memory.h). The message
+// says how much was asked, how much hemo holds, and to try a smaller --batch-size.
+struct OutOfMemory : Error {
+  using Error::Error;
+};
+
 // Builds a message from streamable parts: throw Error(cat("shape ", a, " vs ", b)).
 template <class... Parts>
 std::string cat(const Parts&... parts) {

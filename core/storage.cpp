@@ -1,12 +1,9 @@
 #include "core/storage.h"
 
-#include <malloc.h>
-
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "core/error.h"
+#include "core/host_memory.h"
 #if HEMO_WITH_CUDA
 #include "core/cuda_memory.h"
 #endif
@@ -14,22 +11,6 @@
 namespace hemo {
 
 namespace {
-constexpr size_t kCpuAlignment = 64;
-
-// glibc serves blocks above M_MMAP_THRESHOLD with a fresh mmap and unmaps them on free, so every
-// large activation of every training step page-faults its way in again: for a conv layer's
-// 40 MB output the faults cost as much as the GEMM. Keeping such blocks in the heap (and not
-// trimming it) lets the next step reuse them, as a caching allocator would. Set once, before the
-// first CPU tensor.
-void tune_malloc_once() {
-  static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 512 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1024 << 20);
-    return true;
-  }();
-  (void)done;
-}
-
 #if !HEMO_WITH_CUDA
 [[noreturn]] void no_cuda(const char* what) {
   throw Error(cat(what, ": this hemo was built without CUDA (configure with -DHEMO_CUDA=ON on a "
@@ -40,10 +21,7 @@ void tune_malloc_once() {
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (device.is_cpu()) {
-    tune_malloc_once();
-    size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    data_ = std::aligned_alloc(kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded);
-    if (!data_) throw Error(cat("out of host memory allocating ", bytes, " bytes"));
+    data_ = host_malloc(bytes);
   } else {
 #if HEMO_WITH_CUDA
     data_ = cuda_malloc(bytes, device.index);
@@ -55,7 +33,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    std::free(data_);
+    host_free(data_, bytes_);
   } else {
 #if HEMO_WITH_CUDA
     cuda_free(data_, bytes_, device_.index);

@@ -1,7 +1,8 @@
 // Storage: one reference-counted block of device memory. Tensors (and views of them) share a
 // Storage through std::shared_ptr; the block is freed when the last one lets go.
 //
-// CPU blocks are 64-byte aligned. CUDA blocks come from core/cuda_memory.h (only when hemo is
+// CPU blocks are 64-byte aligned and counted (core/host_memory.h: statistics, a settable limit, and
+// hemo::OutOfMemory naming the size asked and the bytes in use when an allocation fails). CUDA blocks come from core/cuda_memory.h (only when hemo is
 // built with CUDA); asking for a CUDA block in a CPU-only build is an Error, never a fallback.
 #pragma once
 #include <cstddef>

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/output_file.h"
 #include "core/storage.h"
 #include "data/synth.h"
 #include "tools/command.h"
@@ -51,7 +52,7 @@ fs::path prepare_data(const DemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   // JPEG (quality 95) decodes several times faster than PNG, and each image is decoded every epoch.
   const int64_t n = hemo::data::synth::generate(dir, o.per_class, o.size, o.seed, "jpg", o.threads);
-  std::ofstream(stamp) << want.dump() << "\n";
+  hemo::write_file_atomically(stamp.string(), want.dump() + "\n");
   std::cout << "data: drew " << n << " synthetic " << o.size << "x" << o.size << " smear images (" << o.per_class
             << " per class, 8 classes) in " << seconds_since(t0) << " s -> " << dir.string() << "\n";
   return dir;

@@ -10,10 +10,10 @@
 #include "tools/command.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <memory>
 
+#include "core/output_file.h"
 #include "tools/profiler.h"
 
 namespace {
@@ -63,9 +63,7 @@ nlohmann::json run_profile(ProfileOptions o) {
   for (const auto& [op, s] : by_op) ops.push_back({{"op", op}, {"ms", 1e3 * s}, {"pct_step", 100 * s / step_s}});
   std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a["ms"] > b["ms"]; });
   if (!o.trace.empty()) {
-    std::ofstream out(o.trace);
-    out << profiler.chrome_trace().dump();
-    HEMO_CHECK(out.good(), "profile: cannot write the trace to ", o.trace);
+    write_file_atomically(o.trace, profiler.chrome_trace().dump());
   }
   nlohmann::json c = case_json(o.c);
   c["mode"] = o.mode;

@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 
 #include "core/error.h"
+#include "core/host_memory.h"
 #include "hemo/version.h"
 #include "tools/command.h"
 #include "tools/process_env.h"
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
     return e.exit_status();
   } catch (const hemo::Error& e) {
     std::cerr << "hemo: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {  // a container's allocation, outside the counted tensors
+    std::cerr << "hemo: error: " << hemo::out_of_host_memory_message(0) << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "hemo: error: " << e.what() << "\n";

@@ -27,8 +27,16 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Mod
   auto md = meta.to_metadata();
   if (!train_state.is_null()) md["hemo.train_state"] = train_state.dump();
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
-  weights::save_tensors(path, tensors, md);
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  HEMO_CHECK(!ec, "cannot save the checkpoint ", path, ": cannot create ", dir.string(), ": ", ec.message());
+  try {
+    weights::save_tensors(path, tensors, md);
+  } catch (const Error& e) {
+    // safetensors::save renames only a complete, fsynced file over `path`, so what was there stays.
+    throw Error(cat("cannot save the checkpoint ", path, ": ", e.what(), " (any earlier ", path,
+                    " is left as it was)"));
+  }
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

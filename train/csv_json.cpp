@@ -2,23 +2,23 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/output_file.h"
 
 namespace hemo::train {
 
 namespace {
 
-std::ofstream open_for_writing(const std::string& path, const char* what) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  HEMO_CHECK(f.good(), what, ": cannot open ", path, " for writing");
-  return f;
-}
-
-void close_checked(std::ofstream& f, const std::string& path, const char* what) {
-  f.flush();
-  HEMO_CHECK(f.good(), what, ": writing ", path, " failed (disk full?)");
+// Each file is composed in memory and written whole (core/output_file.h): a full disk fails with
+// the file's name and the reason, and leaves no half-written file behind.
+void write_whole(const std::string& path, const std::ostringstream& text, const char* what) {
+  try {
+    write_file_atomically(path, text.str());
+  } catch (const Error& e) {
+    throw Error(cat(what, ": ", e.what()));
+  }
 }
 
 std::string class_name(const std::vector<std::string>& classes, int64_t label) {
@@ -74,13 +74,13 @@ std::vector<std::string> csv_split(const std::string& line) {
 }
 
 void write_metrics_json(const std::string& path, const Metrics& m) {
-  std::ofstream f = open_for_writing(path, "write_metrics_json");
+  std::ostringstream f;
   f << to_json(m).dump(2) << "\n";
-  close_checked(f, path, "write_metrics_json");
+  write_whole(path, f, "write_metrics_json");
 }
 
 void write_metrics_csv(const std::string& path, const Metrics& m) {
-  std::ofstream f = open_for_writing(path, "write_metrics_csv");
+  std::ostringstream f;
   f << "class,precision,recall,specificity,f1,support,auc,tp,fp,fn,tn\n";
   for (size_t c = 0; c < m.per_class.size(); ++c) {
     const ClassMetrics& cm = m.per_class[c];
@@ -97,11 +97,11 @@ void write_metrics_csv(const std::string& path, const Metrics& m) {
           m.weighted_auc);
   f << "accuracy,,,," << csv_number(m.accuracy) << ',' << m.total << ",,,,,\n";
   f << "kappa,,,," << csv_number(m.kappa) << ',' << m.total << ",,,,,\n";
-  close_checked(f, path, "write_metrics_csv");
+  write_whole(path, f, "write_metrics_csv");
 }
 
 void write_confusion_csv(const std::string& path, const Metrics& m) {
-  std::ofstream f = open_for_writing(path, "write_confusion_csv");
+  std::ostringstream f;
   f << "true\\predicted";
   for (const auto& c : m.classes) f << ',' << csv_field(c);
   f << '\n';
@@ -110,7 +110,7 @@ void write_confusion_csv(const std::string& path, const Metrics& m) {
     for (int64_t v : m.confusion[i]) f << ',' << v;
     f << '\n';
   }
-  close_checked(f, path, "write_confusion_csv");
+  write_whole(path, f, "write_confusion_csv");
 }
 
 void write_predictions_csv(const std::string& path, const std::vector<std::string>& paths,
@@ -122,7 +122,7 @@ void write_predictions_csv(const std::string& path, const std::vector<std::strin
              " true labels, ", predicted.size(), " predictions");
   HEMO_CHECK(probabilities.empty() || probabilities.size() == n, "write_predictions_csv: ", n, " paths but ",
              probabilities.size(), " probability rows");
-  std::ofstream f = open_for_writing(path, "write_predictions_csv");
+  std::ostringstream f;
   f << "path,true,predicted,correct";
   if (!probabilities.empty())
     for (const auto& c : classes) f << ',' << csv_field("p_" + c);
@@ -137,7 +137,7 @@ void write_predictions_csv(const std::string& path, const std::vector<std::strin
     }
     f << '\n';
   }
-  close_checked(f, path, "write_predictions_csv");
+  write_whole(path, f, "write_predictions_csv");
 }
 
 }  // namespace hemo::train

@@ -2,7 +2,8 @@
 // predictions as CSV. CSV follows RFC 4180: comma separated, "\n" line ends, a field holding a
 // comma, a double quote, a CR/LF or leading/trailing spaces is quoted, inner quotes doubled.
 // Numbers are written with enough digits to round-trip a float ("%.9g"); NaN is an empty field.
-// Every writer truncates its file and throws hemo::Error naming the path if it cannot write.
+// Every writer replaces its file whole (a temporary file and a rename, core/output_file.h) and
+// throws hemo::Error naming the path and the reason ("No space left on device") if it cannot.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "core/error.h"
+#include "core/output_file.h"
 #include "train/csv_json.h"
 
 namespace hemo::train {
@@ -31,17 +33,14 @@ double parse_number(const std::string& field, const std::string& path, int line_
 EpochCsv::EpochCsv(const std::string& path) : path_(path) {
   std::error_code ec;
   const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
-  out_.open(path, std::ios::app);
-  HEMO_CHECK(out_.good(), "EpochCsv: cannot open ", path, " for appending");
-  if (fresh) out_ << kHeader << '\n' << std::flush;
+  out_ = std::make_unique<OutputFile>(path, OutputFile::Mode::append);
+  if (fresh) out_->write(std::string(kHeader) + '\n');
 }
 
 void EpochCsv::append(const EpochRecord& r) {
-  out_ << r.epoch << ',' << csv_number(r.train_loss) << ',' << csv_number(r.train_acc) << ','
-       << csv_number(r.val_loss) << ',' << csv_number(r.val_acc) << ',' << csv_number(r.lr) << ','
-       << csv_number(r.images_per_s) << ',' << csv_number(r.seconds) << '\n'
-       << std::flush;
-  HEMO_CHECK(out_.good(), "EpochCsv: writing ", path_, " failed (disk full?)");
+  out_->write(cat(r.epoch, ',', csv_number(r.train_loss), ',', csv_number(r.train_acc), ',', csv_number(r.val_loss),
+                  ',', csv_number(r.val_acc), ',', csv_number(r.lr), ',', csv_number(r.images_per_s), ',',
+                  csv_number(r.seconds), '\n'));
 }
 
 std::vector<EpochRecord> read_epoch_csv(const std::string& path) {

@@ -5,9 +5,11 @@
 // Columns: epoch,train_loss,train_acc,val_loss,val_acc,lr,images_per_s,seconds
 // A value that was not measured (no validation set) is NaN in memory and an empty field on disk.
 #pragma once
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "core/output_file.h"
 
 namespace hemo::train {
 
@@ -18,14 +20,16 @@ struct EpochRecord {
 
 class EpochCsv {
  public:
-  // Opens `path` for appending (creating it); throws hemo::Error if it cannot.
+  // Opens `path` for appending (creating it); throws hemo::Error naming it if it cannot.
   explicit EpochCsv(const std::string& path);
-  void append(const EpochRecord& r);  // writes one line and flushes
+  // Writes one line straight to the file; a failed write (a full disk) throws hemo::Error naming
+  // the file and the reason.
+  void append(const EpochRecord& r);
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<OutputFile> out_;
 };
 
 // Reads a file written by EpochCsv (header checked); throws hemo::Error on a malformed line.

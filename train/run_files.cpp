@@ -2,10 +2,10 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "core/error.h"
+#include "core/output_file.h"
 #include "train/csv_json.h"
 
 namespace hemo::train {
@@ -24,19 +24,7 @@ double number_from(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    HEMO_CHECK(f.good(), "cannot open ", tmp, " for writing");
-    f << text;
-    f.flush();
-    HEMO_CHECK(f.good(), "writing ", tmp, " failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  HEMO_CHECK(!ec, "cannot rename ", tmp, " to ", path, ": ", ec.message());
-}
+void write_text_file(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
 
 nlohmann::json to_json(const EpochRecord& r) {
   return {{"epoch", r.epoch},

@@ -8,7 +8,8 @@
 //   metrics.json metrics.csv confusion.csv predictions.csv    write_evaluation (csv_json.h)
 //   report.html              write_report (report_html.h)
 // The epoch log and the event file are opened on the first log_epoch, so an evaluation leaves
-// neither. Whole files (config, metrics, report) are written to a temporary name and renamed, so a
+// neither. Every write is checked (core/output_file.h): a full disk or an unwritable directory is
+// a hemo::Error naming the file and the reason, never ignored. Whole files (config, metrics, report) are written to a temporary name and renamed, so a
 // reader never sees half of one.
 //
 // Resuming: RunFiles(dir, append = true) keeps what is there; restore_history(history) then
@@ -27,7 +28,8 @@
 
 namespace hemo::train {
 
-// Writes `text` to `path` through "<path>.tmp" and a rename; throws hemo::Error naming the path.
+// Writes `text` to `path` through a temporary file and a rename (core/output_file.h); throws
+// hemo::Error naming the path and the reason (e.g. "No space left on device").
 void write_text_file(const std::string& path, const std::string& text);
 
 // The history a checkpoint stores: one JSON object per epoch with EpochRecord's fields.

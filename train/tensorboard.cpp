@@ -99,16 +99,11 @@ EventWriter::EventWriter(const std::string& dir) {
   path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(seconds) + "." + hostname() + "." +
                                          std::to_string(getpid()) + "." + std::to_string(counter++)))
               .string();
-  out_.open(path_, std::ios::binary | std::ios::trunc);
-  HEMO_CHECK(out_.good(), "EventWriter: cannot create ", path_);
+  out_ = std::make_unique<OutputFile>(path_, OutputFile::Mode::truncate);
   std::string e = event_header(0);
   put_bytes(e, 3, "brain.Event:2");  // file_version
   write_record(e);
   flush();
-}
-
-EventWriter::~EventWriter() {
-  if (out_.is_open()) out_.flush();
 }
 
 void EventWriter::write_record(const std::string& data) {
@@ -117,8 +112,7 @@ void EventWriter::write_record(const std::string& data) {
   put_le<uint32_t>(frame, masked_crc32c(frame.data(), 8));
   frame += data;
   put_le<uint32_t>(frame, masked_crc32c(data.data(), data.size()));
-  out_.write(frame.data(), static_cast<std::streamsize>(frame.size()));
-  HEMO_CHECK(out_.good(), "EventWriter: writing ", path_, " failed (disk full?)");
+  out_->write(frame);
 }
 
 void EventWriter::add_scalar(const std::string& tag, double value, int64_t step) {
@@ -133,9 +127,6 @@ void EventWriter::add_scalar(const std::string& tag, double value, int64_t step)
   write_record(e);
 }
 
-void EventWriter::flush() {
-  out_.flush();
-  HEMO_CHECK(out_.good(), "EventWriter: flushing ", path_, " failed (disk full?)");
-}
+void EventWriter::flush() {}
 
 }  // namespace hemo::train

@@ -18,8 +18,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <string>
+
+#include "core/output_file.h"
 
 namespace hemo::train {
 
@@ -29,21 +31,22 @@ uint32_t masked_crc32c(const void* data, size_t n);  // TFRecord's masked form
 class EventWriter {
  public:
   // Creates `dir` (and parents) and a new event file in it; throws hemo::Error if it cannot.
+  // Each record goes straight to the file: a failed write (a full disk) throws hemo::Error naming
+  // the event file and the reason.
   explicit EventWriter(const std::string& dir);
-  ~EventWriter();
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
 
   // value is stored as float32 (simple_value), stamped with the current wall time.
   void add_scalar(const std::string& tag, double value, int64_t step);
-  void flush();
+  void flush();  // nothing is buffered; kept for callers that mark where a batch of scalars ends
   const std::string& path() const { return path_; }
 
  private:
   void write_record(const std::string& data);
 
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<OutputFile> out_;
 };
 
 }  // namespace hemo::train

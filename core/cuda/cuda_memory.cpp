@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 
@@ -12,16 +11,13 @@
 #include "core/cuda/check.h"
 #include "core/cuda/stream.h"
 #include "core/error.h"
+#include "core/host_memory.h"
 
 namespace hemo {
 
 namespace {
 
-std::string bytes_str(size_t b) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
-  return cat(buf, " (", b, " bytes)");
-}
+std::string bytes_str(size_t b) { return format_bytes(b); }
 
 std::atomic<bool> g_debug_fill{detail::env_flag("HEMO_CUDA_POISON")};
 
@@ -129,11 +125,11 @@ class DeviceAllocator {
         size_t free_b = 0, total_b = 0;
         if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
         const CudaMemoryStats& st = stats_[device];
-        throw Error(cat("CUDA out of memory on cuda:", device, ": asked for ", bytes_str(asked), " (block ",
-                        bytes_str(size), "); hemo holds ", bytes_str(st.in_use), " in tensors, peak ",
-                        bytes_str(st.peak_in_use), "; the driver reports ", bytes_str(free_b), " free of ",
-                        bytes_str(total_b), ". The cache was released and the allocation retried once; "
-                        "try a smaller batch size."));
+        throw OutOfMemory(cat("CUDA out of memory on cuda:", device, ": asked for ", bytes_str(asked), " (block ",
+                              bytes_str(size), "); hemo's tensors hold ", bytes_str(st.in_use), " in use, peak ",
+                              bytes_str(st.peak_in_use), "; the driver reports ", bytes_str(free_b), " free of ",
+                              bytes_str(total_b), ". The cache was released and the allocation retried once. "
+                              "Try a smaller --batch-size (or --input-size)."));
       }
     }
     check_cuda_call(status, size);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/host_memory.h"
 #include "core/pinned.h"
 #include "tests/cuda/cuda_test.h"
 #if HEMO_WITH_CUDA
@@ -113,15 +114,20 @@ TEST_CASE("caching allocator: out of memory names the size and the peak, after o
   }
   const uint64_t retries = cuda_memory_stats(0).oom_retries;
   const size_t huge = size_t{1} << 50;  // 1 PiB
+  Tensor held = Tensor::zeros({1 << 18}, DType::f32, gpu());  // 1 MiB in use at least
+  const size_t in_use = cuda_memory_stats(0).in_use;
   try {
     Storage s(huge, gpu());
     FAIL("a 1 PiB allocation succeeded");
-  } catch (const Error& e) {
+  } catch (const OutOfMemory& e) {
     const std::string m = e.what();
-    CHECK(m.find("out of memory") != std::string::npos);
-    CHECK(m.find(std::to_string(huge)) != std::string::npos);
-    CHECK(m.find("peak") != std::string::npos);
+    CHECK_MESSAGE(m.find("out of memory") != std::string::npos, m);
+    CHECK_MESSAGE(m.find(std::to_string(huge)) != std::string::npos, m);                     // asked
+    CHECK_MESSAGE(m.find("hold " + format_bytes(in_use) + " in use") != std::string::npos, m);  // allocator stats
+    CHECK_MESSAGE(m.find("peak") != std::string::npos, m);
+    CHECK_MESSAGE(m.find("--batch-size") != std::string::npos, m);
   }
+  CHECK(cuda_memory_stats(0).in_use == in_use);
   CHECK(cuda_memory_stats(0).oom_retries == retries + 1);
   // The failure left nothing behind: the next allocation works.
   Tensor t = Tensor::ones({5}, DType::f32, gpu());
