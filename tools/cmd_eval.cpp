@@ -123,6 +123,8 @@ void add_eval_command(CLI::App& app) {
                                ? members[0]
                                : train::ensemble(members, o->rule == "mean" ? train::EnsembleRule::mean : train::EnsembleRule::vote);
     train::Metrics m = train::compute_metrics(p.truth, p.predicted, p.probabilities, classes);
+    m.evaluated_on = o->manifest.empty() ? cat("every image of ", o->data)
+                                         : cat("the ", o->split, " split of ", o->manifest, " (", o->data, ")");
     train::RunFiles files(o->out, /*append=*/false);
     files.write_evaluation(m, p.paths, p.truth, p.predicted, p.probabilities, classes);
     const nlohmann::json setup = {{"checkpoints", paths}, {"data", o->data}, {"manifest", o->manifest},

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "data/image_folder.h"
+#include "data/skip_log.h"
 #include "data/source.h"
 #include "kernels/precision.h"
 #include "tools/prediction_report.h"
@@ -39,7 +41,6 @@ std::vector<hemo::data::Sample> collect(const std::vector<std::string>& inputs) 
       if (!line.empty()) expanded.push_back(line);
   }
   for (const auto& in : expanded) {
-    HEMO_CHECK(fs::exists(in), in, ": no such file or folder");
     if (fs::is_directory(in)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(in))
@@ -47,7 +48,7 @@ std::vector<hemo::data::Sample> collect(const std::vector<std::string>& inputs) 
       std::sort(found.begin(), found.end());
       for (auto& f : found) out.push_back({f, 0});
     } else {
-      out.push_back({in, 0});
+      out.push_back({in, 0});  // one that cannot be read (or is missing) is reported, the rest classified
     }
   }
   return out;
@@ -80,18 +81,36 @@ void add_predict_command(CLI::App& app) {
     lo.threads = o->threads;
     lo.order = data::Order::Sequential;
     lo.allocator = train::batch_allocator(device);
+    // An image that cannot be read is named on stderr and in the output, in its place, as
+    // hemo-infer does; the others are classified; the exit status is then 1.
+    data::SkipLog skips;
+    std::map<std::string, std::string> failed;  // path -> reason
+    lo.on_skip = [&skips, &failed](const data::Skipped& s) {
+      skips.add(s);
+      failed.emplace(s.path, s.reason);
+    };
     data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
     train::Predictions p = train::predict(*model, loader, device);
+    std::map<std::string, size_t> row;
+    for (size_t i = 0; i < p.paths.size(); ++i) row.emplace(p.paths[i], i);
     const auto& names = ckpt.meta.class_names;
     const size_t k = static_cast<size_t>(o->top);
     nlohmann::json all = nlohmann::json::array();
-    for (size_t i = 0; i < p.paths.size(); ++i) {
-      if (o->json)
-        all.push_back(cli::top_json(p.paths[i], p.probabilities[i], names, k));
+    for (const data::Sample& s : samples) {
+      const auto it = row.find(s.path);
+      if (it != row.end() && o->json)
+        all.push_back(cli::top_json(s.path, p.probabilities[it->second], names, k));
+      else if (it != row.end())
+        cli::print_top_table(std::cout, s.path, p.probabilities[it->second], names, k);
+      else if (o->json)
+        all.push_back({{"path", s.path}, {"error", failed.count(s.path) ? failed[s.path] : "not classified"}});
       else
-        cli::print_top_table(std::cout, p.paths[i], p.probabilities[i], names, k);
+        std::cout << s.path << ": error: " << (failed.count(s.path) ? failed[s.path] : "not classified") << "\n";
     }
     if (o->json) std::cout << all.dump(2) << "\n";
+    std::cout << std::flush;
+    const size_t bad = samples.size() - p.paths.size();
+    HEMO_CHECK(bad == 0, bad, " of ", samples.size(), " images could not be classified (named above)");
   });
 }
 }  // namespace

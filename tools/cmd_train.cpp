@@ -38,10 +38,25 @@ void option(CLI::App* cmd, Flags& f, const std::string& name, T TrainConfig::*fi
   });
 }
 
+// A switch. "--x,!--no-x" makes two: --x turns it on, --no-x off (for a recipe that turned it on),
+// each with its own help line that says the default, rather than CLI11's "--x,--no-x{false}".
 void flag(CLI::App* cmd, Flags& f, const std::string& name, bool TrainConfig::*field, const std::string& help) {
-  CLI::Option* opt = cmd->add_flag(name, f.given.*field, help);
-  f.appliers.push_back([opt, field, &f](TrainConfig& c) {
-    if (opt->count()) c.*field = f.given.*field;
+  const size_t bang = name.find(",!");
+  if (bang == std::string::npos) {
+    CLI::Option* opt = cmd->add_flag(name, f.given.*field, help);
+    f.appliers.push_back([opt, field, &f](TrainConfig& c) {
+      if (opt->count()) c.*field = f.given.*field;
+    });
+    return;
+  }
+  const std::string on_name = name.substr(0, bang), off_name = name.substr(bang + 2);
+  CLI::Option* on = cmd->add_flag(on_name)->description(hemo::cat(help, TrainConfig{}.*field ? " (default: on)" : " (default: off)"));
+  CLI::Option* off = cmd->add_flag(off_name)->description(hemo::cat("Turn ", on_name, " off"));
+  f.appliers.push_back([on, off, on_name, off_name, field](TrainConfig& c) {
+    if (on->count() && off->count())  // a usage error (exit 2), raised while the command line is parsed
+      throw CLI::ValidationError(on_name, hemo::cat(on_name, " and ", off_name, " together: give one of them"));
+    if (on->count()) c.*field = true;
+    if (off->count()) c.*field = false;
   });
 }
 

@@ -167,6 +167,11 @@ std::string format_table(const Metrics& m) {
   int name_w = 12;
   for (const auto& c : m.classes) name_w = std::max(name_w, static_cast<int>(c.size()));
   std::string out;
+  if (!m.evaluated_on.empty()) {
+    out += "evaluated on ";
+    out += m.evaluated_on;
+    out += "\n\n";
+  }
   auto line = [&](const std::string& name, double p, double r, double s, double f, int64_t support, double auc) {
     out += padded(name, name_w);
     out += fixed(p, 11);
@@ -237,7 +242,8 @@ nlohmann::json to_json(const Metrics& m) {
             {"auc", number_or_null(m.weighted_auc)}}},
           {"per_class", per_class},
           {"confusion", m.confusion},
-          {"zero_division", "0/0 is defined as 0"}};
+          {"zero_division", "0/0 is defined as 0"},
+          {"evaluated_on", m.evaluated_on}};
 }
 
 }  // namespace hemo::train

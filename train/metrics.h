@@ -46,6 +46,10 @@ struct Metrics {
   double weighted_precision = 0, weighted_recall = 0, weighted_specificity = 0, weighted_f1 = 0,
          weighted_auc = 0;
   std::vector<ClassMetrics> per_class;
+  // Which images these are, for the reader: "the test split", or for a run without one "the
+  // validation split (no test split: ...)"; "" when the caller does not say. Shown by format_table,
+  // metrics.json ("evaluated_on") and report.html.
+  std::string evaluated_on;
 };
 
 // truth[i], predicted[i] in [0, classes.size()); probabilities is empty (no AUC) or has one row

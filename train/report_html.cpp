@@ -152,6 +152,8 @@ std::string render_report(const ReportData& d) {
     out += card("macro ROC-AUC", fmt(m.macro_auc));
     out += card("images evaluated", std::to_string(m.total));
   }
+  const std::string evaluated_on =
+      m.evaluated_on.empty() ? "" : cat("<p class=\"sub\">Evaluated on ", html_escape(m.evaluated_on), ".</p>\n");
   if (!d.epochs.empty()) {
     out += card("epochs", std::to_string(d.epochs.back().epoch));
     double seconds = 0;
@@ -162,8 +164,9 @@ std::string render_report(const ReportData& d) {
 
   if (!d.epochs.empty()) out += curves(d.epochs);
   if (evaluated) {
+    out += "<h2>Confusion matrix</h2>\n" + evaluated_on;
     out +=
-        "<h2>Confusion matrix</h2>\n<p class=\"sub\">Rows: true class; columns: predicted class; colour: the "
+        "<p class=\"sub\">Rows: true class; columns: predicted class; colour: the "
         "fraction of the row.</p>\n";
     out += svg_confusion_heatmap(m.classes, m.confusion);
     out += cat("<h2>Per-class metrics</h2>\n", per_class_table(m));

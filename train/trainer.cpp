@@ -27,6 +27,7 @@
 #include "train/comm.h"
 #include "train/evaluate.h"
 #include "train/grad_reduce.h"
+#include "train/hints.h"
 #include "train/interrupt.h"
 #include "train/gradcam_report.h"
 #include "train/optim.h"
@@ -96,6 +97,10 @@ class Trainer {
       longest_epoch = std::max(longest_epoch, rec.seconds);
       if (agree(out_of_time(epoch, seconds_since(run_start) + longest_epoch))) break;
     }
+    if (const std::string hint = not_learning_hint(state_.history, val_labels(), d_.num_classes(),
+                                                   static_cast<int64_t>(d_.train.size()), config_);
+        !hint.empty())
+      log(hint);
     test(result);
     if (root()) skips_.report_total("hemo train");
     return result;
@@ -107,6 +112,11 @@ class Trainer {
     return c;
   }
   bool root() const { return comm_->is_root(); }
+  std::vector<int64_t> val_labels() const {
+    std::vector<int64_t> labels;
+    for (const data::Sample& s : d_.val) labels.push_back(s.label);
+    return labels;
+  }
   // Rank 0's answer on every rank (time limits differ between ranks' clocks).
   bool agree(bool mine) const {
     uint8_t b = mine ? 1 : 0;
@@ -264,8 +274,8 @@ class Trainer {
     double loss_sum = resumed.loss_sum;
     int64_t seen = resumed.seen, correct = resumed.correct, step = resumed.steps;
     while (auto batch = loader.next()) {
-      const Tensor logits = train_step(*batch, lr, epoch, step);
-      ++step;
+      const Tensor logits = train_step(*batch, lr, epoch, batch->number);
+      step = batch->number + 1;  // (the loader passes over a batch whose every image was unreadable)
       if (batch->n > 0 && logits.defined()) {  // (undefined: a skipped non-finite step)
         loss_sum += last_loss_ * static_cast<double>(batch->n);
         correct += count_correct(logits, batch->labels);
@@ -420,15 +430,23 @@ class Trainer {
 
   void test(TrainResult& result) {
     if (!root()) return;  // rank 0 alone evaluates the test split and writes the report
+    // Without a test split the validation split stands in, said wherever its figures appear: it
+    // picked the best epoch, so they are optimistic.
+    const std::string split = d_.test.empty() ? "the validation split (there is no test split; the validation split "
+                                                "picked the best epoch, so these figures are optimistic)"
+                                              : "the test split";
     if (config_.restore_best && fs::exists(best_path())) {
       nn::load_state_dict(*model_, load_checkpoint(best_path().string()).model);
-      log(cat("evaluating the best epoch (", state_.best_epoch + 1, ") on the test split"));
+      log(cat("evaluating the best epoch (", state_.best_epoch + 1, ") on ", split));
+    } else {
+      log(cat("evaluating the last epoch on ", split));
     }
     const auto& eval_samples = d_.test.empty() ? d_.val : d_.test;
     data::Loader test_loader(std::make_shared<data::FileSource>(eval_samples), d_.eval_tf, d_.eval_opts);
     const Predictions test = predict(*model_, test_loader, device_, "test");
     const auto& classes = d_.manifest.classes;
     result.test = compute_metrics(test.truth, test.predicted, test.probabilities, classes);
+    result.test.evaluated_on = split;
     result.best_epoch = state_.best_epoch;
     result.best_value = state_.best_value;
     files_->write_evaluation(result.test, test.paths, test.truth, test.predicted, test.probabilities, classes);

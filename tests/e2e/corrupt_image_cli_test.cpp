@@ -4,6 +4,8 @@
 // gradcam still writes index.html (no orphan overlays). Before, the first one ended the run.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -152,4 +154,35 @@ TEST_CASE("hemo gradcam: a corrupt image is skipped; the others' files and index
   const std::string csv = test::read_file(out / "predictions.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 12 + 1);
   CHECK(r.out.find("12 images") != std::string::npos);
+}
+
+TEST_CASE("hemo predict: unreadable and missing images are reported in their place; the others are classified") {
+  REQUIRE(trained().status == 0);
+  const Corrupt& c = corrupt_data();
+  const fs::path good_dir = c.cut_jpeg.parent_path();
+  fs::path good;
+  for (const auto& e : fs::directory_iterator(good_dir))
+    if (e.path() != c.cut_jpeg && e.path() != c.bad_png && e.path() != c.not_image) good = e.path();
+  REQUIRE(!good.empty());
+  const fs::path missing = good_dir / "no_such_image.png";
+  const std::string args = " --checkpoint " + shell_quote(train_run() + "/best.safetensors") + " " +
+                           shell_quote(good.string()) + " " + shell_quote(c.cut_jpeg.string()) + " " +
+                           shell_quote(missing.string());
+  const test::CommandRun json = run(shell_quote(HEMO_BIN) + " predict --json" + args);
+  CHECK(json.status == 1);
+  CHECK_MESSAGE(json.err.find("2 of 3 images could not be classified") != std::string::npos, json.err);
+  CHECK(occurrences(json.err, c.cut_jpeg.string()) == 1);
+  CHECK(occurrences(json.err, missing.string()) == 1);
+  const nlohmann::json all = nlohmann::json::parse(json.out);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0]["path"] == good.string());
+  CHECK(all[0]["top"].size() == 3);
+  CHECK(all[1]["path"] == c.cut_jpeg.string());
+  CHECK(all[1].contains("error"));
+  CHECK(all[2]["path"] == missing.string());
+  CHECK(all[2].contains("error"));
+  const test::CommandRun table = run(shell_quote(HEMO_BIN) + " predict" + args);
+  CHECK(table.status == 1);
+  CHECK(table.out.find(good.string()) != std::string::npos);
+  CHECK(table.out.find(c.cut_jpeg.string() + ": error: ") != std::string::npos);
 }

@@ -167,7 +167,7 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
       hemo_cmd("train --resume --model mobilenet_v3_small --data " + shell_quote(data) + " --out " + shell_quote(run)),
       &out, &err);
   CHECK(rc != 0);
-  CHECK_MESSAGE(err.find("holds a pbcnet7 but a mobilenet_v3_small") != std::string::npos, err);
+  CHECK_MESSAGE(err.find("--model \"mobilenet_v3_small\" (the run has \"pbcnet7\")") != std::string::npos, err);
   // A checkpoint of 8 classes against a folder of 2.
   const fs::path two = work / "two_classes";
   fs::remove_all(two);

@@ -145,3 +145,29 @@ TEST_CASE("--skip-nonfinite N steps over N bad steps, then stops at the next; --
   CHECK(ck.train_state["step"] == 4);  // 3 + the one good step of epoch 2
   CHECK(ck.train_state["nonfinite_skipped"] == 2);
 }
+
+TEST_CASE("without a test split, the metrics say they are the validation split's, in metrics.json and report.html") {
+  const fs::path base = test::train_work_dir("no_test_split");
+  fs::remove_all(base);
+  for (const bool with_test : {false, true}) {
+    CAPTURE(with_test);
+    TrainConfig c = tiny_config((base / (with_test ? "with" : "without")).string());
+    c.epochs = 1;
+    if (!with_test) c.split_train = 0.75, c.split_val = 0.25, c.split_test = 0;
+    std::vector<std::string> lines;
+    const TrainResult r = run_training(c, [&](const std::string& l) { lines.push_back(l); });
+    std::ifstream in(fs::path(c.out) / "metrics.json");
+    const std::string on = nlohmann::json::parse(in).at("evaluated_on").get<std::string>();
+    const std::string report = test::read_file(fs::path(c.out) / "report.html");
+    if (with_test) {
+      CHECK(on == "the test split");
+    } else {
+      CHECK(on.find("the validation split (there is no test split") == 0);
+      CHECK(r.test.evaluated_on == on);
+    }
+    CHECK(report.find("Evaluated on " + on) != std::string::npos);
+    bool table_says = false;
+    for (const auto& l : lines) table_says |= l.rfind("evaluated on " + on, 0) == 0;
+    CHECK(table_says);
+  }
+}
