@@ -62,9 +62,11 @@ class DeviceCollectives {
  public:
   virtual ~DeviceCollectives() = default;
   virtual std::unique_ptr<PendingReduce> start_allreduce(float* device_data, size_t n, const char* what) = 0;
+  virtual const char* name() const = 0;  // for the log: "NCCL", or the emulation build's stand-in
 };
-// NCCL for `comm`'s ranks on the current CUDA device; nullptr in a build without NCCL (the CPU and
-// emulation builds), where CUDA gradients go through host copies and MPI.
+// NCCL for `comm`'s ranks on the current CUDA device: the real one in a CUDA build that finds it,
+// the stand-in over MPI in the emulation build (train/nccl_emu/nccl.h); nullptr in a build without
+// either, where CUDA gradients go through host copies and MPI.
 std::unique_ptr<DeviceCollectives> make_nccl_collectives(const std::shared_ptr<Communicator>& comm);
 
 // Where a launcher put this process, from its environment; nullopt when no launcher variable is

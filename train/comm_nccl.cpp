@@ -1,6 +1,6 @@
-// NCCL all-reduces of CUDA buffers (train/comm.h: DeviceCollectives), built only in a real CUDA
-// build that finds NCCL (HEMO_WITH_NCCL=1, train/CMakeLists.txt); elsewhere make_nccl_collectives
-// is comm.cpp's nullptr. One ncclComm_t for the job on the current device: rank 0 makes the unique
+// NCCL all-reduces of CUDA buffers (train/comm.h: DeviceCollectives), built in a real CUDA build
+// that finds NCCL and in the emulation build against its stand-in (train/nccl_emu/nccl.h), both
+// HEMO_WITH_NCCL=1 (train/CMakeLists.txt); elsewhere make_nccl_collectives is comm.cpp's nullptr. One ncclComm_t for the job on the current device: rank 0 makes the unique
 // id and the Communicator (MPI) broadcasts it. Its own non-blocking stream first waits, through an
 // event, for what the caller's current stream has queued (the gradient copies). wait() polls that
 // stream against the Communicator's timeout; past it, ncclCommAbort and the job is ended.
@@ -62,6 +62,14 @@ class NcclCollectives final : public DeviceCollectives {
     HEMO_CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
     check(ncclAllReduce(data, data, n, ncclFloat, ncclSum, nccl_, stream_), what);
     return std::make_unique<NcclPending>(*this, what);
+  }
+
+  const char* name() const override {
+#ifdef HEMO_NCCL_STAND_IN
+    return "the emulation build's NCCL stand-in (over MPI)";
+#else
+    return "NCCL";
+#endif
   }
 
   bool done() {

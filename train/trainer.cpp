@@ -200,9 +200,14 @@ class Trainer {
       if (p.requires_grad()) params_.push_back(p), named_params_.emplace_back(name, p);
     if (config_.detect_anomaly) anomaly_ = std::make_unique<AnomalyDetector>(*model_);
     if (config_.sync_bn && comm_->size() > 1) sync_batch_norms();
-    if (comm_->size() > 1)
-      reducer_ = std::make_unique<GradReducer>(comm_, params_, device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr,
-                                               bucket_bytes_from_env());
+    if (comm_->size() > 1) {
+      std::unique_ptr<DeviceCollectives> device_collectives = device_.is_cuda() ? make_nccl_collectives(comm_) : nullptr;
+      log(cat("gradients: all-reduced ",
+              device_collectives ? cat("on the device by ", device_collectives->name())
+                                 : cat("on the host by ", comm_->backend(),
+                                       device_.is_cuda() ? " (no NCCL in this build: copied from the device)" : "")));
+      reducer_ = std::make_unique<GradReducer>(comm_, params_, std::move(device_collectives), bucket_bytes_from_env());
+    }
     optimizer_ = make_optimizer(config_, params_);
     schedule_ = make_schedule(config_);
     if (config_.class_weights) {

@@ -16,13 +16,17 @@ without dropout (no batch norm in it), SGD with momentum, one OpenMP thread per 
                  the largest update); without --sync-bn (statistics per rank) they do not (> 0.1).
   refusals       a launcher's rank variables without --distributed, and --sync-bn without
                  --distributed, are clear errors.
+  nccl_path      (the emulation build) 2 ranks x batch 6 on --device cuda: the gradients go through
+                 the NCCL path (train/comm_nccl.cpp, its stand-in train/nccl_emu/nccl.h), as the log
+                 says; the updates agree with one CPU process x 12 within TOLERANCE.
 
-usage: distributed_test.py HEMO_BIN WORK_DIR DATA_DIR   (exit 77: skipped, mpirun absent)
+usage: distributed_test.py HEMO_BIN WORK_DIR DATA_DIR [emulated]   (exit 77: skipped, mpirun absent)
 """
 import array, json, math, os, shutil, signal, struct, subprocess, sys, time
 
 TOLERANCE = 1e-3  # seen: 5e-6 same_weights, 1.9e-4 resume_other_n (batch 8, 36 steps of float drift), 5.9e-5 sync_bn
 HEMO, WORK, DATA = sys.argv[1], sys.argv[2], sys.argv[3]
+EMULATED = len(sys.argv) > 4 and sys.argv[4] == "emulated"
 MPIRUN = shutil.which("mpirun")
 if MPIRUN is None:
     print("SKIP: mpirun is not installed (tools/install-deps.sh installs openmpi-bin)")
@@ -126,6 +130,18 @@ t1 = train(w("one12"), 12, 2)
 t2 = train(w("two6"), 6, 2, ranks=2)
 print(f"timings: 1 process x 12: {t1:.1f} s; 2 ranks x 6: {t2:.1f} s (2 epochs each, with startup and test)")
 compare("same_weights", w("one12"), w("two6"))
+
+if EMULATED:
+    out = w("nccl2x6")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = mpi(2) + [HEMO] + COMMON + ["--lr", "0.05", "--out", out, "--batch-size", "6", "--epochs", "2",
+                                      "--device", "cuda", "--distributed"]
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"nccl_path: {' '.join(cmd)} exited {r.returncode}\n{r.stdout}\n{r.stderr}"
+    line = next((l for l in r.stdout.splitlines() if l.startswith("gradients: ")), "")
+    assert "on the device by the emulation build's NCCL stand-in" in line, f"nccl_path: not the NCCL path: {line!r}"
+    print("nccl_path: " + line)
+    compare("nccl_path", w("one12"), out)
 
 train(w("one8"), 8, 2)
 train(w("resume"), 4, 1, ranks=2)
