@@ -18,10 +18,10 @@ struct Stats {
   std::vector<double> mean, invstd;
 };
 
-void check_cpu_f32(const Tensor& t, const char* what) {
+void check_f32_on(const Tensor& t, Device device) {
   if (!t.defined()) return;
-  HEMO_CHECK(t.device().is_cpu() && t.dtype() == DType::f32, "sync_batch_norm: ", what, " is ", t.str(),
-             "; synchronized batch norm is built for CPU float32 tensors only");
+  HEMO_CHECK(t.device() == device && t.dtype() == DType::f32, "sync_batch_norm: a tensor is ", t.str(),
+             "; all must be float32 on ", device.str());
 }
 
 // Applies f(channel, index) to every element of channel-major [N, C, HW] data.
@@ -38,8 +38,20 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias
                        Tensor& running_var, double momentum, double eps, const HostAllReduce& reduce) {
   HEMO_CHECK(x.dim() >= 2, "sync_batch_norm: expected [N, C, ...] input, got ", x.str());
   for (const Tensor* t : std::initializer_list<const Tensor*>{&x, &weight, &bias, &running_mean, &running_var})
-    check_cpu_f32(*t, "a tensor");
+    check_f32_on(*t, x.device());
   HEMO_CHECK(weight.defined() && bias.defined(), "sync_batch_norm: needs weight and bias");
+  if (!x.device().is_cpu()) {
+    // A CUDA input is staged through the host: the copies are differentiable (Tensor::to), so the
+    // gradients come back to the device; the running statistics are updated on the host and put
+    // back. Correct, not fast: each layer's activations cross PCIe twice per step.
+    const Device device = x.device(), cpu = Device::cpu();
+    Tensor rm = running_mean.defined() ? running_mean.to(cpu) : Tensor{};
+    Tensor rv = running_var.defined() ? running_var.to(cpu) : Tensor{};
+    const Tensor y = sync_batch_norm(x.to(cpu), weight.to(cpu), bias.to(cpu), rm, rv, momentum, eps, reduce);
+    if (running_mean.defined()) running_mean = rm.to(device);
+    if (running_var.defined()) running_var = rv.to(device);
+    return y.to(device);
+  }
   auto s = std::make_shared<Stats>();
   s->n = x.size(0), s->c = x.size(1), s->hw = s->n * s->c > 0 ? x.numel() / (s->n * s->c) : 0;
   const auto C = static_cast<size_t>(s->c);

@@ -3,7 +3,8 @@
 // data-parallel run. nn knows nothing of MPI: `reduce` sums a host buffer of doubles in place over
 // the ranks (the trainer passes its Communicator's all-reduce). Every rank must call it the same
 // number of times in the same order, so every rank runs the forward and the backward of a step.
-// CPU float32 tensors only (an Error otherwise).
+// Float32 tensors, all on one device. A CUDA input is staged through the host (differentiable
+// copies; the running statistics updated there and copied back): correct, not fast.
 //
 // Sums S run over n, h, w and over all ranks; M = S(1), the global count of values per channel.
 //   forward:  one all-reduce of [S(x), S(x^2), M] (2C + 1 doubles, accumulated in double);

@@ -130,7 +130,7 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--overwrite", &TrainConfig::overwrite, "Delete the previous run's files in OUT before training");
   flag(cmd, *f, "--distributed", &TrainConfig::distributed,
        "Data parallel over the ranks of mpirun (docs/training.md); --batch-size is per rank");
-  flag(cmd, *f, "--sync-bn", &TrainConfig::sync_bn, "Batch norm with the statistics of every rank's batch (CPU; default: per rank)");
+  flag(cmd, *f, "--sync-bn", &TrainConfig::sync_bn, "Batch norm with the statistics of every rank's batch (on CUDA staged through the host: slow; default: per rank)");
   // Epoch summaries and the final metrics table go to stdout; the progress bar to stderr.
   cmd->callback([f, cmd] {
     hemo::train::run_training(resolve_train_flags(*f, *cmd),

@@ -55,7 +55,7 @@ struct TrainConfig {
   bool overwrite = false;           // a new run into an <out> holding one deletes its files first
   // data parallel (docs/training.md): one process per rank under mpirun; batch_size is per rank
   bool distributed = false;         // --distributed: ranks from MPI (train/comm.h)
-  bool sync_bn = false;             // --sync-bn: batch norm statistics over all ranks (CPU only)
+  bool sync_bn = false;             // --sync-bn: batch norm statistics over all ranks
   int world_size = 1;               // set by the trainer: the ranks of the run, for the record
 
   nlohmann::json to_json() const;

@@ -49,10 +49,8 @@ double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weigh
 }
 
 void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm) {
-  for (auto& [name, m] : model.named_modules())
-    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) {
-      HEMO_CHECK(bn->weight.device().is_cpu(), "--sync-bn is built for --device cpu only; ", name, " is on ",
-                 bn->weight.device().str());
+  for (auto& entry : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(entry.second)) {  // (CUDA: staged through the host, nn/ops_sync_norm.h)
       bn->sync = [comm](std::span<double> d) { comm->allreduce_sum(d, "the all-reduce of synchronized batch-norm sums"); };
     }
 }

@@ -20,8 +20,8 @@ int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels);
 // W_r of train/grad_reduce.h: the number of labels, or with class weights (a [K] tensor) their sum.
 double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weights);
 
-// --sync-bn: every BatchNorm2d of `model` sums its statistics over `comm`'s ranks (nn/ops_sync_norm.h);
-// an Error for a model not on the CPU.
+// --sync-bn: every BatchNorm2d of `model` sums its statistics over `comm`'s ranks (nn/ops_sync_norm.h;
+// a model on CUDA is staged through the host there).
 void synchronize_batch_norms(nn::Module& model, const std::shared_ptr<Communicator>& comm);
 
 }  // namespace hemo::train

@@ -13,7 +13,8 @@ without dropout (no batch norm in it), SGD with momentum, one OpenMP thread per 
   killed_rank    rank 1 is killed (SIGKILL): the job ends, non-zero, well within the timeout.
   sync_bn        resnet18 (batch norm) at 32x32, lr 1e-4, one epoch: 2 ranks x 12 with --sync-bn
                  against 1 process x 24 agree within TOLERANCE (the worst parameter difference over
-                 the largest update); without --sync-bn (statistics per rank) they do not (> 0.1).
+                 the largest update); without --sync-bn (statistics per rank) they do not (> 0.1);
+                 in the emulation build, --sync-bn on --device cuda (staged through the host) too.
   refusals       a launcher's rank variables without --distributed, and --sync-bn without
                  --distributed, are clear errors.
   nccl_path      (the emulation build) 2 ranks x batch 6 on --device cuda: the gradients go through
@@ -157,17 +158,21 @@ def sync_bn():
     resnet = ["resnet18" if a == "pbcnet7" else a for a in COMMON]
     for d, ranks, batch, extra in (("bn_init", 0, 24, ["--lr", "1e-30"]), ("bn_one", 0, 24, ["--lr", "1e-4"]),
                                    ("bn_sync", 2, 12, ["--lr", "1e-4", "--sync-bn"]),
-                                   ("bn_local", 2, 12, ["--lr", "1e-4"])):
+                                   ("bn_local", 2, 12, ["--lr", "1e-4"])) + (
+                                   (("bn_sync_cuda", 2, 12, ["--lr", "1e-4", "--sync-bn", "--device", "cuda"]),)
+                                   if EMULATED else ()):
         shutil.rmtree(w(d), ignore_errors=True)
         args = resnet + extra + ["--out", w(d), "--batch-size", str(batch), "--epochs", "1"]
         cmd = (mpi(ranks) + [HEMO] + args + ["--distributed"]) if ranks else [HEMO] + args
         r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"sync_bn: {' '.join(cmd)} exited {r.returncode}\n{r.stderr}"
+        if "cuda" in extra:
+            assert "on the device by" in r.stdout, f"sync_bn: {d} did not run on the device:\n{r.stdout}"
     init, one = (tensors(os.path.join(w(d), "last.safetensors")) for d in ("bn_init", "bn_one"))
     params = [k for k in one if "running" not in k and "num_batches" not in k]
     scale = max(max(abs(y - z) for y, z in zip(one[k], init[k])) for k in params)
     worst = {}
-    for d in ("bn_sync", "bn_local"):
+    for d in ("bn_sync", "bn_local") + (("bn_sync_cuda",) if EMULATED else ()):
         t = tensors(os.path.join(w(d), "last.safetensors"))
         worst[d] = max((max(abs(x - y) for x, y in zip(t[k], one[k])) / scale, k) for k in params)
         stats = max(max(abs(x - y) for x, y in zip(t[k], one[k])) for k in one if "running" in k)
@@ -175,6 +180,8 @@ def sync_bn():
               f"running statistics differ by up to {stats:.3g}")
     assert worst["bn_sync"][0] < TOLERANCE, f"sync_bn: --sync-bn differs from one process: {worst['bn_sync']}"
     assert worst["bn_local"][0] > 0.1, f"sync_bn: per-rank statistics should differ: {worst['bn_local']}"
+    if EMULATED:
+        assert worst["bn_sync_cuda"][0] < TOLERANCE, f"sync_bn: --sync-bn on cuda differs: {worst['bn_sync_cuda']}"
 
 
 sync_bn()
