@@ -55,9 +55,9 @@ nlohmann::json run_bench_train_distributed(ModelCase c) {
   const Device device = prepare(c);
   const std::shared_ptr<train::Communicator> comm = train::make_communicator({.distributed = true});
   BenchStep step(c, device, StepMode::train);
-  train::GradReducer reducer(comm, step.model().parameters(),
-                             device.is_cuda() ? train::make_nccl_collectives(comm) : nullptr,
-                             train::bucket_bytes_from_env());
+  std::unique_ptr<train::DeviceCollectives> collectives = device.is_cuda() ? train::make_nccl_collectives(comm) : nullptr;
+  const std::string all_reduce = collectives ? collectives->name() : comm->backend();
+  train::GradReducer reducer(comm, step.model().parameters(), std::move(collectives), train::bucket_bytes_from_env());
   std::vector<double> alone, together;
   for (int i = 0; i < c.warmup + c.steps; ++i) {
     step.set_reducer(nullptr);
@@ -83,6 +83,7 @@ nlohmann::json run_bench_train_distributed(ModelCase c) {
           {"step_alone", ms_json(a)},
           {"step_distributed", ms_json(t)},
           {"buckets", reducer.num_buckets()},
+          {"all_reduce", all_reduce},
           {"images_per_s", static_cast<double>(ranks * c.batch_size) / together_s},
           {"scaling_efficiency", alone_s / together_s},
           {"memory", memory_json(device)}};
@@ -100,10 +101,10 @@ void add_bench_train_command(CLI::App& bench) {
       const nlohmann::json r = run_bench_train_distributed(*c);
       if (r["rank"] != 0) return;  // rank 0 reports for all
       emit(r, format("train %s batch %lld per rank x %d ranks: %.2f ms/step alone, %.2f ms with the all-reduce "
-                     "(%zu buckets): %.1f images/s, scaling efficiency %.0f%%\n",
+                     "(%zu buckets, %s): %.1f images/s, scaling efficiency %.0f%%\n",
                      c->model.c_str(), static_cast<long long>(c->batch_size), r["ranks"].get<int>(),
                      r["step_alone"]["median_ms"].get<double>(), r["step_distributed"]["median_ms"].get<double>(),
-                     r["buckets"].get<size_t>(), r["images_per_s"].get<double>(),
+                     r["buckets"].get<size_t>(), r["all_reduce"].get<std::string>().c_str(), r["images_per_s"].get<double>(),
                      100 * r["scaling_efficiency"].get<double>()),
            c->json);
       return;

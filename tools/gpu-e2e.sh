@@ -4,7 +4,8 @@
 # 1. `hemo demo --device cuda`: draws the synthetic set, trains pbcnet7 on the GPU, evaluates.
 # 2. `hemo gradcam` and `hemo-infer` on one image per class, with --device cuda and --device cpu,
 #    from the checkpoint the GPU trained.
-# 3. tools/gpu_e2e_compare.py: the demo's test accuracy must reach 90%; the GPU's probabilities
+# 3. one rank of `hemo bench train --distributed`: the NCCL path, where built.
+# 4. tools/gpu_e2e_compare.py: the demo's test accuracy must reach 90%; the GPU's probabilities
 #    and Grad-CAM maps must match the CPU's. Its verdict is the line starting "e2e:".
 # Work files go to BUILD_DIR/e2e (replaced on each run). HEMO_E2E_DEVICE (default cuda) replaces
 # the GPU's side, for a rehearsal without one (tools/gpu/rehearse.sh).
@@ -33,6 +34,16 @@ for side in cuda cpu; do
   echo "== hemo-infer --device $d"
   "$infer" "$ckpt" - --device "$d" --json --top 8 <"$w/images.txt" >"$w/infer-$side.json"
 done
+# 3. The NCCL path with one rank (issue 22): the gradient all-reduce through NCCL on the GPU, where
+#    the build found MPI and NCCL; otherwise the line says why it did not run.
+echo "== hemo bench train --distributed --device $dev (one rank)"
+if "$hemo" bench train --distributed --device "$dev" --model pbcnet7 --input-size 100 --batch-size 32 --steps 5 \
+      >"$w/dist.txt" 2>&1; then
+  cat "$w/dist.txt"
+  grep -q "NCCL" "$w/dist.txt" || echo "e2e-dist: the all-reduce did not go through NCCL (no NCCL in this build)"
+else
+  echo "e2e-dist: not run: $(tail -1 "$w/dist.txt")"
+fi
 echo "== compare"
 python3 tools/gpu_e2e_compare.py --demo-log "$w/demo.log" --min-accuracy 90 \
   "$w/infer-cpu.json" "$w/infer-cuda.json" "$w/cam-cpu" "$w/cam-cuda"
