@@ -22,16 +22,26 @@
 #include <exception>
 #include <stdexcept>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "api/inference_model.h"
+#include "core/host_memory.h"
 #include "core/options.h"
 #include "kernels/precision.h"
 #include "tensor/autograd.h"
 #include "tools/command.h"
 #include "tools/prediction_report.h"
 #include "tools/process_env.h"
+
+namespace {
+// An exception's text; for a std::bad_alloc (an allocation outside the counted tensors), the
+// allocator's figures and advice, as hemo prints them (core/host_memory.h).
+std::string message_of(const std::exception& e) {
+  return dynamic_cast<const std::bad_alloc*>(&e) ? hemo::out_of_host_memory_message(0) : std::string(e.what());
+}
+}  // namespace
 
 namespace {
 
@@ -158,8 +168,9 @@ int run(const Options& o) {
       prob = hemo::infer::classify(m, path);
     } catch (const std::exception& e) {
       ++failed;
-      std::cerr << "hemo-infer: error: " << e.what() << "\n";
-      if (o.json) all.push_back({{"path", path}, {"error", e.what()}});
+      const std::string why = message_of(e);
+      std::cerr << "hemo-infer: error: " << why << "\n";
+      if (o.json) all.push_back({{"path", path}, {"error", why}});
       continue;
     }
     if (o.json) {
@@ -202,7 +213,7 @@ int main(int argc, char** argv) {
   try {
     return run(o);
   } catch (const std::exception& e) {
-    std::cerr << "hemo-infer: error: " << e.what() << "\n";
+    std::cerr << "hemo-infer: error: " << message_of(e) << "\n";
     return 1;
   }
 }
