@@ -15,7 +15,11 @@ struct sigaction g_old_int, g_old_term;
 
 void on_signal(int sig) {
   int expected = 0;
-  if (g_signal.compare_exchange_strong(expected, sig)) return;  // the first: recorded, handled by the trainer
+  if (g_signal.compare_exchange_strong(expected, sig)) {  // the first: recorded, handled by the trainer
+    const char note[] = "\nhemo: interrupt: stopping after the current step and saving last (again: exit at once)\n";
+    [[maybe_unused]] const ssize_t n = write(STDERR_FILENO, note, sizeof note - 1);
+    return;
+  }
   // The second: only async-signal-safe calls from here.
   const char msg[] = "\nhemo: second interrupt: exiting at once (the last checkpoint saved is kept)\n";
   [[maybe_unused]] const ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);

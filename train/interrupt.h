@@ -1,6 +1,7 @@
 // Interrupts during training: SIGINT (Ctrl-C) and SIGTERM (`kill`, a batch scheduler's preemption).
 //
-// While an InterruptScope lives, the first of these signals is only recorded: interrupt_signal()
+// While an InterruptScope lives, the first of these signals is recorded (and a line on stderr says
+// what will happen): interrupt_signal()
 // returns it, and the trainer, which looks after every optimizer step, saves `last` (including
 // the unfinished epoch's position, so --resume continues from that very step), prints how to
 // resume and throws Interrupted. A second signal ends the process at once with exit status

@@ -54,6 +54,7 @@ TEST_CASE("interrupt: the first signal is recorded, a second exits at once with 
       return 12;
     });
     CHECK(status == 128 + sig);
+    CHECK_MESSAGE(err.find("interrupt: stopping after the current step") != std::string::npos, err);
     CHECK_MESSAGE(err.find("second interrupt: exiting at once") != std::string::npos, err);
   }
 }
