@@ -77,7 +77,9 @@ class Trainer {
         const std::vector<std::string> deleted = prepare_new_run_dir(config_);
         if (!deleted.empty()) log(cat("--overwrite: deleted the previous run's ", deleted.size(), " files in ", run_dir_.string()));
       }
-      fs::create_directories(run_dir_);
+      std::error_code ec;
+      fs::create_directories(run_dir_, ec);
+      HEMO_CHECK(!ec, "cannot create the run directory ", run_dir_.string(), ": ", ec.message());
     }
     device_ = resolve(config_.device);
     set_precision(config_.precision);
