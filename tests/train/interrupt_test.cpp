@@ -2,42 +2,27 @@
 // happens; a second ends the process at once with 128 + signal and a line on stderr; outside a
 // scope the previous handler is back.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
 #include <string>
 
+#include "tests/support/child_process.h"
 #include "train/interrupt.h"
 
 using namespace hemo::train;
 
 namespace {
 
-// Runs body() in a child whose stderr goes to a pipe; returns {exit status or -signal, stderr}.
+// The body in a child whose SIGINT and SIGTERM take their default actions first (doctest reports
+// signals as crashes).
 template <class Body>
 std::pair<int, std::string> in_child(Body body) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // The test runner's own handlers (doctest reports signals as crashes) give way to the defaults.
+  const hemo::test::ChildResult r = hemo::test::run_in_child([&] {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
-    dup2(fds[1], STDERR_FILENO);
-    close(fds[0]);
-    _exit(body());
-  }
-  close(fds[1]);
-  std::string err;
-  char buf[256];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), err};
+    return body();
+  });
+  return {r.status, r.err};
 }
 
 }  // namespace

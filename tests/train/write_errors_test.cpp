@@ -10,20 +10,14 @@
 #include "train/csv_json.h"
 #include "train/epoch_log.h"
 #include "train/metrics.h"
+#include "tests/support/child_process.h"
 
 using namespace hemo;
 using namespace hemo::train;
 
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string message_of(const std::function<void()>& f) { return test::error_message(f); }
 
 }  // namespace
 

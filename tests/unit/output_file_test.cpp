@@ -12,20 +12,14 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tests/support/child_process.h"
 
 using namespace hemo;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string message_of(const std::function<void()>& f) { return test::error_message(f); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
