@@ -7,6 +7,7 @@
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
 #include "models/resnet.h"
+#include "models/alexnet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
 
@@ -57,6 +58,15 @@ ModelSpec mobilenet_v3_spec(bool large) {
 
 std::vector<ModelSpec> build_specs() {
   std::vector<ModelSpec> specs;
+  ModelSpec alexnet;
+  alexnet.name = "alexnet";
+  alexnet.family = "alexnet";
+  alexnet.head = "classifier.6";
+  alexnet.gradcam_layer = AlexNet::kLastActivation;
+  alexnet.make = [](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<AlexNet>(k, dropout_or(o, 0.5), g);
+  };
+  specs.push_back(alexnet);
   for (int depth : {11, 13, 16, 19})
     for (bool bn : {false, true}) specs.push_back(vgg_spec(depth, bn));
   specs.push_back(resnet_spec("resnet18", 18, 1));

@@ -27,7 +27,8 @@ import sys
 import torch
 
 # The registry names of hemo's models and their classifier (the "head"), as models/registry.cpp.
-HEADS = {**{f"vgg{d}{bn}": "classifier.6" for d in (11, 13, 16, 19) for bn in ("", "_bn")},
+HEADS = {"alexnet": "classifier.6",
+         **{f"vgg{d}{bn}": "classifier.6" for d in (11, 13, 16, 19) for bn in ("", "_bn")},
          **{n: "fc" for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2")},
          "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
          "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2"}

@@ -223,6 +223,8 @@ void run_all(const std::vector<Case>& cases) {
 // have batch variances near 1e-6 over their 8 values, which batch norm amplifies (up to
 // 1/sqrt(eps)), so that even PyTorch's float32 gradients differ from its float64 ones by up to
 // 4e-4 and, for most seeds, flip ReLU6 kinks (errors up to 0.2). Eval mode has no such amplifier.
+TEST_CASE("model parity with torchvision: AlexNet") { run_all({{"alexnet", 64, 2, "eval train"}}); }
+
 TEST_CASE("model parity with torchvision: VGG") {
   run_all({{"vgg11"}, {"vgg11_bn", 64, 2, "eval train"}, {"vgg13"}, {"vgg13_bn"}, {"vgg16"}, {"vgg16_bn"}, {"vgg19"},
            {"vgg19_bn"}});

@@ -19,7 +19,7 @@ namespace {
 // torchvision 0.14's weights.meta["num_params"] (1000 classes); pbcnet7: tools/pbcnet7_torch.py
 // at its 100x100 input (convolutions 1,052,352; dense 256*128+128 and 128*1000+1000).
 const std::map<std::string, int64_t> kTorchParams = {
-    {"vgg11", 132863336},    {"vgg11_bn", 132868840},    {"vgg13", 133047848},          {"vgg13_bn", 133053736},
+    {"alexnet", 61100840},   {"vgg11", 132863336},    {"vgg11_bn", 132868840},    {"vgg13", 133047848},          {"vgg13_bn", 133053736},
     {"vgg16", 138357544},    {"vgg16_bn", 138365992},    {"vgg19", 143667240},          {"vgg19_bn", 143678248},
     {"resnet18", 11689512},  {"resnet34", 21797672},     {"resnet50", 25557032},        {"resnet101", 44549160},
     {"resnet152", 60192808}, {"wide_resnet50_2", 68883240}, {"mobilenet_v2", 3504872},
@@ -99,7 +99,7 @@ TEST_CASE("registry: batch-norm hyper-parameters per architecture, as torchvisio
 TEST_CASE("summary: traced shapes equal those of a real forward pass") {
   for (const auto& [name, size] : std::vector<std::pair<std::string, int64_t>>{
            {"resnet18", 40}, {"resnet50", 33}, {"vgg11_bn", 37}, {"mobilenet_v2", 35},
-           {"mobilenet_v3_small", 45}, {"pbcnet7", 50}}) {
+           {"mobilenet_v3_small", 45}, {"pbcnet7", 50}, {"alexnet", 63}}) {
     CAPTURE(name);
     models::ModelOptions opt;
     opt.input_size = size;
