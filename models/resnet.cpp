@@ -8,8 +8,10 @@
 namespace hemo::models {
 
 namespace {
-std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, Generator& gen) {
+std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, Generator& gen,
+                                  int64_t groups = 1) {
   nn::Conv2d::Options o;
+  o.groups = groups;
   o.kernel = {kernel, kernel};
   o.stride = {stride, stride};
   o.padding = {kernel / 2, kernel / 2};
@@ -59,11 +61,12 @@ Shape BasicBlock::trace(ShapeTracer& t, const Shape& in) {
   return trace_shortcut(t, *this, downsample != nullptr, in, y);
 }
 
-Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t width_factor, Generator& gen) {
-  const int64_t width = planes * width_factor, out = planes * 4;
+Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t groups, int64_t width_per_group,
+                       Generator& gen) {
+  const int64_t width = planes * width_per_group / 64 * groups, out = planes * 4;
   conv1 = register_module("conv1", conv(in, width, 1, 1, gen));
   register_module("bn1", nn::make<nn::BatchNorm2d>(width));
-  conv2 = register_module("conv2", conv(width, width, 3, stride, gen));
+  conv2 = register_module("conv2", conv(width, width, 3, stride, gen, groups));
   register_module("bn2", nn::make<nn::BatchNorm2d>(width));
   conv3 = register_module("conv3", conv(width, out, 1, 1, gen));
   register_module("bn3", nn::make<nn::BatchNorm2d>(out));
@@ -84,7 +87,7 @@ Shape Bottleneck::trace(ShapeTracer& t, const Shape& in) {
   return trace_shortcut(t, *this, downsample != nullptr, in, y);
 }
 
-ResNet::ResNet(int depth, int64_t width_factor, int64_t num_classes, Generator& gen) {
+ResNet::ResNet(int depth, int64_t groups, int64_t width_per_group, int64_t num_classes, Generator& gen) {
   std::array<int64_t, 4> blocks;
   bool bottleneck = depth >= 50;
   switch (depth) {
@@ -95,7 +98,8 @@ ResNet::ResNet(int depth, int64_t width_factor, int64_t num_classes, Generator& 
     case 152: blocks = {3, 8, 36, 3}; break;
     default: throw Error(cat("ResNet: depth must be 18, 34, 50, 101 or 152, got ", depth));
   }
-  HEMO_CHECK(width_factor == 1 || bottleneck, "ResNet: only bottleneck ResNets (depth >= 50) can be widened");
+  HEMO_CHECK((groups == 1 && width_per_group == 64) || bottleneck,
+             "ResNet: only bottleneck ResNets (depth >= 50) can be widened or grouped");
   conv1 = register_module("conv1", conv(3, 64, 7, 2, gen));
   register_module("bn1", nn::make<nn::BatchNorm2d>(64));
   relu = register_module("relu", nn::make<nn::Act>(Activation::relu));
@@ -110,7 +114,7 @@ ResNet::ResNet(int depth, int64_t width_factor, int64_t num_classes, Generator& 
     for (int64_t b = 0; b < blocks[stage]; ++b) {
       const int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
       if (bottleneck) {
-        layer->push_back(nn::make<Bottleneck>(in, planes, stride, width_factor, gen));
+        layer->push_back(nn::make<Bottleneck>(in, planes, stride, groups, width_per_group, gen));
       } else {
         layer->push_back(nn::make<BasicBlock>(in, planes, stride, gen));
       }

@@ -29,7 +29,8 @@ import torch
 # The registry names of hemo's models and their classifier (the "head"), as models/registry.cpp.
 HEADS = {"alexnet": "classifier.6",
          **{f"vgg{d}{bn}": "classifier.6" for d in (11, 13, 16, 19) for bn in ("", "_bn")},
-         **{n: "fc" for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2")},
+         **{n: "fc" for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2",
+                              "wide_resnet101_2")},
          "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
          "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -66,7 +67,7 @@ def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=No
             return pbcnet7(num_classes, input_size, pool_stride, 0.25 if dropout is None else dropout)
         import torchvision
         kwargs = {"num_classes": num_classes}
-        if dropout is not None and not arch.startswith(("resnet", "wide_resnet")):
+        if dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext")):
             kwargs["dropout"] = dropout
         return getattr(torchvision.models, arch)(weights=None, **kwargs)
 

@@ -232,7 +232,11 @@ TEST_CASE("model parity with torchvision: VGG") {
 
 TEST_CASE("model parity with torchvision: ResNet") {
   run_all({{"resnet18", 64, 2, "eval train"}, {"resnet34"}, {"resnet50"}, {"resnet101"}, {"resnet152"},
-           {"wide_resnet50_2"}});
+           {"wide_resnet50_2"}, {"wide_resnet101_2"}});
+  // Not yet: resnext50_32x4d (ResNet with groups 32, width 4 per group) matches torchvision's
+  // logits (6.3e-7 eval, 1.0e-6 train) and training-mode gradients (1.6e-5), but its eval-mode
+  // gradients differ by up to 3.8e-2 (layer3.0.conv1.weight), where PyTorch's own float32 run
+  // is within 1.6e-6 of float64: a defect to find before ResNeXt joins the registry.
 }
 
 TEST_CASE("model parity with torchvision: MobileNets") {

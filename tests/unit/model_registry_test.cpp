@@ -22,7 +22,7 @@ const std::map<std::string, int64_t> kTorchParams = {
     {"alexnet", 61100840},   {"vgg11", 132863336},    {"vgg11_bn", 132868840},    {"vgg13", 133047848},          {"vgg13_bn", 133053736},
     {"vgg16", 138357544},    {"vgg16_bn", 138365992},    {"vgg19", 143667240},          {"vgg19_bn", 143678248},
     {"resnet18", 11689512},  {"resnet34", 21797672},     {"resnet50", 25557032},        {"resnet101", 44549160},
-    {"resnet152", 60192808}, {"wide_resnet50_2", 68883240}, {"mobilenet_v2", 3504872},
+    {"resnet152", 60192808}, {"wide_resnet50_2", 68883240}, {"wide_resnet101_2", 126886696}, {"mobilenet_v2", 3504872},
     {"mobilenet_v3_small", 2542856}, {"mobilenet_v3_large", 5483032}, {"pbcnet7", 1214248}};
 }  // namespace
 
