@@ -10,6 +10,7 @@
 #include <onnx/onnx.pb.h>
 
 #include "kernels/pooling.h"
+#include "models/alexnet.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
@@ -75,7 +76,7 @@ class Emitter {
       y = adaptive_avg_pool({1, 1}, join(path, "avgpool"), y);  // a functional pool in MobileNetV2::forward
       return emit(*v->classifier, join(path, "classifier"), flatten(join(path, "flatten"), y));
     }
-    if (dynamic_cast<models::MobileNetV3*>(&m) || dynamic_cast<models::VGG*>(&m)) {
+    if (dynamic_cast<models::MobileNetV3*>(&m) || dynamic_cast<models::VGG*>(&m) || dynamic_cast<models::AlexNet*>(&m)) {
       Value y = chain(m, path, {"features", "avgpool"}, x);
       return chain(m, path, {"classifier"}, flatten(join(path, "flatten"), y));
     }

@@ -277,13 +277,13 @@ TEST_CASE("hemo-infer: clear errors") {
   }
   SUBCASE("unknown architecture") {
     weights::ModelMeta meta = f.meta;
-    meta.architecture = "alexnet";
-    const fs::path odd = work_dir() / "alexnet.safetensors";
+    meta.architecture = "lenet5";
+    const fs::path odd = work_dir() / "lenet5.safetensors";
     weights::save_tensors(odd.string(), f.model->state_dict(), meta.to_metadata());
     const Run r = run(infer_cpu(quote(odd.string()) + " " + image));
     CHECK(r.status == 1);
-    CHECK(r.err.find("alexnet.safetensors: the architecture is not one this hemo-infer can build: unknown model "
-                     "'alexnet'") != std::string::npos);
+    CHECK(r.err.find("lenet5.safetensors: the architecture is not one this hemo-infer can build: unknown model "
+                     "'lenet5'") != std::string::npos);
   }
   SUBCASE("tensors that are not the architecture's") {
     weights::ModelMeta meta = f.meta;
