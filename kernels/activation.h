@@ -8,6 +8,10 @@
 //                                                 3/2 at 3 (torch's CUDA and scalar CPU code; its
 //                                                 vectorized CPU path gives 1 there)
 //   sigmoid(x)     = 1 / (1 + exp(-x))         f' = s (1 - s)
+//   silu(x)        = x sigmoid(x)              f' = s (1 + x (1 - s))       (EfficientNet's swish)
+//   gelu(x)        = x Phi(x), the exact erf form x (1 + erf(x / sqrt 2)) / 2
+//                                              f' = Phi(x) + x phi(x)       (ConvNeXt)
+// sigmoid, silu and gelu are evaluated in double on both devices (activation_math.h).
 #pragma once
 #include <cstdint>
 
@@ -15,7 +19,7 @@
 
 namespace hemo {
 
-enum class Activation { relu, relu6, hardsigmoid, hardswish, sigmoid };
+enum class Activation { relu, relu6, hardsigmoid, hardswish, sigmoid, silu, gelu };
 const char* activation_name(Activation a);
 
 namespace cpu {

@@ -21,6 +21,15 @@ HEMO_HOST_DEVICE inline double sigmoid_f64(double v) {
   return 1.0 / (1.0 + exp(-v));
 }
 template <class T> HEMO_HOST_DEVICE inline T sigmoid(T v) { return static_cast<T>(sigmoid_f64(static_cast<double>(v))); }
+// The standard normal's distribution function Phi and density phi, in double.
+HEMO_HOST_DEVICE inline double normal_cdf(double v) {
+  using std::erf;
+  return 0.5 * (1.0 + erf(v * 0.70710678118654752440));
+}
+HEMO_HOST_DEVICE inline double normal_pdf(double v) {
+  using std::exp;
+  return 0.39894228040143267794 * exp(-0.5 * v * v);
+}
 
 template <class T>
 HEMO_HOST_DEVICE inline T forward(Activation a, T v) {
@@ -30,6 +39,8 @@ HEMO_HOST_DEVICE inline T forward(Activation a, T v) {
     case Activation::hardsigmoid: return relu6(v + T(3)) / T(6);
     case Activation::hardswish: return v * relu6(v + T(3)) / T(6);
     case Activation::sigmoid: return sigmoid(v);
+    case Activation::silu: return static_cast<T>(static_cast<double>(v) * sigmoid_f64(static_cast<double>(v)));
+    case Activation::gelu: return static_cast<T>(static_cast<double>(v) * normal_cdf(static_cast<double>(v)));
   }
   return v;
 }
@@ -48,6 +59,14 @@ HEMO_HOST_DEVICE inline T derivative(Activation a, T v) {
       const double s = sigmoid_f64(static_cast<double>(v));
       return static_cast<T>(s * (1.0 - s));
     }
+    case Activation::silu: {
+      const double x = static_cast<double>(v), s = sigmoid_f64(x);
+      return static_cast<T>(s * (1.0 + x * (1.0 - s)));
+    }
+    case Activation::gelu: {
+      const double x = static_cast<double>(v);
+      return static_cast<T>(normal_cdf(x) + x * normal_pdf(x));
+    }
   }
   return T(0);
 }
@@ -65,6 +84,8 @@ inline void with_kind(Activation a, F&& f) {
     case A::hardsigmoid: f(std::integral_constant<A, A::hardsigmoid>{}); return;
     case A::hardswish: f(std::integral_constant<A, A::hardswish>{}); return;
     case A::sigmoid: f(std::integral_constant<A, A::sigmoid>{}); return;
+    case A::silu: f(std::integral_constant<A, A::silu>{}); return;
+    case A::gelu: f(std::integral_constant<A, A::gelu>{}); return;
   }
 }
 

@@ -14,7 +14,9 @@
 //   - siblings named conv<K> and bn<K> (ResNet's stem and blocks, whose forward applies bn<K> to
 //     conv<K>'s output and to nothing else).
 // A batch norm found in neither shape is kept (it still computes its eval-mode affine map) and
-// counted in `batchnorms_kept`; the tests require none for every architecture of the registry.
+// counted in `batchnorms_kept`; the tests require none for every architecture of the registry
+// but DenseNet, whose pre-activation batch norms (each layer's norm1 on a concatenation, the
+// transitions', norm5) follow no convolution.
 // The folded model computes what the unfolded one does in eval mode, up to float rounding
 // (tests/unit/inference_fold_test.cpp: 1e-5 on logits and probabilities). Its state_dict is no
 // longer torchvision's (convolutions gain biases, batch norms vanish): it is for running only.

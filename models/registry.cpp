@@ -7,7 +7,9 @@
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
 #include "models/resnet.h"
+#include "models/squeezenet.h"
 #include "models/alexnet.h"
+#include "models/densenet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
 
@@ -76,8 +78,32 @@ std::vector<ModelSpec> build_specs() {
   specs.push_back(resnet_spec("resnet152", 152));
   specs.push_back(resnet_spec("wide_resnet50_2", 50, 1, 128));
   specs.push_back(resnet_spec("wide_resnet101_2", 101, 1, 128));
-  // ResNeXt (groups 32 or 64) waits: its eval-mode gradients differ from torch's (see
-  // tests/models/model_parity_test.cpp).
+  specs.push_back(resnet_spec("resnext50_32x4d", 50, 32, 4));
+  specs.push_back(resnet_spec("resnext101_32x8d", 101, 32, 8));
+  specs.push_back(resnet_spec("resnext101_64x4d", 101, 64, 4));
+  for (int depth : {121, 161, 169, 201}) {
+    ModelSpec s;
+    s.name = cat("densenet", depth);
+    s.family = "densenet";
+    s.head = "classifier";
+    s.gradcam_layer = DenseNet::kLastFeature;
+    s.make = [depth](int64_t k, const ModelOptions&, Generator& g) -> nn::ModulePtr {
+      return std::make_shared<DenseNet>(depth, k, g);
+    };
+    specs.push_back(s);
+  }
+  for (const char* version : {"1_0", "1_1"}) {
+    ModelSpec s;
+    s.name = cat("squeezenet", version);
+    s.family = "squeezenet";
+    s.head = "classifier.1";  // a 1x1 convolution
+    // The last Fire module (its two expand branches joined): the last convolutional feature map.
+    s.gradcam_layer = SqueezeNet::kLastFire;
+    s.make = [v = std::string(version)](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+      return std::make_shared<SqueezeNet>(v, k, dropout_or(o, 0.5), g);
+    };
+    specs.push_back(s);
+  }
 
   ModelSpec v2;
   v2.name = "mobilenet_v2";

@@ -2,8 +2,9 @@
 // to torchvision's, so a converted state_dict loads key for key) and pbcnet7, the 7-block CNN of
 // source paper 003 (../shared/docs/RECIPES.md).
 //
-// Names: vgg11 vgg13 vgg16 vgg19 (+ _bn), resnet18 resnet34 resnet50 resnet101 resnet152
-// wide_resnet50_2, mobilenet_v2, mobilenet_v3_small mobilenet_v3_large, pbcnet7.
+// Names: alexnet, vgg11 vgg13 vgg16 vgg19 (+ _bn), resnet18 resnet34 resnet50 resnet101 resnet152,
+// wide_resnet50_2 wide_resnet101_2, resnext50_32x4d resnext101_32x8d resnext101_64x4d,
+// densenet121 densenet161 densenet169 densenet201, squeezenet1_0 squeezenet1_1, mobilenet_v2, mobilenet_v3_small mobilenet_v3_large, pbcnet7.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -24,7 +25,7 @@ struct ModelOptions {
 
 struct ModelSpec {
   std::string name;
-  std::string family;             // "alexnet", "vgg", "resnet", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
+  std::string family;             // "alexnet", "vgg", "resnet", "densenet", "squeezenet", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
   int64_t default_input = 224;    // side of the square input it was designed for
   std::string head;               // dotted name of the classifier replaced for transfer learning
   std::string gradcam_layer;      // default Grad-CAM target module (dotted name)

@@ -34,7 +34,7 @@ Shape ShapeTracer::run(const std::string& name, nn::Module& m, const Shape& in) 
     out = traceable->trace(*this, in);
   } else if (dynamic_cast<nn::Sequential*>(&m)) {
     out = in;
-    for (size_t i = 0; i < m.named_children().size(); ++i) out = child(m, std::to_string(i), out);
+    for (const auto& [child_name, c] : m.named_children()) out = child(m, child_name, out);
   } else {
     HEMO_CHECK(m.named_children().empty(), "summary: ", r.type, " at '", r.name,
                "' has children but no shape rule (make it Traceable)");
@@ -87,6 +87,13 @@ Shape ShapeTracer::leaf(nn::Module& m, const Shape& in, int64_t* macs) {
     Shape out = in;
     for (size_t i = 0; i < 2; ++i)
       out[2 + i] = pool_output_size(in[2 + i], pool->kernel[i], pool->stride[i], pool->padding[i], pool->ceil_mode);
+    HEMO_CHECK(out[2] >= 1 && out[3] >= 1, "summary: ", where, ": the input ", shape_str(in), " is too small");
+    return out;
+  }
+  if (auto* pool = dynamic_cast<nn::AvgPool2d*>(&m)) {
+    require_4d(in, where);
+    Shape out = in;
+    for (size_t i = 0; i < 2; ++i) out[2 + i] = pool_output_size(in[2 + i], pool->kernel[i], pool->stride[i], 0, false);
     HEMO_CHECK(out[2] >= 1 && out[3] >= 1, "summary: ", where, ": the input ", shape_str(in), " is too small");
     return out;
   }

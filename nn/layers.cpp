@@ -148,6 +148,8 @@ std::string Act::type_name() const {
     case Activation::hardsigmoid: return "Hardsigmoid";
     case Activation::hardswish: return "Hardswish";
     case Activation::sigmoid: return "Sigmoid";
+    case Activation::silu: return "SiLU";
+    case Activation::gelu: return "GELU";
   }
   return "Activation";
 }
@@ -157,6 +159,12 @@ Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, kernel, stride
 std::string MaxPool2d::extra_repr() const {
   return cat("kernel_size=", pair_str(kernel), ", stride=", pair_str(stride), ", padding=", pair_str(padding),
              ceil_mode ? ", ceil_mode=True" : "");
+}
+
+Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel, stride); }
+
+std::string AvgPool2d::extra_repr() const {
+  return cat("kernel_size=", pair_str(kernel), ", stride=", pair_str(stride), ", padding=0");
 }
 
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return adaptive_avg_pool2d(x, output); }

@@ -107,6 +107,16 @@ class MaxPool2d : public Module {
   bool ceil_mode;
 };
 
+// Average pooling counting the padding, as torch.nn.AvgPool2d's defaults (DenseNet's transitions).
+class AvgPool2d : public Module {
+ public:
+  AvgPool2d(Pair kernel_, Pair stride_) : kernel(kernel_), stride(stride_) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "AvgPool2d"; }
+  std::string extra_repr() const override;
+  Pair kernel, stride;
+};
+
 class AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(Pair output_) : output(output_) {}

@@ -155,6 +155,10 @@ Sequential::Sequential(std::vector<ModulePtr> layers) {
   for (auto& m : layers) push_back(std::move(m));
 }
 
+Sequential::Sequential(std::vector<std::pair<std::string, ModulePtr>> named_layers) {
+  for (auto& [name, m] : named_layers) push_back(std::move(name), std::move(m));
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
   for (size_t i = 0; i < child_count(); ++i) y = (*child(i))(y);

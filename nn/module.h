@@ -95,11 +95,14 @@ class Module {
   bool training_ = true;
 };
 
-// Runs its children in order: torchvision's nn.Sequential (children named "0", "1", ...).
+// Runs its children in order: torchvision's nn.Sequential (children named "0", "1", ..., or, as
+// nn.Sequential(OrderedDict(...)), by the names given).
 class Sequential : public Module {
  public:
   Sequential() = default;
   explicit Sequential(std::vector<ModulePtr> layers);
+  explicit Sequential(std::vector<std::pair<std::string, ModulePtr>> named_layers);
+  void push_back(std::string name, ModulePtr m) { register_module(std::move(name), std::move(m)); }
   void push_back(ModulePtr m) { register_module(std::to_string(child_count()), std::move(m)); }
   size_t size() const { return child_count(); }
   ModulePtr operator[](size_t i) const { return child(i); }

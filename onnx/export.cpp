@@ -11,9 +11,11 @@
 
 #include "kernels/pooling.h"
 #include "models/alexnet.h"
+#include "models/densenet.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
+#include "models/squeezenet.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
@@ -44,6 +46,7 @@ class Emitter {
     if (auto* a = dynamic_cast<nn::Act*>(&m)) return activation(a->kind, path, x);
     if (auto* p = dynamic_cast<nn::MaxPool2d*>(&m)) return maxpool(*p, path, x);
     if (auto* p = dynamic_cast<nn::AdaptiveAvgPool2d*>(&m)) return adaptive_avg_pool(p->output, path, x);
+    if (auto* p = dynamic_cast<nn::AvgPool2d*>(&m)) return avgpool(*p, path, x);
     if (auto* l = dynamic_cast<nn::Linear*>(&m)) return linear(*l, path, x);
     if (dynamic_cast<nn::Flatten*>(&m)) return flatten(path, x);
     if (auto* b = dynamic_cast<models::BasicBlock*>(&m)) {
@@ -67,6 +70,25 @@ class Emitter {
       auto& n = g_.node("Mul", join(path, "scale"), {x.name, s.name});
       return {GraphBuilder::output(n), x.shape};
     }
+    if (dynamic_cast<models::Fire*>(&m)) {
+      const Value s = chain(m, path, {"squeeze", "squeeze_activation"}, x);
+      const Value a = chain(m, path, {"expand1x1", "expand1x1_activation"}, s);
+      const Value b = chain(m, path, {"expand3x3", "expand3x3_activation"}, s);
+      return concat(join(path, "concat"), {a, b});
+    }
+    if (auto* b = dynamic_cast<models::DenseBlock*>(&m)) {
+      std::vector<Value> features{x};
+      for (auto& [name, layer] : b->named_children())
+        features.push_back(emit(*layer, join(path, name), features.size() == 1 ? x : concat(join(path, name + ".input"), features)));
+      return concat(join(path, "output"), features);
+    }
+    if (dynamic_cast<models::DenseNet*>(&m)) {
+      Value y = activation(Activation::relu, join(path, "relu"), chain(m, path, {"features"}, x));
+      y = adaptive_avg_pool({1, 1}, join(path, "avgpool"), y);
+      return chain(m, path, {"classifier"}, flatten(join(path, "flatten"), y));
+    }
+    if (dynamic_cast<models::SqueezeNet*>(&m))
+      return flatten(join(path, "flatten"), chain(m, path, {"features", "classifier"}, x));
     if (dynamic_cast<models::ResNet*>(&m)) {
       Value y = chain(m, path, {"conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool"}, x);
       return chain(m, path, {"fc"}, flatten(join(path, "flatten"), y));
@@ -103,6 +125,20 @@ class Emitter {
   Value sequence(nn::Sequential& s, const std::string& path, Value x) {
     for (auto& [name, c] : s.named_children()) x = emit(*c, join(path, name), x);
     return x;
+  }
+  // Joins [C_k, H, W] values along channels.
+  Value concat(const std::string& path, const std::vector<Value>& xs) {
+    std::vector<std::string> names;
+    Value out{"", xs.at(0).shape};
+    out.shape[0] = 0;
+    for (const Value& v : xs) {
+      names.push_back(v.name);
+      out.shape[0] += v.shape[0];
+    }
+    auto& n = g_.node("Concat", path, names);
+    GraphBuilder::attr(n, "axis", int64_t{1});
+    out.name = GraphBuilder::output(n);
+    return out;
   }
   Value add(const std::string& path, const Value& a, const Value& b) {
     HEMO_CHECK(a.shape == b.shape, "onnx export: ", path, ": residual shapes differ");
@@ -155,6 +191,9 @@ class Emitter {
         GraphBuilder::attr(*n, "beta", 0.5f);
         break;
       case Activation::sigmoid: n = &g_.node("Sigmoid", path, {x.name}); break;
+      case Activation::silu:
+      case Activation::gelu:  // no model of the zoo uses them yet: mapped (and tested) with the first that does
+        throw Error(cat("onnx export: ", path, ": ", activation_name(a), " has no ONNX mapping in hemo yet"));
     }
     HEMO_CHECK(n != nullptr, "onnx export: ", path, ": unknown activation");
     return {GraphBuilder::output(*n), x.shape};
@@ -170,6 +209,16 @@ class Emitter {
     for (int d = 0; d < 2; ++d)
       s[static_cast<size_t>(d) + 1] = pool_output_size(x.shape[static_cast<size_t>(d) + 1], p.kernel[d], p.stride[d],
                                                        p.padding[d], p.ceil_mode);
+    return {GraphBuilder::output(n), s};
+  }
+  Value avgpool(nn::AvgPool2d& p, const std::string& path, const Value& x) {
+    require_image(path, x);
+    auto& n = g_.node("AveragePool", path, {x.name});
+    GraphBuilder::attr(n, "kernel_shape", std::vector<int64_t>{p.kernel[0], p.kernel[1]});
+    GraphBuilder::attr(n, "strides", std::vector<int64_t>{p.stride[0], p.stride[1]});
+    std::vector<int64_t> s{x.shape[0], 0, 0};
+    for (int d = 0; d < 2; ++d)
+      s[static_cast<size_t>(d) + 1] = pool_output_size(x.shape[static_cast<size_t>(d) + 1], p.kernel[d], p.stride[d], 0, false);
     return {GraphBuilder::output(n), s};
   }
   // torch's adaptive average pool: output cell i of O averages input rows [floor(i H / O),

@@ -1,4 +1,4 @@
-// activation (kernels/activation.h): relu, relu6, hardsigmoid, hardswish, sigmoid through
+// activation (kernels/activation.h): relu, relu6, hardsigmoid, hardswish, sigmoid, silu, gelu through
 // nn::activation, on inputs up to +-8 (both saturated sides of relu6, hardsigmoid and hardswish),
 // and exactly on and around every kink (0, +-3, 6), where the derivative's convention decides.
 #include "nn/ops_activation.h"
@@ -14,6 +14,8 @@ const char* torch_of(Activation a) {
     case Activation::hardsigmoid: return "F.hardsigmoid(x)";
     case Activation::hardswish: return "F.hardswish(x)";
     case Activation::sigmoid: return "torch.sigmoid(x)";
+    case Activation::silu: return "F.silu(x)";
+    case Activation::gelu: return "F.gelu(x)";
   }
   return "";
 }
@@ -26,7 +28,7 @@ OpCase activation_case(Activation a, const std::string& variant, InputSpec x, st
   c.bench = {{8, 96, 56, 56}};
   c.forward = [a](const std::vector<Tensor>& in) { return nn::activation(a, in[0]); };
   c.torch = torch_of(a);
-  c.kinks = a != Activation::sigmoid;
+  c.kinks = a != Activation::sigmoid && a != Activation::silu && a != Activation::gelu;
   c.tol.cuda_fwd = c.tol.cuda_bwd = 1e-6;
   return c;
 }
@@ -37,7 +39,7 @@ const Registrar reg([] {
                                      5.9999f, 6, 6.0001f, 7, 9};
   const std::string on_kinks = "every point sits on or within 1e-4 of a kink";
   for (Activation a : {Activation::relu, Activation::relu6, Activation::hardsigmoid, Activation::hardswish,
-                       Activation::sigmoid}) {
+                       Activation::sigmoid, Activation::silu, Activation::gelu}) {
     add(activation_case(a, "", arg("x", 0.05, 8.0),
                         each({{2, 3, 5, 7}, {1}, {3, 5, 7, 13}, {2, 19, 11}, {2, 11}})));
     OpCase k = activation_case(a, ".kinks", fixed("x", kinks), each({{16}}));

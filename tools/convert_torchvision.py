@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import struct
 import sys
 
@@ -30,8 +31,9 @@ import torch
 HEADS = {"alexnet": "classifier.6",
          **{f"vgg{d}{bn}": "classifier.6" for d in (11, 13, 16, 19) for bn in ("", "_bn")},
          **{n: "fc" for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2",
-                              "wide_resnet101_2")},
-         "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
+                              "wide_resnet101_2", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")},
+         **{f"densenet{d}": "classifier" for d in (121, 161, 169, 201)},
+         "squeezenet1_0": "classifier.1", "squeezenet1_1": "classifier.1", "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
          "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -67,7 +69,7 @@ def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=No
             return pbcnet7(num_classes, input_size, pool_stride, 0.25 if dropout is None else dropout)
         import torchvision
         kwargs = {"num_classes": num_classes}
-        if dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext")):
+        if dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext", "densenet")):
             kwargs["dropout"] = dropout
         return getattr(torchvision.models, arch)(weights=None, **kwargs)
 
@@ -166,13 +168,32 @@ def class_names_from(arg, num_classes):
     return names
 
 
+# torchvision's DenseNet ImageNet files predate its module names: "denselayer1.norm.1.weight" for
+# today's "denselayer1.norm1.weight" (torchvision renames them the same way when it loads them).
+_OLD_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+
+
+def upgrade_legacy_state(state, arch):
+    """The state_dict of a file saved by an older PyTorch or torchvision, as today's would be:
+    DenseNet's legacy names renamed, and a batch norm without num_batches_tracked (PyTorch
+    before 0.4.1) given 0, as BatchNorm's own loading of such a file does."""
+    out = {}
+    for k, v in state.items():
+        m = _OLD_DENSENET_KEY.match(k) if arch.startswith("densenet") else None
+        out[m.group(1) + m.group(2) if m else k] = v
+    for k in list(out):
+        if k.endswith(".running_mean"):
+            out.setdefault(k[: -len("running_mean")] + "num_batches_tracked", torch.tensor(0, dtype=torch.long))
+    return out
+
+
 def convert(src, dst, arch, class_names=None, input_size=None, mean=IMAGENET_MEAN, std=IMAGENET_STD,
             pool_stride=2, allow_pickle=False):
     if arch not in HEADS:
         raise ConversionError(f"unknown architecture '{arch}'; known: {', '.join(HEADS)}")
     if input_size is None:
         input_size = 100 if arch == "pbcnet7" else 224
-    state = load_state_dict(src, allow_pickle)
+    state = upgrade_legacy_state(load_state_dict(src, allow_pickle), arch)
     num_classes = check_against(state, arch, input_size, pool_stride, src)
     metadata = {"format": "pt", "architecture": arch, "num_classes": str(num_classes),
                 "class_names": json.dumps(class_names_from(class_names, num_classes)),

@@ -11,6 +11,8 @@ const char* activation_name(Activation a) {
     case Activation::hardsigmoid: return "hardsigmoid";
     case Activation::hardswish: return "hardswish";
     case Activation::sigmoid: return "sigmoid";
+    case Activation::silu: return "silu";
+    case Activation::gelu: return "gelu";
   }
   return "?";
 }

@@ -172,6 +172,17 @@ def test_converter(work):
     torch.save({"not": "a state_dict"}, pth)
     rc, err = convert("--arch", "resnet18")
     check(rc == 1 and "not a state_dict" in err, f"a pickle that is no state_dict is refused: {err.strip()}")
+    # A DenseNet file as torchvision's ImageNet checkpoints are, with legacy names
+    # ("denselayer1.norm.1.weight") and no num_batches_tracked (saved before PyTorch 0.4.1),
+    # converts to today's names.
+    state = conv.reference_model("densenet121", 5).state_dict()
+    legacy = {re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", k): v for k, v in state.items()
+              if not k.endswith("num_batches_tracked")}
+    check("features.denseblock1.denselayer1.norm.1.weight" in legacy, "the legacy names were made")
+    torch.save(legacy, pth)
+    rc, err = convert("--arch", "densenet121")
+    header = read_header(out)
+    check(rc == 0 and set(header) - {"__metadata__"} == set(state), f"legacy DenseNet names converted: {err.strip()}")
     for name in ("r18.pth", "r18.safetensors"):
         os.remove(os.path.join(work, name))
 

@@ -22,7 +22,10 @@
      labels              I64 [B]      (with --grads)
      grad_<mode>.<param> F32          (for each mode given to --grads) d/dparam of
                                       F.cross_entropy(logits_<mode>, labels), mean over the batch
-   metadata: arch, size, batch, classes, pool_stride, params (PyTorch's parameter count) and macs
+     kink_<mode>.<param> F64 [1]      how far float32 round-off may move that gradient through
+                                      activation kinks (see KinkWatch); 0 where none is near
+   metadata: arch, size, batch, classes, pool_stride, kinks_<mode> (how many activation inputs lie
+   within round-off of a kink), params (PyTorch's parameter count) and macs
    (multiply-accumulates of every Conv2d and Linear for one image, counted with forward hooks on
    the meta device).
 """
@@ -69,6 +72,72 @@ def perturb(model, size, gen):
         m.running_mean.add_(0.2 * sd * torch.randn(sd.shape, generator=gen))
         m.running_var.mul_(0.7 + 0.7 * torch.rand(sd.shape, generator=gen))
         m.num_batches_tracked.fill_(int(torch.randint(1, 5000, (1,), generator=gen)))
+
+
+# Piecewise-linear activations: each kink's position and the jump of the derivative there.
+KINKS = {
+    torch.nn.ReLU: ((0.0, 1.0),),
+    torch.nn.ReLU6: ((0.0, 1.0), (6.0, 1.0)),
+    torch.nn.Hardswish: ((-3.0, 0.5), (3.0, 0.5)),
+    torch.nn.Hardsigmoid: ((-3.0, 1.0 / 6), (3.0, 1.0 / 6)),
+}
+# An activation input within KINK_TAU * (the largest |input| of its tensor) of a kink may land on
+# the other side of it in a float32 run: hemo's ReLU inputs differ from float64's by up to about
+# 1e-6 of that scale. ResNet-50 in eval mode at 64x64 has one such input that hemo's float32 puts
+# at +1.1e-7 where float64 has -1.3e-7: the one flipped unit moves a weight gradient by 2.6e-2.
+KINK_TAU = 1e-5
+
+
+class KinkWatch:
+    """Bounds what float32 round-off can do to the parameter gradients through activation kinks.
+
+    An input x[e] within round-off of a kink k may fall on either side of it, and the side picks
+    the derivative: the two choices differ by jump * dL/dy[e] at x[e] in the backward pass. For
+    each such e the effect on every parameter gradient is the backward pass of that one injected
+    value, J_e = d(params) of <x, jump * dL/dy[e] * onehot(e)>; the slack of a parameter is the
+    largest entry of sum_e |J_e| (first order: the flips' effects add). A float32 run is right
+    when its gradient is within the usual tolerance plus this slack of the float64 one."""
+
+    def __init__(self, model):
+        self.records = []
+        for m in model.modules():
+            kinks = KINKS.get(type(m))
+            if kinks is None:
+                continue
+            if getattr(m, "inplace", False):
+                m.inplace = False  # keep the input: J_e is a backward pass from it
+            m.register_forward_hook(self._hook(kinks))
+
+    def _hook(self, kinks):
+        def hook(module, inputs, output):
+            if torch.is_grad_enabled():
+                output.retain_grad()
+                self.records.append((kinks, inputs[0], output))
+        return hook
+
+    def slack(self, named_params):
+        """After loss.backward(retain_graph=True): ({param name: slack}, number of near kinks)."""
+        names = [n for n, _ in named_params]
+        params = [p for _, p in named_params]
+        total = {n: torch.zeros_like(p) for n, p in named_params}
+        count = 0
+        for kinks, x, y in self.records:
+            xd = x.detach()
+            scale = xd.abs().max()
+            for k, jump in kinks:
+                for idx in ((xd - k).abs() < KINK_TAU * scale).nonzero():
+                    e = tuple(idx.tolist())
+                    count += 1
+                    inject = torch.zeros_like(xd)
+                    inject[e] = jump * y.grad[e]
+                    if inject[e] == 0:
+                        continue
+                    for n, d in zip(names, torch.autograd.grad(x, params, inject, retain_graph=True,
+                                                               allow_unused=True)):
+                        if d is not None:
+                            total[n] += d.abs()
+        self.records.clear()
+        return {n: t.max().reshape(1) for n, t in total.items()}, count
 
 
 def macs_of(model, h, w):
@@ -134,6 +203,8 @@ def main():
     if a.grads:
         out["labels"] = labels
     model = model.double()
+    watch = KinkWatch(model)
+    kink_counts = {}
     for mode in ("eval", "train"):
         model.train(mode == "train")
         model.zero_grad(set_to_none=True)
@@ -142,11 +213,16 @@ def main():
             logits = model(x.double())
         out["logits_" + mode] = logits.detach()
         if want_grads:
-            F.cross_entropy(logits, labels).backward()
+            F.cross_entropy(logits, labels).backward(retain_graph=True)
             for name, param in model.named_parameters():
                 out[f"grad_{mode}.{name}"] = param.grad.float()
+            slack, kink_counts[mode] = watch.slack(list(model.named_parameters()))
+            for name, v in slack.items():
+                out[f"kink_{mode}.{name}"] = v
+        watch.records.clear()
     meta = {"arch": a.arch, "size": str(a.size), "batch": str(a.batch), "classes": str(a.classes),
-            "pool_stride": str(a.pool_stride), "params": str(sum(q.numel() for q in model.parameters())),
+            "pool_stride": str(a.pool_stride), **{f"kinks_{m}": str(c) for m, c in kink_counts.items()},
+            "params": str(sum(q.numel() for q in model.parameters())),
             "macs": str(count_macs(a.arch, a.classes, a.size, a.pool_stride))}
     conv.write_safetensors(os.path.join(a.outdir, a.case + ".ref.safetensors"), out, meta, keep_f64=True)
     print(f"{a.case}: {a.arch} {a.batch}x3x{a.size}x{a.size}, references in {time.time() - start:.1f} s")

@@ -7,9 +7,9 @@
 // hemo's parameter count and `hemo info` MAC
 // count (models/summary.h) against PyTorch's; eval-mode and training-mode logits (BN with batch
 // statistics; dropout 0 on both sides) to a relative error max|a - b| / max|b| < 1e-4 against
-// PyTorch's float64 result (hemo computes in float32); for five models every parameter's
-// gradient of a cross-entropy loss to max|a - b| / max|b| < 1e-3 (see check_gradients for
-// gradients that are zero analytically), in eval mode and, but for MobileNetV2, training mode.
+// PyTorch's float64 result (hemo computes in float32); for the cases that name a mode in
+// `grads` every parameter's gradient of a cross-entropy loss to max|a - b| / max|b| < 1e-3 plus
+// the activation-kink slack (see check_gradients, also for gradients that are zero analytically).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -34,12 +34,14 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Case {
-  Case(const char* arch_, int64_t size_ = 64, int64_t batch_ = 2, const char* grads_ = "", int64_t pool_stride_ = 2)
-      : arch(arch_), size(size_), batch(batch_), grads(grads_), pool_stride(pool_stride_) {}
+  Case(const char* arch_, int64_t size_ = 64, int64_t batch_ = 2, const char* grads_ = "", int64_t pool_stride_ = 2,
+       bool train_ = true)
+      : arch(arch_), size(size_), batch(batch_), grads(grads_), pool_stride(pool_stride_), train(train_) {}
   std::string arch;
   int64_t size, batch;
   std::string grads;  // "", "eval" or "eval train": the modes whose parameter gradients are checked
   int64_t pool_stride;
+  bool train;  // false: no training-mode logits (batch statistics over 1x1 maps are degenerate)
   std::string name() const {
     return cat(arch, "_", size, pool_stride != 2 ? cat("_s", pool_stride) : std::string());
   }
@@ -88,13 +90,19 @@ struct GradCheck {
   double worst = 0;
   std::string worst_name;
   int zero = 0;
+  double worst_kink = 0;  // the kink slack, relative to max|b|, of the worst parameter
 };
 
-// Every parameter's gradient against the reference `prefix<name>`. A reference gradient below
-// 1e-9 G (G: the largest reference gradient entry of the model) is zero analytically (a bias
-// feeding batch-statistics BN, a dead unit): hemo's must then stay below 1e-5 G, float32
-// round-off. Every other gradient must agree to a relative error below 1e-3.
-GradCheck check_gradients(nn::Module& model, const weights::TensorFile& ref, const std::string& prefix) {
+// Every parameter's gradient against the reference `grad_<mode>.<name>`. A reference gradient
+// below 1e-9 G (G: the largest reference gradient entry of the model) is zero analytically (a
+// bias feeding batch-statistics BN, a dead unit): hemo's must then stay below 1e-5 G, float32
+// round-off. Every other gradient must agree to max|a - b| < 1e-3 max|b| + kink, where kink
+// (`kink_<mode>.<name>`, make_model_refs.py's KinkWatch) bounds what the activation inputs that
+// lie within round-off of a ReLU/ReLU6/hard-swish kink can change by landing on its other side:
+// 0 for most parameters; ResNet-50 in eval mode has such an input that hemo's float32 puts on
+// the positive side of 0 and float64 on the negative, moving layer1.1.conv3's gradient by 2.6e-2.
+GradCheck check_gradients(nn::Module& model, const weights::TensorFile& ref, const std::string& mode) {
+  const std::string prefix = "grad_" + mode + ".";
   GradCheck out;
   double g_max = 0;
   for (const auto& [name, p] : model.named_parameters()) {
@@ -112,12 +120,16 @@ GradCheck check_gradients(nn::Module& model, const weights::TensorFile& ref, con
       out.ok = out.ok && rel_to_g < 1e-5;
       continue;
     }
+    const Tensor* slack = ref.find("kink_" + mode + "." + name);
+    REQUIRE_MESSAGE(slack != nullptr, "no kink slack for ", prefix, name);
+    const double kink = slack->to_vector<double>().at(0) / max_abs(expected);
     const double err = rel_error(p.grad(), expected);
-    CHECK_MESSAGE(err < 1e-3, prefix, name, ": gradient relative error ", err);
-    out.ok = out.ok && err < 1e-3;
+    CHECK_MESSAGE(err < 1e-3 + kink, prefix, name, ": gradient relative error ", err, " (kink slack ", kink, ")");
+    out.ok = out.ok && err < 1e-3 + kink;
     if (err >= out.worst) {
       out.worst = err;
       out.worst_name = name;
+      out.worst_kink = kink;
     }
   }
   return out;
@@ -182,6 +194,7 @@ void run_case(const Case& c) {
                          ", MACs ", s.macs, ";");
   bool ok = true;
   for (const std::string mode : {"eval", "train"}) {
+    if (mode == "train" && !c.train) continue;
     t0 = std::chrono::steady_clock::now();
     const bool grads = c.grads.find(mode) != std::string::npos;
     model->train(mode == "train");
@@ -198,9 +211,10 @@ void run_case(const Case& c) {
     line += cat(" ", mode, " logits ", fmt(err));
     if (grads) {
       nn::cross_entropy(logits, labels).backward();
-      GradCheck g = check_gradients(*model, ref, "grad_" + mode + ".");
+      GradCheck g = check_gradients(*model, ref, mode);
       ok = ok && g.ok;
-      line += cat(", grads ", fmt(g.worst), " (", g.worst_name, "; ", g.zero, " zero)");
+      line += cat(", grads ", fmt(g.worst), " (", g.worst_name, g.worst_kink > 0 ? cat(", kink slack ", fmt(g.worst_kink)) : "",
+                  "; ", g.zero, " zero; ", refmeta.at("kinks_" + mode), " inputs near a kink)");
     }
     line += cat(" [", fmt(seconds_since(t0), 1), " s]");
   }
@@ -232,14 +246,26 @@ TEST_CASE("model parity with torchvision: VGG") {
 
 TEST_CASE("model parity with torchvision: ResNet") {
   run_all({{"resnet18", 64, 2, "eval train"}, {"resnet34"}, {"resnet50"}, {"resnet101"}, {"resnet152"},
-           {"wide_resnet50_2"}, {"wide_resnet101_2"}});
-  // Not yet: resnext50_32x4d (ResNet with groups 32, width 4 per group) matches torchvision's
-  // logits (6.3e-7 eval, 1.0e-6 train) and training-mode gradients (1.6e-5), but its eval-mode
-  // gradients differ by up to 3.8e-2 (layer3.0.conv1.weight), where PyTorch's own float32 run
-  // is within 1.6e-6 of float64. Not ResNeXt's own: resnet50's eval-mode gradients, unchecked
-  // here so far, differ by 2.6e-2 too (layer1.1.conv3.weight; run of 2026-12-05), while
-  // resnet18's (basic blocks) agree to 2.1e-6. A bottleneck eval-mode backward defect to find
-  // (it matters to Grad-CAM, which runs backward in eval mode) before ResNeXt joins the registry.
+           {"wide_resnet50_2"}, {"wide_resnet101_2"}, {"resnext50_32x4d"}, {"resnext50_32x4d", 32, 2, "eval", 2, false},
+           {"resnext101_32x8d"}, {"resnext101_64x4d"}});
+  // ResNeXt's grouped convolutions' gradients at 32x32, where layer4 is 1x1: eval mode only, as
+  // batch statistics over 2 values per channel would be degenerate (train-mode gradients of the
+  // same bottleneck code: resnet18's above). At 64x64 the kink slack (make_model_refs.py's
+  // KinkWatch) took PyTorch 200 s.
+}
+
+TEST_CASE("model parity with torchvision: DenseNet") {
+  // Logits at 64x64, where the fourth block sees 2x2 maps (at 32x32 it sees 1x1, and batch
+  // statistics over two values per channel would be degenerate). Gradients at 32x32 in eval mode:
+  // at 64x64 PyTorch took 116 s for the kink slack. (At 64x64, 2026-12-05: eval 3.7e-2 within a
+  // kink slack of 5.9e-2; train 9.1e-5.)
+  run_all({{"densenet121"}, {"densenet121", 32, 2, "eval", 2, false}, {"densenet161"}, {"densenet169"}, {"densenet201"}});
+}
+
+TEST_CASE("model parity with torchvision: SqueezeNet") {
+  // 48x48: the last Fire modules still see 2x2 (1.1) and 3x3 (1.0) maps. No batch norm, so
+  // training mode differs from eval mode only in dropout (0 here).
+  run_all({{"squeezenet1_0", 48}, {"squeezenet1_1", 48, 2, "eval train"}});
 }
 
 TEST_CASE("model parity with torchvision: MobileNets") {

@@ -104,7 +104,10 @@ nlohmann::json prepare(const Case& c, size_t index) {
            {{"architecture", c.arch},
             {"num_classes", "5"},
             {"input_size", std::to_string(c.side)},
-            {"batchnorm", c.keep_batchnorm ? "kept" : "folded into the convolutions (or none)"},
+            // DenseNet's pre-activation batch norms follow no convolution: they stay as nodes.
+            {"batchnorm", c.keep_batchnorm || models::model_spec(c.arch).family == "densenet"
+                              ? "kept"
+                              : "folded into the convolutions (or none)"},
             {"class_names", nlohmann::json(meta.class_names).dump()}}}};
 }
 

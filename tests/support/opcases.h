@@ -43,7 +43,7 @@ void for_each_case(opcases::Check check, Fn&& fn) {
     }
   }
   std::printf("[opcases] %s: %zu cases\n", opcases::check_name(check), ran);
-  CHECK_MESSAGE(ran > 0, "no op case ran the ", opcases::check_name(check), " check (HEMO_OPCASE?)");
+  CHECK_MESSAGE(ran > 0, "no op case ran the ", std::string(opcases::check_name(check)), " check (HEMO_OPCASE?)");
 }
 
 // The label of one sample in messages: "conv2d.3x3 sample 2 [3, 5, 7, 13]" (the first input's shape).

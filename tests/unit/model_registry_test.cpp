@@ -22,7 +22,10 @@ const std::map<std::string, int64_t> kTorchParams = {
     {"alexnet", 61100840},   {"vgg11", 132863336},    {"vgg11_bn", 132868840},    {"vgg13", 133047848},          {"vgg13_bn", 133053736},
     {"vgg16", 138357544},    {"vgg16_bn", 138365992},    {"vgg19", 143667240},          {"vgg19_bn", 143678248},
     {"resnet18", 11689512},  {"resnet34", 21797672},     {"resnet50", 25557032},        {"resnet101", 44549160},
-    {"resnet152", 60192808}, {"wide_resnet50_2", 68883240}, {"wide_resnet101_2", 126886696}, {"mobilenet_v2", 3504872},
+    {"resnet152", 60192808}, {"wide_resnet50_2", 68883240}, {"wide_resnet101_2", 126886696},
+    {"resnext50_32x4d", 25028904}, {"resnext101_32x8d", 88791336}, {"resnext101_64x4d", 83455272},
+    {"densenet121", 7978856}, {"densenet161", 28681000}, {"densenet169", 14149480}, {"densenet201", 20013928},
+    {"squeezenet1_0", 1248424}, {"squeezenet1_1", 1235496}, {"mobilenet_v2", 3504872},
     {"mobilenet_v3_small", 2542856}, {"mobilenet_v3_large", 5483032}, {"pbcnet7", 1214248}};
 }  // namespace
 
@@ -38,17 +41,22 @@ TEST_CASE("registry: every architecture of the issue, with torchvision's paramet
     opt.init_weights = false;  // shapes only: skips drawing VGG's 138M initial values
     nn::ModulePtr m = models::create_model(name, 1000, opt, gen);
     CHECK(m->parameter_count() == kTorchParams.at(name));
-    auto* head = dynamic_cast<nn::Linear*>(m->find(spec.head));
-    REQUIRE_MESSAGE(head != nullptr, "head ", spec.head, " is not a Linear");
-    CHECK(head->out_features == 1000);
+    // The head: a Linear, or SqueezeNet's 1x1 convolution.
+    auto* linear = dynamic_cast<nn::Linear*>(m->find(spec.head));
+    auto* conv = dynamic_cast<nn::Conv2d*>(m->find(spec.head));
+    REQUIRE_MESSAGE((linear != nullptr || (conv != nullptr && spec.family == "squeezenet")), "head ", spec.head,
+                    " is not a Linear");
+    CHECK((linear ? linear->out_features : conv->out_channels) == 1000);
     REQUIRE_MESSAGE(m->find(spec.gradcam_layer) != nullptr, "no Grad-CAM layer ", spec.gradcam_layer);
-    // The issue's defaults: ResNet's last block of layer4, MobileNet's last feature block.
+    // The issue's defaults: ResNet's last block of layer4, MobileNet's and SqueezeNet's last
+    // feature block.
     if (spec.family == "resnet") {
       auto* layer4 = dynamic_cast<nn::Sequential*>(m->find("layer4"));
       REQUIRE(layer4 != nullptr);
       CHECK(spec.gradcam_layer == cat("layer4.", layer4->size() - 1));
     }
-    if (spec.family.rfind("mobilenet", 0) == 0) {
+    if (spec.family == "densenet") CHECK(spec.gradcam_layer == "features.norm5");
+    if (spec.family.rfind("mobilenet", 0) == 0 || spec.family == "squeezenet") {
       auto* features = dynamic_cast<nn::Sequential*>(m->find("features"));
       REQUIRE(features != nullptr);
       CHECK(spec.gradcam_layer == cat("features.", features->size() - 1));
