@@ -139,6 +139,21 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 
 std::string BatchNorm2d::extra_repr() const { return cat(channels, ", eps=", eps, ", momentum=", momentum); }
 
+LayerNorm::LayerNorm(int64_t c, double e) : channels(c), eps(e) {
+  weight = Tensor::ones({c});
+  bias = Tensor::zeros({c});
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  HEMO_CHECK(x.dim() >= 2 && x.size(1) == channels, "LayerNorm(", channels, "): expected [N, ", channels,
+             ", ...] input, got ", x.str());
+  return layer_norm(x, weight, bias, eps);
+}
+
+std::string LayerNorm::extra_repr() const { return cat("(", channels, ",), eps=", eps, ", elementwise_affine=True"); }
+
 Tensor Act::forward(const Tensor& x) { return activation(kind, x); }
 
 std::string Act::type_name() const {

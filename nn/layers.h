@@ -88,6 +88,20 @@ class BatchNorm2d : public Module {
   Tensor one_;  // 1, on num_batches_tracked's device: the count is advanced there, with no host round trip
 };
 
+// torch.nn.LayerNorm(channels) over dimension 1 (nn::layer_norm): of [N, C] rows, or of each
+// position of an NCHW map (torchvision's LayerNorm2d, and ConvNeXt's Permute -> LayerNorm ->
+// Permute). weight = 1, bias = 0 at construction, as torch.
+class LayerNorm : public Module {
+ public:
+  explicit LayerNorm(int64_t channels, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LayerNorm"; }
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t channels;
+  double eps;
+};
+
 class Act : public Module {  // ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid
  public:
   explicit Act(Activation a) : kind(a) {}

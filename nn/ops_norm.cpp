@@ -1,6 +1,7 @@
 #include "nn/ops_norm.h"
 
 #include "kernels/batchnorm.h"
+#include "kernels/layernorm.h"
 #include "nn/dispatch.h"
 #include "tensor/autograd.h"
 
@@ -11,9 +12,9 @@ template <class T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : 
 
 Tensor empty_if(bool wanted, const Tensor& like) { return wanted ? Tensor::empty_like(like) : Tensor(); }
 
-void check_channel_tensor(const Tensor& t, int64_t c, const char* what) {
+void check_channel_tensor(const Tensor& t, int64_t c, const char* what, const char* op = "batch_norm") {
   if (!t.defined()) return;
-  HEMO_CHECK(t.dim() == 1 && t.size(0) == c, "batch_norm: ", what, " must be [", c, "], got ", t.str());
+  HEMO_CHECK(t.dim() == 1 && t.size(0) == c, op, ": ", what, " must be [", c, "], got ", t.str());
 }
 }  // namespace
 
@@ -101,6 +102,49 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                               .gx = ptr<T>(gx),
                                                               .ggamma = ptr<T>(gw),
                                                               .gbeta = ptr<T>(gb)});
+           });
+           return {gx, gw, gb};
+         });
+  return y;
+}
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  HEMO_CHECK(x.dim() >= 2, "layer_norm: expected [N, C, ...] input, got ", x.str());
+  check_same_place("layer_norm", {x, weight, bias});
+  const int64_t n = x.size(0), c = x.size(1), hw = n * c > 0 ? x.numel() / (n * c) : 0;
+  HEMO_CHECK(c >= 1, "layer_norm: expected at least one channel, got ", x.str());
+  HEMO_CHECK(weight.defined() == bias.defined(), "layer_norm: give both weight and bias, or neither");
+  check_channel_tensor(weight, c, "weight", "layer_norm");
+  check_channel_tensor(bias, c, "bias", "layer_norm");
+  HEMO_CHECK(eps > 0, "layer_norm: eps must be positive, got ", eps);
+  Tensor y = Tensor::empty_like(x);
+  Tensor mean = Tensor::empty({n * hw}, x.dtype(), x.device()), invstd = Tensor::empty({n * hw}, x.dtype(), x.device());
+  dispatch("layer_norm", x, [&](auto backend, auto t) {
+    using T = decltype(t);
+    layer_norm_fwd(backend, LayerNormFwd<T>{.shape = {n, c, hw},
+                                            .eps = eps,
+                                            .x = x.data<T>(),
+                                            .gamma = ptr<T>(weight),
+                                            .beta = ptr<T>(bias),
+                                            .y = y.data<T>(),
+                                            .save_mean = mean.data<T>(),
+                                            .save_invstd = invstd.data<T>()});
+  });
+  record(y, "layer_norm", {x, weight, bias},
+         [n, c, hw, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
+           Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
+                  gb = empty_if(bias.defined() && bias.requires_grad(), bias);
+           dispatch("layer_norm", gy, [&](auto backend, auto t) {
+             using T = decltype(t);
+             layer_norm_bwd(backend, LayerNormBwd<T>{.shape = {n, c, hw},
+                                                     .x = x.data<T>(),
+                                                     .gy = gy.data<T>(),
+                                                     .gamma = ptr<T>(weight),
+                                                     .save_mean = mean.data<T>(),
+                                                     .save_invstd = invstd.data<T>(),
+                                                     .gx = ptr<T>(gx),
+                                                     .ggamma = ptr<T>(gw),
+                                                     .gbeta = ptr<T>(gb)});
            });
            return {gx, gw, gb};
          });

@@ -1,4 +1,5 @@
-// Differentiable batch normalization over channel dimension 1 (math in kernels/batchnorm.h).
+// Differentiable batch normalization and layer normalization over channel dimension 1 (math in
+// kernels/batchnorm.h and kernels/layernorm.h).
 #pragma once
 #include "tensor/tensor.h"
 
@@ -15,5 +16,11 @@ namespace hemo::nn {
 // running statistics taken at forward time, so a later update cannot change it.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum, double eps);
+
+// x: [N, C, ...] (a [N, C] row or an NCHW map); every position x[b, :, s] normalized over its C
+// values with the biased variance, then weight * xhat + bias: torch's LayerNorm(C) over the
+// channels (ConvNeXt's LayerNorm2d; LayerNorm(C) itself for [N, C]). weight, bias: [C], or both
+// undefined (elementwise_affine off). Differentiable w.r.t. x, weight and bias.
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
 
 }  // namespace hemo::nn
