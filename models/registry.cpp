@@ -9,6 +9,7 @@
 #include "models/resnet.h"
 #include "models/squeezenet.h"
 #include "models/alexnet.h"
+#include "models/convnext.h"
 #include "models/densenet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
@@ -101,6 +102,19 @@ std::vector<ModelSpec> build_specs() {
     s.gradcam_layer = SqueezeNet::kLastFire;
     s.make = [v = std::string(version)](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
       return std::make_shared<SqueezeNet>(v, k, dropout_or(o, 0.5), g);
+    };
+    specs.push_back(s);
+  }
+
+  for (const char* variant : {"tiny", "small", "base"}) {
+    ModelSpec s;
+    s.name = cat("convnext_", variant);
+    s.family = "convnext";
+    s.head = "classifier.2";
+    // The last stage's blocks (pytorch-grad-cam's documented choice for ConvNeXt: model.features[-1]).
+    s.gradcam_layer = ConvNeXt::kLastStage;
+    s.make = [v = std::string(variant)](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+      return std::make_shared<ConvNeXt>(v, k, o.dropout, g);  // --dropout: the stochastic-depth rate
     };
     specs.push_back(s);
   }

@@ -74,6 +74,12 @@ Shape ShapeTracer::leaf(nn::Module& m, const Shape& in, int64_t* macs) {
     *macs = shape_numel(out) * (conv->in_channels / conv->opt.groups) * conv->opt.kernel[0] * conv->opt.kernel[1];
     return out;
   }
+  if (auto* fc = dynamic_cast<nn::Linear*>(&m); fc && fc->over_channels && in.size() == 4) {
+    HEMO_CHECK(in[1] == fc->in_features, "summary: ", where, " expects ", fc->in_features, " channels, got ",
+               shape_str(in));
+    *macs = in[0] * in[2] * in[3] * fc->in_features * fc->out_features;  // a 1x1 convolution
+    return {in[0], fc->out_features, in[2], in[3]};
+  }
   if (auto* fc = dynamic_cast<nn::Linear*>(&m)) {
     HEMO_CHECK(!in.empty(), "summary: ", where, " given a scalar");
     const int64_t features = in.size() == 2 ? in[1] : shape_numel(in) / in[0];
@@ -107,7 +113,14 @@ Shape ShapeTracer::leaf(nn::Module& m, const Shape& in, int64_t* macs) {
                " channels, got ", shape_str(in));
     return in;
   }
-  if (dynamic_cast<nn::Act*>(&m) || dynamic_cast<nn::Dropout*>(&m) || dynamic_cast<nn::Identity*>(&m)) return in;
+  if (auto* ln = dynamic_cast<nn::LayerNorm*>(&m)) {
+    HEMO_CHECK(in.size() >= 2 && in[1] == ln->channels, "summary: ", where, " expects ", ln->channels,
+               " channels, got ", shape_str(in));
+    return in;
+  }
+  if (dynamic_cast<nn::Act*>(&m) || dynamic_cast<nn::Dropout*>(&m) || dynamic_cast<nn::Identity*>(&m) ||
+      dynamic_cast<nn::StochasticDepth*>(&m))
+    return in;
   throw Error(cat("summary: no shape rule for ", where));
 }
 

@@ -55,6 +55,16 @@ void normal_(Tensor& t, Generator& gen, double mean, double stddev) {
   fill(t, [&] { return gen.normal(mean, stddev); });
 }
 
+void trunc_normal_(Tensor& t, Generator& gen, double mean, double stddev, double a, double b) {
+  HEMO_CHECK(stddev > 0 && a < b, "trunc_normal_: need stddev > 0 and a < b, got ", stddev, ", [", a, ", ", b, "]");
+  HEMO_CHECK(a < mean + 6 * stddev && b > mean - 6 * stddev, "trunc_normal_: [", a, ", ", b,
+             "] lies more than 6 standard deviations from the mean ", mean);
+  fill(t, [&] {
+    for (;;)
+      if (const double v = gen.normal(mean, stddev); v >= a && v <= b) return v;
+  });
+}
+
 void constant_(Tensor& t, double value) {
   fill(t, [value] { return value; });
 }

@@ -28,6 +28,9 @@ double calculate_gain(Nonlinearity nl, double a = 0);
 void uniform_(Tensor& t, Generator& gen, double lo, double hi);
 void normal_(Tensor& t, Generator& gen, double mean, double stddev);
 void constant_(Tensor& t, double value);
+// Normal(mean, stddev) restricted to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_'s
+// defaults -2 and 2): values outside are drawn again. Requires a < b and some mass inside.
+void trunc_normal_(Tensor& t, Generator& gen, double mean, double stddev, double a = -2, double b = 2);
 // a: the negative slope of leaky_relu (torch's default nonlinearity for these is leaky_relu).
 void kaiming_uniform_(Tensor& t, Generator& gen, double a = 0, FanMode mode = FanMode::fan_in,
                       Nonlinearity nl = Nonlinearity::leaky_relu);

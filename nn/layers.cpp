@@ -1,5 +1,6 @@
 #include "nn/layers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/init.h"
@@ -7,6 +8,7 @@
 #include "nn/ops_conv.h"
 #include "nn/ops_linear.h"
 #include "nn/ops_dropout.h"
+#include "nn/ops_elementwise.h"
 #include "nn/ops_norm.h"
 #include "nn/ops_pool.h"
 #include "nn/ops_sync_norm.h"
@@ -108,7 +110,14 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& gen) : in_feat
   if (has_bias) register_parameter("bias", &bias);
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  if (over_channels && x.dim() == 4) {
+    HEMO_CHECK(x.size(1) == in_features, "Linear(", in_features, ", ", out_features, ") over channels: expected [N, ",
+               in_features, ", H, W] input, got ", x.str());
+    return conv2d(x, weight.reshape({out_features, in_features, 1, 1}), bias);
+  }
+  return linear(x, weight, bias);
+}
 
 std::string Linear::extra_repr() const {
   return cat("in_features=", in_features, ", out_features=", out_features, ", bias=", bias.defined() ? "True" : "False");
@@ -153,6 +162,27 @@ Tensor LayerNorm::forward(const Tensor& x) {
 }
 
 std::string LayerNorm::extra_repr() const { return cat("(", channels, ",), eps=", eps, ", elementwise_affine=True"); }
+
+StochasticDepth::StochasticDepth(double p_, Generator& gen_) : p(p_), gen(&gen_) {
+  HEMO_CHECK(p >= 0 && p <= 1, "StochasticDepth: p must lie in [0, 1], got ", p);
+}
+
+Tensor StochasticDepth::forward(const Tensor& x) {
+  if (!is_training() || p == 0) return x;
+  HEMO_CHECK(x.dim() == 2 || x.dim() == 4, "StochasticDepth: expected an [N, C] or [N, C, H, W] input, got ", x.str());
+  const int64_t n = x.size(0), c = x.size(1);
+  // One keep-or-drop factor per sample (0 or 1 / (1 - p)), spread over its channels for the
+  // channel-broadcast multiply (nn::mul), which also spreads it over the positions.
+  const std::vector<float> keep = dropout(Tensor::ones({n}), p, true, *gen).to_vector<float>();
+  std::vector<float> factors(static_cast<size_t>(n * c));
+  for (int64_t i = 0; i < n; ++i)
+    std::fill_n(factors.begin() + i * c, c, keep[static_cast<size_t>(i)]);
+  const Tensor f =
+      Tensor::from_vector<float>(factors, x.dim() == 2 ? Shape{n, c} : Shape{n, c, 1, 1}).to(x.dtype()).to(x.device());
+  return mul(x, f);
+}
+
+std::string StochasticDepth::extra_repr() const { return cat("p=", p, ", mode=row"); }
 
 Tensor Act::forward(const Tensor& x) { return activation(kind, x); }
 

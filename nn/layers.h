@@ -66,6 +66,10 @@ class Linear : public Module {
   std::string extra_repr() const override;
   Tensor weight, bias;
   int64_t in_features, out_features;
+  // true: an NCHW input is mapped at every position over its channels (torch's Linear between
+  // two Permutes, as ConvNeXt's blocks use it: the same weight [out, in], run as a 1x1
+  // convolution); [N, in] inputs are unaffected.
+  bool over_channels = false;
 };
 
 // BatchNorm over channel dim 1 of [N, C, H, W] (or [N, C]). Parameters weight (ones) and bias
@@ -146,6 +150,20 @@ class Dropout : public Module {
   explicit Dropout(double p_ = 0.5, Generator& gen_ = default_generator()) : p(p_), gen(&gen_) {}
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Dropout"; }
+  std::string extra_repr() const override;
+  double p;
+  Generator* gen;
+};
+
+// Stochastic depth ("drop path", torchvision.ops.StochasticDepth in mode "row"): in training,
+// each sample's whole input is zeroed with probability p and otherwise scaled by 1 / (1 - p); the
+// identity in eval mode or for p = 0. The per-sample draws are a dropout mask over [N] (nn::dropout:
+// Philox, from `gen`, default_generator() as every Dropout, whose state a checkpoint keeps).
+class StochasticDepth : public Module {
+ public:
+  explicit StochasticDepth(double p_, Generator& gen_ = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "StochasticDepth"; }
   std::string extra_repr() const override;
   double p;
   Generator* gen;

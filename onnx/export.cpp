@@ -11,6 +11,7 @@
 
 #include "kernels/pooling.h"
 #include "models/alexnet.h"
+#include "models/convnext.h"
 #include "models/densenet.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
@@ -35,12 +36,14 @@ std::string join(const std::string& prefix, const std::string& name) { return pr
 
 class Emitter {
  public:
-  Emitter(GraphBuilder& g) : g_(g) {}
+  Emitter(GraphBuilder& g, int64_t opset) : g_(g), opset_(opset) {}
   int64_t batchnorms = 0;
 
   Value emit(nn::Module& m, const std::string& path, const Value& x) {
     if (auto* s = dynamic_cast<nn::Sequential*>(&m)) return sequence(*s, path, x);
-    if (dynamic_cast<nn::Identity*>(&m) || dynamic_cast<nn::Dropout*>(&m)) return x;
+    if (dynamic_cast<nn::Identity*>(&m) || dynamic_cast<nn::Dropout*>(&m) || dynamic_cast<nn::StochasticDepth*>(&m))
+      return x;  // the identity at inference
+    if (auto* ln = dynamic_cast<nn::LayerNorm*>(&m)) return layernorm(*ln, path, x);
     if (auto* c = dynamic_cast<nn::Conv2d*>(&m)) return conv(*c, path, x);
     if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) return batchnorm(*bn, path, x);
     if (auto* a = dynamic_cast<nn::Act*>(&m)) return activation(a->kind, path, x);
@@ -102,6 +105,12 @@ class Emitter {
       Value y = chain(m, path, {"features", "avgpool"}, x);
       return chain(m, path, {"classifier"}, flatten(join(path, "flatten"), y));
     }
+    if (auto* b = dynamic_cast<models::CNBlock*>(&m)) {
+      const Value y = chain(m, path, {"block"}, x);
+      auto& n = g_.node("Mul", join(path, "layer_scale"), {y.name, g_.initializer(join(path, "layer_scale"), b->layer_scale)});
+      return add(path, {GraphBuilder::output(n), y.shape}, x);  // stochastic depth: the identity here
+    }
+    if (dynamic_cast<models::ConvNeXt*>(&m)) return chain(m, path, {"features", "avgpool", "classifier"}, x);
     if (dynamic_cast<models::PBCNet7*>(&m)) {
       Value y = chain(m, path, {"features"}, x);
       return chain(m, path, {"classifier"}, flatten(join(path, "flatten"), y));
@@ -112,6 +121,7 @@ class Emitter {
 
  private:
   GraphBuilder& g_;
+  int64_t opset_;
 
   nn::Module& child(nn::Module& m, const std::string& path, const std::string& name) {
     nn::Module* c = m.find(name);
@@ -191,8 +201,15 @@ class Emitter {
         GraphBuilder::attr(*n, "beta", 0.5f);
         break;
       case Activation::sigmoid: n = &g_.node("Sigmoid", path, {x.name}); break;
-      case Activation::silu:
-      case Activation::gelu:  // no model of the zoo uses them yet: mapped (and tested) with the first that does
+      case Activation::gelu: {  // exact: x (1 + erf(x / sqrt 2)) / 2 (a Gelu node needs opset 20)
+        auto& d = g_.node("Div", join(path, "scaled"), {x.name, g_.initializer(join(path, "sqrt2"), std::vector<float>{1.41421356f}, {})});
+        auto& e = g_.node("Erf", join(path, "erf"), {GraphBuilder::output(d)});
+        auto& one = g_.node("Add", join(path, "one_plus"), {GraphBuilder::output(e), g_.initializer(join(path, "one"), std::vector<float>{1.f}, {})});
+        auto& xm = g_.node("Mul", join(path, "times_x"), {x.name, GraphBuilder::output(one)});
+        n = &g_.node("Mul", path, {GraphBuilder::output(xm), g_.initializer(join(path, "half"), std::vector<float>{0.5f}, {})});
+        break;
+      }
+      case Activation::silu:  // no model of the zoo uses it yet: mapped (and tested) with the first that does
         throw Error(cat("onnx export: ", path, ": ", activation_name(a), " has no ONNX mapping in hemo yet"));
     }
     HEMO_CHECK(n != nullptr, "onnx export: ", path, ": unknown activation");
@@ -260,7 +277,40 @@ class Emitter {
     for (int64_t d : x.shape) f *= d;
     return {GraphBuilder::output(n), {f}};
   }
+  // LayerNorm over the channels of a [C, H, W] value: LayerNormalization over the last axis of its
+  // [N, H, W, C] transpose (opset 17), transposed back; of a [C] value, directly.
+  Value layernorm(nn::LayerNorm& ln, const std::string& path, const Value& x) {
+    HEMO_CHECK(opset_ >= 17, "onnx export: ", path, ": LayerNorm needs opset 17 or later (LayerNormalization), not ",
+               opset_);
+    HEMO_CHECK(!x.shape.empty() && x.shape[0] == ln.channels, "onnx export: ", path, " normalizes ", ln.channels,
+               " channels, gets ", shape_str(x.shape));
+    const bool image = x.shape.size() == 3;
+    std::string in = x.name;
+    if (image) {
+      auto& t = g_.node("Transpose", join(path, "to_nhwc"), {x.name});
+      GraphBuilder::attr(t, "perm", std::vector<int64_t>{0, 2, 3, 1});
+      in = GraphBuilder::output(t);
+    }
+    auto& n = g_.node("LayerNormalization", path,
+                      {in, g_.initializer(join(path, "weight"), ln.weight), g_.initializer(join(path, "bias"), ln.bias)});
+    GraphBuilder::attr(n, "axis", int64_t{-1});
+    GraphBuilder::attr(n, "epsilon", static_cast<float>(ln.eps));
+    if (!image) return {GraphBuilder::output(n), x.shape};
+    auto& back = g_.node("Transpose", join(path, "to_nchw"), {GraphBuilder::output(n)});
+    GraphBuilder::attr(back, "perm", std::vector<int64_t>{0, 3, 1, 2});
+    return {GraphBuilder::output(back), x.shape};
+  }
   Value linear(nn::Linear& l, const std::string& path, const Value& x) {
+    if (l.over_channels && x.shape.size() == 3) {  // at every position over the channels: a 1x1 convolution
+      HEMO_CHECK(x.shape[0] == l.in_features, "onnx export: ", path, " takes ", l.in_features, " channels, gets ",
+                 shape_str(x.shape));
+      std::vector<std::string> inputs{x.name, g_.initializer(join(path, "weight"),
+                                                             l.weight.reshape({l.out_features, l.in_features, 1, 1}))};
+      if (l.bias.defined()) inputs.push_back(g_.initializer(join(path, "bias"), l.bias));
+      auto& n = g_.node("Conv", path, inputs);
+      GraphBuilder::attr(n, "kernel_shape", std::vector<int64_t>{1, 1});
+      return {GraphBuilder::output(n), {l.out_features, x.shape[1], x.shape[2]}};
+    }
     HEMO_CHECK(x.shape.size() == 1 && x.shape[0] == l.in_features, "onnx export: ", path, " takes ", l.in_features,
                " features, gets ", shape_str(x.shape));
     std::vector<std::string> inputs{x.name, g_.initializer(join(path, "weight"), l.weight)};
@@ -309,7 +359,7 @@ ExportReport export_onnx(nn::Module& model, const weights::ModelMeta& meta, cons
   onnx::GraphProto* graph = proto.mutable_graph();
   graph->set_name(meta.architecture);
   GraphBuilder g(*graph);
-  Emitter e(g);
+  Emitter e(g, options.opset);
   const int64_t s = meta.input_size;
   Value y = e.emit(model, "", Value{"input", {3, s, s}});
   HEMO_CHECK(y.shape == std::vector<int64_t>{meta.num_classes}, "onnx export: the graph ends in ", shape_str(y.shape),

@@ -34,7 +34,8 @@ HEADS = {"alexnet": "classifier.6",
                               "wide_resnet101_2", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")},
          **{f"densenet{d}": "classifier" for d in (121, 161, 169, 201)},
          "squeezenet1_0": "classifier.1", "squeezenet1_1": "classifier.1", "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
-         "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2"}
+         "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2",
+         **{f"convnext_{v}": "classifier.2" for v in ("tiny", "small", "base")}}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -69,7 +70,9 @@ def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=No
             return pbcnet7(num_classes, input_size, pool_stride, 0.25 if dropout is None else dropout)
         import torchvision
         kwargs = {"num_classes": num_classes}
-        if dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext", "densenet")):
+        if dropout is not None and arch.startswith("convnext"):  # hemo's --dropout: its stochastic depth
+            kwargs["stochastic_depth_prob"] = dropout
+        elif dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext", "densenet")):
             kwargs["dropout"] = dropout
         return getattr(torchvision.models, arch)(weights=None, **kwargs)
 

@@ -52,6 +52,13 @@ Pair make_pair(const std::string& arch, int64_t side, uint64_t seed) {
   opt.dropout = 0;
   Generator g1(seed), g2(seed);
   Pair p{models::create_model(arch, 8, opt, g1), models::create_model(arch, 8, opt, g2)};
+  // ConvNeXt's layer scales start at 1e-6: 0.2 makes its blocks count in the logits.
+  for (auto* m : {&p.cpu, &p.gpu})
+    for (auto& [name, t] : (*m)->named_parameters())
+      if (name.size() >= 11 && name.compare(name.size() - 11, 11, "layer_scale") == 0) {
+        NoGradGuard no_grad;
+        for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 0.2f;
+      }
   p.gpu->to(gpu());
   return p;
 }
@@ -148,4 +155,5 @@ TEST_CASE("cuda whole models match the CPU: training-mode forward, eval-mode for
   check_model("resnet18", 4, 64, 710);
   check_model("mobilenet_v2", 4, 64, 720);
   check_model("mobilenet_v3_small", 4, 64, 730);
+  check_model("convnext_tiny", 2, 32, 740);  // layer norm, GELU, Linears over channels, 7x7 depthwise
 }

@@ -8,8 +8,8 @@
    torch.manual_seed(seed), K classes and dropout 0 (so that training mode is deterministic:
    there, hemo and PyTorch differ only in batch norm's use of batch statistics). Its weights are
    torchvision's random initialization, then moved away from the trivial values: every bias and
-   BN shift gets N(0, 0.1) noise, BN scales U(0.5, 1.5) (U(0.1, 0.3) for the last BN of a ResNet
-   residual branch, see perturb); BN running statistics are set from one
+   BN shift gets N(0, 0.1) noise, BN and LayerNorm scales U(0.5, 1.5) (U(0.1, 0.3) for the last BN
+   of a ResNet residual branch and ConvNeXt's layer scales, see perturb); BN running statistics are set from one
    training-mode pass over a calibration batch and then perturbed (mean + 0.2 sd N(0, 1), var
    x U(0.7, 1.4)), so eval mode really uses them and its output differs from training mode's.
 2. Saves the state_dict with torch.save to OUTDIR/NAME.pth, converts it with
@@ -60,6 +60,14 @@ def perturb(model, size, gen):
         if isinstance(m, BN_TYPES) and (name.endswith(".bn3") or (name.endswith(".bn2") and not hasattr(
                 model.get_submodule(name.rsplit(".", 1)[0]), "bn3"))) and name.startswith("layer"):
             m.weight.copy_(0.1 + 0.2 * torch.rand(m.weight.shape, generator=gen))
+    # LayerNorm scales as BN's; ConvNeXt's layer scales (1e-6 at construction, which would leave
+    # every block invisible next to its skip path) U(0.1, 0.3), as ResNet's residual BNs above.
+    for m in model.modules():
+        if isinstance(m, torch.nn.LayerNorm):
+            m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=gen))
+    for name, p in model.named_parameters():
+        if name.endswith("layer_scale"):
+            p.copy_(0.1 + 0.2 * torch.rand(p.shape, generator=gen))
     # Running statistics from one training-mode pass (momentum 1 keeps only this batch's).
     saved = [m.momentum for m in bns]
     for m in bns:

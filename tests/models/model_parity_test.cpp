@@ -268,6 +268,13 @@ TEST_CASE("model parity with torchvision: SqueezeNet") {
   run_all({{"squeezenet1_0", 48}, {"squeezenet1_1", 48, 2, "eval train"}});
 }
 
+TEST_CASE("model parity with torchvision: ConvNeXt") {
+  // 32x32, the smallest input (the last stage sees 1x1 maps): LayerNorm has no batch statistics, so
+  // training mode is eval mode but for stochastic depth (0 here), and 1x1 maps are not degenerate.
+  // GELU has no kink: no kink slack.
+  run_all({{"convnext_tiny", 32, 2, "eval train"}, {"convnext_small", 32}, {"convnext_base", 32}});
+}
+
 TEST_CASE("model parity with torchvision: MobileNets") {
   run_all({{"mobilenet_v2", 64, 2, "eval"}, {"mobilenet_v3_small", 64, 2, "eval train"}, {"mobilenet_v3_large"}});
 }

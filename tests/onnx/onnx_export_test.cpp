@@ -80,6 +80,11 @@ nlohmann::json prepare(const Case& c, size_t index) {
     for (auto& [name, m] : model->named_modules())
       if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m))
         for (int64_t i = 0; i < bn->weight.numel(); ++i) bn->weight.data<float>()[i] *= 0.6f;
+    // ConvNeXt's layer scales start at 1e-6, which would leave every block (its GELU, its Linears
+    // over the channels, the scale itself) invisible beside the skip path: 0.2 makes them count.
+    for (auto& [name, t] : model->named_parameters())
+      if (name.size() >= 11 && name.compare(name.size() - 11, 11, "layer_scale") == 0)
+        for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 0.2f;
     weights::save_tensors(model_path, model->state_dict(), meta.to_metadata());
   }
   weights::save_tensors(input, {{"input", test::random_tensor({c.batch, 3, c.side, c.side}, 5 + index, DType::f32)}});

@@ -26,7 +26,8 @@ const std::map<std::string, int64_t> kTorchParams = {
     {"resnext50_32x4d", 25028904}, {"resnext101_32x8d", 88791336}, {"resnext101_64x4d", 83455272},
     {"densenet121", 7978856}, {"densenet161", 28681000}, {"densenet169", 14149480}, {"densenet201", 20013928},
     {"squeezenet1_0", 1248424}, {"squeezenet1_1", 1235496}, {"mobilenet_v2", 3504872},
-    {"mobilenet_v3_small", 2542856}, {"mobilenet_v3_large", 5483032}, {"pbcnet7", 1214248}};
+    {"mobilenet_v3_small", 2542856}, {"mobilenet_v3_large", 5483032}, {"pbcnet7", 1214248},
+    {"convnext_tiny", 28589128}, {"convnext_small", 50223688}, {"convnext_base", 88591464}};
 }  // namespace
 
 TEST_CASE("registry: every architecture of the issue, with torchvision's parameter counts") {
@@ -48,15 +49,15 @@ TEST_CASE("registry: every architecture of the issue, with torchvision's paramet
                     " is not a Linear");
     CHECK((linear ? linear->out_features : conv->out_channels) == 1000);
     REQUIRE_MESSAGE(m->find(spec.gradcam_layer) != nullptr, "no Grad-CAM layer ", spec.gradcam_layer);
-    // The issue's defaults: ResNet's last block of layer4, MobileNet's and SqueezeNet's last
-    // feature block.
+    // The issue's defaults: ResNet's last block of layer4, MobileNet's, SqueezeNet's and
+    // ConvNeXt's last feature block.
     if (spec.family == "resnet") {
       auto* layer4 = dynamic_cast<nn::Sequential*>(m->find("layer4"));
       REQUIRE(layer4 != nullptr);
       CHECK(spec.gradcam_layer == cat("layer4.", layer4->size() - 1));
     }
     if (spec.family == "densenet") CHECK(spec.gradcam_layer == "features.norm5");
-    if (spec.family.rfind("mobilenet", 0) == 0 || spec.family == "squeezenet") {
+    if (spec.family.rfind("mobilenet", 0) == 0 || spec.family == "squeezenet" || spec.family == "convnext") {
       auto* features = dynamic_cast<nn::Sequential*>(m->find("features"));
       REQUIRE(features != nullptr);
       CHECK(spec.gradcam_layer == cat("features.", features->size() - 1));
