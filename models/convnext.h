@@ -42,7 +42,7 @@ class CNBlock : public nn::Module, public Traceable {
 class ConvNeXt : public nn::Module, public Traceable {
  public:
   // variant: "tiny", "small" or "base"; stochastic_depth: the last block's drop probability (the
-  // others scale down linearly), negative for torchvision's (0.1, 0.4, 0.5). hemo's --dropout.
+  // others scale down linearly), negative for torchvision's (0.1, 0.4, 0.5).
   ConvNeXt(const std::string& variant, int64_t num_classes, double stochastic_depth, Generator& gen);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ConvNeXt"; }

@@ -27,14 +27,15 @@ const std::vector<BneckConfig>& settings(bool large) {
 }
 }  // namespace
 
-SqueezeExcitation::SqueezeExcitation(int64_t channels, int64_t squeeze, Generator& gen) {
+SqueezeExcitation::SqueezeExcitation(int64_t channels, int64_t squeeze, Generator& gen, Activation act,
+                                     Activation scale_act) {
   nn::Conv2d::Options o;
   o.kernel = {1, 1};
   avgpool = register_module("avgpool", nn::make<nn::AdaptiveAvgPool2d>(nn::Pair{1, 1}));
   fc1 = register_module("fc1", nn::make<nn::Conv2d>(channels, squeeze, o, gen));
   fc2 = register_module("fc2", nn::make<nn::Conv2d>(squeeze, channels, o, gen));
-  activation = register_module("activation", nn::make<nn::Act>(Activation::relu));
-  scale_activation = register_module("scale_activation", nn::make<nn::Act>(Activation::hardsigmoid));
+  activation = register_module("activation", nn::make<nn::Act>(act));
+  scale_activation = register_module("scale_activation", nn::make<nn::Act>(scale_act));
 }
 
 Tensor SqueezeExcitation::forward(const Tensor& x) {

@@ -11,17 +11,20 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/activation.h"
 #include "models/summary.h"
 #include "nn/module.h"
 #include "tensor/rng.h"
 
 namespace hemo::models {
 
-// torchvision.ops.SqueezeExcitation with ReLU and Hardsigmoid:
-//   y = x * hardsigmoid(fc2(relu(fc1(avgpool(x)))))   (fc1, fc2: 1x1 convolutions with bias)
+// torchvision.ops.SqueezeExcitation, with MobileNetV3's ReLU and Hardsigmoid by default
+// (EfficientNet: SiLU and Sigmoid):
+//   y = x * scale_activation(fc2(activation(fc1(avgpool(x)))))   (fc1, fc2: 1x1 convolutions with bias)
 class SqueezeExcitation : public nn::Module, public Traceable {
  public:
-  SqueezeExcitation(int64_t channels, int64_t squeeze, Generator& gen);
+  SqueezeExcitation(int64_t channels, int64_t squeeze, Generator& gen, Activation act = Activation::relu,
+                    Activation scale_act = Activation::hardsigmoid);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "SqueezeExcitation"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;

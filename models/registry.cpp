@@ -11,6 +11,7 @@
 #include "models/alexnet.h"
 #include "models/convnext.h"
 #include "models/densenet.h"
+#include "models/efficientnet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
 
@@ -114,7 +115,23 @@ std::vector<ModelSpec> build_specs() {
     // The last stage's blocks (pytorch-grad-cam's documented choice for ConvNeXt: model.features[-1]).
     s.gradcam_layer = ConvNeXt::kLastStage;
     s.make = [v = std::string(variant)](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
-      return std::make_shared<ConvNeXt>(v, k, o.dropout, g);  // --dropout: the stochastic-depth rate
+      return std::make_shared<ConvNeXt>(v, k, o.stochastic_depth, g);
+    };
+    specs.push_back(s);
+  }
+
+  // torchvision's evaluation crop sizes (the papers' input sizes).
+  const std::pair<const char*, int64_t> efficientnets[] = {{"b0", 224}, {"b1", 240}, {"b2", 288}, {"b3", 300},
+                                                           {"b4", 380}, {"b5", 456}, {"b6", 528}, {"b7", 600}};
+  for (const auto& [variant, input] : efficientnets) {
+    ModelSpec s;
+    s.name = cat("efficientnet_", variant);
+    s.family = "efficientnet";
+    s.default_input = input;
+    s.head = "classifier.1";
+    s.gradcam_layer = EfficientNet::kLastFeature;  // the last feature block (features[-1])
+    s.make = [v = std::string(variant)](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+      return std::make_shared<EfficientNet>(v, k, o.dropout, o.stochastic_depth, g);
     };
     specs.push_back(s);
   }

@@ -18,14 +18,15 @@ namespace hemo::models {
 
 struct ModelOptions {
   int64_t input_size = 0;   // 0: the model's default; pbcnet7's flatten size depends on it
-  double dropout = -1;      // < 0: the architecture's default (torchvision's, or 0.25 for pbcnet7); ConvNeXt: its stochastic-depth rate
+  double dropout = -1;      // < 0: the architecture's default (torchvision's, or 0.25 for pbcnet7)
+  double stochastic_depth = -1;  // < 0: torchvision's (ConvNeXt, EfficientNet): the deepest block's drop probability
   int64_t pool_stride = 2;  // pbcnet7 only: the stride of its 2x2 max-pools (the paper says 1)
   bool init_weights = true; // false: zero weights (nn::NoInitGuard), for weights loaded next or `hemo info`
 };
 
 struct ModelSpec {
   std::string name;
-  std::string family;             // "alexnet", "vgg", "resnet", "densenet", "squeezenet", "convnext", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
+  std::string family;             // "alexnet", "vgg", "resnet", "densenet", "squeezenet", "convnext", "efficientnet", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
   int64_t default_input = 224;    // side of the square input it was designed for
   std::string head;               // dotted name of the classifier replaced for transfer learning
   std::string gradcam_layer;      // default Grad-CAM target module (dotted name)

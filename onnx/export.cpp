@@ -13,6 +13,7 @@
 #include "models/alexnet.h"
 #include "models/convnext.h"
 #include "models/densenet.h"
+#include "models/efficientnet.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
@@ -64,6 +65,10 @@ class Emitter {
       Value y = chain(m, path, {"conv"}, x);
       return b->use_res_connect ? add(path, x, y) : y;
     }
+    if (auto* b = dynamic_cast<models::MBConv*>(&m)) {
+      Value y = chain(m, path, {"block"}, x);
+      return b->use_res_connect ? add(path, y, x) : y;  // stochastic depth: the identity here
+    }
     if (auto* b = dynamic_cast<models::InvertedResidualV3*>(&m)) {
       Value y = chain(m, path, {"block"}, x);
       return b->use_res_connect ? add(path, y, x) : y;
@@ -101,7 +106,8 @@ class Emitter {
       y = adaptive_avg_pool({1, 1}, join(path, "avgpool"), y);  // a functional pool in MobileNetV2::forward
       return emit(*v->classifier, join(path, "classifier"), flatten(join(path, "flatten"), y));
     }
-    if (dynamic_cast<models::MobileNetV3*>(&m) || dynamic_cast<models::VGG*>(&m) || dynamic_cast<models::AlexNet*>(&m)) {
+    if (dynamic_cast<models::MobileNetV3*>(&m) || dynamic_cast<models::VGG*>(&m) || dynamic_cast<models::AlexNet*>(&m) ||
+        dynamic_cast<models::EfficientNet*>(&m)) {
       Value y = chain(m, path, {"features", "avgpool"}, x);
       return chain(m, path, {"classifier"}, flatten(join(path, "flatten"), y));
     }
@@ -209,8 +215,11 @@ class Emitter {
         n = &g_.node("Mul", path, {GraphBuilder::output(xm), g_.initializer(join(path, "half"), std::vector<float>{0.5f}, {})});
         break;
       }
-      case Activation::silu:  // no model of the zoo uses it yet: mapped (and tested) with the first that does
-        throw Error(cat("onnx export: ", path, ": ", activation_name(a), " has no ONNX mapping in hemo yet"));
+      case Activation::silu: {  // x sigmoid(x)
+        auto& sg = g_.node("Sigmoid", join(path, "sigmoid"), {x.name});
+        n = &g_.node("Mul", path, {x.name, GraphBuilder::output(sg)});
+        break;
+      }
     }
     HEMO_CHECK(n != nullptr, "onnx export: ", path, ": unknown activation");
     return {GraphBuilder::output(*n), x.shape};

@@ -35,7 +35,8 @@ HEADS = {"alexnet": "classifier.6",
          **{f"densenet{d}": "classifier" for d in (121, 161, 169, 201)},
          "squeezenet1_0": "classifier.1", "squeezenet1_1": "classifier.1", "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
          "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2",
-         **{f"convnext_{v}": "classifier.2" for v in ("tiny", "small", "base")}}
+         **{f"convnext_{v}": "classifier.2" for v in ("tiny", "small", "base")},
+         **{f"efficientnet_b{i}": "classifier.1" for i in range(8)}}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -59,8 +60,9 @@ def _skip_init():
             setattr(torch.nn.init, n, f)
 
 
-def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=None, init=True):
-    """The PyTorch model hemo's `arch` mirrors. init=False skips the random initialization."""
+def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=None, init=True, stochastic_depth=None):
+    """The PyTorch model hemo's `arch` mirrors. init=False skips the random initialization;
+    stochastic_depth sets ConvNeXt's and EfficientNet's stochastic_depth_prob."""
     if arch not in HEADS:
         raise ConversionError(f"unknown architecture '{arch}'; known: {', '.join(HEADS)}")
     with contextlib.nullcontext() if init else _skip_init():
@@ -70,11 +72,18 @@ def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=No
             return pbcnet7(num_classes, input_size, pool_stride, 0.25 if dropout is None else dropout)
         import torchvision
         kwargs = {"num_classes": num_classes}
-        if dropout is not None and arch.startswith("convnext"):  # hemo's --dropout: its stochastic depth
-            kwargs["stochastic_depth_prob"] = dropout
-        elif dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext", "densenet")):
+        # EfficientNet's builders pass their dropout positionally: set on the built model instead.
+        if dropout is not None and not arch.startswith(("resnet", "wide_resnet", "resnext", "densenet", "convnext",
+                                                         "efficientnet")):
             kwargs["dropout"] = dropout
-        return getattr(torchvision.models, arch)(weights=None, **kwargs)
+        if stochastic_depth is not None and arch.startswith(("convnext", "efficientnet")):
+            kwargs["stochastic_depth_prob"] = stochastic_depth
+        model = getattr(torchvision.models, arch)(weights=None, **kwargs)
+        if dropout is not None and arch.startswith("efficientnet"):
+            for m in model.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.p = dropout
+        return model
 
 
 def _unwrap(obj, path):

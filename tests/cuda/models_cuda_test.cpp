@@ -50,6 +50,7 @@ Pair make_pair(const std::string& arch, int64_t side, uint64_t seed) {
   models::ModelOptions opt;
   opt.input_size = side;
   opt.dropout = 0;
+  opt.stochastic_depth = 0;
   Generator g1(seed), g2(seed);
   Pair p{models::create_model(arch, 8, opt, g1), models::create_model(arch, 8, opt, g2)};
   // ConvNeXt's layer scales start at 1e-6: 0.2 makes its blocks count in the logits.

@@ -5,11 +5,11 @@
                        [--grads [eval] [train]] [--pool-stride P] [--seed N]
 
 1. Builds the PyTorch model hemo's ARCH mirrors (torchvision's, or tools/pbcnet7_torch.py's) with
-   torch.manual_seed(seed), K classes and dropout 0 (so that training mode is deterministic:
+   torch.manual_seed(seed), K classes, dropout and stochastic depth 0 (so that training mode is deterministic:
    there, hemo and PyTorch differ only in batch norm's use of batch statistics). Its weights are
    torchvision's random initialization, then moved away from the trivial values: every bias and
    BN shift gets N(0, 0.1) noise, BN and LayerNorm scales U(0.5, 1.5) (U(0.1, 0.3) for the last BN
-   of a ResNet residual branch and ConvNeXt's layer scales, see perturb); BN running statistics are set from one
+   of a ResNet residual branch or an EfficientNet MBConv, and ConvNeXt's layer scales, see perturb); BN running statistics are set from one
    training-mode pass over a calibration batch and then perturbed (mean + 0.2 sd N(0, 1), var
    x U(0.7, 1.4)), so eval mode really uses them and its output differs from training mode's.
 2. Saves the state_dict with torch.save to OUTDIR/NAME.pth, converts it with
@@ -80,6 +80,14 @@ def perturb(model, size, gen):
         m.running_mean.add_(0.2 * sd * torch.randn(sd.shape, generator=gen))
         m.running_var.mul_(0.7 + 0.7 * torch.rand(sd.shape, generator=gen))
         m.num_batches_tracked.fill_(int(torch.randint(1, 5000, (1,), generator=gen)))
+    # EfficientNet: the projection BN closing each MBConv's block gets U(0.1, 0.3) too, after the
+    # calibration, so that every later BN's running statistics expect a larger input than it gets.
+    # Otherwise (32 to 55 blocks, running statistics of one small batch) B4's eval-mode logits
+    # reach 3e5 and PyTorch's own float32 run is off its float64 one by 55%; with this, 1e-6.
+    for m in model.modules():
+        if type(m).__name__ == "MBConv":
+            bn = m.block[-1][1]
+            bn.weight.copy_(0.1 + 0.2 * torch.rand(bn.weight.shape, generator=gen))
 
 
 # Piecewise-linear activations: each kink's position and the jump of the derivative there.
@@ -191,7 +199,8 @@ def main():
 
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    model = conv.reference_model(a.arch, a.classes, input_size=a.size, pool_stride=a.pool_stride, dropout=0.0)
+    model = conv.reference_model(a.arch, a.classes, input_size=a.size, pool_stride=a.pool_stride, dropout=0.0,
+                                 stochastic_depth=0.0)
     perturb(model, a.size, gen)
 
     pth = os.path.join(a.outdir, a.case + ".pth")

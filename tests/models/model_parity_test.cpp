@@ -166,6 +166,7 @@ void run_case(const Case& c) {
   models::ModelOptions opt;
   opt.input_size = c.size;
   opt.dropout = 0;
+  opt.stochastic_depth = 0;
   opt.pool_stride = c.pool_stride;
   opt.init_weights = false;  // loaded strictly next
   Generator gen(7);
@@ -273,6 +274,13 @@ TEST_CASE("model parity with torchvision: ConvNeXt") {
   // training mode is eval mode but for stochastic depth (0 here), and 1x1 maps are not degenerate.
   // GELU has no kink: no kink slack.
   run_all({{"convnext_tiny", 32, 2, "eval train"}, {"convnext_small", 32}, {"convnext_base", 32}});
+}
+
+TEST_CASE("model parity with torchvision: EfficientNet") {
+  // 64x64: the last stages see 2x2 maps, so training-mode batch statistics have 8 values per
+  // channel. SiLU and sigmoid have no kinks.
+  run_all({{"efficientnet_b0", 64, 2, "eval train"}, {"efficientnet_b1"}, {"efficientnet_b2"}, {"efficientnet_b3"},
+           {"efficientnet_b4"}, {"efficientnet_b5"}, {"efficientnet_b6"}, {"efficientnet_b7"}});
 }
 
 TEST_CASE("model parity with torchvision: MobileNets") {

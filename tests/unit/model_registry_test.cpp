@@ -27,7 +27,10 @@ const std::map<std::string, int64_t> kTorchParams = {
     {"densenet121", 7978856}, {"densenet161", 28681000}, {"densenet169", 14149480}, {"densenet201", 20013928},
     {"squeezenet1_0", 1248424}, {"squeezenet1_1", 1235496}, {"mobilenet_v2", 3504872},
     {"mobilenet_v3_small", 2542856}, {"mobilenet_v3_large", 5483032}, {"pbcnet7", 1214248},
-    {"convnext_tiny", 28589128}, {"convnext_small", 50223688}, {"convnext_base", 88591464}};
+    {"convnext_tiny", 28589128}, {"convnext_small", 50223688}, {"convnext_base", 88591464},
+    {"efficientnet_b0", 5288548}, {"efficientnet_b1", 7794184}, {"efficientnet_b2", 9109994},
+    {"efficientnet_b3", 12233232}, {"efficientnet_b4", 19341616}, {"efficientnet_b5", 30389784},
+    {"efficientnet_b6", 43040704}, {"efficientnet_b7", 66347960}};
 }  // namespace
 
 TEST_CASE("registry: every architecture of the issue, with torchvision's parameter counts") {
@@ -57,7 +60,8 @@ TEST_CASE("registry: every architecture of the issue, with torchvision's paramet
       CHECK(spec.gradcam_layer == cat("layer4.", layer4->size() - 1));
     }
     if (spec.family == "densenet") CHECK(spec.gradcam_layer == "features.norm5");
-    if (spec.family.rfind("mobilenet", 0) == 0 || spec.family == "squeezenet" || spec.family == "convnext") {
+    if (spec.family.rfind("mobilenet", 0) == 0 || spec.family == "squeezenet" || spec.family == "convnext" ||
+        spec.family == "efficientnet") {
       auto* features = dynamic_cast<nn::Sequential*>(m->find("features"));
       REQUIRE(features != nullptr);
       CHECK(spec.gradcam_layer == cat("features.", features->size() - 1));
