@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/aux_classifiers.h"
 #include "nn/layers.h"
 
 namespace hemo::models {
@@ -59,6 +60,10 @@ InferenceReport prepare_for_inference(nn::Module& model) {
   model.eval();
   model.set_requires_grad(false);
   InferenceReport report;
+  if (auto* aux = dynamic_cast<AuxClassifiers*>(&model)) {
+    aux->remove_aux_classifiers();
+    report.aux_classifiers_removed = true;
+  }
   rewrite(model, report);
   return report;
 }

@@ -7,7 +7,8 @@
 //   2. every BatchNorm2d applied directly to a Conv2d's output is folded into that convolution
 //      (nn::Conv2d::fold_batchnorm: the conv gains a bias, the pair becomes one affine map) and
 //      replaced with Identity;
-//   3. every Dropout (the identity in eval mode) is replaced with Identity.
+//   3. every Dropout (the identity in eval mode) is replaced with Identity;
+//   4. auxiliary classifiers (models/aux_classifiers.h), which eval mode never runs, are removed.
 // "Directly to a Conv2d's output" is recognised structurally, in the two shapes the zoo has:
 //   - a Sequential whose child i is a Conv2d and child i+1 a BatchNorm2d (torchvision's
 //     Conv2dNormActivation, VGG-BN's features, ResNet's downsample, MobileNet's blocks);
@@ -29,6 +30,7 @@ namespace hemo::models {
 
 struct InferenceReport {
   int64_t batchnorms_folded = 0, batchnorms_kept = 0, dropouts_removed = 0;
+  bool aux_classifiers_removed = false;  // GoogLeNet's, Inception-v3's (models/aux_classifiers.h)
 };
 
 InferenceReport prepare_for_inference(nn::Module& model);

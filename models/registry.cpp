@@ -12,6 +12,7 @@
 #include "models/convnext.h"
 #include "models/densenet.h"
 #include "models/efficientnet.h"
+#include "models/googlenet.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
 
@@ -119,6 +120,16 @@ std::vector<ModelSpec> build_specs() {
     };
     specs.push_back(s);
   }
+
+  ModelSpec googlenet;
+  googlenet.name = "googlenet";
+  googlenet.family = "googlenet";
+  googlenet.head = "fc";
+  googlenet.gradcam_layer = "inception5b";  // the last Inception block
+  googlenet.make = [](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<GoogLeNet>(k, dropout_or(o, 0.2), dropout_or(o, 0.7), g);  // --dropout sets both
+  };
+  specs.push_back(googlenet);
 
   // torchvision's evaluation crop sizes (the papers' input sizes).
   const std::pair<const char*, int64_t> efficientnets[] = {{"b0", 224}, {"b1", 240}, {"b2", 288}, {"b3", 300},

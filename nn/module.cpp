@@ -99,6 +99,18 @@ ModulePtr Module::replace_child(const std::string& name, ModulePtr m) {
   throw Error(cat(type_name(), ".replace_child('", name, "'): no such child"));
 }
 
+ModulePtr Module::remove_child(const std::string& name) {
+  for (auto it = children_.begin(); it != children_.end(); ++it) {
+    if (it->first != name) continue;
+    HEMO_CHECK(it->second.use_count() == 1, type_name(), ".remove_child('", name, "'): the ", it->second->type_name(),
+               " there is also held outside the tree (a member pointer?), so forward would keep calling it");
+    ModulePtr old = std::move(it->second);
+    children_.erase(it);
+    return old;
+  }
+  throw Error(cat(type_name(), ".remove_child('", name, "'): no such child"));
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters()) out.push_back(t);

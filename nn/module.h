@@ -59,6 +59,10 @@ class Module {
   // whose forward would go on calling it): a replacement is never silently ignored. Callers must
   // not hold their own shared_ptr to the old child while calling.
   ModulePtr replace_child(const std::string& name, ModulePtr m);
+  // Takes the direct child `name` out of the tree (its parameters leave state_dict) and returns
+  // it; the same checks as replace_child. For a parent whose forward no longer calls it
+  // (GoogLeNet's auxiliary heads at inference: models/aux_classifiers.h).
+  ModulePtr remove_child(const std::string& name);
   std::vector<Tensor> parameters() const;
   int64_t parameter_count() const;
 

@@ -14,6 +14,7 @@
 #include "models/convnext.h"
 #include "models/densenet.h"
 #include "models/efficientnet.h"
+#include "models/googlenet.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
@@ -64,6 +65,21 @@ class Emitter {
     if (auto* b = dynamic_cast<models::InvertedResidualV2*>(&m)) {
       Value y = chain(m, path, {"conv"}, x);
       return b->use_res_connect ? add(path, x, y) : y;
+    }
+    if (dynamic_cast<models::BasicConv2d*>(&m))
+      return activation(Activation::relu, join(path, "relu"), chain(m, path, {"conv", "bn"}, x));
+    if (dynamic_cast<models::Inception*>(&m)) {
+      std::vector<Value> branches;
+      for (auto& [name, b] : m.named_children()) branches.push_back(emit(*b, join(path, name), x));
+      return concat(join(path, "concat"), branches);
+    }
+    if (dynamic_cast<models::GoogLeNet*>(&m)) {  // the side heads are gone: inference models drop them
+      HEMO_CHECK(m.find("aux1") == nullptr && m.find("aux2") == nullptr, "onnx export: ", path,
+                 ": GoogLeNet still has its auxiliary heads (load it with models::prepare_for_inference)");
+      Value y = chain(m, path, {"conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
+                                "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
+                                "maxpool4", "inception5a", "inception5b", "avgpool"}, x);
+      return chain(m, path, {"dropout", "fc"}, flatten(join(path, "flatten"), y));
     }
     if (auto* b = dynamic_cast<models::MBConv*>(&m)) {
       Value y = chain(m, path, {"block"}, x);

@@ -16,6 +16,7 @@
 #include "data/skip_log.h"
 #include "data/source.h"
 #include "kernels/precision.h"
+#include "models/aux_classifiers.h"
 #include "models/registry.h"
 #include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
@@ -361,6 +362,11 @@ class Trainer {
     if (anomaly_) watch.emplace(*anomaly_);
     const Tensor logits = (*model_)(batch_tensor(batch, device_));
     Tensor loss = nn::cross_entropy(logits, batch.labels, class_weights_, config_.label_smoothing);
+    // GoogLeNet's and Inception-v3's side heads: their weighted losses join the main one.
+    if (auto* aux = dynamic_cast<models::AuxClassifiers*>(model_.get()))
+      for (const auto& [weight, aux_logits] : aux->take_aux_logits())
+        loss = nn::add(loss, nn::scale(nn::cross_entropy(aux_logits, batch.labels, class_weights_,
+                                                         config_.label_smoothing), weight));
     last_loss_ = loss.item();
     if (reducer_) loss = nn::scale(loss, share);  // W_r / W: the all-reduce's sum is then the mean
     loss.backward();

@@ -228,11 +228,19 @@ def main():
         want_grads = mode in a.grads
         with torch.set_grad_enabled(want_grads):
             logits = model(x.double())
+        aux = []
+        if isinstance(logits, tuple):  # GoogLeNet in training mode: (logits, aux2, aux1)
+            logits, aux = logits[0], [h for h in logits[1:] if h is not None]
         out["logits_" + mode] = logits.detach()
         if want_grads:
-            F.cross_entropy(logits, labels).backward(retain_graph=True)
+            loss = F.cross_entropy(logits, labels)
+            for head in aux:  # torchvision's reference recipe: 0.3 per GoogLeNet side head
+                loss = loss + 0.3 * F.cross_entropy(head, labels)
+            loss.backward(retain_graph=True)
             for name, param in model.named_parameters():
-                out[f"grad_{mode}.{name}"] = param.grad.float()
+                # None: a parameter the mode does not use (GoogLeNet's side heads in eval mode): 0.
+                g = param.grad if param.grad is not None else torch.zeros_like(param)
+                out[f"grad_{mode}.{name}"] = g.float()
             slack, kink_counts[mode] = watch.slack(list(model.named_parameters()))
             for name, v in slack.items():
                 out[f"kink_{mode}.{name}"] = v

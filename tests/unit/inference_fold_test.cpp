@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/aux_classifiers.h"
 #include "models/inference.h"
 #include "models/registry.h"
 #include "nn/init.h"
@@ -126,9 +127,15 @@ TEST_CASE("fold: every architecture of the registry loses all its batch norms (b
     models::ModelOptions opt;
     opt.init_weights = false;  // structure only
     nn::ModulePtr m = models::create_model(name, 4, opt, gen);
+    // Side heads (GoogLeNet's) leave the tree whole: count only what stays.
+    auto* aux = dynamic_cast<models::AuxClassifiers*>(m.get());
+    const int64_t params_before = m->parameter_count();
+    if (aux) aux->remove_aux_classifiers();
+    CHECK((aux != nullptr) == (m->parameter_count() < params_before));
     const int64_t bns = count_of<nn::BatchNorm2d>(*m), dropouts = count_of<nn::Dropout>(*m);
     const int64_t convs = count_of<nn::Conv2d>(*m);
     const models::InferenceReport r = models::prepare_for_inference(*m);
+    CHECK(r.aux_classifiers_removed == (aux != nullptr));
     // DenseNet normalizes each layer's input (a concatenation) before a ReLU: only conv0's norm0
     // and each dense layer's norm2 follow a convolution (convolutions: conv0, two per dense
     // layer, one per transition (3)).
@@ -153,7 +160,7 @@ TEST_CASE("fold: folded models agree with the unfolded ones in eval mode (1e-5)"
   // VGG-BN's conv, bn, relu Sequential is the same rule as the MobileNets'.
   const std::vector<std::pair<std::string, int64_t>> cases{
       {"resnet18", 48}, {"resnet50", 40}, {"mobilenet_v2", 40}, {"mobilenet_v3_small", 40}, {"pbcnet7", 40},
-      {"densenet121", 32}};
+      {"densenet121", 32}, {"googlenet", 32}};
   for (const auto& [name, side] : cases) {
     CAPTURE(name);
     Pair p = make_pair(name, side);
