@@ -5,8 +5,9 @@
 #   P/include/hemo/        the public API (api/include/hemo/*.h and the generated version.h)
 #   P/lib/hemo/            the static libraries behind it
 #   P/lib/cmake/hemo/      hemoConfig.cmake, hemoConfigVersion.cmake
-#   P/share/hemo/          docs (README, docs/*.md), weights/ (how to fetch and convert weights;
-#                          any *.safetensors shipped there), examples/embed
+#   P/share/hemo/          docs (README, docs/*.md), weights/ (the shipped models, their split
+#                          manifest and MODELS.md, found there by weights/shipped.h; how to fetch
+#                          and convert ImageNet weights), examples/embed
 #
 # The package's imported targets (cmake/hemoConfig.cmake.in):
 #   hemo::infer  the API over the CPU-only build of the libraries (the _cpu twins that
@@ -51,7 +52,7 @@ install(FILES ${HEMO_GENERATED_INCLUDE_DIR}/hemo/version.h DESTINATION ${CMAKE_I
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${HEMO_INSTALL_DATADIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${HEMO_INSTALL_DATADIR}/docs FILES_MATCHING PATTERN "*.md")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/weights/ DESTINATION ${HEMO_INSTALL_DATADIR}/weights
-        FILES_MATCHING PATTERN "README.md" PATTERN "*.sh" PATTERN "*.safetensors")
+        FILES_MATCHING PATTERN "*.md" PATTERN "*.sh" PATTERN "*.safetensors" PATTERN "*.csv")
 install(FILES ${PROJECT_SOURCE_DIR}/tools/convert_torchvision.py DESTINATION ${HEMO_INSTALL_DATADIR}/weights)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/embed DESTINATION ${HEMO_INSTALL_DATADIR}/examples
         PATTERN "build*" EXCLUDE)

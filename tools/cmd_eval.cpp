@@ -14,6 +14,7 @@
 #include "data/source.h"
 #include "kernels/precision.h"
 #include "train/checkpoint.h"
+#include "weights/shipped.h"
 #include "train/evaluate.h"
 #include "train/run_files.h"
 
@@ -73,7 +74,9 @@ void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint (or an ensemble) on labelled images");
   auto* c = cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)");
-  auto* e = cmd->add_option("--ensemble", o->ensemble, "Comma-separated checkpoints combined by --rule");
+  auto* e = cmd->add_option("--ensemble", o->ensemble,
+                            "Comma-separated checkpoints combined by --rule; \"shipped\": every shipped model "
+                            "(weights/MODELS.md)");
   c->excludes(e);
   cmd->add_option("--data", o->data, "ImageFolder root (or a pre-split folder)")->required();
   cmd->add_option("--manifest", o->manifest, "Split manifest (split.csv of a training run)");
@@ -90,6 +93,13 @@ void add_eval_command(CLI::App& app) {
     using namespace hemo;
     o->split_given = split_opt->count() > 0;
     std::vector<std::string> paths = o->ensemble.empty() ? std::vector<std::string>{o->checkpoint} : split_list(o->ensemble);
+    if (o->ensemble == "shipped") {
+      paths.clear();
+      for (const auto& m : weights::shipped_models()) {
+        paths.push_back(m.file.string());
+        std::cerr << "hemo eval: shipped model " << m.name << " (" << m.meta.architecture << ")\n";
+      }
+    }
     HEMO_CHECK(!paths.empty() && !paths[0].empty(), "hemo eval: give --checkpoint or --ensemble");
     std::vector<std::string> classes;
     data::SkipLog skips;  // every file left out, named once on stderr; counted at the end

@@ -95,7 +95,8 @@ std::string fixed4(double v) {
   return buf;
 }
 
-void run(const GradcamOptions& o) {
+void run(GradcamOptions o) {
+  if (o.checkpoint.empty()) o.checkpoint = cli::shipped_default("hemo gradcam");
   train::Checkpoint ckpt = train::load_checkpoint(o.checkpoint);
   const weights::ModelMeta& meta = ckpt.meta;
   train::CamSettings s;
@@ -156,7 +157,8 @@ void run(const GradcamOptions& o) {
 void add_gradcam_command(CLI::App& app) {
   auto o = std::make_shared<GradcamOptions>();
   CLI::App* cmd = app.add_subcommand("gradcam", "Grad-CAM overlays, raw maps and a gallery for images, with a checkpoint");
-  cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)")->required();
+  cmd->add_option("--checkpoint", o->checkpoint,
+                  "Model file (.safetensors; default: the best shipped model, weights/MODELS.md)");
   cmd->add_option("images", o->inputs, "Image files or folders (searched recursively)")->required();
   cmd->add_option("--out", o->out, "Output folder")->required();
   cmd->add_option("--method", o->method, "gradcam or gradcampp")

@@ -1,4 +1,5 @@
 // `hemo predict`: classifies images (files, or folders searched recursively) with a checkpoint
+// (default: the best shipped model, weights/shipped.h)
 // and prints each image's top-k classes with probabilities, as a table or as JSON
 // (tools/prediction_report.h: the format hemo-infer prints too).
 #include "tools/command.h"
@@ -59,7 +60,8 @@ namespace {
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify images with a checkpoint: top-k classes per image");
-  cmd->add_option("--checkpoint", o->checkpoint, "Model checkpoint (.safetensors)")->required();
+  cmd->add_option("--checkpoint", o->checkpoint,
+                  "Model file (.safetensors; default: the best shipped model, weights/MODELS.md)");
   cmd->add_option("images", o->inputs, "Image files or folders; - reads image paths from standard input")->required();
   cmd->add_option("--top", o->top, "Classes to show per image (1 to 1000)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON instead of a table");
@@ -69,6 +71,7 @@ void add_predict_command(CLI::App& app) {
   hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     using namespace hemo;
+    if (o->checkpoint.empty()) o->checkpoint = cli::shipped_default("hemo predict");
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
     const Device device = resolve(o->device);
     set_precision(o->precision);

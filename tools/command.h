@@ -6,9 +6,11 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <string>
 
 #include "core/options.h"
+#include "weights/shipped.h"
 
 namespace hemo::cli {
 
@@ -49,6 +51,16 @@ inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
                            "Convolution and GEMM arithmetic: fp32 (strict), tf32 (CUDA tensor cores; the CPU "
                            "computes fp32), bf16 (not built yet)");
 }
+// The model file a command uses when none is named: the best shipped model (weights/shipped.h),
+// announced on stderr so that output piped elsewhere stays clean; an Error saying where it looked
+// when there is none.
+inline std::string shipped_default(const char* who) {
+  const weights::ShippedModel m = weights::best_shipped_model();
+  std::cerr << who << ": using the shipped model " << m.name << " (" << m.meta.architecture << ", test accuracy "
+            << m.test_accuracy << " on " << m.test_images << " held-out PBC images): " << m.file.string() << "\n";
+  return m.file.string();
+}
+
 // Adds the registered commands whose parent is `parent_name` to `parent`.
 void add_commands(const char* parent_name, CLI::App& parent);
 

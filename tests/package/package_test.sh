@@ -94,4 +94,15 @@ worst = max(abs(g[1] - w[1]) for g, w in zip(got, want))
 assert worst < 1e-5, f"probabilities differ by {worst}: {got} vs {want}"
 print(f"examples/embed agrees with hemo-infer-cpu: {got} (worst difference {worst:.1e})")
 PY
+# The shipped models travel with the package, and the installed hemo-infer finds them there by itself
+# (weights/shipped.h: share/hemo/weights beside bin/), not in the source tree this build came from.
+shipped=$(ls "$source_dir"/weights/*-pbc128.safetensors 2>/dev/null | head -1)
+[[ -n $shipped ]] || fail "no shipped model in $source_dir/weights"
+[[ -e $prefix/share/hemo/weights/$(basename "$shipped") && -e $prefix/share/hemo/weights/MODELS.md \
+   && -e $prefix/share/hemo/weights/pbc128-split.csv ]] || fail "the shipped models were not installed under $prefix/share/hemo/weights"
+"$prefix/bin/hemo-infer-cpu" "$image" --top 1 >"$work/shipped-$mode.txt" 2>"$work/shipped-$mode.err" \
+  || { cat "$work/shipped-$mode.err"; fail "the installed hemo-infer-cpu could not classify $image without a model named"; }
+grep -q "using the shipped model .*: $prefix/share/hemo/weights/" "$work/shipped-$mode.err" \
+  || fail "the installed hemo-infer-cpu did not use $prefix/share/hemo/weights: $(cat "$work/shipped-$mode.err")"
+echo "installed hemo-infer-cpu without --model: $(tr -s ' \n' ' ' <"$work/shipped-$mode.txt")"
 echo "package $mode: OK"

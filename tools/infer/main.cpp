@@ -1,7 +1,10 @@
 // hemo-infer: the deploy binary. Classifies images with a hemo model file and prints each one's
 // top-k classes, in the format of `hemo predict` (tools/prediction_report.h):
-//   hemo-infer MODEL.safetensors IMAGE... [--top K] [--json] [--threads N] [--device auto|cpu|cuda]
-//              [--no-fold] [--bench RUNS]
+//   hemo-infer [MODEL.safetensors | --model MODEL] IMAGE... [--top K] [--json] [--threads N]
+//              [--device auto|cpu|cuda] [--no-fold] [--bench RUNS]
+// Without a model (no --model, and a first argument that does not end in .safetensors), the best
+// shipped model (weights/shipped.h: beside the binary, in an installed share/hemo/weights, or
+// $HEMO_WEIGHTS_DIR) classifies the images.
 // An IMAGE of "-" reads image paths from standard input, one per line. The model file says
 // everything else (architecture, classes, input size, normalization: weights/model_meta.h); the
 // model is loaded with its batch norms folded and nothing that could record autograd state
@@ -80,11 +83,15 @@ void add_int_option(CLI::App& app, const std::string& flag, int& target, int min
 
 // The command line, as CLI11 describes it (`--help` prints it).
 void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
-  app.add_option("model", o.model, "The hemo model file (.safetensors)")->required()->type_name("MODEL");
   app.add_option("images", positional,
-                 "JPEG, PNG or BMP images; \"-\" reads paths from standard input, one per line")
+                 "[MODEL.safetensors] then JPEG, PNG or BMP images; \"-\" reads paths from standard input, one "
+                 "per line")
       ->required()
-      ->type_name("IMAGE...");
+      ->type_name("[MODEL] IMAGE...");
+  app.add_option("--model", o.model,
+                 "The hemo model file (default: a first argument ending in .safetensors, else the best shipped "
+                 "model, weights/MODELS.md)")
+      ->type_name("MODEL");
   add_int_option(app, "--top", o.top, 1, "Print the N most probable classes (default 3)");
   app.add_flag("--json", o.json, "Print a JSON array instead of a table");
   add_int_option(app, "--threads", o.threads, 1, "OpenMP threads (default: OMP_NUM_THREADS or every core)");
@@ -156,7 +163,8 @@ int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const hemo::Device device = hemo::resolve(o.device);
   hemo::set_precision(o.precision);
-  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(o.model, device, o.fold);
+  const std::string model = o.model.empty() ? hemo::cli::shipped_default("hemo-infer") : o.model;
+  hemo::infer::InferenceModel m = hemo::infer::load_inference_model(model, device, o.fold);
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
   const auto& names = m.meta.class_names;
   const size_t k = static_cast<size_t>(o.top);
@@ -198,6 +206,12 @@ int main(int argc, char** argv) {
     for (const std::string& extra : app.remaining())
       if (extra.size() > 1 && extra[0] == '-') throw UsageError("unknown option " + extra);
     if (!app.remaining().empty()) throw UsageError("unexpected argument " + app.remaining().front());
+    if (o.model.empty() && positional.front().size() > 12 &&
+        positional.front().compare(positional.front().size() - 12, 12, ".safetensors") == 0) {
+      o.model = positional.front();
+      positional.erase(positional.begin());
+      if (positional.empty()) throw UsageError("no IMAGE after the model " + o.model);
+    }
     o.images = image_paths(positional);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

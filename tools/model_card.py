@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""Prints the model-card section of one shipped model (weights/MODELS.md), from its training run.
+
+  /usr/bin/python3 tools/model_card.py --run RUN_DIR --name pbcnet7-pbc128 --command "hemo train ..."
+      [--note "trained in two resumed parts"]
+
+Reads RUN/metrics.json (test-split metrics: accuracy, kappa, macro averages, per-class precision,
+recall, specificity, F1, support, the confusion matrix), RUN/config.json (the resolved recipe) and
+RUN/epochs.csv (epochs run, the best epoch, wall time summed over epochs), and prints Markdown. The
+numbers are the run's own, as `hemo train` wrote them; nothing is typed in by hand.
+"""
+import argparse
+import csv
+import json
+import os
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--command", required=True, help="the exact hemo train command that made the run")
+    ap.add_argument("--note", default="")
+    a = ap.parse_args()
+    m = json.load(open(os.path.join(a.run, "metrics.json")))
+    cfg = json.load(open(os.path.join(a.run, "config.json")))
+    epochs = list(csv.DictReader(open(os.path.join(a.run, "epochs.csv"))))
+    wall = sum(float(e["seconds"]) for e in epochs)
+    monitor = cfg.get("monitor", "val_acc")
+    key = (lambda e: float(e["val_loss"])) if monitor == "val_loss" else (lambda e: -float(e["val_acc"]))
+    best = min(epochs, key=key)
+    size = cfg["input_size"]
+    out = [f"## {a.name}", ""]
+    out.append(f"`weights/{a.name}.safetensors`: {cfg['model']} at {size}x{size}, "
+               f"{len(m['classes'])} classes, ImageNet mean/std normalization, trained from scratch on the train "
+               f"split of `weights/pbc128-split.csv` (pbc-128).")
+    out.append("")
+    out.append(f"- **Test accuracy {100 * m['accuracy']:.2f}%** on the {m['total']} images of the split's test part "
+               f"(never seen in training or model selection); Cohen's kappa {m['kappa']:.4f}; macro F1 "
+               f"{m['macro']['f1']:.4f}, macro recall {m['macro']['recall']:.4f}.")
+    out.append(f"- Recipe: {cfg.get('recipe') or 'none'}; optimizer {cfg['optimizer']} at lr {cfg['lr']}, batch "
+               f"{cfg['batch_size']}, schedule {cfg['schedule']}, augmentation "
+               f"{'on (vflip ' + str(cfg.get('vflip')) + ', rotation ' + str(cfg.get('rotation')) + ')' if cfg['augment'] else 'off'}, "
+               f"seed {cfg['seed']}; {len(epochs)} epochs run, best epoch {best['epoch']} by {monitor} "
+               f"(val loss {float(best['val_loss']):.4f}, val acc {100 * float(best['val_acc']):.2f}%), its weights tested.")
+    out.append(f"- Training wall time on this 2-core machine: {wall / 60:.0f} min (sum of the epochs' times"
+               f"{'; ' + a.note if a.note else ''}).")
+    out.append("")
+    out.append("Reproduce:")
+    out.append("")
+    out.append(f"    {a.command}")
+    words = a.command.split()
+    run = words[words.index("--out") + 1] if "--out" in words else cfg["out"]
+    out.append(f"    hemo package --run {run} --out weights/{a.name}.safetensors")
+    out.append("")
+    out.append("| class | precision | recall | specificity | F1 | support |")
+    out.append("|---|---|---|---|---|---|")
+    for c in m["per_class"]:
+        out.append(f"| {c['class']} | {c['precision']:.4f} | {c['recall']:.4f} | {c['specificity']:.4f} | "
+                   f"{c['f1']:.4f} | {c['support']} |")
+    out.append("")
+    out.append("Confusion matrix (rows: true class, columns: predicted):")
+    out.append("")
+    out.append("| | " + " | ".join(m["classes"]) + " |")
+    out.append("|---" * (len(m["classes"]) + 1) + "|")
+    for name, row in zip(m["classes"], m["confusion"]):
+        out.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
