@@ -19,17 +19,17 @@ const std::vector<std::string> kMainPath = {"conv1",       "maxpool1",    "conv2
                                             "inception5b", "avgpool"};
 
 nn::ModulePtr basic(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, Generator& gen) {
-  return nn::make<BasicConv2d>(in, out, k, stride, pad, gen);
+  return nn::make<BasicConv2d>(in, out, nn::Pair{k, k}, nn::Pair{stride, stride}, nn::Pair{pad, pad}, gen);
 }
 nn::ModulePtr max_pool(int64_t k, int64_t stride, int64_t pad) {
   return nn::make<nn::MaxPool2d>(nn::Pair{k, k}, nn::Pair{stride, stride}, nn::Pair{pad, pad}, true);
 }
 }  // namespace
 
-BasicConv2d::BasicConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad, Generator& gen,
+BasicConv2d::BasicConv2d(int64_t in, int64_t out, nn::Pair kernel, nn::Pair stride, nn::Pair pad, Generator& gen,
                          double bn_eps) {
   nn::Conv2d::Options o;
-  o.kernel = {kernel, kernel}, o.stride = {stride, stride}, o.padding = {pad, pad}, o.bias = false;
+  o.kernel = kernel, o.stride = stride, o.padding = pad, o.bias = false;
   register_module("conv", nn::make<nn::Conv2d>(in, out, o, gen));
   register_module("bn", nn::make<nn::BatchNorm2d>(out, bn_eps));
 }

@@ -2,7 +2,7 @@
 // aux_logits=True and transform_input=False.
 //
 // BasicConv2d(in, out, k, stride, pad): `conv` (no bias) + `bn` (eps 0.001) + ReLU (functional: no
-//   module, as torchvision).
+//   module, as torchvision); Inception-v3 (models/inception.h) uses it too, with 1x7 and 7x1 kernels.
 // Inception(in, c1, r3, c3, r5, c5, p): branch1 = BasicConv2d 1x1 -> c1; branch2 = 1x1 -> r3,
 //   3x3 pad 1 -> c3; branch3 = 1x1 -> r5, 3x3 pad 1 -> c5 (torchvision's 3x3 where the paper has
 //   5x5, kept for its weights); branch4 = MaxPool 3/1 pad 1 ceil, 1x1 -> p; joined along channels.
@@ -25,13 +25,15 @@
 #include "models/aux_classifiers.h"
 #include "models/summary.h"
 #include "nn/module.h"
+#include "nn/pair.h"
 #include "tensor/rng.h"
 
 namespace hemo::models {
 
 class BasicConv2d : public nn::Module, public Traceable {
  public:
-  BasicConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad, Generator& gen, double bn_eps = 0.001);
+  BasicConv2d(int64_t in, int64_t out, nn::Pair kernel, nn::Pair stride, nn::Pair pad, Generator& gen,
+              double bn_eps = 0.001);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "BasicConv2d"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;

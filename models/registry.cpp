@@ -13,6 +13,7 @@
 #include "models/densenet.h"
 #include "models/efficientnet.h"
 #include "models/googlenet.h"
+#include "models/inception.h"
 #include "models/vgg.h"
 #include "nn/layers.h"
 
@@ -130,6 +131,17 @@ std::vector<ModelSpec> build_specs() {
     return std::make_shared<GoogLeNet>(k, dropout_or(o, 0.2), dropout_or(o, 0.7), g);  // --dropout sets both
   };
   specs.push_back(googlenet);
+
+  ModelSpec inception;
+  inception.name = "inception_v3";
+  inception.family = "inception";
+  inception.default_input = 299;
+  inception.head = "fc";
+  inception.gradcam_layer = "Mixed_7c";  // the last mixed block
+  inception.make = [](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+    return std::make_shared<InceptionV3>(k, dropout_or(o, 0.5), g);
+  };
+  specs.push_back(inception);
 
   // torchvision's evaluation crop sizes (the papers' input sizes).
   const std::pair<const char*, int64_t> efficientnets[] = {{"b0", 224}, {"b1", 240}, {"b2", 288}, {"b3", 300},

@@ -26,7 +26,7 @@ struct ModelOptions {
 
 struct ModelSpec {
   std::string name;
-  std::string family;             // "alexnet", "vgg", "resnet", "densenet", "squeezenet", "googlenet", "convnext", "efficientnet", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
+  std::string family;             // "alexnet", "vgg", "resnet", "densenet", "squeezenet", "googlenet", "inception", "convnext", "efficientnet", "mobilenet_v2", "mobilenet_v3", "pbcnet7"
   int64_t default_input = 224;    // side of the square input it was designed for
   std::string head;               // dotted name of the classifier replaced for transfer learning
   std::string gradcam_layer;      // default Grad-CAM target module (dotted name)

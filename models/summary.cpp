@@ -99,7 +99,8 @@ Shape ShapeTracer::leaf(nn::Module& m, const Shape& in, int64_t* macs) {
   if (auto* pool = dynamic_cast<nn::AvgPool2d*>(&m)) {
     require_4d(in, where);
     Shape out = in;
-    for (size_t i = 0; i < 2; ++i) out[2 + i] = pool_output_size(in[2 + i], pool->kernel[i], pool->stride[i], 0, false);
+    for (size_t i = 0; i < 2; ++i)
+      out[2 + i] = pool_output_size(in[2 + i], pool->kernel[i], pool->stride[i], pool->padding[i], false);
     HEMO_CHECK(out[2] >= 1 && out[3] >= 1, "summary: ", where, ": the input ", shape_str(in), " is too small");
     return out;
   }

@@ -206,10 +206,10 @@ std::string MaxPool2d::extra_repr() const {
              ceil_mode ? ", ceil_mode=True" : "");
 }
 
-Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel, stride); }
+Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel, stride, padding, false, true); }
 
 std::string AvgPool2d::extra_repr() const {
-  return cat("kernel_size=", pair_str(kernel), ", stride=", pair_str(stride), ", padding=0");
+  return cat("kernel_size=", pair_str(kernel), ", stride=", pair_str(stride), ", padding=", pair_str(padding));
 }
 
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return adaptive_avg_pool2d(x, output); }

@@ -128,11 +128,12 @@ class MaxPool2d : public Module {
 // Average pooling counting the padding, as torch.nn.AvgPool2d's defaults (DenseNet's transitions).
 class AvgPool2d : public Module {
  public:
-  AvgPool2d(Pair kernel_, Pair stride_) : kernel(kernel_), stride(stride_) {}
+  // Zero padding counts in the divisor (torch's count_include_pad=True, its default).
+  AvgPool2d(Pair kernel_, Pair stride_, Pair padding_ = {0, 0}) : kernel(kernel_), stride(stride_), padding(padding_) {}
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
-  Pair kernel, stride;
+  Pair kernel, stride, padding;
 };
 
 class AdaptiveAvgPool2d : public Module {

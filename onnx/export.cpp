@@ -15,6 +15,7 @@
 #include "models/densenet.h"
 #include "models/efficientnet.h"
 #include "models/googlenet.h"
+#include "models/inception.h"
 #include "models/mobilenet_v2.h"
 #include "models/mobilenet_v3.h"
 #include "models/pbcnet7.h"
@@ -79,6 +80,26 @@ class Emitter {
       Value y = chain(m, path, {"conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
                                 "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
                                 "maxpool4", "inception5a", "inception5b", "avgpool"}, x);
+      return chain(m, path, {"dropout", "fc"}, flatten(join(path, "flatten"), y));
+    }
+    if (auto* b = dynamic_cast<models::InceptionV3Block*>(&m)) {
+      std::vector<Value> outs;
+      for (size_t i = 0; i < b->branches().size(); ++i) {
+        const auto& br = b->branches()[i];
+        Value y = chain(m, path, br.chain, x);
+        if (!br.split.empty()) {
+          std::vector<Value> parts;
+          for (const std::string& s : br.split) parts.push_back(emit(child(m, path, s), join(path, s), y));
+          y = concat(join(path, cat("branch", i, "_join")), parts);
+        }
+        outs.push_back(y);
+      }
+      return concat(join(path, "concat"), outs);
+    }
+    if (dynamic_cast<models::InceptionV3*>(&m)) {  // the side head is gone: inference models drop it
+      HEMO_CHECK(m.find("AuxLogits") == nullptr, "onnx export: ", path,
+                 ": Inception-v3 still has its auxiliary head (load it with models::prepare_for_inference)");
+      const Value y = chain(m, path, models::InceptionV3::main_path(), x);
       return chain(m, path, {"dropout", "fc"}, flatten(join(path, "flatten"), y));
     }
     if (auto* b = dynamic_cast<models::MBConv*>(&m)) {
@@ -258,9 +279,12 @@ class Emitter {
     auto& n = g_.node("AveragePool", path, {x.name});
     GraphBuilder::attr(n, "kernel_shape", std::vector<int64_t>{p.kernel[0], p.kernel[1]});
     GraphBuilder::attr(n, "strides", std::vector<int64_t>{p.stride[0], p.stride[1]});
+    GraphBuilder::attr(n, "pads", std::vector<int64_t>{p.padding[0], p.padding[1], p.padding[0], p.padding[1]});
+    GraphBuilder::attr(n, "count_include_pad", int64_t{1});  // as torch's default and hemo's AvgPool2d
     std::vector<int64_t> s{x.shape[0], 0, 0};
     for (int d = 0; d < 2; ++d)
-      s[static_cast<size_t>(d) + 1] = pool_output_size(x.shape[static_cast<size_t>(d) + 1], p.kernel[d], p.stride[d], 0, false);
+      s[static_cast<size_t>(d) + 1] =
+          pool_output_size(x.shape[static_cast<size_t>(d) + 1], p.kernel[d], p.stride[d], p.padding[d], false);
     return {GraphBuilder::output(n), s};
   }
   // torch's adaptive average pool: output cell i of O averages input rows [floor(i H / O),

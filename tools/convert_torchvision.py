@@ -36,7 +36,8 @@ HEADS = {"alexnet": "classifier.6",
          "squeezenet1_0": "classifier.1", "squeezenet1_1": "classifier.1", "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3",
          "mobilenet_v3_large": "classifier.3", "pbcnet7": "classifier.2",
          **{f"convnext_{v}": "classifier.2" for v in ("tiny", "small", "base")},
-         **{f"efficientnet_b{i}": "classifier.1" for i in range(8)}, "googlenet": "fc"}
+         **{f"efficientnet_b{i}": "classifier.1" for i in range(8)}, "googlenet": "fc",
+         "inception_v3": "fc"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -78,8 +79,9 @@ def reference_model(arch, num_classes, input_size=100, pool_stride=2, dropout=No
             kwargs["dropout"] = dropout
         if stochastic_depth is not None and arch.startswith(("convnext", "efficientnet")):
             kwargs["stochastic_depth_prob"] = stochastic_depth
-        if arch == "googlenet":  # its side heads' dropout too; init_weights: torchvision's default, said aloud
+        if arch in ("googlenet", "inception_v3"):  # init_weights: torchvision's default, said aloud
             kwargs["init_weights"] = True
+        if arch == "googlenet":  # its side heads' dropout too
             if dropout is not None:
                 kwargs["dropout_aux"] = dropout
         model = getattr(torchvision.models, arch)(weights=None, **kwargs)

@@ -24,8 +24,8 @@ if [[ $digest != "$prefix"* ]]; then
   exit 1
 fi
 echo "weights/$file: SHA-256 $digest"
-# GoogLeNet's ImageNet weights expect torchvision's transform_input: inputs normalized with mean and
+# GoogLeNet's and Inception-v3's ImageNet weights expect torchvision's transform_input: inputs normalized with mean and
 # std 0.5 instead of ImageNet's. The model file says so in its normalization (the same map).
 extra=()
-[[ $arch == googlenet ]] && extra=(--mean 0.5 0.5 0.5 --std 0.5 0.5 0.5)
+[[ $arch == googlenet || $arch == inception_v3 ]] && extra=(--mean 0.5 0.5 0.5 --std 0.5 0.5 0.5)
 "$python" tools/convert_torchvision.py "weights/$file" "weights/$arch.safetensors" --arch "$arch" ${extra[@]+"${extra[@]}"}

@@ -73,7 +73,12 @@ def perturb(model, size, gen):
     for m in bns:
         m.momentum = 1.0
     model.train()
+    aux = getattr(model, "AuxLogits", None)  # Inception-v3's needs a 299x299 input: not run here
+    if aux is not None:
+        model.AuxLogits = None
     model(torch.randn(4, 3, size, size, generator=gen))
+    if aux is not None:
+        model.AuxLogits = aux
     for m, mom in zip(bns, saved):
         m.momentum = mom
         sd = m.running_var.sqrt()
@@ -191,6 +196,9 @@ def main():
     p.add_argument("--classes", type=int, default=7)
     p.add_argument("--pool-stride", type=int, default=2)
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--eval-only", action="store_true",
+                   help="no training-mode logits (the test skips them: batch statistics over 1x1 maps, or an "
+                        "auxiliary head that does not fit the input)")
     p.add_argument("--grads", nargs="*", choices=("eval", "train"), default=(),
                    help="modes in which to write parameter gradients")
     a = p.parse_args()
@@ -222,20 +230,21 @@ def main():
     model = model.double()
     watch = KinkWatch(model)
     kink_counts = {}
-    for mode in ("eval", "train"):
+    for mode in ("eval",) if a.eval_only else ("eval", "train"):
         model.train(mode == "train")
         model.zero_grad(set_to_none=True)
         want_grads = mode in a.grads
         with torch.set_grad_enabled(want_grads):
             logits = model(x.double())
         aux = []
-        if isinstance(logits, tuple):  # GoogLeNet in training mode: (logits, aux2, aux1)
+        if isinstance(logits, tuple):  # in training mode GoogLeNet's (logits, aux2, aux1), Inception-v3's (logits, aux)
             logits, aux = logits[0], [h for h in logits[1:] if h is not None]
         out["logits_" + mode] = logits.detach()
         if want_grads:
             loss = F.cross_entropy(logits, labels)
-            for head in aux:  # torchvision's reference recipe: 0.3 per GoogLeNet side head
-                loss = loss + 0.3 * F.cross_entropy(head, labels)
+            weight = 0.4 if a.arch == "inception_v3" else 0.3  # torchvision's reference recipe
+            for head in aux:
+                loss = loss + weight * F.cross_entropy(head, labels)
             loss.backward(retain_graph=True)
             for name, param in model.named_parameters():
                 # None: a parameter the mode does not use (GoogLeNet's side heads in eval mode): 0.

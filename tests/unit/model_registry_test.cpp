@@ -31,7 +31,7 @@ const std::map<std::string, int64_t> kTorchParams = {
     {"efficientnet_b0", 5288548}, {"efficientnet_b1", 7794184}, {"efficientnet_b2", 9109994},
     {"efficientnet_b3", 12233232}, {"efficientnet_b4", 19341616}, {"efficientnet_b5", 30389784},
     {"efficientnet_b6", 43040704}, {"efficientnet_b7", 66347960},
-    {"googlenet", 13004888}};  // with its auxiliary heads (torchvision's 6,624,904 counts without)
+    {"googlenet", 13004888}, {"inception_v3", 27161264}};  // with its auxiliary heads (torchvision's 6,624,904 counts without)
 }  // namespace
 
 TEST_CASE("registry: every architecture of the issue, with torchvision's parameter counts") {
