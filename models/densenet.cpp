@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
@@ -34,7 +35,9 @@ Config config(int depth) {
 }
 }  // namespace
 
-DenseBlock::DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_size, Generator& gen) {
+DenseBlock::DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_size, bool memory_efficient_,
+                       Generator& gen)
+    : memory_efficient(memory_efficient_) {
   for (int64_t i = 0; i < layers; ++i) {
     const int64_t c = in + i * growth;
     register_module(cat("denselayer", i + 1),
@@ -50,8 +53,18 @@ DenseBlock::DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_si
 
 Tensor DenseBlock::forward(const Tensor& x) {
   std::vector<Tensor> features{x};
-  for (size_t i = 0; i < child_count(); ++i)
-    features.push_back((*child(i))(features.size() == 1 ? x : nn::concat_channels(features)));
+  for (size_t i = 0; i < child_count(); ++i) {
+    const auto& layer = static_cast<nn::Sequential&>(*child(i));
+    // norm1, relu1, conv1 of the concatenation: the part whose saved tensors grow with i.
+    auto bottleneck = [&layer](const std::vector<Tensor>& fs) {
+      Tensor h = fs.size() == 1 ? fs[0] : nn::concat_channels(fs);
+      for (size_t j = 0; j < 3; ++j) h = (*layer[j])(h);
+      return h;
+    };
+    Tensor h = memory_efficient ? nn::checkpoint("DenseLayerBottleneck", bottleneck, features) : bottleneck(features);
+    for (size_t j = 3; j < layer.size(); ++j) h = (*layer[j])(h);
+    features.push_back(h);
+  }
   return nn::concat_channels(features);
 }
 
@@ -61,7 +74,7 @@ Shape DenseBlock::trace(ShapeTracer& t, const Shape& in) {
   return s;
 }
 
-DenseNet::DenseNet(int depth, int64_t num_classes, Generator& gen) {
+DenseNet::DenseNet(int depth, int64_t num_classes, bool memory_efficient, Generator& gen) {
   const Config cfg = config(depth);
   constexpr int64_t bn_size = 4;
   features = nn::make<nn::Sequential>(std::vector<std::pair<std::string, nn::ModulePtr>>{
@@ -71,7 +84,8 @@ DenseNet::DenseNet(int depth, int64_t num_classes, Generator& gen) {
       {"pool0", nn::make<nn::MaxPool2d>(nn::Pair{3, 3}, nn::Pair{2, 2}, nn::Pair{1, 1})}});
   int64_t c = cfg.init;
   for (size_t i = 0; i < cfg.blocks.size(); ++i) {
-    features->push_back(cat("denseblock", i + 1), nn::make<DenseBlock>(cfg.blocks[i], c, cfg.growth, bn_size, gen));
+    features->push_back(cat("denseblock", i + 1),
+                        nn::make<DenseBlock>(cfg.blocks[i], c, cfg.growth, bn_size, memory_efficient, gen));
     c += cfg.blocks[i] * cfg.growth;
     if (i + 1 == cfg.blocks.size()) break;
     features->push_back(cat("transition", i + 1),

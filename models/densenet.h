@@ -13,9 +13,15 @@
 // Convolutions have no bias. Initialization as torchvision's: kaiming_normal_ (fan in, gain
 // sqrt 2) on convolutions, BN 1 and 0, the Linear's bias 0 (its weight: PyTorch's default).
 //
-// Memory: as torchvision's default (memory_efficient=False), every layer concatenates its
-// inputs afresh, so a block keeps O(L^2) channel maps for the backward pass; a shared buffer
-// that each layer appends to (and reads a channel prefix of) is still to come.
+// Memory (memory_efficient, on by default; torchvision's memory_efficient=True): each layer's
+// concatenation, norm1, relu1 and conv1 run under nn::checkpoint, so the concatenated input
+// and its normalized copy are freed after the forward pass and recomputed in backward. A block
+// then keeps O(L) channel maps for backward (its input, each layer's k-channel output and
+// bottleneck) instead of O(L^2) (every layer's c0 + i k channel input, twice). Results are the
+// same either way; the price is a second run of norm1/relu1/conv1 in backward.
+// tests/unit/densenet_memory_test.cpp measures the bytes a training forward pass keeps.
+// The block calls each layer's six modules itself: forward hooks on a denselayerN container
+// (not on its modules) do not fire.
 // Smallest input: 29x29 (conv0 15, pool0 8, the transitions 4, 2, 1: the fourth block sees 1x1).
 #pragma once
 #include <cstdint>
@@ -30,16 +36,18 @@ namespace hemo::models {
 // concatenation of the block's input and the earlier layers' outputs.
 class DenseBlock : public nn::Module, public Traceable {
  public:
-  DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_size, Generator& gen);
+  DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_size, bool memory_efficient, Generator& gen);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "DenseBlock"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;
+
+  bool memory_efficient;  // checkpoint each layer's concatenation, norm1, relu1, conv1
 };
 
 class DenseNet : public nn::Module, public Traceable {
  public:
   // depth: 121, 161, 169 or 201.
-  DenseNet(int depth, int64_t num_classes, Generator& gen);
+  DenseNet(int depth, int64_t num_classes, bool memory_efficient, Generator& gen);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "DenseNet"; }
   Shape trace(ShapeTracer& t, const Shape& in) override;

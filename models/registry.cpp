@@ -91,8 +91,8 @@ std::vector<ModelSpec> build_specs() {
     s.family = "densenet";
     s.head = "classifier";
     s.gradcam_layer = DenseNet::kLastFeature;
-    s.make = [depth](int64_t k, const ModelOptions&, Generator& g) -> nn::ModulePtr {
-      return std::make_shared<DenseNet>(depth, k, g);
+    s.make = [depth](int64_t k, const ModelOptions& o, Generator& g) -> nn::ModulePtr {
+      return std::make_shared<DenseNet>(depth, k, o.memory_efficient, g);
     };
     specs.push_back(s);
   }
@@ -214,6 +214,9 @@ nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const M
   const ModelSpec& spec = model_spec(name);
   HEMO_CHECK(num_classes >= 1, "create_model(", name, "): num_classes must be at least 1, got ", num_classes);
   HEMO_CHECK(opt.dropout <= 1, "create_model(", name, "): dropout must be in [0, 1], got ", opt.dropout);
+  HEMO_CHECK(opt.stochastic_depth <= 0 || spec.family == "convnext" || spec.family == "efficientnet", "create_model(",
+             name, "): stochastic depth (--drop-path) is part of ConvNeXt and EfficientNet only; ", name,
+             " has none");
   std::optional<nn::NoInitGuard> no_init;
   if (!opt.init_weights) no_init.emplace();
   return spec.make(num_classes, opt, gen);

@@ -19,7 +19,10 @@ namespace hemo::models {
 struct ModelOptions {
   int64_t input_size = 0;   // 0: the model's default; pbcnet7's flatten size depends on it
   double dropout = -1;      // < 0: the architecture's default (torchvision's, or 0.25 for pbcnet7)
-  double stochastic_depth = -1;  // < 0: torchvision's (ConvNeXt, EfficientNet): the deepest block's drop probability
+  // ConvNeXt, EfficientNet: the deepest block's drop probability (< 0: torchvision's); > 0 on
+  // another model is an error.
+  double stochastic_depth = -1;
+  bool memory_efficient = true;  // DenseNet: checkpointed concatenations (models/densenet.h)
   int64_t pool_stride = 2;  // pbcnet7 only: the stride of its 2x2 max-pools (the paper says 1)
   bool init_weights = true; // false: zero weights (nn::NoInitGuard), for weights loaded next or `hemo info`
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/ops_activation.h"
 #include "nn/ops_conv.h"
@@ -137,6 +138,11 @@ BatchNorm2d::BatchNorm2d(int64_t c, double e, double m) : channels(c), eps(e), m
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (is_training() && recomputing()) {  // nn::checkpoint's second forward: the statistics were counted once
+    Tensor no_mean, no_var;
+    if (sync) return sync_batch_norm(x, weight, bias, no_mean, no_var, momentum, eps, sync);
+    return batch_norm(x, weight, bias, no_mean, no_var, true, momentum, eps);
+  }
   if (is_training()) {  // as torch: counted in training mode, with or without grad recording
     if (!one_.defined() || one_.device() != num_batches_tracked.device())
       one_ = Tensor::ones({}, num_batches_tracked.dtype(), num_batches_tracked.device());

@@ -38,6 +38,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Turns recording back on inside a NoGradGuard (a backward closure that re-runs a forward:
+// nn::checkpoint); restores the previous mode on destruction.
+class EnableGradGuard {
+ public:
+  EnableGradGuard();
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // True when recording is on and any of `inputs` requires grad.
 bool needs_grad(std::initializer_list<Tensor> inputs);
 

@@ -54,6 +54,8 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_option("--warmup", c.warmup, "Untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", c.steps, "Timed steps")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--json", c.json, "Print one JSON object instead of a table");
+  cmd->add_flag("--memory-efficient,!--no-memory-efficient", c.memory_efficient,
+                "DenseNet: recompute each layer's concatenation in backward (the default) or keep it");
 }
 
 Device prepare(ModelCase& c) {
@@ -68,6 +70,7 @@ nn::ModulePtr make_model(const ModelCase& c, Device device) {
   Generator gen(42);
   models::ModelOptions opt;
   opt.input_size = c.input_size;
+  opt.memory_efficient = c.memory_efficient;
   nn::ModulePtr m = models::create_model(c.model, c.num_classes, opt, gen);
   m->to(device);
   return m;
@@ -91,7 +94,9 @@ std::vector<int64_t> synthetic_labels(int64_t n, int64_t num_classes) {
 }
 
 nlohmann::json case_json(const ModelCase& c) {
-  return {{"model", c.model}, {"input_size", c.input_size}, {"batch_size", c.batch_size}};
+  nlohmann::json j = {{"model", c.model}, {"input_size", c.input_size}, {"batch_size", c.batch_size}};
+  if (models::model_spec(c.model).family == "densenet") j["memory_efficient"] = c.memory_efficient;
+  return j;
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }

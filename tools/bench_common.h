@@ -41,9 +41,10 @@ struct ModelCase {
   int threads = 0;  // 0: OpenMP's default
   int warmup = 2, steps = 5;
   bool json = false;
+  bool memory_efficient = true;  // DenseNet's checkpointed concatenations (models/densenet.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
-// --steps --json to `cmd`, with `c`'s values as defaults.
+// --steps --json --[no-]memory-efficient to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
 // Applies --threads, checks the precision (fp32 only today), resolves the device and fills in
 // the input size; returns the device.

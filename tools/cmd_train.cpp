@@ -114,6 +114,11 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing in [0, 1)");
   option(cmd, *f, "--clip-grad-norm", &TrainConfig::clip_grad_norm, "Clip the gradient norm to this (0: off)");
   option(cmd, *f, "--dropout", &TrainConfig::dropout, "Dropout probability (negative: the model's default)");
+  option(cmd, *f, "--drop-path", &TrainConfig::drop_path,
+         "Stochastic depth: the deepest block's drop probability, shallower ones linearly less (ConvNeXt, "
+         "EfficientNet; negative: torchvision's 0.1-0.5 / 0.2)");
+  flag(cmd, *f, "--memory-efficient,!--no-memory-efficient", &TrainConfig::memory_efficient,
+       "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
   flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
        "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");

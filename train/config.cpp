@@ -11,7 +11,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 device, precision, split_train, split_val, split_test, augment, rotation, vflip,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
-                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, freeze_backbone, detect_anomaly, skip_nonfinite,
+                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, freeze_backbone, detect_anomaly, skip_nonfinite,
                                                 monitor, patience, restore_best, max_minutes, seed, resume, overwrite,
                                                 distributed, sync_bn, world_size)
 
@@ -46,6 +46,8 @@ void TrainConfig::validate() const {
              warmup_epochs, ")");
   HEMO_CHECK(clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0: off; got ", clip_grad_norm, ")");
   HEMO_CHECK(dropout < 0 || dropout < 1, "--dropout must be in [0, 1) (got ", dropout, "; 1 drops everything)");
+  HEMO_CHECK(drop_path < 0 || drop_path < 1, "--drop-path must be in [0, 1) (got ", drop_path,
+             "; 1 drops the deepest block always)");
   HEMO_CHECK(patience >= 0, "--patience must be >= 0 (0: never stop early; got ", patience, ")");
   HEMO_CHECK(max_minutes >= 0, "--max-minutes must be >= 0 (0: no limit; got ", max_minutes, ")");
   HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");

@@ -40,6 +40,8 @@ struct TrainConfig {
   double label_smoothing = 0;
   double clip_grad_norm = 0;   // 0: off
   double dropout = -1;         // < 0: the model's default
+  double drop_path = -1;       // stochastic depth of the deepest block (ConvNeXt, EfficientNet); < 0: torchvision's
+  bool memory_efficient = true;  // DenseNet: recompute each layer's concatenation in backward (models/densenet.h)
   bool freeze_backbone = false;
   // non-finite losses and gradients (train/anomaly.h)
   bool detect_anomaly = false;      // find the layer where a NaN or infinity arose (slow)

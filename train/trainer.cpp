@@ -194,6 +194,8 @@ class Trainer {
     models::ModelOptions mopt;
     mopt.input_size = input_;
     if (config_.dropout >= 0) mopt.dropout = config_.dropout;
+    mopt.stochastic_depth = config_.drop_path;
+    mopt.memory_efficient = config_.memory_efficient;
     const models::ModelSpec& spec = models::model_spec(config_.model);
     model_ = models::create_model(config_.model, d_.num_classes(), mopt, init_gen_);
     if (!config_.pretrained.empty()) load_pretrained(spec);

@@ -85,6 +85,8 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["overwrite"] = false;  // and --overwrite, --detect-anomaly, --skip-nonfinite
   config_written["detect_anomaly"] = false;
   config_written["skip_nonfinite"] = 0;
+  config_written["drop_path"] = -1.0;  // and --drop-path, --memory-efficient
+  config_written["memory_efficient"] = true;
   CHECK(config.to_json() == config_written);
 }
 

@@ -200,6 +200,7 @@ TEST_CASE("config: settings that would train on nonsense are refused, each namin
       {[](TrainConfig& c) { c.warmup_epochs = -1; }, "--warmup-epochs must be in [0, --epochs)"},
       {[](TrainConfig& c) { c.clip_grad_norm = -1; }, "--clip-grad-norm must be >= 0"},
       {[](TrainConfig& c) { c.dropout = 1; }, "--dropout must be in [0, 1)"},
+      {[](TrainConfig& c) { c.drop_path = 1; }, "--drop-path must be in [0, 1)"},
       {[](TrainConfig& c) { c.input_size = 1; }, "--input-size must be 0 (the model's default) or in [8, 4096]"},
       {[](TrainConfig& c) { c.input_size = -224; }, "--input-size must be 0"},
       {[](TrainConfig& c) { c.max_minutes = -5; }, "--max-minutes must be >= 0"},

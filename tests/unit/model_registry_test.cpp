@@ -2,6 +2,7 @@
 // parameter counts against torchvision's published ones, and traced shapes against a real forward.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -87,6 +88,30 @@ TEST_CASE("registry: errors name the problem") {
   tiny.pool_stride = 2;
   tiny.input_size = 3;
   CHECK_NOTHROW(models::create_model("pbcnet7", 3, tiny, gen));
+  models::ModelOptions drop;
+  drop.stochastic_depth = 0.1;
+  CHECK_THROWS_WITH_AS(models::create_model("resnet18", 3, drop, gen),
+                       doctest::Contains("stochastic depth (--drop-path) is part of ConvNeXt and EfficientNet only"),
+                       Error);
+}
+
+TEST_CASE("registry: ModelOptions.stochastic_depth (--drop-path) sets the deepest block's rate, linearly less before it") {
+  for (const char* name : {"convnext_tiny", "efficientnet_b0"}) {
+    CAPTURE(name);
+    Generator gen(0);
+    models::ModelOptions o;
+    o.init_weights = false;
+    o.stochastic_depth = 0.3;
+    nn::ModulePtr m = models::create_model(name, 3, o, gen);
+    std::vector<double> rates;
+    for (auto& [path, module] : m->named_modules())
+      if (auto* sd = dynamic_cast<nn::StochasticDepth*>(module)) rates.push_back(sd->p);
+    REQUIRE(rates.size() > 10);
+    CHECK(rates.front() == doctest::Approx(0.0));
+    CHECK(rates.back() < 0.3 + 1e-12);  // torchvision: ConvNeXt p j / (J - 1), EfficientNet p j / J
+    CHECK(rates.back() > 0.25);
+    CHECK(std::is_sorted(rates.begin(), rates.end()));
+  }
 }
 
 TEST_CASE("registry: batch-norm hyper-parameters per architecture, as torchvision") {
