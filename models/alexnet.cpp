@@ -2,17 +2,15 @@
 
 #include <vector>
 
+#include "models/blocks.h"
 #include "nn/layers.h"
 
 namespace hemo::models {
 
 namespace {
 nn::ModulePtr conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, Generator& gen) {
-  nn::Conv2d::Options o;
-  o.kernel = {k, k}, o.stride = {stride, stride}, o.padding = {pad, pad};
-  return nn::make<nn::Conv2d>(in, out, o, gen);
+  return square_conv(in, out, k, stride, pad, true, gen);
 }
-nn::ModulePtr relu() { return nn::make<nn::Act>(Activation::relu); }
 nn::ModulePtr pool() { return nn::make<nn::MaxPool2d>(nn::Pair{3, 3}, nn::Pair{2, 2}); }
 }  // namespace
 

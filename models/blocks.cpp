@@ -1,11 +1,18 @@
 #include "models/blocks.h"
-
 #include <algorithm>
 #include <cmath>
 
 #include "nn/init.h"
 
 namespace hemo::models {
+
+nn::ModulePtr square_conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias, Generator& gen) {
+  nn::Conv2d::Options o;
+  o.kernel = {k, k}, o.stride = {stride, stride}, o.padding = {pad, pad}, o.bias = bias;
+  return nn::make<nn::Conv2d>(in, out, o, gen);
+}
+
+nn::ModulePtr relu() { return nn::make<nn::Act>(Activation::relu); }
 
 std::shared_ptr<nn::Sequential> conv_norm_act(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
                                               std::optional<Activation> act, BnConfig bn, Generator& gen) {

@@ -15,6 +15,11 @@ struct BnConfig {
   double eps = 1e-5, momentum = 0.1;
 };
 
+// A square Conv2d (kernel k, stride, padding pad on every side), with or without a bias; and a
+// ReLU module. The plain layers AlexNet, SqueezeNet and DenseNet are written in.
+nn::ModulePtr square_conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias, Generator& gen);
+nn::ModulePtr relu();
+
 // torchvision.ops.Conv2dNormActivation: a Sequential of "0" Conv2d (no bias, padding
 // (kernel - 1) / 2), "1" BatchNorm2d, and "2" the activation when one is given.
 std::shared_ptr<nn::Sequential> conv_norm_act(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "models/blocks.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
@@ -13,11 +14,8 @@ namespace hemo::models {
 
 namespace {
 nn::ModulePtr conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, Generator& gen) {
-  nn::Conv2d::Options o;
-  o.kernel = {k, k}, o.stride = {stride, stride}, o.padding = {pad, pad}, o.bias = false;
-  return nn::make<nn::Conv2d>(in, out, o, gen);
+  return square_conv(in, out, k, stride, pad, false, gen);
 }
-nn::ModulePtr relu() { return nn::make<nn::Act>(Activation::relu); }
 nn::ModulePtr bn(int64_t c) { return nn::make<nn::BatchNorm2d>(c); }
 
 struct Config {

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "models/blocks.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/ops_concat.h"
@@ -10,11 +11,8 @@ namespace hemo::models {
 
 namespace {
 nn::ModulePtr conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, Generator& gen) {
-  nn::Conv2d::Options o;
-  o.kernel = {k, k}, o.stride = {stride, stride}, o.padding = {pad, pad};
-  return nn::make<nn::Conv2d>(in, out, o, gen);
+  return square_conv(in, out, k, stride, pad, true, gen);
 }
-nn::ModulePtr relu() { return nn::make<nn::Act>(Activation::relu); }
 nn::ModulePtr pool() { return nn::make<nn::MaxPool2d>(nn::Pair{3, 3}, nn::Pair{2, 2}, nn::Pair{0, 0}, true); }
 nn::ModulePtr fire(int64_t in, int64_t s, int64_t e1, int64_t e3, Generator& gen) {
   return nn::make<Fire>(in, s, e1, e3, gen);
