@@ -1,5 +1,7 @@
 // Pointwise activations over n contiguous elements. Forward writes y; backward writes (overwrites)
-// gx = gy * f'(x), computed from the forward input x. At kinks the derivative is PyTorch's choice:
+// gx = gy * f'(x), computed from the forward input x; where f' is 0 (the flat pieces of relu,
+// relu6, hardsigmoid, hardswish) gx is 0 whatever gy is, NaN included, as PyTorch's. At kinks the
+// derivative is PyTorch's choice:
 //   relu(x)        = max(x, 0)                 f' = 1 if x > 0 else 0
 //   relu6(x)       = min(max(x, 0), 6)         f' = 1 if 0 < x < 6 else 0
 //   hardsigmoid(x) = relu6(x + 3) / 6          f' = 1/6 if -3 < x < 3 else 0

@@ -71,6 +71,29 @@ HEMO_HOST_DEVICE inline T derivative(Activation a, T v) {
   return T(0);
 }
 
+// dL/dx = gy f'(x), with the piecewise-constant activations written as selects: where f' is 0
+// the gradient is 0 even for a NaN or infinite gy (PyTorch's threshold_backward and
+// hardtanh_backward do the same), and the loop has no multiply to guard, so it vectorizes
+// (written as gy * f'(x), GCC compiled ReLU's backward to a branch per element: 23x slower than
+// its forward on random data, 29% of a MobileNetV2 training step; docs/perf.md).
+template <class T>
+HEMO_HOST_DEVICE inline T input_grad(Activation a, T v, T gy) {
+  switch (a) {
+    case Activation::relu: return v > T(0) ? gy : T(0);
+    case Activation::relu6: return (v > T(0) && v < T(6)) ? gy : T(0);
+    case Activation::hardsigmoid: {
+      const T g = gy / T(6);  // computed unconditionally: both arms are then plain selects
+      return (v > T(-3) && v < T(3)) ? g : T(0);
+    }
+    case Activation::hardswish: {
+      const T middle = gy * ((T(2) * v + T(3)) / T(6));
+      const T g = v > T(3) ? gy : middle;
+      return v < T(-3) ? T(0) : g;
+    }
+    default: return gy * derivative(a, v);
+  }
+}
+
 // Calls f(kind) with kind a std::integral_constant holding `a`: a loop written inside f sees the
 // activation as a compile-time constant, so forward()'s and derivative()'s switches fold away and
 // the loop vectorizes (with the switch inside, GCC vectorized none of kernels/cpu/activation.cpp's

@@ -19,7 +19,7 @@ const char* activation_name(Activation a) {
 
 namespace cpu {
 
-using activation_math::derivative;
+using activation_math::input_grad;
 using activation_math::forward;
 using activation_math::with_kind;
 
@@ -36,7 +36,7 @@ template <class T>
 void activation_bwd(Backend, Activation a, int64_t n, const T* x, const T* gy, T* gx) {
   with_kind(a, [&](auto kind) {
 #pragma omp parallel for if (n > 32768) schedule(static)
-    for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * derivative(kind.value, x[i]);
+    for (int64_t i = 0; i < n; ++i) gx[i] = input_grad(kind.value, x[i], gy[i]);
   });
 }
 

@@ -6,7 +6,7 @@
 namespace hemo::cuda {
 
 namespace {
-using activation_math::derivative;
+using activation_math::input_grad;
 using activation_math::forward;
 
 template <class T>
@@ -17,7 +17,7 @@ __global__ void activation_fwd_kernel(Activation a, int64_t n, const T* __restri
 template <class T>
 __global__ void activation_bwd_kernel(Activation a, int64_t n, const T* __restrict__ x, const T* __restrict__ gy,
                                       T* __restrict__ gx) {
-  for (int64_t i : grid_stride(n)) gx[i] = gy[i] * derivative(a, x[i]);
+  for (int64_t i : grid_stride(n)) gx[i] = input_grad(a, x[i], gy[i]);
 }
 }  // namespace
 
