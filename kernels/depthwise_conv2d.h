@@ -14,7 +14,8 @@
 //               whose tap reads (ih, iw). OVERWRITES gx.
 //   bwd_filter: gweight[ch][0][kr][ks] = sum over b, i, j of gy[b][ch][i][j] x[b][ch][tap];
 //               gbias[ch] = sum over b, i, j of gy[b][ch][i][j]. OVERWRITES both; either may be null.
-//               Sums accumulate in double.
+//               Sums accumulate in double, except that the CPU kernel sums each output row
+//               of a 3- or 5-wide kernel in T first (kernels/cpu/depthwise_conv2d.cpp).
 // Requires (checked by validate_depthwise, hemo::Error otherwise): s.validate() holds,
 // k == groups == c, dil_h == dil_w == 1.
 #pragma once

@@ -4,10 +4,12 @@
 // output columns whose input column lies inside the image, so the innermost loop has no bounds
 // tests (and is a plain unit-stride, vectorizable loop at stride 1). Forward and bwd_data give
 // each (image, channel) plane to one thread; bwd_filter gives each channel to one thread, which
-// sums over the images, so nothing is ever written by two threads.
+// sums over the images, so nothing is ever written by two threads. Kernel widths 3 and 5 at
+// column stride 1 and 2 take the specialized row functions below (same results, fewer passes).
 #include "kernels/depthwise_conv2d.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace hemo::cpu {
@@ -52,6 +54,96 @@ inline void tap_backward(int64_t lo, int64_t hi, T a, const T* y, int64_t stride
   }
 }
 
+// The specialized paths, for kernel widths 3 and 5 at column stride 1 or 2 (every depthwise layer
+// of MobileNetV2/V3 and EfficientNet). The generic loops above make one pass over the row per tap,
+// and with rows of 7 to 112 columns the passes' loop overhead, not the arithmetic, was the cost.
+// With S and the stride fixed at compile time, one pass per kernel row does all S taps of each
+// column in registers. Each column still gets its taps added one by one in the generic order
+// (kernel row, then kernel column, ascending), so both paths give the same bits.
+
+// Columns [jl, jh) of an output row where every tap of the kernel row reads inside the input row
+// (jl == jh == q when there are none).
+inline void interior(const Taps& taps, int64_t q, int64_t& jl, int64_t& jh) {
+  jl = *std::max_element(taps.lo.begin(), taps.lo.end());
+  jh = *std::min_element(taps.hi.begin(), taps.hi.end());
+  if (jl >= jh) jl = jh = q;
+}
+
+// yr[j] += w[ks] xr[j SW + ks - pad] for ks = 0..S-1, over every column whose tap is inside.
+template <int S, int SW, class T>
+inline void forward_row(const Taps& taps, int64_t jl, int64_t jh, const T* w, const T* xr, int64_t pad, T* yr) {
+  for (int ks = 0; ks < S; ++ks) {  // the border columns, tap by tap
+    const int64_t lo = taps.lo[static_cast<size_t>(ks)], hi = taps.hi[static_cast<size_t>(ks)];
+    tap_forward(lo, std::min(hi, jl), w[ks], xr, SW, ks - pad, yr);
+    tap_forward(std::max(lo, jh), hi, w[ks], xr, SW, ks - pad, yr);
+  }
+  T wv[S];
+  for (int ks = 0; ks < S; ++ks) wv[ks] = w[ks];
+  for (int64_t j = jl; j < jh; ++j) {
+    T acc = yr[j];
+    for (int ks = 0; ks < S; ++ks) acc += wv[ks] * xr[j * SW + ks - pad];
+    yr[j] = acc;
+  }
+}
+
+// Column stride 1: xr[col] += w[ks] gr[col + pad - ks] for ks = 0..S-1, over the taps inside
+// (the transpose of forward_row, gathered per input column instead of scattered per tap).
+template <int S, class T>
+inline void backward_row_s1(int64_t width, int64_t q, const T* w, const T* gr, int64_t pad, T* xr) {
+  auto border = [&](int64_t col) {
+    T acc = xr[col];
+    for (int ks = 0; ks < S; ++ks) {
+      const int64_t j = col + pad - ks;
+      if (j >= 0 && j < q) acc += w[ks] * gr[j];
+    }
+    xr[col] = acc;
+  };
+  int64_t cl = std::min<int64_t>(width, std::max<int64_t>(0, S - 1 - pad));
+  int64_t ch = std::clamp<int64_t>(q - pad, cl, width);
+  for (int64_t col = 0; col < cl; ++col) border(col);
+  T wv[S];
+  for (int ks = 0; ks < S; ++ks) wv[ks] = w[ks];
+  for (int64_t col = cl; col < ch; ++col) {
+    T acc = xr[col];
+    for (int ks = 0; ks < S; ++ks) acc += wv[ks] * gr[col + pad - ks];
+    xr[col] = acc;
+  }
+  for (int64_t col = ch; col < width; ++col) border(col);
+}
+
+// acc[ks] += sum over j of gy[j] x[j SW + ks - pad], ks = 0..S-1, one pass over the row for all S.
+// Each row's interior sums run in T with the S sums in vector lanes (in double, 2 to a 16-byte
+// vector, they made bwd_filter twice the forward's time); the rows then accumulate in double, so
+// a float sum spans at most one output row (q / 4 terms per lane).
+template <int S, int SW, class T>
+inline void filter_row(const Taps& taps, int64_t jl, int64_t jh, const T* gr, const T* xr, int64_t pad, double* acc) {
+  T d[S] = {};
+#pragma omp simd reduction(+ : d[:S])
+  for (int64_t j = jl; j < jh; ++j) {
+    const T g = gr[j];
+    for (int ks = 0; ks < S; ++ks) d[ks] += g * xr[j * SW + ks - pad];
+  }
+  for (int ks = 0; ks < S; ++ks) {
+    const int64_t lo = taps.lo[static_cast<size_t>(ks)], hi = taps.hi[static_cast<size_t>(ks)];
+    double b = 0;
+    for (int64_t j = lo; j < std::min(hi, jl); ++j) b += static_cast<double>(gr[j]) * xr[j * SW + ks - pad];
+    for (int64_t j = std::max(lo, jh); j < hi; ++j) b += static_cast<double>(gr[j]) * xr[j * SW + ks - pad];
+    acc[ks] += static_cast<double>(d[ks]) + b;
+  }
+}
+
+// Calls f(std::integral_constant<int, S>, std::integral_constant<int, SW>) when (s, stride) has a
+// specialized path and returns true; false otherwise.
+template <class F>
+inline bool with_width(int64_t s, int64_t stride, F&& f) {
+  using std::integral_constant;
+  if (s == 3 && stride == 1) return f(integral_constant<int, 3>{}, integral_constant<int, 1>{}), true;
+  if (s == 3 && stride == 2) return f(integral_constant<int, 3>{}, integral_constant<int, 2>{}), true;
+  if (s == 5 && stride == 1) return f(integral_constant<int, 5>{}, integral_constant<int, 1>{}), true;
+  if (s == 5 && stride == 2) return f(integral_constant<int, 5>{}, integral_constant<int, 2>{}), true;
+  return false;
+}
+
 }  // namespace
 
 template <class T>
@@ -59,6 +151,8 @@ void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* we
   validate_depthwise(s, "depthwise_conv2d");
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
+  int64_t jl, jh;
+  interior(taps, Q, jl, jh);
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
   for (int64_t plane = 0; plane < s.n * s.c; ++plane) {
     const int64_t ch = plane % s.c;
@@ -72,9 +166,12 @@ void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* we
         const int64_t ih = i * s.stride_h - s.pad_h + kr;
         if (ih < 0 || ih >= s.h) continue;
         const T* xr = xp + ih * s.w;
+        const T* wr = wk + kr * s.s;
+        if (with_width(s.s, sw, [&](auto S, auto SW) { forward_row<S, SW>(taps, jl, jh, wr, xr, s.pad_w, yr); }))
+          continue;
         for (int64_t ks = 0; ks < s.s; ++ks) {
           const size_t t = static_cast<size_t>(ks);
-          tap_forward(taps.lo[t], taps.hi[t], wk[kr * s.s + ks], xr, sw, ks - s.pad_w, yr);
+          tap_forward(taps.lo[t], taps.hi[t], wr[ks], xr, sw, ks - s.pad_w, yr);
         }
       }
     }
@@ -99,9 +196,12 @@ void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const
         const int64_t ih = i * s.stride_h - s.pad_h + kr;
         if (ih < 0 || ih >= s.h) continue;
         T* xr = gxp + ih * s.w;
+        const T* wr = wk + kr * s.s;
+        if (sw == 1 && with_width(s.s, 1, [&](auto S, auto) { backward_row_s1<S>(s.w, Q, wr, gr, s.pad_w, xr); }))
+          continue;
         for (int64_t ks = 0; ks < s.s; ++ks) {
           const size_t t = static_cast<size_t>(ks);
-          tap_backward(taps.lo[t], taps.hi[t], wk[kr * s.s + ks], gr, sw, ks - s.pad_w, xr);
+          tap_backward(taps.lo[t], taps.hi[t], wr[ks], gr, sw, ks - s.pad_w, xr);
         }
       }
     }
@@ -113,6 +213,8 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
   validate_depthwise(s, "depthwise_conv2d");
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w, taps_per_channel = s.r * s.s;
   const Taps taps(s, Q);
+  int64_t jl, jh;
+  interior(taps, Q, jl, jh);
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
   for (int64_t ch = 0; ch < s.c; ++ch) {
     std::vector<double> acc(static_cast<size_t>(taps_per_channel), 0.0);
@@ -128,6 +230,9 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
           const int64_t ih = i * s.stride_h - s.pad_h + kr;
           if (ih < 0 || ih >= s.h) continue;
           const T* xr = xp + ih * s.w;
+          double* ar = acc.data() + kr * s.s;
+          if (with_width(s.s, sw, [&](auto S, auto SW) { filter_row<S, SW>(taps, jl, jh, gr, xr, s.pad_w, ar); }))
+            continue;
           for (int64_t ks = 0; ks < s.s; ++ks) {
             const int64_t off = ks - s.pad_w;
             double dot = 0;
