@@ -97,6 +97,10 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--augment,!--no-augment", &TrainConfig::augment, "Random resized crop, flips, rotation, color jitter");
   option(cmd, *f, "--rotation", &TrainConfig::rotation, "Rotation range in degrees, with --augment");
   flag(cmd, *f, "--vflip,!--no-vflip", &TrainConfig::vflip, "Vertical flips too, with --augment");
+  option(cmd, *f, "--crop-scale", &TrainConfig::crop_scale,
+         "With --augment: the random crop's smallest area fraction (negative: 0.5; 1: the whole image, no crop)");
+  flag(cmd, *f, "--color-jitter,!--no-color-jitter", &TrainConfig::color_jitter,
+       "With --augment: brightness, contrast, saturation 0.2 and hue 0.02 jitter");
   flag(cmd, *f, "--balanced-sampler,!--no-balanced-sampler", &TrainConfig::balanced_sampler, "Draw classes equally often");
   flag(cmd, *f, "--class-weights,!--no-class-weights", &TrainConfig::class_weights, "Weight the loss by inverse class frequency");
   option(cmd, *f, "--threads", &TrainConfig::threads, "Data loader threads");

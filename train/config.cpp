@@ -8,7 +8,7 @@
 namespace hemo::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, manifest, pretrained, recipe, input_size,
-                                                device, precision, split_train, split_val, split_test, augment, rotation, vflip,
+                                                device, precision, split_train, split_val, split_test, augment, rotation, vflip, crop_scale, color_jitter,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, freeze_backbone, detect_anomaly, skip_nonfinite,
@@ -50,6 +50,8 @@ void TrainConfig::validate() const {
              "; 1 drops the deepest block always)");
   HEMO_CHECK(patience >= 0, "--patience must be >= 0 (0: never stop early; got ", patience, ")");
   HEMO_CHECK(max_minutes >= 0, "--max-minutes must be >= 0 (0: no limit; got ", max_minutes, ")");
+  HEMO_CHECK(crop_scale < 0 || (crop_scale > 0 && crop_scale <= 1), "--crop-scale must be in (0, 1] (got ",
+             crop_scale, "; 1: no random crop)");
   HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");
   HEMO_CHECK(!sync_bn || distributed, "--sync-bn synchronizes batch norm across the ranks of --distributed; add it");
 }
@@ -68,7 +70,11 @@ TrainConfig recipe(const std::string& name) {
     c.batch_size = 32;
     c.epochs = 25;
     c.split_train = 0.64, c.split_val = 0.24, c.split_test = 0.12;
+    // "random vertical and horizontal flips and rotating image by 60 degrees ... resized and
+    // centered-cropped to 224x224": flips and rotation on the whole image, no random crop and no
+    // colour jitter.
     c.augment = true, c.vflip = true, c.rotation = 60;
+    c.crop_scale = 1, c.color_jitter = false;
     c.input_size = 224;
   } else if (name == "katar2022") {  // paper 001: Adam 1e-4, batch 64, <= 50 epochs, patience 5 on val acc
     c.model = "mobilenet_v3_small";

@@ -26,6 +26,8 @@ struct TrainConfig {
   bool augment = false;
   double rotation = 0;         // degrees, with augment
   bool vflip = false;
+  double crop_scale = -1;      // with augment: the random crop's smallest area fraction (< 0: 0.5; 1: no crop)
+  bool color_jitter = true;    // with augment
   bool balanced_sampler = false;
   bool class_weights = false;
   int threads = 2;             // loader threads

@@ -5,6 +5,17 @@
 
 namespace hemo::train {
 
+data::TransformSpec train_transform(const TrainConfig& c, int side) {
+  if (!c.augment) return data::TransformSpec::eval(side);
+  data::TransformSpec t = data::TransformSpec::train(side);
+  t.rotation = static_cast<float>(c.rotation);
+  t.vflip = c.vflip ? 0.5f : 0.0f;
+  if (c.crop_scale > 0) t.scale_min = static_cast<float>(c.crop_scale);
+  if (c.crop_scale >= 1) t.ratio_min = t.ratio_max = 1.0f;  // the whole (square) image, resized
+  if (!c.color_jitter) t.jitter = {};
+  return t;
+}
+
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params) {
   if (c.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd>(std::move(params), SgdOptions{c.lr, c.momentum, 0, c.weight_decay, c.nesterov});
   AdamOptions o;

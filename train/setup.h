@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "data/transforms.h"
 #include "nn/module.h"
 #include "train/comm.h"
 #include "train/config.h"
@@ -11,6 +12,11 @@
 #include "train/schedule.h"
 
 namespace hemo::train {
+
+// The training images' transform at `side` x `side`: the evaluation geometry without --augment;
+// with it data::TransformSpec::train with the config's rotation, vertical flips, crop scale and
+// colour jitter.
+data::TransformSpec train_transform(const TrainConfig& c, int side);
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params);
 Schedule make_schedule(const TrainConfig& c);

@@ -161,11 +161,7 @@ class Trainer {
             " val, ", d_.test.size(), " test images (", skipped.size(), " skipped); input ", input_, "x", input_));
 
     const int side = static_cast<int>(input_);
-    d_.train_tf = config_.augment ? data::TransformSpec::train(side) : data::TransformSpec::eval(side);
-    if (config_.augment) {
-      d_.train_tf.rotation = static_cast<float>(config_.rotation);
-      d_.train_tf.vflip = config_.vflip ? 0.5f : 0.0f;
-    }
+    d_.train_tf = train_transform(config_, side);
     d_.eval_tf = data::TransformSpec::eval(side);
     d_.train_src = std::make_shared<data::FileSource>(d_.train);
     data::LoaderOptions train_opts;

@@ -87,6 +87,8 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["skip_nonfinite"] = 0;
   config_written["drop_path"] = -1.0;  // and --drop-path, --memory-efficient
   config_written["memory_efficient"] = true;
+  config_written["crop_scale"] = -1.0;  // and --crop-scale, --color-jitter
+  config_written["color_jitter"] = true;
   CHECK(config.to_json() == config_written);
 }
 

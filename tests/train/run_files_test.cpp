@@ -13,6 +13,7 @@
 #include "train/config.h"
 #include "train/csv_json.h"
 #include "train/progress.h"
+#include "train/setup.h"
 
 using namespace hemo;
 using namespace hemo::train;
@@ -154,6 +155,23 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   CHECK(g.gamma == doctest::Approx(0.1));
   CHECK(g.epochs == 25);
   CHECK(g.batch_size == 32);
+  // Paper 002 augments with flips and a 60-degree rotation of the whole image: no random crop,
+  // no colour jitter (its text, seeds/002: "resized and centered-cropped").
+  const data::TransformSpec gt = train_transform(g, 224);
+  CHECK(gt.scale_min == 1.0f);
+  CHECK(gt.ratio_min == 1.0f);
+  CHECK(gt.rotation == 60.0f);
+  CHECK(gt.vflip == 0.5f);
+  CHECK(gt.hflip == 0.5f);
+  CHECK(gt.jitter.brightness == 0.0f);
+  CHECK_NOTHROW(gt.validate());
+  TrainConfig plain;
+  plain.augment = true;
+  const data::TransformSpec pt = train_transform(plain, 128);  // --augment alone: the preset
+  CHECK(pt.scale_min == 0.5f);
+  CHECK(pt.jitter.brightness == 0.2f);
+  CHECK(pt.vflip == 0.0f);
+  CHECK(train_transform(TrainConfig{}, 128).augment == false);
   const TrainConfig k = recipe("katar2022");
   CHECK(k.lr == doctest::Approx(1e-4));
   CHECK(k.patience == 5);
@@ -201,6 +219,8 @@ TEST_CASE("config: settings that would train on nonsense are refused, each namin
       {[](TrainConfig& c) { c.clip_grad_norm = -1; }, "--clip-grad-norm must be >= 0"},
       {[](TrainConfig& c) { c.dropout = 1; }, "--dropout must be in [0, 1)"},
       {[](TrainConfig& c) { c.drop_path = 1; }, "--drop-path must be in [0, 1)"},
+      {[](TrainConfig& c) { c.crop_scale = 0; }, "--crop-scale must be in (0, 1]"},
+      {[](TrainConfig& c) { c.crop_scale = 1.5; }, "--crop-scale must be in (0, 1]"},
       {[](TrainConfig& c) { c.input_size = 1; }, "--input-size must be 0 (the model's default) or in [8, 4096]"},
       {[](TrainConfig& c) { c.input_size = -224; }, "--input-size must be 0"},
       {[](TrainConfig& c) { c.max_minutes = -5; }, "--max-minutes must be >= 0"},
