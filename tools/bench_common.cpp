@@ -54,8 +54,9 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_option("--warmup", c.warmup, "Untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", c.steps, "Timed steps")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--json", c.json, "Print one JSON object instead of a table");
-  cmd->add_flag("--memory-efficient,!--no-memory-efficient", c.memory_efficient,
-                "DenseNet: recompute each layer's concatenation in backward (the default) or keep it");
+  cmd->add_flag_callback(
+      "--no-memory-efficient", [&c] { c.memory_efficient = false; },
+      "DenseNet: keep each layer's concatenation for backward instead of recomputing it (faster, more memory)");
 }
 
 Device prepare(ModelCase& c) {

@@ -44,7 +44,7 @@ struct ModelCase {
   bool memory_efficient = true;  // DenseNet's checkpointed concatenations (models/densenet.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
-// --steps --json --[no-]memory-efficient to `cmd`, with `c`'s values as defaults.
+// --steps --json --no-memory-efficient to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
 // Applies --threads, checks the precision (fp32 only today), resolves the device and fills in
 // the input size; returns the device.
