@@ -210,13 +210,18 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen) {
+void validate_options(const std::string& name, const ModelOptions& opt) {
   const ModelSpec& spec = model_spec(name);
-  HEMO_CHECK(num_classes >= 1, "create_model(", name, "): num_classes must be at least 1, got ", num_classes);
   HEMO_CHECK(opt.dropout <= 1, "create_model(", name, "): dropout must be in [0, 1], got ", opt.dropout);
   HEMO_CHECK(opt.stochastic_depth <= 0 || spec.family == "convnext" || spec.family == "efficientnet", "create_model(",
              name, "): stochastic depth (--drop-path) is part of ConvNeXt and EfficientNet only; ", name,
              " has none");
+}
+
+nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen) {
+  const ModelSpec& spec = model_spec(name);
+  HEMO_CHECK(num_classes >= 1, "create_model(", name, "): num_classes must be at least 1, got ", num_classes);
+  validate_options(name, opt);
   std::optional<nn::NoInitGuard> no_init;
   if (!opt.init_weights) no_init.emplace();
   return spec.make(num_classes, opt, gen);

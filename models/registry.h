@@ -43,5 +43,8 @@ struct ModelSpec {
 const ModelSpec& model_spec(const std::string& name);
 std::vector<std::string> model_names();
 nn::ModulePtr create_model(const std::string& name, int64_t num_classes, const ModelOptions& opt, Generator& gen);
+// The checks create_model makes before building anything (an unknown name, a dropout above 1,
+// stochastic depth on a model without it), for callers that want them before slow work.
+void validate_options(const std::string& name, const ModelOptions& opt);
 
 }  // namespace hemo::models

@@ -71,6 +71,7 @@ class Trainer {
 
   TrainResult run() {
     config_.validate();
+    models::validate_options(config_.model, model_options());  // before --overwrite deletes anything
     if (root()) {  // the run directory's rules: train/run_dir.h
       if (config_.resume) {
         check_resume_config(saved_run_config(run_dir_.string()), config_);
@@ -183,15 +184,20 @@ class Trainer {
     d_.val_loader = std::make_unique<data::Loader>(std::make_shared<data::FileSource>(d_.val), d_.eval_tf, d_.eval_opts);
   }
 
+  models::ModelOptions model_options() const {
+    models::ModelOptions mopt;
+    if (config_.dropout >= 0) mopt.dropout = config_.dropout;
+    mopt.stochastic_depth = config_.drop_path;
+    mopt.memory_efficient = config_.memory_efficient;
+    return mopt;
+  }
+
   void build_model() {
     // Two streams of the seed: initialization, and dropout (layers draw from the default generator
     // unless a model hands them its own; both are saved in every checkpoint).
     default_generator().set_state({config_.seed, 2, 0, 0});
-    models::ModelOptions mopt;
+    models::ModelOptions mopt = model_options();
     mopt.input_size = input_;
-    if (config_.dropout >= 0) mopt.dropout = config_.dropout;
-    mopt.stochastic_depth = config_.drop_path;
-    mopt.memory_efficient = config_.memory_efficient;
     const models::ModelSpec& spec = models::model_spec(config_.model);
     model_ = models::create_model(config_.model, d_.num_classes(), mopt, init_gen_);
     if (!config_.pretrained.empty()) load_pretrained(spec);

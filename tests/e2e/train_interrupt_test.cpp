@@ -154,6 +154,15 @@ TEST_CASE("hemo train: --resume refuses changed settings; a new run into a run's
   CHECK_MESSAGE(r.err.find("--resume") != std::string::npos, r.err);
   CHECK(fs::exists(events[0]));  // nothing touched
 
+  // --overwrite with a setting the model refuses fails before deleting anything.
+  r = test::run_captured(hemo_cmd("train " + train_args(run, 1) + " --overwrite --drop-path 0.1"));
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.err.find("stochastic depth (--drop-path) is part of ConvNeXt and EfficientNet only") !=
+                    std::string::npos,
+                r.err);
+  CHECK(fs::exists(events[0]));
+  CHECK(fs::exists(run / "best.safetensors"));
+
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // event file names hold the second
   r = test::run_captured(hemo_cmd("train " + train_args(run, 1) + " --overwrite"));
   CHECK_MESSAGE(r.status == 0, r.err);
