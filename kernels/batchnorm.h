@@ -18,6 +18,14 @@
 // Eval backward (the statistics are constants):
 //   gbeta_k = sum(gy)   ggamma_k = sum(gy xhat)   gx = gamma_k invstd_k gy,
 //   with invstd_k = 1 / sqrt(running_var_k + eps).
+// Fused activation (`act`, kernels/batchnorm_act.h): relu or relu6 applied to y in the same pass,
+//   y = act(gamma_k xhat + beta_k)                  (train and eval forward)
+// and, in the backward, gy (the gradient of act's output) masked by act' before the formulas
+// above, the mask read from the fused output y:
+//   relu: gy where y > 0, else 0        relu6: gy where 0 < y < 6, else 0
+// Those hold exactly where the pre-activation v does (v > 0; 0 < v < 6), so a fused call gives
+// bit for bit what batch norm followed by nn::activation gives (kernels/activation.h), NaN
+// included, while one pass over memory, and the intermediate v, are saved.
 // Every backward OVERWRITES gx, ggamma and gbeta; any of them may be null (not wanted).
 // gamma and beta may be null (affine off: gamma = 1, beta = 0). Channel sums accumulate in double.
 // The arguments are the structs below, one per entry point (kernels/backend.h says why).
@@ -27,6 +35,10 @@
 #include "kernels/backend.h"
 
 namespace hemo {
+
+// The activation fused into batch norm: none, or one whose derivative can be read from its output.
+enum class BnAct : uint8_t { none, relu, relu6 };
+const char* bn_act_name(BnAct a);  // "none", "relu", "relu6"
 
 struct BatchNormShape {
   int64_t n = 0, c = 0, hw = 1;  // [n, c, hw]: the statistics run over M = n * hw per channel
@@ -38,6 +50,7 @@ template <class T>
 struct BatchNormTrainFwd {
   BatchNormShape shape;
   double momentum = 0.1, eps = 1e-5;
+  BnAct act = BnAct::none;
   const T* x = nullptr;
   const T* gamma = nullptr;
   const T* beta = nullptr;
@@ -52,6 +65,7 @@ template <class T>
 struct BatchNormEvalFwd {
   BatchNormShape shape;
   double eps = 1e-5;
+  BnAct act = BnAct::none;
   const T* x = nullptr;
   const T* gamma = nullptr;
   const T* beta = nullptr;
@@ -63,7 +77,9 @@ struct BatchNormEvalFwd {
 template <class T>
 struct BatchNormTrainBwd {
   BatchNormShape shape;
+  BnAct act = BnAct::none;
   const T* x = nullptr;
+  const T* y = nullptr;  // the fused forward's output; read only when act is not none
   const T* gy = nullptr;
   const T* gamma = nullptr;
   const T* save_mean = nullptr;
@@ -77,7 +93,9 @@ template <class T>
 struct BatchNormEvalBwd {
   BatchNormShape shape;
   double eps = 1e-5;
+  BnAct act = BnAct::none;
   const T* x = nullptr;
+  const T* y = nullptr;  // the fused forward's output; read only when act is not none
   const T* gy = nullptr;
   const T* gamma = nullptr;
   const T* running_mean = nullptr;

@@ -52,15 +52,14 @@ DenseBlock::DenseBlock(int64_t layers, int64_t in, int64_t growth, int64_t bn_si
 Tensor DenseBlock::forward(const Tensor& x) {
   std::vector<Tensor> features{x};
   for (size_t i = 0; i < child_count(); ++i) {
-    const auto& layer = static_cast<nn::Sequential&>(*child(i));
+    auto& layer = static_cast<nn::Sequential&>(*child(i));
     // norm1, relu1, conv1 of the concatenation: the part whose saved tensors grow with i.
     auto bottleneck = [&layer](const std::vector<Tensor>& fs) {
       Tensor h = fs.size() == 1 ? fs[0] : nn::concat_channels(fs);
-      for (size_t j = 0; j < 3; ++j) h = (*layer[j])(h);
-      return h;
+      return layer.forward_range(0, 3, h);
     };
     Tensor h = memory_efficient ? nn::checkpoint("DenseLayerBottleneck", bottleneck, features) : bottleneck(features);
-    for (size_t j = 3; j < layer.size(); ++j) h = (*layer[j])(h);
+    h = layer.forward_range(3, layer.size(), h);
     features.push_back(h);
   }
   return nn::concat_channels(features);

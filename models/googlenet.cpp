@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "nn/fusion.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
@@ -35,7 +36,7 @@ BasicConv2d::BasicConv2d(int64_t in, int64_t out, nn::Pair kernel, nn::Pair stri
 }
 
 Tensor BasicConv2d::forward(const Tensor& x) {
-  return nn::activation(Activation::relu, (*child(1))((*child(0))(x)));  // bn(conv(x)), then ReLU
+  return nn::bn_act(*child(1), Activation::relu, (*child(0))(x));  // relu(bn(conv(x))), fused (nn/fusion.h)
 }
 
 Shape BasicConv2d::trace(ShapeTracer& t, const Shape& in) { return t.chain(*this, {"conv", "bn"}, in); }

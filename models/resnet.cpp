@@ -3,6 +3,7 @@
 #include <array>
 
 #include "models/blocks.h"
+#include "nn/fusion.h"
 #include "nn/ops_elementwise.h"
 
 namespace hemo::models {
@@ -26,6 +27,11 @@ std::shared_ptr<nn::Sequential> downsample_if_needed(int64_t in, int64_t out, in
 
 // Runs the child `name` of `parent` (a batch norm, which only the tree holds).
 Tensor call(nn::Module& parent, const char* name, const Tensor& x) { return (*parent.find(name))(x); }
+
+// relu(bn(x)) for the batch norm child `name`: one fused op (nn/fusion.h).
+Tensor bn_relu(nn::Module& parent, const char* name, nn::Module& relu, const Tensor& x) {
+  return nn::bn_act(*parent.find(name), relu, x);
+}
 
 // The shortcut: the block's input, or its downsampled version.
 Tensor shortcut(const std::shared_ptr<nn::Sequential>& downsample, const Tensor& x) {
@@ -51,7 +57,7 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& ge
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = (*relu)(call(*this, "bn1", (*conv1)(x)));
+  Tensor y = bn_relu(*this, "bn1", *relu, (*conv1)(x));
   y = call(*this, "bn2", (*conv2)(y));
   return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
@@ -76,8 +82,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t group
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor y = (*relu)(call(*this, "bn1", (*conv1)(x)));
-  y = (*relu)(call(*this, "bn2", (*conv2)(y)));
+  Tensor y = bn_relu(*this, "bn1", *relu, (*conv1)(x));
+  y = bn_relu(*this, "bn2", *relu, (*conv2)(y));
   y = call(*this, "bn3", (*conv3)(y));
   return (*relu)(nn::add(y, shortcut(downsample, x)));
 }
@@ -128,7 +134,7 @@ ResNet::ResNet(int depth, int64_t groups, int64_t width_per_group, int64_t num_c
 }
 
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor y = (*maxpool)((*relu)(call(*this, "bn1", (*conv1)(x))));
+  Tensor y = (*maxpool)(bn_relu(*this, "bn1", *relu, (*conv1)(x)));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   return (*fc)((*avgpool)(y).flatten(1));
 }

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "kernels/activation.h"
+#include "kernels/batchnorm.h"
 #include "nn/module.h"
 #include "nn/ops_sync_norm.h"
 #include "nn/pair.h"
@@ -80,7 +81,10 @@ class Linear : public Module {
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override { return forward_act(x, BnAct::none); }
+  // act(bn(x)) as one op (nn/fusion.h); an activation with `sync` set is an Error (the
+  // synchronized path has no fused form: nn::bn_act never asks for it).
+  Tensor forward_act(const Tensor& x, BnAct act);
   std::string type_name() const override { return "BatchNorm2d"; }
   std::string extra_repr() const override;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "nn/checkpoint.h"
+#include "nn/fusion.h"
 
 namespace hemo::nn {
 
@@ -13,9 +14,13 @@ thread_local ModuleObserver* g_module_observer = nullptr;
 void set_module_observer(ModuleObserver* observer) { g_module_observer = observer; }
 
 Tensor Module::operator()(const Tensor& x) {
-  if (recomputing()) return forward(x);  // nn::checkpoint's second forward: not a forward to observe
+  return run_as_forward(x, [this](const Tensor& in) { return forward(in); });
+}
+
+Tensor Module::run_as_forward(const Tensor& x, const std::function<Tensor(const Tensor&)>& body) {
+  if (recomputing()) return body(x);  // nn::checkpoint's second forward: not a forward to observe
   if (g_module_observer) g_module_observer->enter(*this, x);
-  Tensor y = forward(x);
+  Tensor y = body(x);
   if (g_module_observer) g_module_observer->exit(*this, y);
   for (const auto& [id, hook] : hooks_) hook(*this, y);
   return y;
@@ -174,9 +179,17 @@ Sequential::Sequential(std::vector<std::pair<std::string, ModulePtr>> named_laye
   for (auto& [name, m] : named_layers) push_back(std::move(name), std::move(m));
 }
 
-Tensor Sequential::forward(const Tensor& x) {
+Tensor Sequential::forward_range(size_t from, size_t to, const Tensor& x) {
+  HEMO_CHECK(from <= to && to <= child_count(), "Sequential: children [", from, ", ", to, ") of ", child_count());
   Tensor y = x;
-  for (size_t i = 0; i < child_count(); ++i) y = (*child(i))(y);
+  for (size_t i = from; i < to; ++i) {
+    if (i + 1 < to && fusable(*child(i), *child(i + 1))) {
+      y = bn_act(*child(i), *child(i + 1), y);
+      ++i;
+    } else {
+      y = (*child(i))(y);
+    }
+  }
   return y;
 }
 

@@ -40,7 +40,11 @@ class Module {
   Module& operator=(const Module&) = delete;
 
   virtual Tensor forward(const Tensor& x) = 0;
+  // forward(x), told to the module observer (profiler) and followed by the forward hooks.
   Tensor operator()(const Tensor& x);
+  // As operator(), with `body` run in place of forward: for a fused forward that stands for this
+  // module's (nn/fusion.h).
+  Tensor run_as_forward(const Tensor& x, const std::function<Tensor(const Tensor&)>& body);
 
   virtual std::string type_name() const = 0;      // "Conv2d", "Sequential", ...
   virtual std::string extra_repr() const { return ""; }  // "3, 64, kernel=3x3, stride=1"
@@ -77,6 +81,7 @@ class Module {
   size_t register_forward_hook(ForwardHook hook);
   void remove_forward_hook(size_t id);  // an unknown id is ignored
   void clear_forward_hooks() { hooks_.clear(); }
+  bool has_forward_hooks() const { return !hooks_.empty(); }
 
   std::string repr(int indent = 0) const;  // PyTorch-style tree printout
 
@@ -100,7 +105,8 @@ class Module {
 };
 
 // Runs its children in order: torchvision's nn.Sequential (children named "0", "1", ..., or, as
-// nn.Sequential(OrderedDict(...)), by the names given).
+// nn.Sequential(OrderedDict(...)), by the names given). A batch norm and the ReLU / ReLU6 after it
+// run as one fused op (nn/fusion.h).
 class Sequential : public Module {
  public:
   Sequential() = default;
@@ -110,7 +116,10 @@ class Sequential : public Module {
   void push_back(ModulePtr m) { register_module(std::to_string(child_count()), std::move(m)); }
   size_t size() const { return child_count(); }
   ModulePtr operator[](size_t i) const { return child(i); }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override { return forward_range(0, size(), x); }
+  // Runs children [from, to) in order (fusing as forward does): for a parent that runs a
+  // Sequential in parts (DenseNet's checkpointed bottleneck).
+  Tensor forward_range(size_t from, size_t to, const Tensor& x);
   std::string type_name() const override { return "Sequential"; }
 };
 

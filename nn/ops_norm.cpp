@@ -18,8 +18,19 @@ void check_channel_tensor(const Tensor& t, int64_t c, const char* what, const ch
 }
 }  // namespace
 
+namespace {
+const char* batch_norm_op(BnAct act) {
+  switch (act) {
+    case BnAct::none: return "batch_norm";
+    case BnAct::relu: return "batch_norm_relu";
+    case BnAct::relu6: return "batch_norm_relu6";
+  }
+  return "batch_norm";
+}
+}  // namespace
+
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps) {
+                  Tensor& running_var, bool training, double momentum, double eps, BnAct act) {
   HEMO_CHECK(x.dim() >= 2, "batch_norm: expected [N, C, ...] input, got ", x.str());
   check_same_place("batch_norm", {x, weight, bias, running_mean, running_var});
   const int64_t n = x.size(0), c = x.size(1), hw = n * c > 0 ? x.numel() / (n * c) : 0;
@@ -32,16 +43,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   check_channel_tensor(running_var, c, "running_var");
   HEMO_CHECK(eps > 0, "batch_norm: eps must be positive, got ", eps);
   Tensor y = Tensor::empty_like(x);
+  const char* op = batch_norm_op(act);
+  // The fused backward reads the mask from the output (an empty Tensor when there is no activation).
+  const Tensor out = act == BnAct::none ? Tensor() : y.detach();
 
   if (training) {
     HEMO_CHECK(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
                x.str());
     Tensor mean = Tensor::empty({c}, x.dtype(), x.device()), invstd = Tensor::empty({c}, x.dtype(), x.device());
-    dispatch("batch_norm", x, [&](auto backend, auto t) {
+    dispatch(op, x, [&](auto backend, auto t) {
       using T = decltype(t);
       batch_norm_train_fwd(backend, BatchNormTrainFwd<T>{.shape = {n, c, hw},
                                                          .momentum = momentum,
                                                          .eps = eps,
+                                                         .act = act,
                                                          .x = x.data<T>(),
                                                          .gamma = ptr<T>(weight),
                                                          .beta = ptr<T>(bias),
@@ -51,14 +66,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                          .save_mean = mean.data<T>(),
                                                          .save_invstd = invstd.data<T>()});
     });
-    record(y, "batch_norm", {x, weight, bias},
-           [n, c, hw, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
+    record(y, op, {x, weight, bias},
+           [op, act, n, c, hw, x, weight, bias, mean, invstd, out](const Tensor& gy) -> std::vector<Tensor> {
              Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                     gb = empty_if(bias.defined() && bias.requires_grad(), bias);
-             dispatch("batch_norm", gy, [&](auto backend, auto t) {
+             dispatch(op, gy, [&](auto backend, auto t) {
                using T = decltype(t);
                batch_norm_train_bwd(backend, BatchNormTrainBwd<T>{.shape = {n, c, hw},
+                                                                  .act = act,
                                                                   .x = x.data<T>(),
+                                                                  .y = ptr<T>(out),
                                                                   .gy = gy.data<T>(),
                                                                   .gamma = ptr<T>(weight),
                                                                   .save_mean = mean.data<T>(),
@@ -73,10 +90,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   }
 
   HEMO_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
-  dispatch("batch_norm", x, [&](auto backend, auto t) {
+  dispatch(op, x, [&](auto backend, auto t) {
     using T = decltype(t);
     batch_norm_eval_fwd(backend, BatchNormEvalFwd<T>{.shape = {n, c, hw},
                                                      .eps = eps,
+                                                     .act = act,
                                                      .x = x.data<T>(),
                                                      .gamma = ptr<T>(weight),
                                                      .beta = ptr<T>(bias),
@@ -86,15 +104,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   });
   if (!needs_grad({x, weight, bias})) return y;
   Tensor rm = running_mean.detach().clone(), rv = running_var.detach().clone();
-  record(y, "batch_norm", {x, weight, bias},
-         [n, c, hw, x, weight, bias, rm, rv, eps](const Tensor& gy) -> std::vector<Tensor> {
+  record(y, op, {x, weight, bias},
+         [op, act, n, c, hw, x, weight, bias, rm, rv, eps, out](const Tensor& gy) -> std::vector<Tensor> {
            Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                   gb = empty_if(bias.defined() && bias.requires_grad(), bias);
-           dispatch("batch_norm", gy, [&](auto backend, auto t) {
+           dispatch(op, gy, [&](auto backend, auto t) {
              using T = decltype(t);
              batch_norm_eval_bwd(backend, BatchNormEvalBwd<T>{.shape = {n, c, hw},
                                                               .eps = eps,
+                                                              .act = act,
                                                               .x = x.data<T>(),
+                                                              .y = ptr<T>(out),
                                                               .gy = gy.data<T>(),
                                                               .gamma = ptr<T>(weight),
                                                               .running_mean = rm.data<T>(),

@@ -1,6 +1,7 @@
 // Differentiable batch normalization and layer normalization over channel dimension 1 (math in
 // kernels/batchnorm.h and kernels/layernorm.h).
 #pragma once
+#include "kernels/batchnorm.h"
 #include "tensor/tensor.h"
 
 namespace hemo::nn {
@@ -14,8 +15,11 @@ namespace hemo::nn {
 //   eval:     normalize with running_mean / running_var (both required); an affine map of x.
 // Differentiable w.r.t. x, weight and bias in both modes. The eval backward uses a copy of the
 // running statistics taken at forward time, so a later update cannot change it.
+// act (relu, relu6): the activation applied in the same pass, one op "batch_norm_relu" /
+// "batch_norm_relu6" whose output and gradients are bit for bit those of batch_norm followed by
+// nn::activation (kernels/batchnorm.h); the backward keeps the output instead of the intermediate.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps);
+                  Tensor& running_var, bool training, double momentum, double eps, BnAct act = BnAct::none);
 
 // x: [N, C, ...] (a [N, C] row or an NCHW map); every position x[b, :, s] normalized over its C
 // values with the biased variance, then weight * xhat + bias: torch's LayerNorm(C) over the

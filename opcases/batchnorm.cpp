@@ -1,6 +1,7 @@
 // batchnorm (kernels/batchnorm.h): nn::batch_norm in training (batch statistics) and eval (running
 // statistics), with and without the affine parameters, without running statistics, MobileNetV3's
-// eps and momentum, 2-d [N, C] inputs, and the running statistics a training step leaves behind.
+// eps and momentum, 2-d [N, C] inputs, the running statistics a training step leaves behind, and
+// the fused ReLU / ReLU6 (".relu", ".relu6": torch's F.relu6(F.batch_norm(...))).
 // Inputs sit off (0, 1) so the statistics matter; forward copies the running statistics, which
 // training updates in place.
 #include "nn/ops_norm.h"
@@ -13,6 +14,7 @@ struct Variant {
   bool training, affine = true, running = true;
   double momentum = 0.1, eps = 1e-5;
   int stat = -1;  // 0 / 1: the output is the updated running mean / variance instead of y
+  BnAct act = BnAct::none;  // fused activation (nn/fusion.h)
 };
 
 const std::vector<Shape> kShapes = {{3, 4, 3, 5}, {5, 4}, {3, 5, 7, 13}, {3, 11}, {7, 3}, {3, 13, 7, 13}};
@@ -26,6 +28,7 @@ std::string name_of(const Variant& v) {
   if (!v.running) n += ".norunning";
   if (v.eps != 1e-5) n += cat(".eps", v.eps);
   if (v.stat >= 0) n += v.stat == 0 ? ".running_mean" : ".running_var";
+  if (v.act != BnAct::none) n += cat(".", bn_act_name(v.act));
   return n;
 }
 
@@ -48,7 +51,7 @@ void add_bn(const Variant& v) {
     Tensor none, w = v.affine ? in[1] : none, b = v.affine ? in[2] : none;
     const size_t r = v.affine ? 3 : 1;
     Tensor rm = v.running ? in[r].clone() : none, rv = v.running ? in[r + 1].clone() : none;
-    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps);
+    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps, v.act);
     return v.stat < 0 ? y : v.stat == 0 ? rm : rv;
   };
   const std::string w = v.affine ? "weight, bias" : "None, None";
@@ -59,6 +62,11 @@ void add_bn(const Variant& v) {
     const std::string rs = v.running ? "running_mean.clone(), running_var.clone()" : "None, None";
     c.torch = cat("F.batch_norm(x, ", rs, ", ", w, ", ", v.training ? "True" : "False", ", ", v.momentum, ", ", v.eps,
                   ")");
+    if (v.act != BnAct::none) c.torch = cat("F.", bn_act_name(v.act), "(", c.torch, ")");
+  }
+  if (v.act != BnAct::none) {
+    c.kinks = true;  // the activation's
+    c.bench = shapes({8, 96, 56, 56});  // activation.relu6's bench shape: the fused op against the two
   }
   c.tol.cuda_fwd = 2e-6;
   c.tol.cuda_bwd = 2e-5;
@@ -72,6 +80,14 @@ const Registrar reg([] {
     add_bn({.training = training, .momentum = 0.01, .eps = 1e-3});
   }
   add_bn({.training = true, .running = false});
+  // Fused activations: bit for bit batch norm then the activation (tests/unit/fusion_test.cpp); here
+  // against torch, the float64 gradient and the emulated CUDA kernels.
+  for (BnAct act : {BnAct::relu, BnAct::relu6}) {
+    add_bn({.training = true, .act = act});
+    add_bn({.training = false, .act = act});
+  }
+  add_bn({.training = true, .affine = false, .act = BnAct::relu6});
+  add_bn({.training = true, .running = false, .act = BnAct::relu});
   for (int stat : {0, 1}) {
     add_bn({.training = true, .stat = stat});
     add_bn({.training = true, .momentum = 0.01, .eps = 1e-3, .stat = stat});

@@ -13,6 +13,7 @@
 #include "hemo/version.h"
 #include "models/registry.h"
 #include "core/error.h"
+#include "nn/fusion.h"
 #include "tensor/rng.h"
 #include "tools/command.h"
 #if HEMO_WITH_CUDA
@@ -57,10 +58,14 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_flag_callback(
       "--no-memory-efficient", [&c] { c.memory_efficient = false; },
       "DenseNet: keep each layer's concatenation for backward instead of recomputing it (faster, more memory)");
+  cmd->add_flag_callback(
+      "--no-fusion", [&c] { c.fusion = false; },
+      "Run batch norm and the ReLU/ReLU6 after it as two ops instead of one fused op (to compare)");
 }
 
 Device prepare(ModelCase& c) {
   if (c.threads > 0) omp_set_num_threads(c.threads);
+  nn::set_fusion_enabled(c.fusion);
   HEMO_CHECK(c.precision == Precision::fp32, "bench: --precision ", option_name(c.precision),
              " does not run yet (fp32 only)");
   if (c.input_size == 0) c.input_size = models::model_spec(c.model).default_input;
@@ -97,6 +102,7 @@ std::vector<int64_t> synthetic_labels(int64_t n, int64_t num_classes) {
 nlohmann::json case_json(const ModelCase& c) {
   nlohmann::json j = {{"model", c.model}, {"input_size", c.input_size}, {"batch_size", c.batch_size}};
   if (models::model_spec(c.model).family == "densenet") j["memory_efficient"] = c.memory_efficient;
+  j["fusion"] = c.fusion;
   return j;
 }
 

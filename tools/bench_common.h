@@ -42,11 +42,12 @@ struct ModelCase {
   int warmup = 2, steps = 5;
   bool json = false;
   bool memory_efficient = true;  // DenseNet's checkpointed concatenations (models/densenet.h)
+  bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
-// --steps --json --no-memory-efficient to `cmd`, with `c`'s values as defaults.
+// --steps --json --no-memory-efficient --no-fusion to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
-// Applies --threads, checks the precision (fp32 only today), resolves the device and fills in
+// Applies --threads and --no-fusion, checks the precision (fp32 only today), resolves the device and fills in
 // the input size; returns the device.
 Device prepare(ModelCase& c);
 nn::ModulePtr make_model(const ModelCase& c, Device device);  // seeded, in training mode

@@ -123,6 +123,8 @@ void add_train_command(CLI::App& app) {
          "EfficientNet; negative: torchvision's 0.1-0.5 / 0.2)");
   flag(cmd, *f, "--memory-efficient,!--no-memory-efficient", &TrainConfig::memory_efficient,
        "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
+  flag(cmd, *f, "--fusion,!--no-fusion", &TrainConfig::fusion,
+       "Run batch norm and the ReLU/ReLU6 after it as one op (the same numbers; --no-fusion to compare speed)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
   flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
        "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");

@@ -26,7 +26,8 @@ bool may_change_on_resume(const std::string& key) {
   static const std::set<std::string> keys = {"epochs",   "patience", "max_minutes", "threads",   "device",
                                              "data",     "manifest", "out",         "resume",    "overwrite",
                                              "distributed", "world_size", "batch_size",  // these 3: below
-                                             "detect_anomaly", "skip_nonfinite", "memory_efficient"};
+                                             "detect_anomaly", "skip_nonfinite", "memory_efficient",
+                                             "fusion"};
   return keys.count(key) != 0;
 }
 

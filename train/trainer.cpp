@@ -18,6 +18,7 @@
 #include "kernels/precision.h"
 #include "models/aux_classifiers.h"
 #include "models/registry.h"
+#include "nn/fusion.h"
 #include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
 #include "nn/state_dict.h"
@@ -193,6 +194,7 @@ class Trainer {
   }
 
   void build_model() {
+    nn::set_fusion_enabled(config_.fusion);  // a speed switch: the same numbers either way (nn/fusion.h)
     // Two streams of the seed: initialization, and dropout (layers draw from the default generator
     // unless a model hands them its own; both are saved in every checkpoint).
     default_generator().set_state({config_.seed, 2, 0, 0});

@@ -1,21 +1,59 @@
 #include "kernels/batchnorm.h"
 
 #include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <vector>
 
-namespace hemo::cpu {
+#include "kernels/batchnorm_act.h"
+
+namespace hemo {
+
+const char* bn_act_name(BnAct a) {
+  switch (a) {
+    case BnAct::none: return "none";
+    case BnAct::relu: return "relu";
+    case BnAct::relu6: return "relu6";
+  }
+  return "?";
+}
+
+namespace cpu {
 
 namespace {
 // Work below this many elements stays on one thread.
 constexpr int64_t kParallelWork = 1 << 15;
+constexpr int kLanes = 8;
 
-// The sums of f(i) and g(i) over i in [0, len), in double, each over 8 interleaved partial sums:
-// one running double sum is a chain of dependent adds that GCC may not reorder (that would change
-// its rounding), so it ran at one element per add latency, and batch norm's statistics took as
-// long as a MobileNetV2's convolutions. Eight independent lanes vectorize; the total differs from
-// the sequential sum by rounding only (both are double sums of float terms).
+// Channel sums in double, each over 8 interleaved partial sums ("lanes": element i goes to lane
+// i mod 8, the tail past the last multiple of 8 to a ninth sum; the lanes are added pairwise at
+// the end). One running double sum is a chain of dependent adds that the compiler may not reorder
+// (that would change its rounding), so it ran at one element per add latency, and batch norm's
+// statistics took as long as a MobileNetV2's convolutions. For float data the lanes are four
+// two-double vectors, written with GCC's vector extensions: written as an array of 8 doubles, GCC
+// left the loop scalar (a convert, subtract, multiply and add per element), and the fused
+// backward was compute-bound. Both forms add the same terms in the same order, so the sums do not
+// depend on which one ran; they differ from the sequential sum by rounding only.
+using v2f = float __attribute__((vector_size(8)));
+using v2d = double __attribute__((vector_size(16)));
+
+inline v2d widen2(const float* p) {
+  v2f v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, v2d);
+}
+
+inline double fold_lanes(const v2d (&a)[4]) {
+  return ((a[0][0] + a[0][1]) + (a[1][0] + a[1][1])) + ((a[2][0] + a[2][1]) + (a[3][0] + a[3][1]));
+}
+
+inline double fold_lanes(const double (&a)[kLanes]) {
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// The generic form: sum over i of f(i) and g(i) (double data, the gradient checks' instantiation).
 template <class F, class G>
-inline void lane_sums(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) {
-  constexpr int kLanes = 8;
+inline void lane_sums2(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) {
   double af[kLanes] = {}, ag[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= len; i += kLanes)
@@ -25,51 +63,132 @@ inline void lane_sums(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) {
     }
   double tf = 0, tg = 0;
   for (; i < len; ++i) tf += f(i), tg += g(i);
-  sum_f += ((af[0] + af[1]) + (af[2] + af[3])) + ((af[4] + af[5]) + (af[6] + af[7])) + tf;
-  sum_g += ((ag[0] + ag[1]) + (ag[2] + ag[3])) + ((ag[4] + ag[5]) + (ag[6] + ag[7])) + tg;
+  sum_f += fold_lanes(af) + tf;
+  sum_g += fold_lanes(ag) + tg;
 }
 
-// Calls f(block) for each of the n contiguous hw-element blocks of channel k.
-template <class T, class F>
-inline void for_blocks(int64_t n, int64_t c, int64_t hw, int64_t k, T* base, F&& f) {
-  for (int64_t b = 0; b < n; ++b) f(base + (b * c + k) * hw);
-}
-
-// y = alpha x + shift over channel k.
+// sum(x) and sum((x - mean)^2) of one block (with_dev false: the first only).
 template <class T>
+inline void block_stats(const T* x, int64_t len, double mean, bool with_dev, double& sum, double& ss) {
+  if constexpr (std::is_same_v<T, float>) {
+    const v2d m = {mean, mean};
+    v2d a[4] = {}, q[4] = {};
+    int64_t i = 0;
+    if (with_dev) {
+      for (; i + kLanes <= len; i += kLanes)
+        for (int j = 0; j < 4; ++j) {
+          const v2d d = widen2(x + i + 2 * j) - m;
+          q[j] += d * d;
+        }
+    } else {
+      for (; i + kLanes <= len; i += kLanes)
+        for (int j = 0; j < 4; ++j) a[j] += widen2(x + i + 2 * j);
+    }
+    double ta = 0, tq = 0;
+    for (; i < len; ++i) {
+      const double d = x[i] - mean;
+      ta += x[i], tq += d * d;
+    }
+    if (with_dev) {
+      ss += fold_lanes(q) + tq;
+    } else {
+      sum += fold_lanes(a) + ta;
+    }
+  } else {
+    double unused = 0;
+    if (with_dev) {
+      lane_sums2(len, [x, mean](int64_t i) { return (x[i] - mean) * (x[i] - mean); }, [](int64_t) { return 0.0; }, ss,
+                 unused);
+    } else {
+      lane_sums2(len, [x](int64_t i) { return static_cast<double>(x[i]); }, [](int64_t) { return 0.0; }, sum, unused);
+    }
+  }
+}
+
+// sum(g) and sum(g (x - mean)) of one block.
+template <class T>
+inline void block_grad_sums(const T* g, const T* x, int64_t len, double mean, double& sum_g, double& sum_g_xc) {
+  if constexpr (std::is_same_v<T, float>) {
+    const v2d m = {mean, mean};
+    v2d a[4] = {}, b[4] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes)
+      for (int j = 0; j < 4; ++j) {
+        const v2d gd = widen2(g + i + 2 * j);
+        a[j] += gd;
+        b[j] += gd * (widen2(x + i + 2 * j) - m);
+      }
+    double ta = 0, tb = 0;
+    for (; i < len; ++i) ta += g[i], tb += static_cast<double>(g[i]) * (x[i] - mean);
+    sum_g += fold_lanes(a) + ta;
+    sum_g_xc += fold_lanes(b) + tb;
+  } else {
+    lane_sums2(len, [g](int64_t i) { return static_cast<double>(g[i]); },
+               [g, x, mean](int64_t i) { return static_cast<double>(g[i]) * (x[i] - mean); }, sum_g, sum_g_xc);
+  }
+}
+
+// The start of batch b's hw-element block of channel k.
+template <class T>
+inline T* block(T* base, int64_t b, int64_t c, int64_t hw, int64_t k) {
+  return base ? base + (b * c + k) * hw : nullptr;
+}
+
+// y = act(alpha x + shift) over channel k.
+template <BnAct A, class T>
 inline void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, T* y, double alpha, double shift) {
   const T a = static_cast<T>(alpha), s = static_cast<T>(shift);
   for (int64_t b = 0; b < n; ++b) {
-    const T* xb = x + (b * c + k) * hw;
-    T* yb = y + (b * c + k) * hw;
-    for (int64_t i = 0; i < hw; ++i) yb[i] = xb[i] * a + s;
+    const T* xb = block(x, b, c, hw, k);
+    T* yb = block(y, b, c, hw, k);
+    for (int64_t i = 0; i < hw; ++i) yb[i] = bn_act::forward(A, xb[i] * a + s);
   }
 }
-}  // namespace
 
-template <class T>
-void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
+// The masked gradient g of one hw-element block: gy itself without an activation, else written
+// into `scratch`. Computed in a loop of its own: inside the double sums below, GCC compiled the
+// select to a branch per element.
+template <BnAct A, class T>
+inline const T* masked_block(const T* yb, const T* gb, int64_t hw, T* scratch) {
+  if constexpr (A == BnAct::none) {
+    return gb;
+  } else {
+    for (int64_t i = 0; i < hw; ++i) scratch[i] = bn_act::grad(A, yb[i], gb[i]);
+    return scratch;
+  }
+}
+
+// sum(g) and sum(g (x - mean)) over channel k, g the masked gradient; with an activation, the
+// channel's g is left in scratch[0, n hw) for the input gradient's pass, which then reads neither
+// y nor gy again (the fused backward moves 5 tensors' worth of memory, not 7).
+template <BnAct A, class T>
+inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* y, const T* gy,
+                              double mean, T* scratch, double& sum_g, double& sum_g_xc) {
+  sum_g = 0;
+  sum_g_xc = 0;
+  for (int64_t b = 0; b < n; ++b) {
+    const T* xb = block(x, b, c, hw, k);
+    const T* g = masked_block<A>(block(y, b, c, hw, k), block(gy, b, c, hw, k), hw, scratch + b * hw);
+    block_grad_sums(g, xb, hw, mean, sum_g, sum_g_xc);
+  }
+}
+
+template <BnAct A, class T>
+void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T* x = a.x;
   const int64_t M = n * hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
-    double sum = 0, unused = 0;
-    for_blocks(n, c, hw, k, x, [&](const T* xb) {
-      lane_sums(hw, [xb](int64_t i) { return static_cast<double>(xb[i]); }, [](int64_t) { return 0.0; }, sum, unused);
-    });
+    double sum = 0, ss = 0, unused = 0;
+    for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, 0.0, false, sum, unused);
     const double mean = sum / static_cast<double>(M);
-    double ss = 0;  // two passes: no cancellation in E[x^2] - mean^2
-    for_blocks(n, c, hw, k, x, [&](const T* xb) {
-      lane_sums(hw, [xb, mean](int64_t i) {
-        const double d = xb[i] - mean;
-        return d * d;
-      }, [](int64_t) { return 0.0; }, ss, unused);
-    });
+    // two passes: no cancellation in E[x^2] - mean^2
+    for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, mean, true, unused, ss);
     const double var = ss / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
-    affine_channel(n, c, hw, k, x, a.y, g * invstd, b - mean * g * invstd);
+    affine_channel<A>(n, c, hw, k, x, a.y, g * invstd, b - mean * g * invstd);
     a.save_mean[k] = static_cast<T>(mean);
     a.save_invstd[k] = static_cast<T>(invstd);
     const double momentum = a.momentum;
@@ -81,82 +200,98 @@ void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
   }
 }
 
-template <class T>
-void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
+template <BnAct A, class T>
+void eval_fwd(const BatchNormEvalFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
-    affine_channel(n, c, hw, k, a.x, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
+    affine_channel<A>(n, c, hw, k, a.x, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
   }
 }
 
-namespace {
-// sum(gy) and sum(gy (x - mean)) over channel k.
-template <class T>
-inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* gy, double mean,
-                              double& sum_gy, double& sum_gy_xc) {
-  sum_gy = 0;
-  sum_gy_xc = 0;
-  for (int64_t b = 0; b < n; ++b) {
-    const T* xb = x + (b * c + k) * hw;
-    const T* gb = gy + (b * c + k) * hw;
-    lane_sums(hw, [gb](int64_t i) { return static_cast<double>(gb[i]); },
-              [gb, xb, mean](int64_t i) { return static_cast<double>(gb[i]) * (xb[i] - mean); }, sum_gy, sum_gy_xc);
+template <BnAct A, class T>
+void train_bwd(const BatchNormTrainBwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
+  const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
+  const double M = static_cast<double>(n * hw);
+#pragma omp parallel if (n * c * hw > kParallelWork)
+  {
+    std::vector<T> scratch(A == BnAct::none ? 0 : static_cast<size_t>(n * hw));  // one channel's g
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < c; ++k) {
+      const double mean = a.save_mean[k], invstd = a.save_invstd[k];
+      double sum_g, sum_g_xc;
+      channel_grad_sums<A>(n, c, hw, k, x, y, gy, mean, scratch.data(), sum_g, sum_g_xc);
+      const double sum_g_xhat = sum_g_xc * invstd;
+      if (gbeta) gbeta[k] = static_cast<T>(sum_g);
+      if (ggamma) ggamma[k] = static_cast<T>(sum_g_xhat);
+      if (!gx) continue;
+      // gx = gamma invstd (g - sum_g / M - xhat sum_g_xhat / M), xhat = (x - mean) invstd
+      const double gm = gamma ? static_cast<double>(gamma[k]) : 1.0;
+      const T coef = static_cast<T>(gm * invstd);
+      const T proj = static_cast<T>(sum_g_xhat * invstd / M);  // multiplies (x - mean)
+      const T mean_g = static_cast<T>(sum_g / M), mu = static_cast<T>(mean);
+      for (int64_t b = 0; b < n; ++b) {
+        const T* xb = block(x, b, c, hw, k);
+        const T* g = A == BnAct::none ? block(gy, b, c, hw, k) : scratch.data() + b * hw;
+        T* ob = block(gx, b, c, hw, k);
+        for (int64_t i = 0; i < hw; ++i) ob[i] = coef * (g[i] - mean_g - (xb[i] - mu) * proj);
+      }
+    }
+  }
+}
+
+template <BnAct A, class T>
+void eval_bwd(const BatchNormEvalBwd<T>& a) {
+  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
+  const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
+#pragma omp parallel if (n * c * hw > kParallelWork)
+  {
+    std::vector<T> scratch(A == BnAct::none ? 0 : static_cast<size_t>(n * hw));  // one channel's g
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < c; ++k) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
+      if (gbeta || ggamma) {
+        double sum_g, sum_g_xc;
+        channel_grad_sums<A>(n, c, hw, k, x, y, gy, static_cast<double>(a.running_mean[k]), scratch.data(), sum_g,
+                             sum_g_xc);
+        if (gbeta) gbeta[k] = static_cast<T>(sum_g);
+        if (ggamma) ggamma[k] = static_cast<T>(sum_g_xc * invstd);
+      }
+      if (!gx) continue;
+      const T coef = static_cast<T>((gamma ? static_cast<double>(gamma[k]) : 1.0) * invstd), zero = static_cast<T>(0.0);
+      for (int64_t b = 0; b < n; ++b) {
+        const T* g = masked_block<A>(block(y, b, c, hw, k), block(gy, b, c, hw, k), hw, scratch.data() + b * hw);
+        T* ob = block(gx, b, c, hw, k);
+        for (int64_t i = 0; i < hw; ++i) ob[i] = g[i] * coef + zero;
+      }
+    }
   }
 }
 }  // namespace
 
 template <class T>
+void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
+  bn_act::with_kind(a.act, [&](auto kind) { train_fwd<kind.value>(a); });
+}
+
+template <class T>
+void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
+  bn_act::with_kind(a.act, [&](auto kind) { eval_fwd<kind.value>(a); });
+}
+
+template <class T>
 void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
-  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
-  const T *x = a.x, *gy = a.gy, *gamma = a.gamma, *save_mean = a.save_mean, *save_invstd = a.save_invstd;
-  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
-  const double M = static_cast<double>(n * hw);
-#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
-  for (int64_t k = 0; k < c; ++k) {
-    const double mean = save_mean[k], invstd = save_invstd[k];
-    double sum_gy, sum_gy_xc;
-    channel_grad_sums(n, c, hw, k, x, gy, mean, sum_gy, sum_gy_xc);
-    const double sum_gy_xhat = sum_gy_xc * invstd;
-    if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
-    if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xhat);
-    if (!gx) continue;
-    // gx = gamma invstd (gy - sum_gy / M - xhat sum_gy_xhat / M), xhat = (x - mean) invstd
-    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
-    const T coef = static_cast<T>(g * invstd);
-    const T proj = static_cast<T>(sum_gy_xhat * invstd / M);  // multiplies (x - mean)
-    const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
-    for (int64_t b = 0; b < n; ++b) {
-      const T* xb = x + (b * c + k) * hw;
-      const T* gb = gy + (b * c + k) * hw;
-      T* ob = gx + (b * c + k) * hw;
-      for (int64_t i = 0; i < hw; ++i) ob[i] = coef * (gb[i] - mean_gy - (xb[i] - mu) * proj);
-    }
-  }
+  bn_act::with_kind(a.act, [&](auto kind) { train_bwd<kind.value>(a); });
 }
 
 template <class T>
 void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
-  const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
-  const T *x = a.x, *gy = a.gy, *gamma = a.gamma, *running_mean = a.running_mean, *running_var = a.running_var;
-  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
-  const double eps = a.eps;
-#pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
-  for (int64_t k = 0; k < c; ++k) {
-    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[k]) + eps);
-    if (gbeta || ggamma) {
-      double sum_gy, sum_gy_xc;
-      channel_grad_sums(n, c, hw, k, x, gy, static_cast<double>(running_mean[k]), sum_gy, sum_gy_xc);
-      if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
-      if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xc * invstd);
-    }
-    if (gx) {
-      const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
-      affine_channel(n, c, hw, k, gy, gx, g * invstd, 0.0);
-    }
-  }
+  bn_act::with_kind(a.act, [&](auto kind) { eval_bwd<kind.value>(a); });
 }
 
 #define HEMO_BN_INSTANTIATE(T)                                              \
@@ -168,4 +303,5 @@ HEMO_BN_INSTANTIATE(float)
 HEMO_BN_INSTANTIATE(double)
 #undef HEMO_BN_INSTANTIATE
 
-}  // namespace hemo::cpu
+}  // namespace cpu
+}  // namespace hemo

@@ -2,8 +2,10 @@
 // one block per channel, accumulating in double as the CPU reference does, with the same two-pass
 // variance; the per-element maps use the same float coefficients the reference computes, and this
 // file is compiled with -fmad=false (kernels/CMakeLists.txt) so that they round as the CPU does.
+// The fused activation (BnAct) is a uniform runtime branch per element (kernels/batchnorm_act.h).
 #include "core/cuda/device_buffer.h"
 #include "kernels/batchnorm.h"
+#include "kernels/batchnorm_act.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace hemo::cuda {
@@ -40,7 +42,7 @@ __global__ void train_fwd_kernel(const BatchNormTrainFwd<T> args) {
   T* __restrict__ y = args.y;
   for (int64_t j : block_stride(M)) {
     const int64_t at = channel_index(j, c, hw, k);
-    y[at] = x[at] * a + shift;
+    y[at] = bn_act::forward(args.act, x[at] * a + shift);
   }
   if (threadIdx.x == 0) {
     args.save_mean[k] = static_cast<T>(mean);
@@ -53,14 +55,21 @@ __global__ void train_fwd_kernel(const BatchNormTrainFwd<T> args) {
   }
 }
 
-// sum(gy) and sum(gy (x - mean)) over channel k, returned to every thread of the block.
+// The masked gradient at `at`: gy where act' is 1 (read from the fused output y), else 0.
 template <class T>
-__device__ void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* gy, double mean,
-                                  double& sum_gy, double& sum_gy_xc) {
+__device__ inline T masked(BnAct act, const T* y, const T* gy, int64_t at) {
+  return act == BnAct::none ? gy[at] : bn_act::grad(act, y[at], gy[at]);
+}
+
+// sum(g) and sum(g (x - mean)) over channel k, g the masked gradient, returned to every thread of
+// the block.
+template <class T>
+__device__ void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, BnAct act, const T* x, const T* y,
+                                  const T* gy, double mean, double& sum_gy, double& sum_gy_xc) {
   double s1 = 0, s2 = 0;
   for (int64_t j : block_stride(n * hw)) {
     const int64_t at = channel_index(j, c, hw, k);
-    const double g = static_cast<double>(gy[at]);
+    const double g = static_cast<double>(masked(act, y, gy, at));
     s1 += g;
     s2 += g * (static_cast<double>(x[at]) - mean);
   }
@@ -80,7 +89,7 @@ __global__ void train_bwd_kernel(const BatchNormTrainBwd<T> args) {
   const double M = static_cast<double>(n * hw);
   const double mean = args.save_mean[k], invstd = args.save_invstd[k];
   double sum_gy, sum_gy_xc;
-  channel_grad_sums(n, c, hw, k, x, gy, mean, sum_gy, sum_gy_xc);
+  channel_grad_sums(n, c, hw, k, args.act, x, args.y, gy, mean, sum_gy, sum_gy_xc);
   const double sum_gy_xhat = sum_gy_xc * invstd;
   if (threadIdx.x == 0) {
     if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
@@ -93,7 +102,7 @@ __global__ void train_bwd_kernel(const BatchNormTrainBwd<T> args) {
   const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
   for (int64_t j : block_stride(n * hw)) {
     const int64_t at = channel_index(j, c, hw, k);
-    gx[at] = a * (gy[at] - mean_gy - (x[at] - mu) * proj);
+    gx[at] = a * (masked(args.act, args.y, gy, at) - mean_gy - (x[at] - mu) * proj);
   }
 }
 
@@ -111,23 +120,30 @@ __global__ void eval_coef_kernel(int64_t c, const T* __restrict__ gamma, const T
   }
 }
 
+// out = act(in coef + shift), the eval forward; or, with `mask` (the fused output y) given,
+// out = masked(in) coef + shift, the eval input gradient.
 template <class T>
-__global__ void affine_kernel(int64_t total, int64_t c, int64_t hw, const T* __restrict__ in,
-                              const T* __restrict__ coef, T* __restrict__ out) {
+__global__ void affine_kernel(int64_t total, int64_t c, int64_t hw, BnAct act, const T* __restrict__ in,
+                              const T* __restrict__ mask, const T* __restrict__ coef, T* __restrict__ out) {
   for (int64_t i : grid_stride(total)) {
     const int64_t k = (i / hw) % c;
-    out[i] = in[i] * coef[2 * k] + coef[2 * k + 1];
+    if (mask) {
+      out[i] = masked(act, mask, in, i) * coef[2 * k] + coef[2 * k + 1];
+    } else {
+      out[i] = bn_act::forward(act, in[i] * coef[2 * k] + coef[2 * k + 1]);
+    }
   }
 }
 
 template <class T>
-__global__ void eval_param_grad_kernel(int64_t n, int64_t c, int64_t hw, const T* __restrict__ x,
-                                       const T* __restrict__ gy, const T* __restrict__ running_mean,
+__global__ void eval_param_grad_kernel(int64_t n, int64_t c, int64_t hw, BnAct act, const T* __restrict__ x,
+                                       const T* __restrict__ y, const T* __restrict__ gy,
+                                       const T* __restrict__ running_mean,
                                        const T* __restrict__ running_var, double eps, T* __restrict__ ggamma,
                                        T* __restrict__ gbeta) {
   const int64_t k = blockIdx.x;
   double sum_gy, sum_gy_xc;
-  channel_grad_sums(n, c, hw, k, x, gy, static_cast<double>(running_mean[k]), sum_gy, sum_gy_xc);
+  channel_grad_sums(n, c, hw, k, act, x, y, gy, static_cast<double>(running_mean[k]), sum_gy, sum_gy_xc);
   if (threadIdx.x == 0) {
     const double invstd = 1.0 / sqrt(static_cast<double>(running_var[k]) + eps);
     if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
@@ -135,17 +151,19 @@ __global__ void eval_param_grad_kernel(int64_t n, int64_t c, int64_t hw, const T
   }
 }
 
-// y = coef-affine(x) with the eval coefficients.
+// affine_kernel with the eval coefficients: the forward (with_shift, mask null) or the input
+// gradient (no shift; mask the fused output when act is not none).
 template <class T>
-void eval_affine(int64_t n, int64_t c, int64_t hw, const T* in, const T* gamma, const T* beta, const T* running_mean,
-                 const T* running_var, double eps, bool with_shift, T* out) {
+void eval_affine(int64_t n, int64_t c, int64_t hw, BnAct act, const T* in, const T* mask, const T* gamma,
+                 const T* beta, const T* running_mean, const T* running_var, double eps, bool with_shift, T* out) {
   const int64_t total = n * c * hw;
   if (c == 0) return;
   DeviceBuffer coef(static_cast<size_t>(2 * c) * sizeof(T));
   HEMO_LAUNCH(eval_coef_kernel<T>, grid_for(c, kThreads), kThreads, 0,
       c, gamma, beta, running_mean, running_var, eps, with_shift, coef.as<T>());
   if (total == 0) return;
-  HEMO_LAUNCH(affine_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, c, hw, in, coef.as<T>(), out);
+  HEMO_LAUNCH(affine_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, c, hw, act, in, mask, coef.as<T>(),
+              out);
 }
 }  // namespace
 
@@ -158,7 +176,8 @@ void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
 template <class T>
 void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
   const auto& s = a.shape;
-  eval_affine(s.n, s.c, s.hw, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.eps, true, a.y);
+  eval_affine(s.n, s.c, s.hw, a.act, a.x, static_cast<const T*>(nullptr), a.gamma, a.beta, a.running_mean,
+              a.running_var, a.eps, true, a.y);
 }
 
 template <class T>
@@ -173,11 +192,11 @@ void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
   if (s.c == 0) return;
   if (a.ggamma || a.gbeta) {
     HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(s.c), kReduceThreads, 0,
-        s.n, s.c, s.hw, a.x, a.gy, a.running_mean, a.running_var, a.eps, a.ggamma, a.gbeta);
+        s.n, s.c, s.hw, a.act, a.x, a.y, a.gy, a.running_mean, a.running_var, a.eps, a.ggamma, a.gbeta);
   }
   if (a.gx)
-    eval_affine(s.n, s.c, s.hw, a.gy, a.gamma, static_cast<const T*>(nullptr), a.running_mean, a.running_var, a.eps,
-                false, a.gx);
+    eval_affine(s.n, s.c, s.hw, a.act, a.gy, a.act == BnAct::none ? static_cast<const T*>(nullptr) : a.y, a.gamma,
+                static_cast<const T*>(nullptr), a.running_mean, a.running_var, a.eps, false, a.gx);
 }
 
 #define HEMO_BN_INSTANTIATE(T)                                              \

@@ -78,3 +78,28 @@ TEST_CASE("autograd: NoGradGuard records nothing; reshape routes gradients back"
   CHECK(x.grad().shape() == Shape{2, 2});
   CHECK(x.grad().to_vector<float>() == std::vector<float>{0, 2, 0, 4});
 }
+
+TEST_CASE("autograd: gradients summed in place never overwrite a tensor someone else holds") {
+  // a reaches the loss three times: twice through one add (its backward hands the same tensor to
+  // both inputs) and once more; s's gradient is kept by a hook; the seed is the caller's; a
+  // second backward adds to the leaf's gradient.
+  Tensor x = Tensor::from_vector<float>({1, -2, 3}, {3}).requires_grad_();
+  Tensor a = scale(x, 3.0);
+  a.retain_grad();
+  Tensor s = add(a, a);
+  Tensor seen;
+  s.register_hook([&seen](const Tensor& g) {
+    seen = g;
+    return Tensor();
+  });
+  Tensor b = add(s, a);  // b = 3a, db/dx = 9
+  const Tensor seed = Tensor::from_vector<float>({1, 2, -4}, {3});
+  b.backward(seed);
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{9, 18, -36});
+  CHECK(a.grad().to_vector<float>() == std::vector<float>{3, 6, -12});
+  CHECK(seen.to_vector<float>() == std::vector<float>{1, 2, -4});  // s's own gradient, as the hook saw it
+  CHECK(seed.to_vector<float>() == std::vector<float>{1, 2, -4});  // the caller's seed is untouched
+  scale(x, 1.0).backward(seed);
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{10, 20, -40});
+  CHECK(seed.to_vector<float>() == std::vector<float>{1, 2, -4});
+}

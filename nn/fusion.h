@@ -1,0 +1,33 @@
+// Module fusion: a BatchNorm2d followed by a ReLU or ReLU6 runs as one op, nn::batch_norm with the
+// activation fused (kernels/batchnorm.h): one pass over memory in the forward, the mask read from
+// the output in the backward, and no intermediate map kept. Outputs, gradients and running
+// statistics are bit for bit those of the two modules run in turn, so fusion is a speed switch.
+//
+// Where it applies: Sequential::forward fuses such adjacent children (torchvision's
+// Conv2dNormActivation in MobileNet, EfficientNet, ...), and model code calls bn_act for a pair it
+// runs by hand (ResNet's conv -> bn -> relu). A pair is fused when fusion is on, `bn` is a
+// BatchNorm2d without cross-process synchronization (nn::sync_batch_norm runs unfused), `act` an
+// Act of kind relu or relu6, and neither module has forward hooks (Grad-CAM's target keeps its own
+// output). The module observer (`hemo profile`, anomaly detection) sees a fused pair as `bn`'s
+// forward; `act` is not entered.
+#pragma once
+#include "kernels/activation.h"
+#include "nn/module.h"
+
+namespace hemo::nn {
+
+// Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train` and `profile`
+// turns it off to compare.
+void set_fusion_enabled(bool on);
+bool fusion_enabled();
+
+// Whether bn_act(bn, act, x) runs one fused op.
+bool fusable(const Module& bn, const Module& act);
+
+// act(bn(x)): fused when fusable, else through the two modules' operator().
+Tensor bn_act(Module& bn, Module& act, const Tensor& x);
+// nn::activation(act, bn(x)) for model code that applies the activation as a function
+// (GoogLeNet's and Inception's BasicConv2d): fused on the same conditions, for relu and relu6.
+Tensor bn_act(Module& bn, Activation act, const Tensor& x);
+
+}  // namespace hemo::nn
