@@ -3,8 +3,8 @@
 // Takes the weights the run tested (best.safetensors when it restored its best epoch, else
 // last.safetensors), drops the optimizer buffers and the training state, and writes them with the
 // model metadata plus hemo.shipped.* (name, test accuracy and image count from RUN/metrics.json,
-// the resolved configuration, this binary's commit). The run's split manifest is copied beside the
-// output under --manifest-name; shipped models share one, so an existing manifest there must be
+// the resolved configuration, this binary's commit). The run's split manifest (RUN/split.csv, or
+// the file it was trained on with --manifest) is copied beside the output under --manifest-name; shipped models share one, so an existing manifest there must be
 // byte-identical (an ensemble is only judged fairly on images none of its members trained on).
 #include "tools/command.h"
 
@@ -78,10 +78,15 @@ void run_package(const PackageOptions& o) {
   md["hemo.shipped.recipe"] = config.dump();
   md["hemo.shipped.commit"] = hemo::commit();
 
-  const std::string split = read_text(run / "split.csv");
+  // The run's split: RUN/split.csv, or the manifest it was given with --manifest (it writes none then).
+  const std::string given = config.value("manifest", std::string());
+  const fs::path split_file = !given.empty() && !fs::exists(run / "split.csv") ? fs::path(given) : run / "split.csv";
+  HEMO_CHECK(fs::exists(split_file), split_file.string(), ": the run's split manifest is missing",
+             given.empty() ? " (is it a finished `hemo train` run?)" : " (the run was trained with --manifest on it)");
+  const std::string split = read_text(split_file);
   const fs::path manifest = (out.has_parent_path() ? out.parent_path() : fs::path(".")) / o.manifest_name;
   if (fs::exists(manifest))
-    HEMO_CHECK(read_text(manifest) == split, manifest.string(), " holds another split than ", (run / "split.csv").string(),
+    HEMO_CHECK(read_text(manifest) == split, manifest.string(), " holds another split than ", split_file.string(),
                ": shipped models share one test split (train on it with --manifest ", manifest.string(), ")");
   else
     std::ofstream(manifest, std::ios::binary) << split;
@@ -96,7 +101,7 @@ void run_package(const PackageOptions& o) {
 void add_package_command(CLI::App& app) {
   auto o = std::make_shared<PackageOptions>();
   CLI::App* cmd = app.add_subcommand("package", "Make a finished training run a shipped model (weights/MODELS.md)");
-  cmd->add_option("--run", o->run, "Run directory of `hemo train` (its weights, metrics.json, config.json, split.csv)")
+  cmd->add_option("--run", o->run, "Run directory of `hemo train` (its weights, metrics.json, config.json, and split.csv or the --manifest it used)")
       ->required();
   cmd->add_option("--out", o->out, "Model file to write, NAME.safetensors (NAME becomes its shipped name)")->required();
   cmd->add_option("--manifest-name", o->manifest_name, "File name of the split manifest written beside it")
