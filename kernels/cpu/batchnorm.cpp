@@ -29,31 +29,45 @@ constexpr int kLanes = 8;
 // i mod 8, the tail past the last multiple of 8 to a ninth sum; the lanes are added pairwise at
 // the end). One running double sum is a chain of dependent adds that the compiler may not reorder
 // (that would change its rounding), so it ran at one element per add latency, and batch norm's
-// statistics took as long as a MobileNetV2's convolutions. For float data the lanes are four
-// two-double vectors, written with GCC's vector extensions: written as an array of 8 doubles, GCC
+// statistics took as long as a MobileNetV2's convolutions. For float data the lanes are two
+// four-double vectors, written with GCC's vector extensions: written as an array of 8 doubles, GCC
 // left the loop scalar (a convert, subtract, multiply and add per element), and the fused
 // backward was compute-bound. Both forms add the same terms in the same order, so the sums do not
 // depend on which one ran; they differ from the sequential sum by rounding only.
-using v2f = float __attribute__((vector_size(8)));
-using v2d = double __attribute__((vector_size(16)));
+//
+// The four entry points are compiled twice, for AVX2 and for the x86-64 baseline, and the loader
+// picks one (GCC's target_clones): a four-double vector is one AVX2 register but two SSE2 ones,
+// and these loops are bound by their double arithmetic, not by memory (1.8x on a 32x96x64x64
+// forward, one thread). AVX2 without FMA: the same operations in the same order, so either clone
+// gives the same bits. Vectors are passed by reference only: a by-value vector wider than the
+// baseline's registers would change the calling convention between the clones.
+#if defined(__GNUC__) && !defined(__clang__)
+#define HEMO_BN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HEMO_BN_CLONES
+#endif
+// The helpers below are forced inline so that each clone gets its own copy of their loops.
+#define HEMO_BN_INLINE inline __attribute__((always_inline))
+using v4f = float __attribute__((vector_size(16)));
+using v4d = double __attribute__((vector_size(32)));
 
-inline v2d widen2(const float* p) {
-  v2f v;
+HEMO_BN_INLINE void widen4(const float* p, v4d& out) {
+  v4f v;
   std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, v2d);
+  out = __builtin_convertvector(v, v4d);
 }
 
-inline double fold_lanes(const v2d (&a)[4]) {
-  return ((a[0][0] + a[0][1]) + (a[1][0] + a[1][1])) + ((a[2][0] + a[2][1]) + (a[3][0] + a[3][1]));
+HEMO_BN_INLINE double fold_lanes(const v4d (&a)[2]) {
+  return ((a[0][0] + a[0][1]) + (a[0][2] + a[0][3])) + ((a[1][0] + a[1][1]) + (a[1][2] + a[1][3]));
 }
 
-inline double fold_lanes(const double (&a)[kLanes]) {
+HEMO_BN_INLINE double fold_lanes(const double (&a)[kLanes]) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
 // The generic form: sum over i of f(i) and g(i) (double data, the gradient checks' instantiation).
 template <class F, class G>
-inline void lane_sums2(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) {
+HEMO_BN_INLINE void lane_sums2(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) {
   double af[kLanes] = {}, ag[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= len; i += kLanes)
@@ -69,20 +83,26 @@ inline void lane_sums2(int64_t len, F&& f, G&& g, double& sum_f, double& sum_g) 
 
 // sum(x) and sum((x - mean)^2) of one block (with_dev false: the first only).
 template <class T>
-inline void block_stats(const T* x, int64_t len, double mean, bool with_dev, double& sum, double& ss) {
+HEMO_BN_INLINE void block_stats(const T* x, int64_t len, double mean, bool with_dev, double& sum, double& ss) {
   if constexpr (std::is_same_v<T, float>) {
-    const v2d m = {mean, mean};
-    v2d a[4] = {}, q[4] = {};
+    const v4d m = {mean, mean, mean, mean};
+    v4d a[2] = {}, q[2] = {};
     int64_t i = 0;
     if (with_dev) {
       for (; i + kLanes <= len; i += kLanes)
-        for (int j = 0; j < 4; ++j) {
-          const v2d d = widen2(x + i + 2 * j) - m;
+        for (int j = 0; j < 2; ++j) {
+          v4d d;
+          widen4(x + i + 4 * j, d);
+          d -= m;
           q[j] += d * d;
         }
     } else {
       for (; i + kLanes <= len; i += kLanes)
-        for (int j = 0; j < 4; ++j) a[j] += widen2(x + i + 2 * j);
+        for (int j = 0; j < 2; ++j) {
+          v4d v;
+          widen4(x + i + 4 * j, v);
+          a[j] += v;
+        }
     }
     double ta = 0, tq = 0;
     for (; i < len; ++i) {
@@ -107,16 +127,18 @@ inline void block_stats(const T* x, int64_t len, double mean, bool with_dev, dou
 
 // sum(g) and sum(g (x - mean)) of one block.
 template <class T>
-inline void block_grad_sums(const T* g, const T* x, int64_t len, double mean, double& sum_g, double& sum_g_xc) {
+HEMO_BN_INLINE void block_grad_sums(const T* g, const T* x, int64_t len, double mean, double& sum_g, double& sum_g_xc) {
   if constexpr (std::is_same_v<T, float>) {
-    const v2d m = {mean, mean};
-    v2d a[4] = {}, b[4] = {};
+    const v4d m = {mean, mean, mean, mean};
+    v4d a[2] = {}, b[2] = {};
     int64_t i = 0;
     for (; i + kLanes <= len; i += kLanes)
-      for (int j = 0; j < 4; ++j) {
-        const v2d gd = widen2(g + i + 2 * j);
+      for (int j = 0; j < 2; ++j) {
+        v4d gd, xd;
+        widen4(g + i + 4 * j, gd);
+        widen4(x + i + 4 * j, xd);
         a[j] += gd;
-        b[j] += gd * (widen2(x + i + 2 * j) - m);
+        b[j] += gd * (xd - m);
       }
     double ta = 0, tb = 0;
     for (; i < len; ++i) ta += g[i], tb += static_cast<double>(g[i]) * (x[i] - mean);
@@ -130,13 +152,13 @@ inline void block_grad_sums(const T* g, const T* x, int64_t len, double mean, do
 
 // The start of batch b's hw-element block of channel k.
 template <class T>
-inline T* block(T* base, int64_t b, int64_t c, int64_t hw, int64_t k) {
+HEMO_BN_INLINE T* block(T* base, int64_t b, int64_t c, int64_t hw, int64_t k) {
   return base ? base + (b * c + k) * hw : nullptr;
 }
 
 // y = act(alpha x + shift) over channel k.
 template <BnAct A, class T>
-inline void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, T* y, double alpha, double shift) {
+HEMO_BN_INLINE void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, T* y, double alpha, double shift) {
   const T a = static_cast<T>(alpha), s = static_cast<T>(shift);
   for (int64_t b = 0; b < n; ++b) {
     const T* xb = block(x, b, c, hw, k);
@@ -149,7 +171,7 @@ inline void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T*
 // into `scratch`. Computed in a loop of its own: inside the double sums below, GCC compiled the
 // select to a branch per element.
 template <BnAct A, class T>
-inline const T* masked_block(const T* yb, const T* gb, int64_t hw, T* scratch) {
+HEMO_BN_INLINE const T* masked_block(const T* yb, const T* gb, int64_t hw, T* scratch) {
   if constexpr (A == BnAct::none) {
     return gb;
   } else {
@@ -162,7 +184,7 @@ inline const T* masked_block(const T* yb, const T* gb, int64_t hw, T* scratch) {
 // channel's g is left in scratch[0, n hw) for the input gradient's pass, which then reads neither
 // y nor gy again (the fused backward moves 5 tensors' worth of memory, not 7).
 template <BnAct A, class T>
-inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* y, const T* gy,
+HEMO_BN_INLINE void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* y, const T* gy,
                               double mean, T* scratch, double& sum_g, double& sum_g_xc) {
   sum_g = 0;
   sum_g_xc = 0;
@@ -174,7 +196,7 @@ inline void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t k, const
 }
 
 template <BnAct A, class T>
-void train_fwd(const BatchNormTrainFwd<T>& a) {
+HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T* x = a.x;
   const int64_t M = n * hw;
@@ -201,7 +223,7 @@ void train_fwd(const BatchNormTrainFwd<T>& a) {
 }
 
 template <BnAct A, class T>
-void eval_fwd(const BatchNormEvalFwd<T>& a) {
+HEMO_BN_CLONES void eval_fwd(const BatchNormEvalFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
@@ -212,7 +234,7 @@ void eval_fwd(const BatchNormEvalFwd<T>& a) {
 }
 
 template <BnAct A, class T>
-void train_bwd(const BatchNormTrainBwd<T>& a) {
+HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
   T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
@@ -245,7 +267,7 @@ void train_bwd(const BatchNormTrainBwd<T>& a) {
 }
 
 template <BnAct A, class T>
-void eval_bwd(const BatchNormEvalBwd<T>& a) {
+HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
   T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
