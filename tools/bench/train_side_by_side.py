@@ -4,7 +4,7 @@ wall times.
 
   /usr/bin/python3 tools/bench/train_side_by_side.py --hemo build/tools/hemo --data ../shared/data/pbc-128
       [--manifest weights/pbc128-split.csv] [--epochs 40] [--patience 6] [--threads 2] [--seed 0]
-      [--out runs/side-by-side] [--json result.json]
+      [--out runs/side-by-side] [--json result.json] [--hemo-run RUN]
 
 The recipe is source paper 003's (hemo's `--recipe asghar2023`): pbcnet7 at 100x100, Adam at 1e-3,
 batch 32, no augmentation, at most --epochs epochs, the epoch of lowest validation loss kept
@@ -14,8 +14,14 @@ evaluation transform: the image resized (antialiased) to 100x100 and normalized 
 and std. PyTorch's model is tools/pbcnet7_torch.py, hemo's own twin (same layers, same
 initialization rules); its images are decoded once, up front, and that time is counted in its wall
 time. hemo runs as a child process; PyTorch in this one, with torch.set_num_threads(--threads).
+
+--hemo-run RUN takes a finished `hemo train` run of this recipe instead of training hemo again (the
+shipped pbcnet7-pbc128 run is one): its config must match --epochs, --patience and --seed, and its
+split must be the --manifest file byte for byte. Its wall time is then the sum of its epochs' times
+(epochs.csv), which leaves out start-up and the test pass.
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -124,6 +130,25 @@ def train_hemo(args, out):
     return {"test_accuracy": m["accuracy"], "wall_s": wall, "epochs": epochs, "test_images": m["total"]}
 
 
+def reuse_hemo(args, run):
+    """A finished hemo run of the same recipe, epochs, patience, seed and split, as train_hemo's result."""
+    with open(os.path.join(run, "config.json")) as f:
+        cfg = json.load(f)
+    for key, want in (("recipe", "asghar2023"), ("epochs", args.epochs), ("patience", args.patience),
+                      ("seed", args.seed)):
+        assert cfg.get(key) == want, f"{run}: {key} is {cfg.get(key)!r}, not {want!r}"
+    split = cfg.get("manifest") or os.path.join(run, "split.csv")
+    assert args.manifest, "--hemo-run needs --manifest (the run's split)"
+    with open(split, "rb") as a, open(args.manifest, "rb") as b:
+        assert a.read() == b.read(), f"{run} was trained on {split}, another split than {args.manifest}"
+    with open(os.path.join(run, "metrics.json")) as f:
+        m = json.load(f)
+    with open(os.path.join(run, "epochs.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return {"test_accuracy": m["accuracy"], "wall_s": sum(float(r["seconds"]) for r in rows), "epochs": len(rows),
+            "test_images": m["total"], "reused_run": run}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hemo", required=True)
@@ -135,10 +160,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/side-by-side")
     ap.add_argument("--json", default="")
+    ap.add_argument("--hemo-run", default="", help="a finished hemo run of this recipe to reuse instead of training")
     args = ap.parse_args()
     hemo_out = os.path.join(args.out, "hemo")
     os.makedirs(args.out, exist_ok=True)
-    hemo = train_hemo(args, hemo_out)
+    hemo = reuse_hemo(args, args.hemo_run) if args.hemo_run else train_hemo(args, hemo_out)
     print(f"hemo: test accuracy {hemo['test_accuracy']:.4f}, {hemo['epochs']} epochs, {hemo['wall_s']:.0f} s", flush=True)
     manifest = args.manifest or os.path.join(hemo_out, "split.csv")
     torch_r = train_torch(args, manifest)
