@@ -10,6 +10,7 @@
 //   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/backend.h"
@@ -28,15 +29,38 @@ struct AdamParams {
   int64_t step = 1;
 };
 
+// Multi-tensor form: the update over `count` tensors in one call, tensor i being sizes[i] elements
+// at param[i] and grad[i], with its own hyper-parameters h[i] (Adam's step may differ per tensor)
+// and state buffers buf1[i] (SGD: the momentum buffer, null when h[i].momentum is 0; Adam: m) and
+// buf2[i] (Adam: v). On CUDA one launch covers up to kMultiTensorChunk tensors, their pointers and
+// constants passed as the kernel's argument (no copy to the device, no allocation, no host wait);
+// on the CPU it is the single-tensor update, tensor by tensor. Every element gets the
+// single-tensor arithmetic, so the results are those of count separate calls, bit for bit.
+constexpr size_t kMultiTensorChunk = 24;
+
+template <class T>
+struct MultiTensorArgs {
+  size_t count = 0;
+  const int64_t* sizes = nullptr;
+  T* const* param = nullptr;
+  const T* const* grad = nullptr;
+  T* const* buf1 = nullptr;
+  T* const* buf2 = nullptr;
+};
+
 namespace cpu {
 template <class T> void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
 template <class T> void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+template <class T> void sgd_update_multi(Backend, const SgdParams* h, const MultiTensorArgs<T>& a);
+template <class T> void adam_update_multi(Backend, const AdamParams* h, const MultiTensorArgs<T>& a);
 }  // namespace cpu
 
 // CUDA (kernels/cuda/optim.cu): device pointers, float only, on the current stream.
 namespace cuda {
 template <class T> void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* momentum_buf);
 template <class T> void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v);
+template <class T> void sgd_update_multi(Backend, const SgdParams* h, const MultiTensorArgs<T>& a);
+template <class T> void adam_update_multi(Backend, const AdamParams* h, const MultiTensorArgs<T>& a);
 }  // namespace cuda
 
 }  // namespace hemo

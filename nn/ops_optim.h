@@ -3,6 +3,8 @@
 // Not differentiable (they run outside autograd). param, grad and the state buffers must share
 // shape, dtype and device; momentum_buf may be undefined when h.momentum == 0.
 #pragma once
+#include <vector>
+
 #include "kernels/optim.h"
 #include "tensor/tensor.h"
 
@@ -10,5 +12,14 @@ namespace hemo::nn {
 
 void sgd_update_(const SgdParams& h, Tensor& param, const Tensor& grad, Tensor& momentum_buf);
 void adam_update_(const AdamParams& h, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v);
+
+// The same updates for a list of parameters in one call (kernels/optim.h's multi-tensor form: on
+// CUDA one launch per 24 tensors), entry i with its own hyper-parameters h[i]; bit for bit the
+// single calls. Every tensor must share the first parameter's dtype and device; each entry is
+// checked as the single call checks it.
+void sgd_update_multi_(const std::vector<SgdParams>& h, std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                       std::vector<Tensor>& momentum_bufs);
+void adam_update_multi_(const std::vector<AdamParams>& h, std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                        std::vector<Tensor>& m, std::vector<Tensor>& v);
 
 }  // namespace hemo::nn

@@ -61,6 +61,9 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_flag_callback(
       "--no-fusion", [&c] { c.fusion = false; },
       "Run batch norm and the ReLU/ReLU6 after it as two ops instead of one fused op (to compare)");
+  cmd->add_flag_callback(
+      "--no-multi-tensor", [&c] { c.multi_tensor = false; },
+      "bench train: one optimizer update per parameter instead of one for all (to compare)");
 }
 
 Device prepare(ModelCase& c) {
@@ -103,6 +106,7 @@ nlohmann::json case_json(const ModelCase& c) {
   nlohmann::json j = {{"model", c.model}, {"input_size", c.input_size}, {"batch_size", c.batch_size}};
   if (models::model_spec(c.model).family == "densenet") j["memory_efficient"] = c.memory_efficient;
   j["fusion"] = c.fusion;
+  j["multi_tensor"] = c.multi_tensor;
   return j;
 }
 

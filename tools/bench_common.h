@@ -43,9 +43,10 @@ struct ModelCase {
   bool json = false;
   bool memory_efficient = true;  // DenseNet's checkpointed concatenations (models/densenet.h)
   bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h)
+  bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
-// --steps --json --no-memory-efficient --no-fusion to `cmd`, with `c`'s values as defaults.
+// --steps --json --no-memory-efficient --no-fusion --no-multi-tensor to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
 // Applies --threads and --no-fusion, checks the precision (fp32 only today), resolves the device and fills in
 // the input size; returns the device.

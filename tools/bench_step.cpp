@@ -36,6 +36,7 @@ BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
   so.lr = 0.01;
   so.momentum = 0.9;
   opt_ = std::make_unique<train::Sgd>(model_->parameters(), so);
+  opt_->set_multi_tensor(c.multi_tensor);
 }
 
 void BenchStep::run(StepRegions* regions) {

@@ -125,6 +125,8 @@ void add_train_command(CLI::App& app) {
        "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
   flag(cmd, *f, "--fusion,!--no-fusion", &TrainConfig::fusion,
        "Run batch norm and the ReLU/ReLU6 after it as one op (the same numbers; --no-fusion to compare speed)");
+  flag(cmd, *f, "--multi-tensor,!--no-multi-tensor", &TrainConfig::multi_tensor,
+       "Update all parameters in one optimizer call (the same numbers; --no-multi-tensor to compare speed)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
   flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
        "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");

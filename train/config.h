@@ -45,6 +45,7 @@ struct TrainConfig {
   double drop_path = -1;       // stochastic depth of the deepest block (ConvNeXt, EfficientNet); < 0: torchvision's
   bool memory_efficient = true;  // DenseNet: recompute each layer's concatenation in backward (models/densenet.h)
   bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h); the same numbers either way
+  bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h); the same numbers
   bool freeze_backbone = false;
   // non-finite losses and gradients (train/anomaly.h)
   bool detect_anomaly = false;      // find the layer where a NaN or infinity arose (slow)

@@ -47,6 +47,8 @@ Sgd::Sgd(std::vector<Tensor> params, SgdOptions o) : Optimizer(std::move(params)
 }
 
 void Sgd::step() {
+  std::vector<SgdParams> hs;
+  std::vector<Tensor> ps, gs, bufs;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -56,8 +58,13 @@ void Sgd::step() {
       buf_[i] = Tensor::zeros_like(p);
       h.first_step = true;
     }
-    nn::sgd_update_(h, p, g, buf_[i]);
+    if (!multi_tensor_) {
+      nn::sgd_update_(h, p, g, buf_[i]);
+      continue;
+    }
+    hs.push_back(h), ps.push_back(p), gs.push_back(g), bufs.push_back(buf_[i]);
   }
+  if (!ps.empty()) nn::sgd_update_multi_(hs, ps, gs, bufs);
   ++steps_;
 }
 
@@ -80,6 +87,8 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions o)
 }
 
 void Adam::step() {
+  std::vector<AdamParams> hs;
+  std::vector<Tensor> ps, gs, ms, vs;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -89,8 +98,13 @@ void Adam::step() {
       v_[i] = Tensor::zeros_like(p);
     }
     AdamParams h{lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.decoupled, ++param_steps_[i]};
-    nn::adam_update_(h, p, g, m_[i], v_[i]);
+    if (!multi_tensor_) {
+      nn::adam_update_(h, p, g, m_[i], v_[i]);
+      continue;
+    }
+    hs.push_back(h), ps.push_back(p), gs.push_back(g), ms.push_back(m_[i]), vs.push_back(v_[i]);
   }
+  if (!ps.empty()) nn::adam_update_multi_(hs, ps, gs, ms, vs);
   ++steps_;
 }
 

@@ -25,6 +25,10 @@ class Optimizer {
   virtual void step() = 0;
   void zero_grad();
   void set_lr(double lr) { lr_ = lr; }
+  // One multi-tensor update for all parameters (on) or one update per parameter (off, to compare;
+  // `--no-multi-tensor`): the same numbers either way (kernels/optim.h).
+  void set_multi_tensor(bool on) { multi_tensor_ = on; }
+  bool multi_tensor() const { return multi_tensor_; }
   double lr() const { return lr_; }
   int64_t steps() const { return steps_; }
   virtual NamedTensors state() const = 0;  // names "<i>.<buffer>" plus "steps"
@@ -35,6 +39,7 @@ class Optimizer {
   std::vector<Tensor> params_;
   double lr_ = 1e-3;
   int64_t steps_ = 0;
+  bool multi_tensor_ = true;
 };
 
 struct SgdOptions {

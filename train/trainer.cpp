@@ -218,6 +218,7 @@ class Trainer {
       reducer_ = std::make_unique<GradReducer>(comm_, params_, std::move(device_collectives), bucket_bytes_from_env());
     }
     optimizer_ = make_optimizer(config_, params_);
+    optimizer_->set_multi_tensor(config_.multi_tensor);
     schedule_ = make_schedule(config_);
     if (config_.class_weights) {
       auto w = data::balanced_class_weights(d_.train_src->labels(), d_.num_classes());

@@ -40,6 +40,20 @@ void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* gra
   }
 }
 
+template <class T>
+void sgd_update_multi(Backend b, const SgdParams* h, const MultiTensorArgs<T>& a) {
+  for (size_t i = 0; i < a.count; ++i) sgd_update(b, h[i], a.sizes[i], a.param[i], a.grad[i], a.buf1[i]);
+}
+
+template <class T>
+void adam_update_multi(Backend b, const AdamParams* h, const MultiTensorArgs<T>& a) {
+  for (size_t i = 0; i < a.count; ++i) adam_update(b, h[i], a.sizes[i], a.param[i], a.grad[i], a.buf1[i], a.buf2[i]);
+}
+
+template void sgd_update_multi<float>(Backend, const SgdParams*, const MultiTensorArgs<float>&);
+template void sgd_update_multi<double>(Backend, const SgdParams*, const MultiTensorArgs<double>&);
+template void adam_update_multi<float>(Backend, const AdamParams*, const MultiTensorArgs<float>&);
+template void adam_update_multi<double>(Backend, const AdamParams*, const MultiTensorArgs<double>&);
 template void sgd_update<float>(Backend, const SgdParams&, int64_t, float*, const float*, float*);
 template void sgd_update<double>(Backend, const SgdParams&, int64_t, double*, const double*, double*);
 template void adam_update<float>(Backend, const AdamParams&, int64_t, float*, const float*, float*, float*);

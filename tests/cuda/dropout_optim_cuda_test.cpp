@@ -95,6 +95,68 @@ TEST_CASE("cuda SGD and Adam/AdamW updates match the CPU reference over several 
   }
 }
 
+TEST_CASE("cuda multi-tensor SGD and Adam: one launch per 24 tensors, the single updates' bits") {
+  HEMO_REQUIRE_GPU();
+  // 30 tensors (two chunks), one empty, one large; Adam's step differs per tensor.
+  std::vector<Shape> shapes;
+  for (int j = 0; j < 30; ++j) shapes.push_back(j == 4 ? Shape{0} : j == 9 ? Shape{3, 100003} : Shape{1 + (j * 53) % 300});
+  uint64_t seed = 9000;
+  auto rand_list = [&](bool gpu_side) {
+    std::vector<Tensor> ts;
+    uint64_t s = seed;
+    for (const Shape& sh : shapes) {
+      Tensor t = rand_f32(sh, ++s);
+      ts.push_back(gpu_side ? on_gpu(t) : t);
+    }
+    return ts;
+  };
+  auto zeros_list = [&](bool gpu_side) {
+    std::vector<Tensor> ts;
+    for (const Shape& sh : shapes) ts.push_back(gpu_side ? Tensor::zeros(sh, DType::f32, gpu()) : Tensor::zeros(sh));
+    return ts;
+  };
+  for (const char* kind : {"sgd", "adam", "adamw"}) {
+    CAPTURE(kind);
+    // multi on the GPU, single on the GPU, single on the CPU
+    std::vector<Tensor> pm = rand_list(true), ps = rand_list(true), pc = rand_list(false);
+    std::vector<Tensor> am = zeros_list(true), as = zeros_list(true), ac = zeros_list(false);
+    std::vector<Tensor> bm = zeros_list(true), bs = zeros_list(true), bc = zeros_list(false);
+    for (int step = 1; step <= 3; ++step) {
+      seed += 100;
+      std::vector<Tensor> gc = rand_list(false), gg;
+      for (const Tensor& g : gc) gg.push_back(on_gpu(g));
+      if (std::string(kind) == "sgd") {
+        std::vector<SgdParams> h(shapes.size(), SgdParams{0.05, 0.9, 0.1, 1e-4, false, step == 1});
+        nn::sgd_update_multi_(h, pm, gg, am);
+        for (size_t j = 0; j < shapes.size(); ++j) {
+          nn::sgd_update_(h[j], ps[j], gg[j], as[j]);
+          nn::sgd_update_(h[j], pc[j], gc[j], ac[j]);
+        }
+      } else {
+        std::vector<AdamParams> h;
+        for (size_t j = 0; j < shapes.size(); ++j)
+          h.push_back(AdamParams{1e-3, 0.9, 0.999, 1e-8, 0.01, std::string(kind) == "adamw",
+                                 step + static_cast<int64_t>(j % 3)});
+        nn::adam_update_multi_(h, pm, gg, am, bm);
+        for (size_t j = 0; j < shapes.size(); ++j) {
+          nn::adam_update_(h[j], ps[j], gg[j], as[j], bs[j]);
+          nn::adam_update_(h[j], pc[j], gc[j], ac[j], bc[j]);
+        }
+      }
+    }
+    double worst_vs_single = 0;
+    for (size_t j = 0; j < shapes.size(); ++j) {
+      CAPTURE(j);
+      const std::vector<float> m = pm[j].to(Device::cpu()).to_vector<float>(), s = ps[j].to(Device::cpu()).to_vector<float>();
+      for (size_t i = 0; i < m.size(); ++i) worst_vs_single = std::max(worst_vs_single, std::abs(double(m[i]) - s[i]));
+      HEMO_CHECK_CLOSE(pm[j], pc[j], 1e-6, "multi-tensor param against the CPU");
+      HEMO_CHECK_CLOSE(am[j], ac[j], 1e-6, "multi-tensor buffer against the CPU");
+    }
+    MESSAGE(std::string(kind), ": worst |multi - single| on the device over 30 tensors: ", worst_vs_single);
+    CHECK(worst_vs_single == 0);
+  }
+}
+
 TEST_CASE("cuda accumulate_: gradients reaching a tensor along two paths are summed on the GPU") {
   HEMO_REQUIRE_GPU();
   for (const Shape& s : {Shape{1}, Shape{3, 5, 7, 13}, Shape{2, 1000003}}) {

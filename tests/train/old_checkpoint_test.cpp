@@ -89,7 +89,8 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["memory_efficient"] = true;
   config_written["crop_scale"] = -1.0;  // and --crop-scale, --color-jitter
   config_written["color_jitter"] = true;
-  config_written["fusion"] = true;  // and --no-fusion
+  config_written["fusion"] = true;  // and --no-fusion, --no-multi-tensor
+  config_written["multi_tensor"] = true;
   CHECK(config.to_json() == config_written);
 }
 
