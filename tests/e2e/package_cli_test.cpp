@@ -33,6 +33,7 @@ TEST_CASE("hemo package: runs with their own split or a given manifest become sh
   const fs::path data = fs::path(HEMO_SHARED_DATA_DIR) / "pbc-mini";
   REQUIRE_MESSAGE(fs::is_directory(data), "the PBC images are not at ", data.string(), " (../shared beside the checkout)");
   const fs::path work = test::train_work_dir("package");
+  fs::remove_all(work);  // a previous run's folders would be refused as existing runs
   const fs::path pkg = work / "weights";
   fs::create_directories(pkg);
 
