@@ -15,6 +15,21 @@ import json
 import os
 
 
+def augmentation(cfg):
+    """--augment's pieces in words (train/setup.cpp: crop scale < 0 is the default 0.5, 1 no crop)."""
+    if not cfg.get("augment"):
+        return "off"
+    scale = cfg.get("crop_scale", -1.0)
+    parts = ["random crop of " + ("50" if scale < 0 else f"{100 * scale:.0f}") + "-100% of the area" if scale != 1
+             else "no random crop", "horizontal flips"]
+    if cfg.get("vflip"):
+        parts.append("vertical flips")
+    if cfg.get("rotation"):
+        parts.append(f"rotation within {cfg['rotation']:g} degrees")
+    parts.append("colour jitter" if cfg.get("color_jitter", True) else "no colour jitter")
+    return "on (" + ", ".join(parts) + ")"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", required=True)
@@ -39,8 +54,7 @@ def main():
                f"(never seen in training or model selection); Cohen's kappa {m['kappa']:.4f}; macro F1 "
                f"{m['macro']['f1']:.4f}, macro recall {m['macro']['recall']:.4f}.")
     out.append(f"- Recipe: {cfg.get('recipe') or 'none'}; optimizer {cfg['optimizer']} at lr {cfg['lr']}, batch "
-               f"{cfg['batch_size']}, schedule {cfg['schedule']}, augmentation "
-               f"{'on (vflip ' + str(cfg.get('vflip')) + ', rotation ' + str(cfg.get('rotation')) + ')' if cfg['augment'] else 'off'}, "
+               f"{cfg['batch_size']}, schedule {cfg['schedule']}, augmentation {augmentation(cfg)}, "
                f"seed {cfg['seed']}; {len(epochs)} epochs run, best epoch {best['epoch']} by {monitor} "
                f"(val loss {float(best['val_loss']):.4f}, val acc {100 * float(best['val_acc']):.2f}%), its weights tested.")
     out.append(f"- Training wall time on this 2-core machine: {wall / 60:.0f} min (sum of the epochs' times"
