@@ -41,12 +41,28 @@ namespace hemo::cpu {
 
 template <class T> void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
 
-// The micro-kernel variant gemm<T> runs, e.g. "avx512 8x32" (for benchmarks and logs).
+// bfloat16 products (--precision bf16, kernels/precision.h). While set_gemm_bf16(true) is in
+// force, gemm<float> rounds every element of op(A) and op(B) to bfloat16 (core/bf16.h: nearest,
+// ties to even) as it packs them, and sums the products, which are exact in float32, in float32:
+// the arithmetic of a bf16 GEMM with float32 accumulation (cuBLAS's bf16 inputs with
+// CUBLAS_COMPUTE_32F; PyTorch's autocast). C stays float32, so callers keep float32 tensors and
+// weights; each product is within k 2^-8 sum|a b| of the float32 one (two roundings of 2^-9 per
+// product, plus float32 summation). Where the CPU has Intel AMX and the kernel grants its
+// use (Linux arch_prctl), the products run on the AMX tile unit (TDPBF16PS, 16x16 float tiles,
+// about 14x the float32 FMA rate of this project's Xeon); elsewhere the float32 micro-kernel runs
+// on the rounded values (the same numbers up to summation order). AVX-512 BF16's VDPBF16PS is not
+// used: it ran at 0.6x the multiply-add rate of float32 FMA on the same machine (docs/perf.md).
+// A process-wide mode, like cuBLAS's math mode; gemm<double> ignores it.
+void set_gemm_bf16(bool on);
+bool gemm_bf16();
+
+// The micro-kernel variant gemm<T> runs, e.g. "avx512 8x32" (for benchmarks and logs); with
+// set_gemm_bf16(true), gemm<float>'s bf16 variant, e.g. "amx bf16 32x32".
 template <class T> const char* gemm_kernel_name();
 
 // For tests and benchmarks: makes gemm use the variant for instruction set `isa` (on x86-64
-// "avx512", "avx2" or "sse2"; elsewhere "generic") if this CPU runs it, and returns whether it
-// did. Not safe while another thread is inside gemm.
+// "amx" (bf16 products only), "avx512", "avx2" or "sse2"; elsewhere "generic") if this CPU runs
+// it, and returns whether it did. Not safe while another thread is inside gemm.
 bool gemm_select_isa(const std::string& isa);
 
 }  // namespace hemo::cpu

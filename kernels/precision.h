@@ -5,14 +5,25 @@
 //   tf32  on CUDA, cuBLAS GEMMs and cuDNN convolutions may round their inputs to TF32 (10-bit
 //         mantissa, float32 accumulation; about 1e-3 relative error per product) on tensor cores;
 //         on the CPU, which has no TF32 unit, the same as fp32.
-//   bf16  mixed precision with bfloat16 compute is not implemented yet: an Error saying so.
+//   bf16  mixed precision as PyTorch's autocast computes it: every GEMM (so every dense and
+//         grouped convolution, forward and both backward products, and every linear layer) rounds
+//         its two operands to bfloat16 and sums the exact products in float32 (kernels/gemm.h:
+//         set_gemm_bf16; AMX tiles where the CPU has them). Everything else stays float32: the
+//         weights (the master copy; their bf16 copies are made as the GEMM packs them), batch
+//         norm and its statistics, softmax, the losses, reductions, the optimizer, and the
+//         depthwise convolutions, whose direct kernels gain nothing from bf16 on the CPU.
+//         Activations are stored as float32 (PyTorch stores a bf16 op's output as bf16: hemo
+//         keeps the float32 sum, so it rounds less, not more). CPU only so far: on a CUDA
+//         device it is an Error saying so.
 // Processes that embed hemo without a command start at fp32, or at tf32 with HEMO_ALLOW_TF32=1
 // in the environment (kernels/cuda/blas.h).
 #pragma once
+#include "core/dtype.h"
 #include "core/options.h"
 
 namespace hemo {
 
-void set_precision(Precision precision);
+// `device` is the device the model runs on (bf16 is refused on CUDA).
+void set_precision(Precision precision, Device device);
 
 }  // namespace hemo

@@ -14,6 +14,7 @@
 #include "models/registry.h"
 #include "core/error.h"
 #include "nn/fusion.h"
+#include "kernels/precision.h"
 #include "tensor/rng.h"
 #include "tools/command.h"
 #if HEMO_WITH_CUDA
@@ -50,7 +51,8 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_option("--batch-size", c.batch_size, "Images per batch")->check(CLI::Range(1, 65536))->capture_default_str();
   cmd->add_option("--classes", c.num_classes, "Classes of the head")->check(CLI::Range(2, 100000))->capture_default_str();
   add_device_option(cmd, c.device);
-  add_choice_option(cmd, "--precision", c.precision, "Arithmetic (fp32 only today)");
+  add_choice_option(cmd, "--precision", c.precision,
+                    "fp32, tf32 (CUDA tensor cores; fp32 on the CPU) or bf16 (bf16 products, float32 sums; CPU)");
   cmd->add_option("--threads", c.threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
   cmd->add_option("--warmup", c.warmup, "Untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", c.steps, "Timed steps")->check(CLI::Range(1, 100000))->capture_default_str();
@@ -69,10 +71,10 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
 Device prepare(ModelCase& c) {
   if (c.threads > 0) omp_set_num_threads(c.threads);
   nn::set_fusion_enabled(c.fusion);
-  HEMO_CHECK(c.precision == Precision::fp32, "bench: --precision ", option_name(c.precision),
-             " does not run yet (fp32 only)");
   if (c.input_size == 0) c.input_size = models::model_spec(c.model).default_input;
-  return resolve(c.device);
+  const Device device = resolve(c.device);
+  set_precision(c.precision, device);
+  return device;
 }
 
 nn::ModulePtr make_model(const ModelCase& c, Device device) {

@@ -48,7 +48,7 @@ struct ModelCase {
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
 // --steps --json --no-memory-efficient --no-fusion --no-multi-tensor to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
-// Applies --threads and --no-fusion, checks the precision (fp32 only today), resolves the device and fills in
+// Applies --threads and --no-fusion, resolves the device, sets the precision (kernels/precision.h) and fills in
 // the input size; returns the device.
 Device prepare(ModelCase& c);
 nn::ModulePtr make_model(const ModelCase& c, Device device);  // seeded, in training mode

@@ -2,9 +2,10 @@
 // and linear layers give it, and prints GFLOP/s (2 m n k per product; median and best of the timed
 // runs, after warm-up runs).
 //   hemo bench gemm [--shapes 64x2500x288,288x5000x64:TN] [--threads 2] [--repeats 9] [--warmup 3]
-//                   [--isa avx2] [--clock cpu]
+//                   [--isa avx2] [--precision bf16] [--clock cpu]
 // A shape is MxNxK (C is M x N) with an optional :AB transpose code (N or T for op(A), op(B)).
-// tools/bench/torch_gemm_bench.py runs the same shapes through torch for a side-by-side table.
+// --precision bf16 times the bf16 products of --precision bf16 (kernels/gemm.h: set_gemm_bf16; AMX
+// where the CPU has it). tools/bench/torch_gemm_bench.py runs the same shapes through torch for a side-by-side table.
 #include "tools/command.h"
 
 #include <omp.h>
@@ -69,6 +70,7 @@ void add_bench_gemm_command(CLI::App& bench) {
     int repeats = 9;
     int warmup = 3;
     std::string isa;
+    hemo::Precision precision = hemo::Precision::fp32;
     std::string clock = "wall";
   };
   auto o = std::make_shared<Options>();
@@ -77,7 +79,9 @@ void add_bench_gemm_command(CLI::App& bench) {
   cmd->add_option("--threads", o->threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
   cmd->add_option("--repeats", o->repeats, "Timed runs per shape")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
-  cmd->add_option("--isa", o->isa, "Force a micro-kernel variant: avx512, avx2 or sse2");
+  cmd->add_option("--isa", o->isa, "Force a micro-kernel variant: amx (bf16 only), avx512, avx2 or sse2");
+  hemo::cli::add_choice_option(cmd, "--precision", o->precision,
+                               "fp32, or bf16 products with float32 sums (tf32 is fp32 on the CPU)");
   cmd->add_option("--clock", o->clock, "wall, or cpu (process CPU time; for --threads 1 on a busy machine)")
       ->capture_default_str();
   cmd->callback([o] {
@@ -85,6 +89,7 @@ void add_bench_gemm_command(CLI::App& bench) {
     if (o->threads > 0) omp_set_num_threads(o->threads);
     HEMO_CHECK(o->isa.empty() || hemo::cpu::gemm_select_isa(o->isa), "bench gemm: this CPU cannot run --isa ",
                o->isa);
+    hemo::cpu::set_gemm_bf16(o->precision == hemo::Precision::bf16);
     std::printf("bench gemm: kernel %s, %d threads, %d warm-up + %d timed runs per shape, %s\n",
                 hemo::cpu::gemm_kernel_name<float>(), omp_get_max_threads(), o->warmup, o->repeats, clock.name());
     std::stringstream list(o->shapes);

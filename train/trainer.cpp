@@ -85,7 +85,7 @@ class Trainer {
       HEMO_CHECK(!ec, "cannot create the run directory ", run_dir_.string(), ": ", ec.message());
     }
     device_ = resolve(config_.device);
-    set_precision(config_.precision);
+    set_precision(config_.precision, device_);
     prepare_data();
     build_model();
     start_or_resume();

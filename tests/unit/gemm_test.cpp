@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bf16.h"
 #include "core/error.h"
 #include "kernels/gemm.h"
 #include "tensor/rng.h"
@@ -29,27 +30,33 @@ struct Case {
   bool ta, tb;
   int64_t m, n, k;
   double alpha, beta;
-  int64_t pad = 0;  // extra elements at the end of every stored row
+  int64_t pad = 0;    // extra elements at the end of every stored row
+  bool bf16 = false;  // set_gemm_bf16: the reference multiplies the bf16-rounded operands
 };
+
+float bf16_round(float x) { return bf16_to_float(bf16_from_float(x)); }
 
 // Every variant this CPU runs (the GEMM is compiled for several instruction sets; CI machines
 // may pick any of them), best first. Selecting them in turn ends on the worst: restore_best().
-std::vector<std::string> runnable_isas() {
+std::vector<std::string> runnable_isas(bool bf16 = false) {
   std::vector<std::string> isas;
+  if (bf16 && cpu::gemm_select_isa("amx")) isas.push_back("amx");  // bf16 products only
   for (const char* isa : {"avx512", "avx2", "sse2", "generic"})
     if (cpu::gemm_select_isa(isa)) isas.push_back(isa);
   return isas;
 }
 void restore_best() {
+  cpu::gemm_select_isa("amx");
   for (const char* isa : {"avx512", "avx2", "sse2", "generic"})
     if (cpu::gemm_select_isa(isa)) return;
 }
 
 // Runs gemm with every variant on random A, B, C and checks every element against the naive
 // product within tol * (sum_p |alpha a_ip b_pj| + |beta c_ij|) (rounding grows with the
-// magnitudes summed); the padding past column n must stay untouched.
+// magnitudes summed); the padding past column n must stay untouched. Returns the worst ratio of
+// error to allowance over the variants.
 template <class T>
-void check_case(const Case& c, double tol, uint64_t seed) {
+double check_case(const Case& c, double tol, uint64_t seed) {
   CAPTURE(c.ta);
   CAPTURE(c.tb);
   CAPTURE(c.m);
@@ -68,8 +75,12 @@ void check_case(const Case& c, double tol, uint64_t seed) {
     for (int64_t j = 0; j < c.n; ++j) {
       long double sum = 0, mag = 0;
       for (int64_t p = 0; p < c.k; ++p) {
-        const long double av = c.ta ? a[static_cast<size_t>(p * lda + i)] : a[static_cast<size_t>(i * lda + p)];
-        const long double bv = c.tb ? b[static_cast<size_t>(j * ldb + p)] : b[static_cast<size_t>(p * ldb + j)];
+        long double av = c.ta ? a[static_cast<size_t>(p * lda + i)] : a[static_cast<size_t>(i * lda + p)];
+        long double bv = c.tb ? b[static_cast<size_t>(j * ldb + p)] : b[static_cast<size_t>(p * ldb + j)];
+        if (c.bf16) {
+          av = bf16_round(static_cast<float>(av));
+          bv = bf16_round(static_cast<float>(bv));
+        }
         sum += av * bv;
         mag += std::fabs(av * bv);
       }
@@ -78,13 +89,17 @@ void check_case(const Case& c, double tol, uint64_t seed) {
       allowed[static_cast<size_t>(i * c.n + j)] = tol * (std::fabs(c.alpha) * mag + std::fabs(c.beta * old)) + 1e-30;
     }
   }
-  for (const std::string& isa : runnable_isas()) {
+  double worst = 0;
+  for (const std::string& isa : runnable_isas(c.bf16)) {
     CAPTURE(isa);
     REQUIRE(cpu::gemm_select_isa(isa));
     std::vector<T> cm = c0;
+    cpu::set_gemm_bf16(c.bf16);
     cpu::gemm<T>(cpu::backend,
                  {.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .lda = lda, .ldb = ldb, .ldc = ldc},
                  static_cast<T>(c.alpha), a.data(), b.data(), static_cast<T>(c.beta), cm.data());
+    CAPTURE(cpu::gemm_kernel_name<T>());
+    cpu::set_gemm_bf16(false);
     int64_t bad = 0;
     std::string first;
     for (int64_t i = 0; i < c.m; ++i) {
@@ -93,6 +108,9 @@ void check_case(const Case& c, double tol, uint64_t seed) {
         const bool ok = j < c.n ? std::fabs(got - want[static_cast<size_t>(i * c.n + j)]) <=
                                       allowed[static_cast<size_t>(i * c.n + j)]
                                 : got == was || (std::isnan(got) && std::isnan(was));
+        if (j < c.n)
+          worst = std::max(worst, static_cast<double>(std::fabs(got - want[static_cast<size_t>(i * c.n + j)]) /
+                                                      allowed[static_cast<size_t>(i * c.n + j)]));
         if (!ok && bad++ == 0)
           first = cat("C[", i, "][", j, "] = ", static_cast<double>(got), ", want ",
                       j < c.n ? static_cast<double>(want[static_cast<size_t>(i * c.n + j)]) : static_cast<double>(was));
@@ -101,6 +119,7 @@ void check_case(const Case& c, double tol, uint64_t seed) {
     CHECK_MESSAGE(bad == 0, bad, " wrong elements; first: ", first);
   }
   restore_best();
+  return worst;
 }
 
 std::vector<Case> transposes(int64_t m, int64_t n, int64_t k, double alpha, double beta, int64_t pad = 0) {
@@ -140,6 +159,54 @@ TEST_CASE("gemm: float, a wide product whose packed rows come in several chunks"
   // n >= 4 m splits the work by columns; 232 rows with deep k need more than one packed chunk of A.
   check_case<float>({false, false, 232, 1000, 300, 1, 0}, 1e-5, 5);
   check_case<float>({true, true, 232, 1000, 300, 1, 0.25}, 1e-5, 6);
+}
+
+// bf16 products: each variant (AMX tiles where the CPU has them, else the float micro-kernel on
+// rounded operands) against the exact product of the bf16-rounded operands, within float32
+// summation error; the float32 product is farther than that from it, so the check sees the rounding.
+TEST_CASE("gemm: bf16 products (set_gemm_bf16) are the float32 sums of bf16-rounded operands") {
+  double worst = 0;
+  for (Case c : transposes(37, 71, 29, 1, 0)) {
+    c.bf16 = true;
+    worst = std::max(worst, check_case<float>(c, 1e-5, 21));
+  }
+  for (Case c : transposes(70, 45, 600, -0.75, 0.5, 3)) {  // several k panels, k not a multiple of 32
+    c.bf16 = true;
+    worst = std::max(worst, check_case<float>(c, 1e-5, 22));
+  }
+  for (Case c : transposes(130, 300, 64, 1, 0, 1)) {
+    c.bf16 = true;
+    worst = std::max(worst, check_case<float>(c, 1e-5, 23));
+  }
+  Case wide{false, false, 232, 1000, 300, 1, 0.25};
+  wide.bf16 = true;
+  worst = std::max(worst, check_case<float>(wide, 1e-5, 24));
+  MESSAGE("bf16 GEMM: worst error / allowance ", worst);
+  // Without the mode, the same reference is missed by far more than the allowance.
+  Case off{false, false, 37, 71, 29, 1, 0};
+  off.bf16 = true;
+  const int64_t m = off.m, n = off.n, k = off.k;
+  const std::vector<float> a = random_values<float>(static_cast<size_t>(m * k), 21);
+  const std::vector<float> b = random_values<float>(static_cast<size_t>(k * n), 22);
+  std::vector<float> got(static_cast<size_t>(m * n));
+  cpu::gemm<float>(cpu::backend, {.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n}, 1.0f, a.data(), b.data(),
+                   0.0f, got.data());
+  double off_worst = 0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      long double sum = 0, mag = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        const long double prod = static_cast<long double>(bf16_round(a[static_cast<size_t>(i * k + p)])) *
+                                 bf16_round(b[static_cast<size_t>(p * n + j)]);
+        sum += prod;
+        mag += std::fabs(prod);
+      }
+      off_worst = std::max(off_worst, static_cast<double>(std::fabs(got[static_cast<size_t>(i * n + j)] - sum) /
+                                                          (1e-5 * mag)));
+    }
+  MESSAGE("float32 GEMM against the bf16 reference: worst error / allowance ", off_worst);
+  CHECK(off_worst > 10);
+  CHECK_FALSE(cpu::gemm_bf16());
 }
 
 TEST_CASE("gemm: double agrees to double precision") {

@@ -3,6 +3,7 @@
 
 #include "core/options.h"
 #include "core/storage.h"
+#include "kernels/gemm.h"
 #include "kernels/precision.h"
 #if HEMO_WITH_CUDA
 #include "kernels/cuda/blas.h"
@@ -22,16 +23,21 @@ TEST_CASE("options: names, parsing and the one error listing the valid names") {
   if (!cuda_available()) CHECK_THROWS_AS(resolve(DeviceChoice::cuda), Error);
 }
 
-TEST_CASE("options: --precision sets the TF32 switch, and bf16 says it is not built yet") {
-  CHECK_THROWS_WITH_AS(set_precision(Precision::bf16),
-                       "--precision bf16: bfloat16 mixed precision is not implemented yet (fp32 and tf32 are)", Error);
+TEST_CASE("options: --precision sets the TF32 switch and the CPU GEMM's bf16 products; bf16 is CPU only") {
+  set_precision(Precision::bf16, Device::cpu());
+  CHECK(cpu::gemm_bf16());
+  set_precision(Precision::fp32, Device::cpu());
+  CHECK_FALSE(cpu::gemm_bf16());
+  CHECK_THROWS_WITH_AS(set_precision(Precision::bf16, Device::cuda()),
+                       "--precision bf16 runs on the CPU only so far, not on cuda:0 (use fp32 or tf32 there)", Error);
+  CHECK_FALSE(cpu::gemm_bf16());
 #if HEMO_WITH_CUDA
-  set_precision(Precision::tf32);
+  set_precision(Precision::tf32, Device::cuda());
   CHECK(cuda::allow_tf32());
-  set_precision(Precision::fp32);
+  set_precision(Precision::fp32, Device::cuda());
   CHECK_FALSE(cuda::allow_tf32());
 #else
-  set_precision(Precision::tf32);  // nothing to switch on the CPU: no error
-  set_precision(Precision::fp32);
+  set_precision(Precision::tf32, Device::cpu());  // nothing to switch on the CPU: no error
+  set_precision(Precision::fp32, Device::cpu());
 #endif
 }
