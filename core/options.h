@@ -67,7 +67,8 @@ struct OptionNames<DeviceChoice> {
 inline Device resolve(DeviceChoice choice) { return resolve_device(std::string(option_name(choice))); }
 
 // --precision: the arithmetic of convolutions and matrix products (kernels/precision.h says what
-// each means and sets it): fp32 (the default), tf32 (CUDA tensor cores), bf16 (not built yet).
+// each means and sets it): fp32, tf32 (CUDA tensor cores; the commands' default), bf16. The
+// enum's zero value stays fp32, the arithmetic of configurations written before the option.
 enum class Precision : uint8_t { fp32, tf32, bf16 };
 template <>
 struct OptionNames<Precision> {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <optional>
+#include <type_traits>
 
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
@@ -23,8 +24,9 @@ std::optional<BnAct> fusable_act(const Module& m) {
   return fused_kind(act->kind);
 }
 
-BatchNorm2d* fusable_bn(Module& m) {
-  auto* bn = dynamic_cast<BatchNorm2d*>(&m);
+template <class M>  // Module or const Module
+auto* fusable_bn(M& m) {
+  auto* bn = dynamic_cast<std::conditional_t<std::is_const_v<M>, const BatchNorm2d, BatchNorm2d>*>(&m);
   return bn && !bn->sync && !bn->has_forward_hooks() ? bn : nullptr;
 }
 }  // namespace
@@ -33,7 +35,7 @@ void set_fusion_enabled(bool on) { g_fusion = on; }
 bool fusion_enabled() { return g_fusion; }
 
 bool fusable(const Module& bn, const Module& act) {
-  return fusion_enabled() && fusable_bn(const_cast<Module&>(bn)) && fusable_act(act);
+  return fusion_enabled() && fusable_bn(bn) && fusable_act(act);
 }
 
 Tensor bn_act(Module& bn, Module& act, const Tensor& x) {

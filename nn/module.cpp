@@ -17,13 +17,15 @@ Tensor Module::operator()(const Tensor& x) {
   return run_as_forward(x, [this](const Tensor& in) { return forward(in); });
 }
 
-Tensor Module::run_as_forward(const Tensor& x, const std::function<Tensor(const Tensor&)>& body) {
-  if (recomputing()) return body(x);  // nn::checkpoint's second forward: not a forward to observe
+bool Module::observed_forward_begins(const Tensor& x) {
+  if (recomputing()) return false;
   if (g_module_observer) g_module_observer->enter(*this, x);
-  Tensor y = body(x);
+  return true;
+}
+
+void Module::observed_forward_ends(const Tensor& y) {
   if (g_module_observer) g_module_observer->exit(*this, y);
   for (const auto& [id, hook] : hooks_) hook(*this, y);
-  return y;
 }
 
 size_t Module::register_forward_hook(ForwardHook hook) {

@@ -42,9 +42,16 @@ class Module {
   virtual Tensor forward(const Tensor& x) = 0;
   // forward(x), told to the module observer (profiler) and followed by the forward hooks.
   Tensor operator()(const Tensor& x);
-  // As operator(), with `body` run in place of forward: for a fused forward that stands for this
-  // module's (nn/fusion.h).
-  Tensor run_as_forward(const Tensor& x, const std::function<Tensor(const Tensor&)>& body);
+  // As operator(), with `body` (callable as Tensor(const Tensor&)) run in place of forward: for a
+  // fused forward that stands for this module's (nn/fusion.h). A template, so that a call costs
+  // no std::function.
+  template <class Body>
+  Tensor run_as_forward(const Tensor& x, Body&& body) {
+    if (!observed_forward_begins(x)) return body(x);
+    Tensor y = body(x);
+    observed_forward_ends(y);
+    return y;
+  }
 
   virtual std::string type_name() const = 0;      // "Conv2d", "Sequential", ...
   virtual std::string extra_repr() const { return ""; }  // "3, 64, kernel=3x3, stride=1"
@@ -97,6 +104,11 @@ class Module {
   size_t child_count() const { return children_.size(); }
 
  private:
+  // run_as_forward's two halves: false when nothing is to be told (nn::checkpoint's second forward,
+  // not a forward to observe), else tells the observer the forward starts; then tells it the
+  // forward ended and runs the forward hooks.
+  bool observed_forward_begins(const Tensor& x);
+  void observed_forward_ends(const Tensor& y);
   std::vector<std::pair<std::string, Tensor*>> params_, buffers_;
   std::vector<std::pair<std::string, ModulePtr>> children_;
   std::vector<std::pair<size_t, ForwardHook>> hooks_;

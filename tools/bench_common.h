@@ -37,7 +37,7 @@ struct ModelCase {
   int64_t batch_size = 32;
   int64_t num_classes = 8;
   DeviceChoice device = DeviceChoice::cpu;
-  Precision precision = Precision::fp32;
+  Precision precision = Precision::tf32;
   int threads = 0;  // 0: OpenMP's default
   int warmup = 2, steps = 5;
   bool json = false;

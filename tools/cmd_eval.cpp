@@ -23,7 +23,7 @@ namespace {
 struct EvalOptions {
   std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
-  hemo::Precision precision = hemo::Precision::fp32;
+  hemo::Precision precision = hemo::Precision::tf32;
   int batch_size = 32, threads = 2;
   bool split_given = false;  // --split on the command line (not the default)
 };

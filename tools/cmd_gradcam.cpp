@@ -31,7 +31,7 @@ using namespace hemo;
 struct GradcamOptions {
   std::string checkpoint, out, method = "gradcam", layer, class_name, colormap = "jet";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
-  hemo::Precision precision = hemo::Precision::fp32;
+  hemo::Precision precision = hemo::Precision::tf32;
   std::vector<std::string> inputs;
   float alpha = 0.5f;
   int batch_size = 8;

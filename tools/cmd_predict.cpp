@@ -23,7 +23,7 @@ namespace {
 struct PredictOptions {
   std::string checkpoint;
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
-  hemo::Precision precision = hemo::Precision::fp32;
+  hemo::Precision precision = hemo::Precision::tf32;
   std::vector<std::string> inputs;
   int top = 3, batch_size = 32, threads = 2;
   bool json = false;

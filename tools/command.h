@@ -48,8 +48,8 @@ inline CLI::Option* add_device_option(CLI::App* cmd, DeviceChoice& device) {
 // --precision for the same commands: fp32, tf32 or bf16 (kernels/precision.h: set_precision).
 inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
   return add_choice_option(cmd, "--precision", precision,
-                           "Convolution and GEMM arithmetic: fp32 (strict), tf32 (CUDA tensor cores; the CPU "
-                           "computes fp32), bf16 (not built yet)");
+                           "Convolution and GEMM arithmetic: tf32 (CUDA tensor cores; the CPU computes fp32), "
+                           "fp32 (strict), bf16 (bf16 products, float32 sums; CPU only so far)");
 }
 // The model file a command uses when none is named: the best shipped model (weights/shipped.h),
 // announced on stderr so that output piped elsewhere stays clean; an Error saying where it looked

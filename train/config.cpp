@@ -19,7 +19,9 @@ nlohmann::json TrainConfig::to_json() const { return *this; }
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& origin) {
   require_json_shape(j, TrainConfig{}.to_json(), cat(origin, ": the training configuration"));
   try {
-    return j.get<TrainConfig>();
+    TrainConfig config = j.get<TrainConfig>();
+    if (!j.contains("precision")) config.precision = Precision::fp32;  // written before --precision
+    return config;
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong type (fuzz_checkpoint)
     throw Error(cat(origin, ": the training configuration is malformed: ", e.what()));
   }

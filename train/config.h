@@ -20,7 +20,9 @@ struct TrainConfig {
   std::string recipe;          // the preset these values came from, for the record
   int64_t input_size = 0;      // 0: the model's default
   DeviceChoice device = DeviceChoice::cpu;
-  Precision precision = Precision::fp32;  // kernels/precision.h
+  // kernels/precision.h. TF32 by default (as PyTorch runs convolutions); configurations written
+  // before the field existed read as fp32, the arithmetic they ran in.
+  Precision precision = Precision::tf32;
   // data
   double split_train = 0.7, split_val = 0.2, split_test = 0.1;
   bool augment = false;

@@ -73,6 +73,8 @@ class Trainer {
   TrainResult run() {
     config_.validate();
     models::validate_options(config_.model, model_options());  // before --overwrite deletes anything
+    device_ = resolve(config_.device);
+    set_precision(config_.precision, device_);  // so is an arithmetic the device cannot run
     if (root()) {  // the run directory's rules: train/run_dir.h
       if (config_.resume) {
         check_resume_config(saved_run_config(run_dir_.string()), config_);
@@ -84,8 +86,6 @@ class Trainer {
       fs::create_directories(run_dir_, ec);
       HEMO_CHECK(!ec, "cannot create the run directory ", run_dir_.string(), ": ", ec.message());
     }
-    device_ = resolve(config_.device);
-    set_precision(config_.precision, device_);
     prepare_data();
     build_model();
     start_or_resume();

@@ -277,7 +277,8 @@ HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
 #pragma omp for schedule(static)
     for (int64_t k = 0; k < c; ++k) {
       const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
-      if (gbeta || ggamma) {
+      const bool summed = gbeta || ggamma;  // then scratch already holds the channel's masked g
+      if (summed) {
         double sum_g, sum_g_xc;
         channel_grad_sums<A>(n, c, hw, k, x, y, gy, static_cast<double>(a.running_mean[k]), scratch.data(), sum_g,
                              sum_g_xc);
@@ -287,7 +288,10 @@ HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
       if (!gx) continue;
       const T coef = static_cast<T>((gamma ? static_cast<double>(gamma[k]) : 1.0) * invstd), zero = static_cast<T>(0.0);
       for (int64_t b = 0; b < n; ++b) {
-        const T* g = masked_block<A>(block(y, b, c, hw, k), block(gy, b, c, hw, k), hw, scratch.data() + b * hw);
+        const T* g = A == BnAct::none ? block(gy, b, c, hw, k)
+                     : summed         ? scratch.data() + b * hw
+                                      : masked_block<A>(block(y, b, c, hw, k), block(gy, b, c, hw, k), hw,
+                                                        scratch.data() + b * hw);
         T* ob = block(gx, b, c, hw, k);
         for (int64_t i = 0; i < hw; ++i) ob[i] = g[i] * coef + zero;
       }

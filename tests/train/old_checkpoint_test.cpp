@@ -28,6 +28,7 @@ TrainConfig old_config(const std::string& out) {
   c.lr = 0.01;
   c.freeze_backbone = true;
   c.epochs = 2;
+  c.precision = Precision::fp32;  // what the file's configuration reads as (written before --precision)
   return c;
 }
 
@@ -76,7 +77,8 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   CHECK(state.to_json() == written);  // written back field for field, under the same names
   const TrainConfig config = TrainConfig::from_json(st.at("config"));  // config.json's form too
   CHECK(config.optimizer == OptimizerKind::sgd);
-  CHECK(config.precision == Precision::fp32);  // added since: the default
+  CHECK(config.precision == Precision::fp32);  // added since: the arithmetic such runs had
+  CHECK(TrainConfig{}.precision == Precision::tf32);  // where a new run starts
   nlohmann::json config_written = st.at("config");
   config_written["precision"] = "fp32";
   config_written["distributed"] = false;  // and the data-parallel fields, added since

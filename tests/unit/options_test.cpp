@@ -14,7 +14,7 @@ using namespace hemo;
 TEST_CASE("options: names, parsing and the one error listing the valid names") {
   CHECK(parse_option<Precision>("bf16") == Precision::bf16);
   CHECK(option_name(Precision::fp32) == "fp32");
-  CHECK(Precision{} == Precision::fp32);  // the default
+  CHECK(Precision{} == Precision::fp32);  // the zero value: configurations older than --precision
   CHECK_THROWS_WITH_AS(parse_option<Precision>("fp16"), "--precision 'fp16' is not one of fp32, tf32, bf16", Error);
   CHECK(option_names<DeviceChoice>() == std::vector<std::string>{"cpu", "cuda", "auto"});
   CHECK(parse_option<DeviceChoice>("auto") == DeviceChoice::auto_);

@@ -55,7 +55,7 @@ struct UsageError : std::runtime_error {
 struct Options {
   std::string model;
   hemo::DeviceChoice device = hemo::DeviceChoice::auto_;
-  hemo::Precision precision = hemo::Precision::fp32;
+  hemo::Precision precision = hemo::Precision::tf32;
   std::vector<std::string> images;
   int top = 3, threads = 0, bench = 0;
   bool json = false, fold = true;
