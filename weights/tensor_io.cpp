@@ -75,6 +75,10 @@ const Tensor* TensorFile::find(const std::string& name) const {
 safetensors::Entry to_entry(const std::string& name, const Tensor& t) {
   Tensor host = t.detach().to(Device::cpu());
   if (host.dtype() == hemo::DType::f64) return safetensors::make_entry(name, host.shape(), host.data<double>());
+  if (host.dtype() == hemo::DType::bf16) {  // the bits as they are: little-endian like the host
+    const auto* bytes = reinterpret_cast<const uint8_t*>(host.data<bf16>());
+    return {name, safetensors::DType::BF16, host.shape(), std::vector<uint8_t>(bytes, bytes + host.nbytes())};
+  }
   return safetensors::make_entry(name, host.shape(), host.data<float>());
 }
 

@@ -2,7 +2,8 @@
 //
 // load_tensors reads every tensor of a file, in file order, as a float32 CPU tensor (F64, F16,
 // BF16 and the integer dtypes are converted; torchvision's int64 num_batches_tracked buffers
-// become float32 counts, exact below 2^24). save_tensors writes float32 (or float64) tensors,
+// become float32 counts, exact below 2^24). save_tensors writes float32, float64 or bfloat16
+// tensors as F32, F64 or BF16 (a bfloat16 tensor's bits as they are),
 // copying CUDA tensors to the host first, crash-safely (see safetensors::save).
 #pragma once
 #include <map>
@@ -25,7 +26,7 @@ struct TensorFile {
 
 TensorFile load_tensors(const std::string& path);
 Tensor to_tensor(const safetensors::File& file, const std::string& name);  // float32 CPU
-safetensors::Entry to_entry(const std::string& name, const Tensor& t);    // F32 or F64 as t's dtype
+safetensors::Entry to_entry(const std::string& name, const Tensor& t);    // F32, F64 or BF16 as t's dtype
 void save_tensors(const std::string& path, const NamedTensors& tensors,
                   const std::map<std::string, std::string>& metadata = {});
 

@@ -1,17 +1,21 @@
 // bfloat16 (core/bf16.h): round to nearest even against an exact reference computed in double,
-// the special values, and bf16 tensors: made, converted both ways, refused by ops by name.
+// the special values, and bf16 tensors: made, converted both ways, refused by ops by name, and
+// written to safetensors files as BF16.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 
 #include "core/bf16.h"
 #include "nn/ops_elementwise.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
+#include "weights/safetensors.h"
+#include "weights/tensor_io.h"
 
 using namespace hemo;
 
@@ -86,4 +90,31 @@ TEST_CASE("bf16: tensors convert both ways within one rounding, and ops refuse t
   CHECK(Tensor::full({3}, 1.5, DType::bf16).to(DType::f32).to_vector<float>() == std::vector<float>{1.5f, 1.5f, 1.5f});
   CHECK_THROWS_WITH_AS(nn::add(b, b), doctest::Contains("add: no bfloat16 implementation (bfloat16[10, 100] on cpu)"),
                        Error);
+}
+
+TEST_CASE("bf16: a bfloat16 tensor is saved as a BF16 safetensors entry, bit for bit, and loads exactly") {
+  Generator g(9, 1);
+  std::vector<float> v(37);
+  for (float& x : v) x = static_cast<float>(g.uniform(-3.0, 3.0));
+  const Tensor b = Tensor::from_vector(v, {37}).to(DType::bf16);
+  const std::filesystem::path dir = std::filesystem::path(HEMO_TEST_WORK_DIR) / "unit" / "bf16";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "t.safetensors").string();
+  weights::save_tensors(path, {{"w", b}, {"f", Tensor::from_vector(v, {37})}});
+  const safetensors::File file = safetensors::File::load(path);
+  REQUIRE(file.tensors().size() == 2);
+  const safetensors::TensorInfo& w = file.tensors()[0].name == "w" ? file.tensors()[0] : file.tensors()[1];
+  CHECK(w.dtype == safetensors::DType::BF16);
+  CHECK(w.shape == std::vector<int64_t>{37});
+  const auto bytes = file.bytes("w");
+  REQUIRE(bytes.size() == 74);
+  const bf16* bits = b.data<bf16>();
+  bool same = true;
+  for (size_t i = 0; i < 37; ++i)
+    same = same && (bytes[2 * i] | (bytes[2 * i + 1] << 8)) == bits[i].bits;  // little-endian
+  CHECK(same);
+  const weights::TensorFile loaded = weights::load_tensors(path);
+  const std::vector<float> back = loaded.find("w")->to_vector<float>();  // read as float32, exactly
+  for (size_t i = 0; i < 37; ++i) CHECK(back[i] == bf16_to_float(bf16_from_float(v[i])));
+  CHECK(loaded.find("f")->to_vector<float>() == v);
 }
