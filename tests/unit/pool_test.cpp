@@ -1,6 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
+
+#include "core/error.h"
+#include "tensor/rng.h"
 
 #include "nn/ops_pool.h"
 
@@ -100,4 +106,58 @@ TEST_CASE("adaptive_avg_pool2d: 7 -> 3 with overlapping windows, every plane sep
   // Global pooling of a 7x13 plane is its mean.
   Tensor z = Tensor::full({1, 1, 7, 13}, 0.5);
   CHECK(nn::adaptive_avg_pool2d(z, {1, 1}).item() == doctest::Approx(0.5));
+}
+
+// The kernel runs the windows inside the width as vectors and the clipped ones at the ends as
+// scalars; both must keep PyTorch's rules: the first maximum wins a tie, a NaN in a window is
+// its maximum (the last NaN, as `v > best || isnan(v)` gives) and -inf is a value like any other.
+TEST_CASE("max_pool2d: ties, NaN and -inf, inside and at the edges, against a direct reference") {
+  struct Cfg {
+    int64_t kh, kw, sh, sw, ph, pw;
+    bool ceil;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  Generator g(3, 1);
+  for (const Cfg c : {Cfg{3, 3, 2, 2, 1, 1, false}, Cfg{2, 2, 2, 2, 0, 0, true}, Cfg{3, 3, 1, 1, 1, 1, false},
+                      Cfg{3, 2, 1, 2, 1, 1, true}, Cfg{5, 5, 3, 3, 2, 2, true}}) {
+    const Pool2dShape s{2, 3, 9, 13, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.ceil};
+    std::vector<float> x(static_cast<size_t>(2 * 3 * 9 * 13));
+    for (float& v : x) {  // few distinct values (ties), some NaN and -inf
+      const double u = g.uniform();
+      v = u < 0.05 ? nan : u < 0.1 ? -inf : static_cast<float>(std::floor(g.uniform() * 4));
+    }
+    const int64_t P = s.p(), Q = s.q(), planes = 6;
+    std::vector<float> y(static_cast<size_t>(planes * P * Q));
+    std::vector<int64_t> at(y.size());
+    cpu::max_pool2d_fwd<float>(cpu::backend, s, x.data(), y.data(), at.data());
+    int64_t bad = 0;
+    std::string first;
+    for (int64_t pl = 0; pl < planes; ++pl)
+      for (int64_t i = 0; i < P; ++i)
+        for (int64_t j = 0; j < Q; ++j) {
+          float best = -inf;
+          int64_t where = -1;
+          for (int64_t ih = i * c.sh - c.ph; ih < i * c.sh - c.ph + c.kh; ++ih)
+            for (int64_t iw = j * c.sw - c.pw; iw < j * c.sw - c.pw + c.kw; ++iw) {
+              if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+              const float v = x[static_cast<size_t>(pl * s.h * s.w + ih * s.w + iw)];
+              if (where < 0 || v > best || std::isnan(v)) {
+                best = v;
+                where = ih * s.w + iw;
+              }
+            }
+          const size_t o = static_cast<size_t>(pl * P * Q + i * Q + j);
+          const bool same = (y[o] == best || (std::isnan(y[o]) && std::isnan(best))) && at[o] == where;
+          if (!same && bad++ == 0) first = cat("plane ", pl, " (", i, ", ", j, "): ", y[o], " at ", at[o], ", want ",
+                                                best, " at ", where);
+        }
+    CAPTURE(c.kh);
+    CAPTURE(c.sw);
+    CHECK_MESSAGE(bad == 0, bad, " wrong outputs; first: ", first);
+    std::vector<float> y2(y.size());
+    cpu::max_pool2d_fwd<float>(cpu::backend, s, x.data(), y2.data(), nullptr);  // no argmax wanted
+    bool equal = true;
+    for (size_t o = 0; o < y.size(); ++o) equal = equal && (y2[o] == y[o] || (std::isnan(y2[o]) && std::isnan(y[o])));
+    CHECK(equal);
+  }
 }
