@@ -247,7 +247,7 @@ struct AmxBf16 {
   using packed = uint16_t;
   static constexpr int MR = 32, NR = 32;
   static constexpr int64_t KC = 512, k_align = 32;
-  static constexpr bool round_bf16 = true, amx = true;
+  static constexpr bool amx = true;
 };
 
 #if defined(__x86_64__)
@@ -341,8 +341,10 @@ template <class Src>
 // In place: r[i] (16 rows of 16 32-bit words) becomes its transpose. Within each 128-bit lane,
 // two unpack stages gather 4 x 4 blocks; two lane shuffles then put the blocks in place. (GCC 12
 // warns that the intrinsics' own _mm512_undefined pass-through "may be used uninitialized".)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 [[gnu::target(HEMO_AMX_TARGET)]] inline void transpose_16x16(__m512i r[16]) {
   __m512i t[16], u[16];
   for (int i = 0; i < 16; i += 2) {
@@ -365,7 +367,9 @@ template <class Src>
     r[12 + x] = _mm512_shuffle_i32x4(v2, w2, 0xdd);
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 // op(A) rows [i0, i0 + rows) into AMX A slivers at out (all of k, padded to kp = k rounded up to 32).
 [[gnu::target(HEMO_AMX_TARGET)]] inline void pack_a_amx(const Problem<float>& g, int64_t i0, int64_t rows,
