@@ -51,7 +51,7 @@ template <class T> void gemm(Backend, const GemmShape& s, T alpha, const T* a, c
 // use (Linux arch_prctl), the products run on the AMX tile unit (TDPBF16PS, 16x16 float tiles,
 // about 14x the float32 FMA rate of this project's Xeon); elsewhere the float32 micro-kernel runs
 // on the rounded values (the same numbers up to summation order). AVX-512 BF16's VDPBF16PS is not
-// used: it ran at 0.6x the multiply-add rate of float32 FMA on the same machine (docs/perf.md).
+// used: it ran at half the multiply-add rate of float32 FMA on the same machine (docs/perf.md).
 // A process-wide mode, like cuBLAS's math mode; gemm<double> ignores it.
 void set_gemm_bf16(bool on);
 bool gemm_bf16();

@@ -45,12 +45,14 @@ void require_stats(const nlohmann::json& s, const std::string& what) {
   CHECK(s.at("median_ms").get<double>() <= s.at("max_ms").get<double>());
 }
 
-void require_env(const nlohmann::json& r, const std::string& device) {
+// `precision`: the commands' default, tf32, unless the command was given another (bench op times
+// its kernels in float32 and says so).
+void require_env(const nlohmann::json& r, const std::string& device, const std::string& precision = "tf32") {
   const nlohmann::json& e = r.at("env");
   for (const char* k : {"commit", "machine", "date", "precision"}) CHECK_FALSE(e.at(k).get<std::string>().empty());
   CHECK(e.at("threads").get<int>() == 2);
   CHECK(e.at("device").get<std::string>() == device);
-  CHECK(e.at("precision").get<std::string>() == "fp32");
+  CHECK(e.at("precision").get<std::string>() == precision);
 }
 
 }  // namespace
@@ -87,7 +89,7 @@ TEST_CASE("hemo bench infer --json: both code paths, batch 1 and batch N") {
 
 TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak") {
   const nlohmann::json r = run_json("bench op conv2d.3x3 --shape '2x8x12x12;8x8x3x3;8' --threads 2 --steps 2 --json");
-  require_env(r, "cpu");
+  require_env(r, "cpu", "fp32");
   require_positive(r.at("peak").at("gb_per_s"), "peak bandwidth");
   require_positive(r.at("peak").at("gflop_per_s"), "peak compute");
   REQUIRE(r.at("ops").size() == 1);
@@ -122,9 +124,18 @@ TEST_CASE("hemo bench: errors name what is wrong") {
   r = run_captured(kHemo + " bench op conv2d --shape 2x2x2x2");
   CHECK(r.status != 0);
   CHECK(r.err.find("--shape needs a single case") != std::string::npos);
-  r = run_captured(kHemo + " bench train --precision bf16" + kTiny);
+#if HEMO_WITH_CUDA
+  r = run_captured(kHemo + " bench train --precision bf16 --device cuda" + kTiny);
   CHECK(r.status != 0);
-  CHECK(r.err.find("fp32 only") != std::string::npos);
+  CHECK(r.err.find("--precision bf16 runs on the CPU only so far") != std::string::npos);
+#endif
+}
+
+TEST_CASE("hemo bench train --precision bf16 runs on the CPU and says so") {
+  const nlohmann::json r = run_json("bench train --precision bf16" + kTiny);
+  require_env(r, "cpu", "bf16");
+  require_positive(r.at("images_per_s"), "images_per_s");
+  CHECK(std::isfinite(r.at("last_loss").get<double>()));
 }
 
 namespace {

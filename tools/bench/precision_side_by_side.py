@@ -41,20 +41,27 @@ def main():
         size = int(size)
         got = {k: [] for k in ("hemo fp32", "hemo bf16", "torch fp32", "torch bf16")}
         model = sbs.torch_model(arch, size, "cpu")
+        failed = {}
         for _ in range(a.rounds):
             for prec in ("fp32", "bf16"):
                 h = sbs.hemo_json(a, "train", "--model", arch, "--input-size", str(size), "--batch-size",
                                   str(a.batch), "--warmup", str(a.warmup), "--steps", str(a.steps), "--precision", prec)
                 got[f"hemo {prec}"].append(h["images_per_s"])
             for name, ctx in (("torch fp32", contextlib.nullcontext), ("torch bf16", amp)):
-                got[name].append(a.batch / sbs.torch_train(model, size, a.batch, a.warmup, a.steps, "cpu", ctx))
-        m = {k: statistics.median(v) for k, v in got.items()}
+                if name in failed:
+                    continue
+                try:
+                    got[name].append(a.batch / sbs.torch_train(model, size, a.batch, a.warmup, a.steps, "cpu", ctx))
+                except RuntimeError as e:  # e.g. torch 1.13 has no bf16 hardtanh (ReLU6) backward on the CPU
+                    failed[name] = str(e).splitlines()[0]
+                    print(f"{arch} {size}: {name} failed: {failed[name]}", file=sys.stderr, flush=True)
+        m = {k: statistics.median(v) if v else float("nan") for k, v in got.items()}
         rows.append((f"{arch} {size}", m))
         print(f"{arch} {size}: " + ", ".join(f"{k} {v:.1f}" for k, v in m.items()), file=sys.stderr, flush=True)
     print(f"| case (batch {a.batch}, {a.threads} threads) | hemo fp32 | hemo bf16 | hemo bf16/fp32 | "
           "PyTorch fp32 | PyTorch bf16 | PyTorch bf16/fp32 | hemo/PyTorch bf16 |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, m in rows:
+    for name, m in rows:  # nan: PyTorch could not run it (stderr says why)
         print(f"| {name} | {m['hemo fp32']:.1f} | {m['hemo bf16']:.1f} | {m['hemo bf16'] / m['hemo fp32']:.2f}x | "
               f"{m['torch fp32']:.1f} | {m['torch bf16']:.1f} | {m['torch bf16'] / m['torch fp32']:.2f}x | "
               f"{m['hemo bf16'] / m['torch bf16']:.2f}x |")
