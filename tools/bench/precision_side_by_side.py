@@ -52,7 +52,7 @@ def main():
                     continue
                 try:
                     got[name].append(a.batch / sbs.torch_train(model, size, a.batch, a.warmup, a.steps, "cpu", ctx))
-                except RuntimeError as e:  # e.g. torch 1.13 has no bf16 hardtanh (ReLU6) backward on the CPU
+                except RuntimeError as e:  # torch 1.13: MobileNetV2's ReLU6 backward has no bf16 CPU kernel
                     failed[name] = str(e).splitlines()[0]
                     print(f"{arch} {size}: {name} failed: {failed[name]}", file=sys.stderr, flush=True)
         m = {k: statistics.median(v) if v else float("nan") for k, v in got.items()}
