@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/precision.h"
 #include "tensor/rng.h"
 #include "tools/bench_clock.h"
 
@@ -89,7 +90,7 @@ void add_bench_gemm_command(CLI::App& bench) {
     if (o->threads > 0) omp_set_num_threads(o->threads);
     HEMO_CHECK(o->isa.empty() || hemo::cpu::gemm_select_isa(o->isa), "bench gemm: this CPU cannot run --isa ",
                o->isa);
-    hemo::cpu::set_gemm_bf16(o->precision == hemo::Precision::bf16);
+    hemo::set_precision(o->precision, hemo::Device::cpu());
     std::printf("bench gemm: kernel %s, %d threads, %d warm-up + %d timed runs per shape, %s\n",
                 hemo::cpu::gemm_kernel_name<float>(), omp_get_max_threads(), o->warmup, o->repeats, clock.name());
     std::stringstream list(o->shapes);

@@ -183,12 +183,12 @@ template <int R, class T>
   }
 }
 
-// op(A) rows [i0, i0 + rows) into slivers at out (all of k).
 // Rounds count packed floats to their nearest bfloat16 values (core/bf16.h), in place.
 [[gnu::always_inline]] inline void round_to_bf16(float* x, int64_t count) {
   for (int64_t i = 0; i < count; ++i) x[i] = bf16_to_float(bf16_from_float(x[i]));
 }
 
+// op(A) rows [i0, i0 + rows) into slivers at out (all of k).
 template <class Cfg, class T>
 [[gnu::always_inline]] inline void pack_a(const Problem<T>& g, int64_t i0, int64_t rows, T* out) {
   constexpr int MR = Cfg::MR;

@@ -48,9 +48,7 @@ inline Span window(int64_t o, int64_t in, int64_t k, int64_t stride, int64_t pad
   int64_t end = std::min(start + k, in + pad);
   return {start, end, std::max<int64_t>(start, 0), std::min(end, in)};
 }
-}  // namespace
 
-namespace {
 // Output columns [j0, j1) of one output row whose windows lie inside the input's width, window
 // rows [r.lo, r.hi): the taps in the scalar loop's order (row by row, left to right), each for the
 // whole run of columns at once, so that the compare and the two selects vectorize (the scalar
