@@ -63,7 +63,10 @@ bool wait_for_first_epoch(const fs::path& run, double seconds) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < until) {
     try {
-      if (fs::exists(run / "epochs.csv") && !train::read_epoch_csv((run / "epochs.csv").string()).empty()) return true;
+      // The epoch's row and its checkpoint (written after the row, by an atomic rename).
+      if (fs::exists(run / "epochs.csv") && !train::read_epoch_csv((run / "epochs.csv").string()).empty() &&
+          fs::exists(run / "last.safetensors"))
+        return true;
     } catch (const Error&) {  // read while the trainer was still writing it (CI saw the header half there)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
