@@ -27,7 +27,9 @@
 // bit for bit what batch norm followed by nn::activation gives (kernels/activation.h), NaN
 // included, while one pass over memory, and the intermediate v, are saved.
 // Every backward OVERWRITES gx, ggamma and gbeta; any of them may be null (not wanted).
-// gamma and beta may be null (affine off: gamma = 1, beta = 0). Channel sums accumulate in double.
+// gamma and beta may be null (affine off: gamma = 1, beta = 0). Channel sums accumulate in double
+// (on the CPU with hw == 1, [M, C] matrices such as channels-last activations, by the row-wise
+// kernels of kernels/cpu/batchnorm_rows.h).
 // The arguments are the structs below, one per entry point (kernels/backend.h says why).
 #pragma once
 #include <cstdint>

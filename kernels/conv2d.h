@@ -1,4 +1,5 @@
-// Dense (optionally grouped) 2-d convolution over NCHW contiguous tensors, torch's F.conv2d.
+// Dense (optionally grouped) 2-d convolution over NCHW tensors (contiguous or, with
+// Conv2dShape::channels_last, stored NHWC), torch's F.conv2d.
 //
 // Shapes: x [n, c, h, w], weight [k, c / groups, r, s], bias [k] (may be null), y [n, k, p, q]:
 //   p = (h + 2 pad_h - dil_h (r - 1) - 1) / stride_h + 1        (q likewise with w, s, *_w)
@@ -34,6 +35,10 @@ struct Conv2dShape {
   int64_t k = 0, r = 1, s = 1;         // output channels, kernel height and width
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   int64_t groups = 1;
+  // x, y, gx and gy stored channels-last, [n, h, w, c] (tensor/tensor.h); the weight keeps its
+  // [k, c / groups, r, s]. The CPU kernels take both (kernels/cpu/conv2d_nhwc.h); the CUDA ones
+  // only contiguous NCHW so far (nn::conv2d converts around them).
+  bool channels_last = false;
 
   int64_t p() const;  // output height
   int64_t q() const;  // output width

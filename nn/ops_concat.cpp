@@ -27,8 +27,19 @@ void copy_channels(const char* op, const Tensor& src, int64_t src_begin, Tensor&
 }
 }  // namespace
 
+// The copies below read and write NCHW planes: channels-last inputs run on contiguous copies, and
+// the result goes back to channels-last when the first input was, so the layers after it keep the
+// format.
 Tensor concat_channels(const std::vector<Tensor>& xs) {
   HEMO_CHECK(!xs.empty(), "concat_channels: no tensors");
+  bool any_last = false;
+  for (const Tensor& x : xs) any_last = any_last || (x.defined() && x.is_channels_last());
+  if (any_last) {
+    std::vector<Tensor> copies;
+    for (const Tensor& x : xs) copies.push_back(x.contiguous());
+    Tensor y = concat_channels(copies);
+    return xs[0].is_channels_last() ? y.to(MemoryFormat::channels_last) : y;
+  }
   const Tensor& x0 = xs[0];
   HEMO_CHECK(x0.dim() >= 2, "concat_channels: need [N, C, ...] tensors, got ", x0.str());
   Shape shape = x0.shape();
@@ -70,6 +81,7 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
 }
 
 Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end) {
+  if (x.is_channels_last()) return slice_channels(x.contiguous(), begin, end).to(MemoryFormat::channels_last);
   HEMO_CHECK(x.dim() >= 2, "slice_channels: need a [N, C, ...] tensor, got ", x.str());
   HEMO_CHECK(0 <= begin && begin < end && end <= x.size(1), "slice_channels: channels [", begin, ", ", end,
              ") are not a non-empty range of ", x.str());

@@ -36,17 +36,24 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
   return conv2d_output_size(in, kernel, stride, pad, dilation);
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+Tensor conv2d(const Tensor& x, const Tensor& weight_any, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
               int64_t groups) {
-  const Conv2dShape s = conv_shape(x, weight, bias, stride, padding, dilation, groups);
+  Conv2dShape s = conv_shape(x, weight_any, bias, stride, padding, dilation, groups);
+  const Tensor weight = weight_any.contiguous();  // the kernels read [k, c / groups, r, s] in that order
+  // The CUDA kernels take NCHW only so far: a channels-last input goes through a contiguous copy.
+  if (x.is_channels_last() && x.is_cuda())
+    return conv2d(x.contiguous(), weight, bias, stride, padding, dilation, groups).to(MemoryFormat::channels_last);
+  s.channels_last = x.is_channels_last();
   const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
-  Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device());
+  // x and y (and gx, gy) in x's memory format: the kernels read them in storage order.
+  Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device(), x.memory_format());
   dispatch("conv2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
+    const T *xp = x.data_any_format<T>(), *wp = weight.data<T>();
     if (depthwise)
-      depthwise_conv2d_fwd(backend, s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+      depthwise_conv2d_fwd(backend, s, xp, wp, ptr<T>(bias), y.data_any_format<T>());
     else
-      conv2d_fwd(backend, s, x.data<T>(), weight.data<T>(), ptr<T>(bias), y.data<T>());
+      conv2d_fwd(backend, s, xp, wp, ptr<T>(bias), y.data_any_format<T>());
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
@@ -56,15 +63,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
            Tensor gx = need_x ? Tensor::empty_like(x) : Tensor();
            Tensor gw = need_w ? Tensor::empty_like(weight) : Tensor();
            Tensor gb = need_b ? Tensor::empty({s.k}, gy.dtype(), gy.device()) : Tensor();
+           HEMO_CHECK(gy.memory_format() == x.memory_format(), "internal: conv2d's gradient arrived ", gy.str(),
+                      " for an input ", x.str());
            dispatch("conv2d", gy, [&](auto backend, auto t) {
              using T = decltype(t);
-             if (need_x && depthwise)
-               depthwise_conv2d_bwd_data(backend, s, gy.data<T>(), weight.data<T>(), gx.data<T>());
-             if (need_x && !depthwise) conv2d_bwd_data(backend, s, gy.data<T>(), weight.data<T>(), gx.data<T>());
+             const T* g = gy.data_any_format<T>();
+             T* gxp = need_x ? gx.data_any_format<T>() : nullptr;
+             if (need_x && depthwise) depthwise_conv2d_bwd_data(backend, s, g, weight.data<T>(), gxp);
+             if (need_x && !depthwise) conv2d_bwd_data(backend, s, g, weight.data<T>(), gxp);
              if ((need_w || need_b) && depthwise)
-               depthwise_conv2d_bwd_filter(backend, s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+               depthwise_conv2d_bwd_filter(backend, s, x.data_any_format<T>(), g, ptr<T>(gw), ptr<T>(gb));
              if ((need_w || need_b) && !depthwise)
-               conv2d_bwd_filter(backend, s, x.data<T>(), gy.data<T>(), ptr<T>(gw), ptr<T>(gb));
+               conv2d_bwd_filter(backend, s, x.data_any_format<T>(), g, ptr<T>(gw), ptr<T>(gb));
            });
            return {gx, gw, gb};
          });

@@ -8,9 +8,13 @@
 
 namespace hemo::nn {
 
-Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+Tensor dropout(const Tensor& x_any, double p, bool training, Generator& gen) {
   HEMO_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
-  if (!training || p == 0.0) return x;
+  if (!training || p == 0.0) return x_any;
+  // The mask's random numbers follow the contiguous order, so that a channels-last run drops the
+  // same elements as a contiguous one.
+  if (x_any.is_channels_last()) return dropout(x_any.contiguous(), p, training, gen).to(MemoryFormat::channels_last);
+  const Tensor& x = x_any;
   const int64_t n = x.numel();
   const Generator::State st = gen.state();
   const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));

@@ -13,7 +13,10 @@ void check_nchw(const char* op, const char* what, const Tensor& t) {
 }
 }  // namespace
 
+// The Grad-CAM kernels read NCHW planes: channels-last tensors are read through contiguous copies.
 Tensor cam_weights(CamMethod method, const Tensor& act, const Tensor& grad) {
+  if (act.is_channels_last() || (grad.defined() && grad.is_channels_last()))
+    return cam_weights(method, act.contiguous(), grad.defined() ? grad.contiguous() : grad);
   const char* op = method == CamMethod::gradcam ? "cam_weights(gradcam)" : "cam_weights(gradcampp)";
   check_nchw(op, "the activations", act);
   HEMO_CHECK(grad.defined() && grad.shape() == act.shape(), op, ": the gradient ",
@@ -29,6 +32,7 @@ Tensor cam_weights(CamMethod method, const Tensor& act, const Tensor& grad) {
 }
 
 Tensor cam_weighted_sum_relu(const Tensor& act, const Tensor& weights) {
+  if (act.defined() && act.is_channels_last()) return cam_weighted_sum_relu(act.contiguous(), weights);
   const char* op = "cam_weighted_sum_relu";
   check_nchw(op, "the activations", act);
   HEMO_CHECK(weights.defined() && weights.shape() == Shape({act.size(0), act.size(1)}), op, ": the weights ",
@@ -45,6 +49,7 @@ Tensor cam_weighted_sum_relu(const Tensor& act, const Tensor& weights) {
 }
 
 Tensor cam_normalize(const Tensor& x) {
+  if (x.defined() && x.is_channels_last()) return cam_normalize(x.contiguous());
   HEMO_CHECK(x.defined() && x.dim() >= 1 && x.numel() > 0, "cam_normalize: need a non-empty [N, ...] tensor, got ",
              x.defined() ? x.str() : std::string("an undefined tensor"));
   const int64_t n = x.size(0), per_image = x.numel() / n;
@@ -57,6 +62,7 @@ Tensor cam_normalize(const Tensor& x) {
 }
 
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w) {
+  if (x.defined() && x.is_channels_last()) return resize_bilinear(x.contiguous(), out_h, out_w);
   HEMO_CHECK(x.defined() && x.dim() >= 2 && x.numel() > 0, "resize_bilinear: need a non-empty [..., h, w] tensor, got ",
              x.defined() ? x.str() : std::string("an undefined tensor"));
   HEMO_CHECK(out_h >= 1 && out_w >= 1, "resize_bilinear: the output size must be positive, got ", out_h, "x", out_w);

@@ -11,6 +11,7 @@ template <class T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : 
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (x.defined() && x.is_channels_last()) return linear(x.contiguous(), weight, bias);
   HEMO_CHECK(x.defined() && weight.defined(), "linear: input and weight are required");
   HEMO_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got ", weight.str());
   const int64_t out = weight.size(0), in = weight.size(1);

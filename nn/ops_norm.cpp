@@ -9,6 +9,7 @@ namespace hemo::nn {
 
 namespace {
 template <class T> T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <class T> T* any_ptr(const Tensor& t) { return t.defined() ? t.data_any_format<T>() : nullptr; }
 
 Tensor empty_if(bool wanted, const Tensor& like) { return wanted ? Tensor::empty_like(like) : Tensor(); }
 
@@ -42,6 +43,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   check_channel_tensor(running_mean, c, "running_mean");
   check_channel_tensor(running_var, c, "running_var");
   HEMO_CHECK(eps > 0, "batch_norm: eps must be positive, got ", eps);
+  // Channels-last storage is a [N H W, C] matrix: the same statistics with each pixel a batch entry.
+  const int64_t rows = x.is_channels_last() ? n * hw : n, inner = x.is_channels_last() ? 1 : hw;
   Tensor y = Tensor::empty_like(x);
   const char* op = batch_norm_op(act);
   // The fused backward reads the mask from the output (an empty Tensor when there is no activation).
@@ -53,34 +56,34 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     Tensor mean = Tensor::empty({c}, x.dtype(), x.device()), invstd = Tensor::empty({c}, x.dtype(), x.device());
     dispatch(op, x, [&](auto backend, auto t) {
       using T = decltype(t);
-      batch_norm_train_fwd(backend, BatchNormTrainFwd<T>{.shape = {n, c, hw},
+      batch_norm_train_fwd(backend, BatchNormTrainFwd<T>{.shape = {rows, c, inner},
                                                          .momentum = momentum,
                                                          .eps = eps,
                                                          .act = act,
-                                                         .x = x.data<T>(),
+                                                         .x = x.data_any_format<T>(),
                                                          .gamma = ptr<T>(weight),
                                                          .beta = ptr<T>(bias),
                                                          .running_mean = ptr<T>(running_mean),
                                                          .running_var = ptr<T>(running_var),
-                                                         .y = y.data<T>(),
+                                                         .y = y.data_any_format<T>(),
                                                          .save_mean = mean.data<T>(),
                                                          .save_invstd = invstd.data<T>()});
     });
     record(y, op, {x, weight, bias},
-           [op, act, n, c, hw, x, weight, bias, mean, invstd, out](const Tensor& gy) -> std::vector<Tensor> {
+           [op, act, rows, c, inner, x, weight, bias, mean, invstd, out](const Tensor& gy) -> std::vector<Tensor> {
              Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                     gb = empty_if(bias.defined() && bias.requires_grad(), bias);
              dispatch(op, gy, [&](auto backend, auto t) {
                using T = decltype(t);
-               batch_norm_train_bwd(backend, BatchNormTrainBwd<T>{.shape = {n, c, hw},
+               batch_norm_train_bwd(backend, BatchNormTrainBwd<T>{.shape = {rows, c, inner},
                                                                   .act = act,
-                                                                  .x = x.data<T>(),
-                                                                  .y = ptr<T>(out),
-                                                                  .gy = gy.data<T>(),
+                                                                  .x = x.data_any_format<T>(),
+                                                                  .y = any_ptr<T>(out),
+                                                                  .gy = gy.data_any_format<T>(),
                                                                   .gamma = ptr<T>(weight),
                                                                   .save_mean = mean.data<T>(),
                                                                   .save_invstd = invstd.data<T>(),
-                                                                  .gx = ptr<T>(gx),
+                                                                  .gx = any_ptr<T>(gx),
                                                                   .ggamma = ptr<T>(gw),
                                                                   .gbeta = ptr<T>(gb)});
              });
@@ -92,34 +95,34 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   HEMO_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
   dispatch(op, x, [&](auto backend, auto t) {
     using T = decltype(t);
-    batch_norm_eval_fwd(backend, BatchNormEvalFwd<T>{.shape = {n, c, hw},
+    batch_norm_eval_fwd(backend, BatchNormEvalFwd<T>{.shape = {rows, c, inner},
                                                      .eps = eps,
                                                      .act = act,
-                                                     .x = x.data<T>(),
+                                                     .x = x.data_any_format<T>(),
                                                      .gamma = ptr<T>(weight),
                                                      .beta = ptr<T>(bias),
                                                      .running_mean = running_mean.data<T>(),
                                                      .running_var = running_var.data<T>(),
-                                                     .y = y.data<T>()});
+                                                     .y = y.data_any_format<T>()});
   });
   if (!needs_grad({x, weight, bias})) return y;
   Tensor rm = running_mean.detach().clone(), rv = running_var.detach().clone();
   record(y, op, {x, weight, bias},
-         [op, act, n, c, hw, x, weight, bias, rm, rv, eps, out](const Tensor& gy) -> std::vector<Tensor> {
+         [op, act, rows, c, inner, x, weight, bias, rm, rv, eps, out](const Tensor& gy) -> std::vector<Tensor> {
            Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                   gb = empty_if(bias.defined() && bias.requires_grad(), bias);
            dispatch(op, gy, [&](auto backend, auto t) {
              using T = decltype(t);
-             batch_norm_eval_bwd(backend, BatchNormEvalBwd<T>{.shape = {n, c, hw},
+             batch_norm_eval_bwd(backend, BatchNormEvalBwd<T>{.shape = {rows, c, inner},
                                                               .eps = eps,
                                                               .act = act,
-                                                              .x = x.data<T>(),
-                                                              .y = ptr<T>(out),
-                                                              .gy = gy.data<T>(),
+                                                              .x = x.data_any_format<T>(),
+                                                              .y = any_ptr<T>(out),
+                                                              .gy = gy.data_any_format<T>(),
                                                               .gamma = ptr<T>(weight),
                                                               .running_mean = rm.data<T>(),
                                                               .running_var = rv.data<T>(),
-                                                              .gx = ptr<T>(gx),
+                                                              .gx = any_ptr<T>(gx),
                                                               .ggamma = ptr<T>(gw),
                                                               .gbeta = ptr<T>(gb)});
            });
@@ -137,32 +140,35 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   check_channel_tensor(weight, c, "weight", "layer_norm");
   check_channel_tensor(bias, c, "bias", "layer_norm");
   HEMO_CHECK(eps > 0, "layer_norm: eps must be positive, got ", eps);
+  // Channels-last storage is [N H W, C]: each pixel's channels are one row of its own, and the
+  // per-pixel statistics come out in the same (n, pixel) order.
+  const int64_t rows = x.is_channels_last() ? n * hw : n, inner = x.is_channels_last() ? 1 : hw;
   Tensor y = Tensor::empty_like(x);
   Tensor mean = Tensor::empty({n * hw}, x.dtype(), x.device()), invstd = Tensor::empty({n * hw}, x.dtype(), x.device());
   dispatch("layer_norm", x, [&](auto backend, auto t) {
     using T = decltype(t);
-    layer_norm_fwd(backend, LayerNormFwd<T>{.shape = {n, c, hw},
+    layer_norm_fwd(backend, LayerNormFwd<T>{.shape = {rows, c, inner},
                                             .eps = eps,
-                                            .x = x.data<T>(),
+                                            .x = x.data_any_format<T>(),
                                             .gamma = ptr<T>(weight),
                                             .beta = ptr<T>(bias),
-                                            .y = y.data<T>(),
+                                            .y = y.data_any_format<T>(),
                                             .save_mean = mean.data<T>(),
                                             .save_invstd = invstd.data<T>()});
   });
   record(y, "layer_norm", {x, weight, bias},
-         [n, c, hw, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
+         [rows, c, inner, x, weight, bias, mean, invstd](const Tensor& gy) -> std::vector<Tensor> {
            Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
                   gb = empty_if(bias.defined() && bias.requires_grad(), bias);
            dispatch("layer_norm", gy, [&](auto backend, auto t) {
              using T = decltype(t);
-             layer_norm_bwd(backend, LayerNormBwd<T>{.shape = {n, c, hw},
-                                                     .x = x.data<T>(),
-                                                     .gy = gy.data<T>(),
+             layer_norm_bwd(backend, LayerNormBwd<T>{.shape = {rows, c, inner},
+                                                     .x = x.data_any_format<T>(),
+                                                     .gy = gy.data_any_format<T>(),
                                                      .gamma = ptr<T>(weight),
                                                      .save_mean = mean.data<T>(),
                                                      .save_invstd = invstd.data<T>(),
-                                                     .gx = ptr<T>(gx),
+                                                     .gx = any_ptr<T>(gx),
                                                      .ggamma = ptr<T>(gw),
                                                      .gbeta = ptr<T>(gb)});
            });

@@ -10,6 +10,7 @@ namespace hemo::nn {
 namespace {
 // y = scale * (sum of x over axis v.n), shaped `out_shape`; the backward spreads scale * gy back.
 Tensor reduce(const char* op, const Tensor& x, const AxisView& v, double scale, const Shape& out_shape) {
+  if (x.is_channels_last()) return reduce(op, x.contiguous(), v, scale, out_shape);  // axes index NCHW order
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch(op, x, [&](auto backend, auto t) {
     using T = decltype(t);

@@ -10,6 +10,7 @@ namespace hemo::nn {
 namespace {
 // softmax and log_softmax differ only in their kernels; `log` picks the pair.
 Tensor softmax_impl(const char* op, bool log, const Tensor& x, int64_t dim) {
+  if (x.is_channels_last()) return softmax_impl(op, log, x.contiguous(), dim).to(MemoryFormat::channels_last);
   const AxisView v = axis_view(op, x.shape(), dim);
   Tensor y = Tensor::empty_like(x);
   if (x.numel() == 0) return y;

@@ -37,6 +37,9 @@ void each(const Stats& s, F f) {
 Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                        Tensor& running_var, double momentum, double eps, const HostAllReduce& reduce) {
   HEMO_CHECK(x.dim() >= 2, "sync_batch_norm: expected [N, C, ...] input, got ", x.str());
+  if (x.is_channels_last())  // its kernels read NCHW planes
+    return sync_batch_norm(x.contiguous(), weight, bias, running_mean, running_var, momentum, eps, reduce)
+        .to(MemoryFormat::channels_last);
   for (const Tensor* t : std::initializer_list<const Tensor*>{&x, &weight, &bias, &running_mean, &running_var})
     check_f32_on(*t, x.device());
   HEMO_CHECK(weight.defined() && bias.defined(), "sync_batch_norm: needs weight and bias");

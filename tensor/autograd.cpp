@@ -44,22 +44,25 @@ void record(Tensor& out, std::string name, std::vector<Tensor> inputs, BackwardF
   out.impl().requires_grad = true;
 }
 
-void accumulate_(Tensor& dst, const Tensor& src) {
-  HEMO_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
-             "accumulate_: ", dst.str(), " += ", src.str(), " (shapes, dtypes and devices must match)");
+void accumulate_(Tensor& dst, const Tensor& src_any) {
+  HEMO_CHECK(dst.shape() == src_any.shape() && dst.dtype() == src_any.dtype() && dst.device() == src_any.device(),
+             "accumulate_: ", dst.str(), " += ", src_any.str(), " (shapes, dtypes and devices must match)");
   HEMO_CHECK(dst.dtype() != DType::bf16, "accumulate_: no bfloat16 implementation (", dst.str(), ")");
+  // Elementwise in storage order, so both in dst's memory format.
+  const Tensor src =
+      src_any.memory_format() == dst.memory_format() ? src_any : src_any.detach().to(dst.memory_format());
   if (dst.is_cuda()) {
 #if HEMO_WITH_CUDA
-    cuda::accumulate<float>(cuda::backend, dst.numel(), src.data<float>(), dst.data<float>());
+    cuda::accumulate<float>(cuda::backend, dst.numel(), src.data_any_format<float>(), dst.data_any_format<float>());
     return;
 #else
     throw Error(cat("accumulate_: CUDA tensor in a build without CUDA: ", dst.str()));
 #endif
   }
   if (dst.dtype() == DType::f32)
-    cpu::accumulate<float>(cpu::backend, dst.numel(), src.data<float>(), dst.data<float>());
+    cpu::accumulate<float>(cpu::backend, dst.numel(), src.data_any_format<float>(), dst.data_any_format<float>());
   else
-    cpu::accumulate<double>(cpu::backend, dst.numel(), src.data<double>(), dst.data<double>());
+    cpu::accumulate<double>(cpu::backend, dst.numel(), src.data_any_format<double>(), dst.data_any_format<double>());
 }
 
 namespace {
@@ -139,6 +142,9 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     // the reverse) in the next backward: an error here names it instead.
     HEMO_CHECK(g.device() == t->storage->device(), "backward(): a gradient on ", g.device().str(),
                " reached a tensor on ", t->storage->device().str(), " (from a gradient hook?)");
+    // A gradient is stored like its tensor (tensor.h, memory format): a closure reads gy in the
+    // format of the output it recorded, and a leaf's grad() in its own.
+    if (g.memory_format() != t->format) g = g.to(t->format);
     if (!t->grad_fn || t->retains_grad) {
       if (t->grad) {
         Tensor acc(t->grad);

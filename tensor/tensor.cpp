@@ -1,9 +1,11 @@
 #include "tensor/tensor.h"
 
+#include <atomic>
 #include <cstring>
 #include <sstream>
 #include <type_traits>
 
+#include "kernels/layout.h"
 #include "tensor/autograd.h"
 
 namespace hemo {
@@ -23,11 +25,14 @@ int64_t shape_numel(const Shape& s) {
 }
 
 namespace {
-std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device device) {
+std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device device, MemoryFormat format) {
   for (int64_t d : shape) HEMO_CHECK(d >= 0, "tensor shape ", shape_str(shape), " has a negative dimension");
+  HEMO_CHECK(format == MemoryFormat::contiguous || shape.size() == 4,
+             "channels_last needs a 4-d [N, C, H, W] shape, got ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
+  impl->format = format;
   HEMO_CHECK(device.is_cpu() || dtype != DType::f64, "float64 tensors exist only on the CPU (asked for ",
              dtype_name(dtype), " on ", device.str(), ")");
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
@@ -40,14 +45,24 @@ TensorImpl& Tensor::impl() const {
   return *impl_;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  return Tensor(make_impl(shape, dtype, device));
+const char* memory_format_name(MemoryFormat f) {
+  return f == MemoryFormat::channels_last ? "channels_last" : "contiguous";
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, MemoryFormat format) {
+  return Tensor(make_impl(shape, dtype, device, format));
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   zero_bytes(t.raw(), device, t.nbytes());
   return t;
+}
+
+Tensor Tensor::zeros_like(const Tensor& t) {
+  Tensor z = empty_like(t);
+  zero_bytes(z.raw(), z.device(), z.nbytes());
+  return z;
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
@@ -78,21 +93,33 @@ int64_t Tensor::size(int64_t d) const {
 
 std::string Tensor::str() const {
   if (!defined()) return "undefined tensor";
-  return cat(dtype_name(dtype()), shape_str(shape()), " on ", device().str());
+  return cat(dtype_name(dtype()), shape_str(shape()), is_channels_last() ? " channels_last" : "", " on ",
+             device().str());
+}
+
+template <class T>
+T* Tensor::data_any_format() const {
+  HEMO_CHECK(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", str());
+  return static_cast<T*>(raw());
 }
 
 template <class T>
 T* Tensor::data() const {
-  HEMO_CHECK(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", str());
-  return static_cast<T*>(raw());
+  HEMO_CHECK(!is_channels_last(), "internal: an op that reads contiguous (NCHW) data was given a ", str(),
+             "; it must call contiguous() first");
+  return data_any_format<T>();
 }
-template float* Tensor::data<float>() const;
-template double* Tensor::data<double>() const;
-template bf16* Tensor::data<bf16>() const;
+#define HEMO_TENSOR_DATA(T)                      \
+  template T* Tensor::data<T>() const;           \
+  template T* Tensor::data_any_format<T>() const;
+HEMO_TENSOR_DATA(float)
+HEMO_TENSOR_DATA(double)
+HEMO_TENSOR_DATA(bf16)
+#undef HEMO_TENSOR_DATA
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor host = to(Device::cpu()).to(dtype_of<T>());
+  Tensor host = to(Device::cpu()).to(dtype_of<T>()).contiguous();
   const T* p = host.data<T>();
   return std::vector<T>(p, p + host.numel());
 }
@@ -105,6 +132,7 @@ double Tensor::item() const {
 }
 
 Tensor Tensor::reshape(const Shape& new_shape) const {
+  if (is_channels_last()) return contiguous().reshape(new_shape);
   Shape shape = new_shape;
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -144,7 +172,7 @@ Tensor Tensor::flatten(int64_t start_dim) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype(), device());
+  Tensor out = empty_like(*this);
   copy_bytes(out.raw(), device(), raw(), device(), nbytes());
   record(out, "clone", {*this}, [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
   return out;
@@ -152,7 +180,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
-  Tensor out = empty(shape(), dtype(), target);
+  Tensor out = empty(shape(), dtype(), target, memory_format());
   copy_bytes(out.raw(), target, raw(), device(), nbytes());
   Device source = device();
   record(out, "to_device", {*this}, [source](const Tensor& g) -> std::vector<Tensor> { return {g.to(source)}; });
@@ -191,7 +219,7 @@ void convert_from(const void* src, DType target, void* dst, int64_t n) {
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   HEMO_CHECK(device().is_cpu(), "dtype conversion runs on the CPU only (", str(), ")");
-  Tensor out = empty(shape(), target, device());
+  Tensor out = empty(shape(), target, device(), memory_format());
   switch (dtype()) {
     case DType::f32: convert_from<float>(raw(), target, out.raw(), numel()); break;
     case DType::f64: convert_from<double>(raw(), target, out.raw(), numel()); break;
@@ -207,8 +235,57 @@ Tensor Tensor::detach() const {
   view->storage = impl().storage;
   view->shape = shape();
   view->dtype = dtype();
+  view->format = memory_format();
   return Tensor(view);
 }
+
+namespace {
+std::atomic<uint64_t> g_conversions{0};
+
+// A copy of t in `format`: batches of [C, H W] <-> [H W, C] transposes (kernels/layout.h).
+Tensor relayout(const Tensor& t, MemoryFormat format) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device(), format);
+  g_conversions.fetch_add(1, std::memory_order_relaxed);
+  const int64_t n = t.size(0), c = t.size(1), hw = t.size(2) * t.size(3);
+  const bool to_last = format == MemoryFormat::channels_last;
+  const int64_t rows = to_last ? c : hw, cols = to_last ? hw : c;
+  if (t.is_cuda()) {
+#if HEMO_WITH_CUDA
+    cuda::transpose_batched(cuda::backend, dtype_size(t.dtype()), n, rows, cols, t.raw(), out.raw());
+#else
+    throw Error(cat("memory format conversion: CUDA tensor in a build without CUDA: ", t.str()));
+#endif
+  } else {
+    cpu::transpose_batched(cpu::backend, dtype_size(t.dtype()), n, rows, cols, t.raw(), out.raw());
+  }
+  return out;
+}
+}  // namespace
+
+Tensor Tensor::to(MemoryFormat format) const {
+  if (format == memory_format()) return *this;
+  Tensor out;
+  if (dim() == 4 && (size(1) == 1 || size(2) * size(3) == 1)) {
+    // One channel, or one pixel ([N, C, 1, 1] after global pooling): both orders are the same
+    // bytes, so a view with the other label, no copy.
+    auto view = std::make_shared<TensorImpl>();
+    view->storage = impl().storage;
+    view->shape = shape();
+    view->dtype = dtype();
+    view->format = format;
+    out = Tensor(view);
+  } else {
+    out = relayout(*this, format);
+  }
+  const MemoryFormat source = memory_format();
+  record(out, format == MemoryFormat::channels_last ? "to_channels_last" : "contiguous", {*this},
+         [source](const Tensor& g) -> std::vector<Tensor> { return {g.to(source)}; });
+  return out;
+}
+
+uint64_t memory_format_conversions() { return g_conversions.load(std::memory_order_relaxed); }
+
+Tensor Tensor::contiguous() const { return to(MemoryFormat::contiguous); }
 
 Tensor& Tensor::requires_grad_(bool on) {
   HEMO_CHECK(is_leaf() || on, "requires_grad_(false) on a non-leaf tensor; use detach()");

@@ -63,6 +63,9 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_flag_callback(
       "--no-fusion", [&c] { c.fusion = false; },
       "Run batch norm and the ReLU/ReLU6 after it as two ops instead of one fused op (to compare)");
+  cmd->add_flag("--channels-last", c.channels_last,
+                "Store the input batch channels-last (NHWC); the convolutions, batch norm and elementwise ops keep "
+                "that format (to compare with contiguous NCHW)");
   cmd->add_flag_callback(
       "--no-multi-tensor", [&c] { c.multi_tensor = false; },
       "bench train: one optimizer update per parameter instead of one for all (to compare)");
@@ -109,6 +112,7 @@ nlohmann::json case_json(const ModelCase& c) {
   if (models::model_spec(c.model).family == "densenet") j["memory_efficient"] = c.memory_efficient;
   j["fusion"] = c.fusion;
   j["multi_tensor"] = c.multi_tensor;
+  j["channels_last"] = c.channels_last;
   return j;
 }
 

@@ -44,6 +44,7 @@ struct ModelCase {
   bool memory_efficient = true;  // DenseNet's checkpointed concatenations (models/densenet.h)
   bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h)
   bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h)
+  bool channels_last = false;    // the input batch stored channels-last (NHWC), tensor/tensor.h
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
 // --steps --json --no-memory-efficient --no-fusion --no-multi-tensor to `cmd`, with `c`'s values as defaults.

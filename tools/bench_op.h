@@ -39,8 +39,10 @@ std::string op_table_row(const nlohmann::json& row);
 // The registry's cases for `name` (bench_op_cases.cpp): a case name ("conv2d.3x3.stride2"), an op
 // (its kernel header, "conv2d": every case of it), or "all"; each at its bench shapes, or at
 // `shape` ("2x8x12x12;8x8x3x3;8": one shape per input) when it names a single case. An unknown name
-// is an Error listing the ops.
-std::vector<OpBench> make_op_cases(const std::string& name, const std::string& shape, Device device);
+// is an Error listing the ops. With channels_last, every 4-d input is stored channels-last
+// (tensor/tensor.h) and the case's name gets a " (NHWC)" suffix.
+std::vector<OpBench> make_op_cases(const std::string& name, const std::string& shape, Device device,
+                                   bool channels_last = false);
 // Every case with a bench shape, one per line: "name  shapes".
 std::string op_case_list();
 

@@ -52,11 +52,18 @@ opcases::Shapes parse_shapes(const std::string& text, const opcases::OpCase& c) 
   return shapes;
 }
 
-OpBench make(const opcases::OpCase& c, const opcases::Shapes& shapes, Device device) {
+OpBench make(const opcases::OpCase& c, const opcases::Shapes& shapes, Device device, bool channels_last) {
   OpBench op;
-  op.name = c.name;
+  op.name = channels_last ? c.name + " (NHWC)" : c.name;
   op.shape = shapes_text(shapes);
   op.inputs = opcases::make_inputs(c, shapes, DType::f32, device, true);
+  if (channels_last)
+    for (Tensor& t : op.inputs)
+      if (t.dim() == 4) {
+        const bool grad = t.requires_grad();
+        t = t.detach().to(MemoryFormat::channels_last);
+        t.requires_grad_(grad);
+      }
   op.forward = [&c](std::vector<Tensor>& in) { return c.forward(in); };  // registry entries live forever
   Shape out;
   {
@@ -92,12 +99,14 @@ std::vector<const opcases::OpCase*> select_op_cases(const std::string& name) {
   throw Error(cat("bench op: unknown op '", name, "' (ops: ", ops, "or a case name: `hemo bench op --list`)"));
 }
 
-std::vector<OpBench> make_op_cases(const std::string& name, const std::string& shape, Device device) {
+std::vector<OpBench> make_op_cases(const std::string& name, const std::string& shape, Device device,
+                                   bool channels_last) {
   const std::vector<const opcases::OpCase*> cases = select_op_cases(name);
   HEMO_CHECK(shape.empty() || cases.size() == 1, "bench op ", name, ": --shape needs a single case, and '", name,
              "' has ", cases.size(), " (", cases.front()->name, ", ...; `hemo bench op --list`)");
   std::vector<OpBench> out;
-  for (const opcases::OpCase* c : cases) out.push_back(make(*c, shape.empty() ? c->bench : parse_shapes(shape, *c), device));
+  for (const opcases::OpCase* c : cases)
+    out.push_back(make(*c, shape.empty() ? c->bench : parse_shapes(shape, *c), device, channels_last));
   return out;
 }
 

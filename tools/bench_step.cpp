@@ -26,6 +26,7 @@ BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
     : device_(device), train_(mode == StepMode::train), model_(make_model(c, device)),
       x_(synthetic_images(c.batch_size, c.input_size, device)),
       labels_(synthetic_labels(c.batch_size, c.num_classes)) {
+  if (c.channels_last) x_ = x_.to(MemoryFormat::channels_last);
   model_->train(train_);
   if (mode == StepMode::folded) models::prepare_for_inference(*model_);
   if (!train_) {

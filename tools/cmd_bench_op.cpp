@@ -23,7 +23,7 @@ struct OpOptions {
   std::string op, shape;
   DeviceChoice device = DeviceChoice::cpu;
   int threads = 0, warmup = 2, steps = 7;
-  bool json = false, list = false;
+  bool json = false, list = false, channels_last = false;
 };
 
 void add_bench_op_command(CLI::App& bench) {
@@ -37,6 +37,9 @@ void add_bench_op_command(CLI::App& bench) {
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", o->steps, "Timed runs")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
+  cmd->add_flag("--channels-last", o->channels_last,
+                "Store the 4-d inputs channels-last (NHWC) instead of contiguous NCHW (ops without an NHWC kernel "
+                "convert around themselves)");
   cmd->callback([o] {
     if (o->list) {
       std::cout << op_case_list();
@@ -45,7 +48,7 @@ void add_bench_op_command(CLI::App& bench) {
     HEMO_CHECK(!o->op.empty(), "bench op: name an op, a case or 'all' (`hemo bench op --list` shows the cases)");
     if (o->threads > 0) omp_set_num_threads(o->threads);
     const Device device = resolve(o->device);
-    std::vector<OpBench> ops = make_op_cases(o->op, o->shape, device);  // bad names fail first
+    std::vector<OpBench> ops = make_op_cases(o->op, o->shape, device, o->channels_last);  // bad names fail first
     const MachinePeak peak = measure_peak(device);
     nlohmann::json rows = nlohmann::json::array();
     std::string table = format("peak: %.1f GB/s (%s), %.1f GFLOP/s (%s)\n", peak.bytes_per_s * 1e-9,

@@ -125,6 +125,9 @@ void add_train_command(CLI::App& app) {
        "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
   flag(cmd, *f, "--fusion,!--no-fusion", &TrainConfig::fusion,
        "Run batch norm and the ReLU/ReLU6 after it as one op (the same numbers; --no-fusion to compare speed)");
+  flag(cmd, *f, "--channels-last", &TrainConfig::channels_last,
+       "Store the activations channels-last (NHWC): each batch is converted once, and the convolutions, batch "
+       "norm, pooling and elementwise ops keep the format (faster for MobileNets on the CPU; docs/perf.md)");
   flag(cmd, *f, "--multi-tensor,!--no-multi-tensor", &TrainConfig::multi_tensor,
        "Update all parameters in one optimizer call (the same numbers; --no-multi-tensor to compare speed)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");

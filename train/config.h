@@ -48,6 +48,7 @@ struct TrainConfig {
   bool memory_efficient = true;  // DenseNet: recompute each layer's concatenation in backward (models/densenet.h)
   bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h); the same numbers either way
   bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h); the same numbers
+  bool channels_last = false;    // activations stored NHWC (tensor/tensor.h); the same model up to rounding
   bool freeze_backbone = false;
   // non-finite losses and gradients (train/anomaly.h)
   bool detect_anomaly = false;      // find the layer where a NaN or infinity arose (slow)

@@ -11,10 +11,10 @@
 
 namespace hemo::train {
 
-Tensor batch_tensor(const data::Batch& batch, Device device) {
+Tensor batch_tensor(const data::Batch& batch, Device device, MemoryFormat format) {
   Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w}, DType::f32, device);
   copy_bytes(x.raw(), device, batch.images.data, Device::cpu(), x.nbytes());  // straight from (pinned) host memory
-  return x;
+  return x.to(format);
 }
 
 data::BatchAllocator batch_allocator(Device device) {
@@ -25,7 +25,8 @@ data::BatchAllocator batch_allocator(Device device) {
   };
 }
 
-Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label) {
+Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label,
+                    MemoryFormat format) {
   NoGradGuard no_grad;
   bool was_training = model.is_training();
   model.eval();
@@ -37,7 +38,7 @@ Predictions predict(nn::Module& model, data::Loader& loader, Device device, cons
   int64_t done = 0;
   while (auto batch = loader.next()) {
     if (batch->n == 0) continue;  // every sample skipped (LoaderOptions::on_skip)
-    Tensor logits = model(batch_tensor(*batch, device));
+    Tensor logits = model(batch_tensor(*batch, device, format));
     Tensor loss = nn::cross_entropy(logits, batch->labels, {}, 0.0, nn::Reduction::sum);
     loss_sum += loss.item();
     Tensor probs = nn::softmax(logits, -1).to(Device::cpu());

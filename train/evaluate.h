@@ -11,7 +11,8 @@
 namespace hemo::train {
 
 // Batch -> float32 NCHW tensor on `device` (one copy, host to device when it is a GPU).
-Tensor batch_tensor(const data::Batch& batch, Device device);
+// The batch on `device` in `format` (the loader assembles NCHW; channels-last is one copy more).
+Tensor batch_tensor(const data::Batch& batch, Device device, MemoryFormat format = MemoryFormat::contiguous);
 
 // The loader allocator for batches bound for `device`: page-locked host memory for a CUDA device
 // (full-speed copies), else the loader's default (an empty function).
@@ -20,7 +21,8 @@ data::BatchAllocator batch_allocator(Device device);
 // Evaluates `model` (switched to eval mode, then restored) on every batch of the loader's epoch 0.
 // `progress_label` non-empty shows a progress bar. Samples the loader skips (its on_skip) are
 // simply absent from the predictions.
-Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label = "");
+Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label = "",
+                    MemoryFormat format = MemoryFormat::contiguous);
 
 // A model file's architecture with its weights, in eval mode, on `device`: models/model_file.h
 // (build_model) is the one way, for checkpoints too.

@@ -307,7 +307,7 @@ class Trainer {
     if (reducer_)
       log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
               " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
-    const Predictions val = predict(*model_, *d_.val_loader, device_);
+    const Predictions val = predict(*model_, *d_.val_loader, device_, "", format());
 
     EpochRecord rec;
     rec.epoch = epoch + 1;
@@ -367,7 +367,7 @@ class Trainer {
     }
     std::optional<AnomalyDetector::Watch> watch;
     if (anomaly_) watch.emplace(*anomaly_);
-    const Tensor logits = (*model_)(batch_tensor(batch, device_));
+    const Tensor logits = (*model_)(batch_tensor(batch, device_, format()));
     Tensor loss = nn::cross_entropy(logits, batch.labels, class_weights_, config_.label_smoothing);
     // GoogLeNet's and Inception-v3's side heads: their weighted losses join the main one.
     if (auto* aux = dynamic_cast<models::AuxClassifiers*>(model_.get()))
@@ -463,7 +463,7 @@ class Trainer {
     }
     const auto& eval_samples = d_.test.empty() ? d_.val : d_.test;
     data::Loader test_loader(std::make_shared<data::FileSource>(eval_samples), d_.eval_tf, d_.eval_opts);
-    const Predictions test = predict(*model_, test_loader, device_, "test");
+    const Predictions test = predict(*model_, test_loader, device_, "test", format());
     const auto& classes = d_.manifest.classes;
     result.test = compute_metrics(test.truth, test.predicted, test.probabilities, classes);
     result.test.evaluated_on = split;
@@ -479,6 +479,7 @@ class Trainer {
   }
 
   fs::path last_path() const { return run_dir_ / "last.safetensors"; }
+  MemoryFormat format() const { return config_.channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous; }
   fs::path best_path() const { return run_dir_ / "best.safetensors"; }
 
   const TrainConfig config_;

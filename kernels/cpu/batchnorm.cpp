@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/batchnorm_act.h"
+#include "kernels/cpu/batchnorm_rows.h"
 
 namespace hemo {
 
@@ -302,21 +303,33 @@ HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
 
 template <class T>
 void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
+  // [M, C] (BatchNorm1d, channels-last): rows in memory order (kernels/cpu/batchnorm_rows.h).
+  if (a.shape.hw == 1)
+    return bn_act::with_kind(a.act, [&](auto kind) { rows::train_fwd<kind.value>(a); });
   bn_act::with_kind(a.act, [&](auto kind) { train_fwd<kind.value>(a); });
 }
 
 template <class T>
 void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
+  // [M, C] (BatchNorm1d, channels-last): rows in memory order (kernels/cpu/batchnorm_rows.h).
+  if (a.shape.hw == 1)
+    return bn_act::with_kind(a.act, [&](auto kind) { rows::eval_fwd<kind.value>(a); });
   bn_act::with_kind(a.act, [&](auto kind) { eval_fwd<kind.value>(a); });
 }
 
 template <class T>
 void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
+  // [M, C] (BatchNorm1d, channels-last): rows in memory order (kernels/cpu/batchnorm_rows.h).
+  if (a.shape.hw == 1)
+    return bn_act::with_kind(a.act, [&](auto kind) { rows::train_bwd<kind.value>(a); });
   bn_act::with_kind(a.act, [&](auto kind) { train_bwd<kind.value>(a); });
 }
 
 template <class T>
 void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
+  // [M, C] (BatchNorm1d, channels-last): rows in memory order (kernels/cpu/batchnorm_rows.h).
+  if (a.shape.hw == 1)
+    return bn_act::with_kind(a.act, [&](auto kind) { rows::eval_bwd<kind.value>(a); });
   bn_act::with_kind(a.act, [&](auto kind) { eval_bwd<kind.value>(a); });
 }
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/conv2d_nhwc.h"
 #include "kernels/gemm.h"
 
 namespace hemo::cpu {
@@ -171,6 +172,7 @@ const T* columns(const Conv2dShape& s, const Lowering& L, const T* x, int64_t n0
 
 template <class T>
 void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  if (s.channels_last) return nhwc::conv2d_fwd(s, x, weight, bias, y);
   const Lowering L(s);
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
   T* buf = L.nb > 1 ? scratch<T>(1, L.kg * L.nb * L.pq) : nullptr;
@@ -200,6 +202,7 @@ void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, cons
 
 template <class T>
 void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+  if (s.channels_last) return nhwc::conv2d_bwd_data(s, gy, weight, gx);
   const Lowering L(s);
   std::fill(gx, gx + s.n * s.c * s.h * s.w, T(0));
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
@@ -224,6 +227,7 @@ void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight
 
 template <class T>
 void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
+  if (s.channels_last) return nhwc::conv2d_bwd_filter(s, x, gy, gweight, gbias);
   const Lowering L(s);
   if (gweight && s.n == 0) std::fill(gweight, gweight + s.k * L.crs, T(0));
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);

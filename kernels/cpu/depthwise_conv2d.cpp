@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv2d_nhwc.h"
+
 namespace hemo::cpu {
 namespace {
 
@@ -149,6 +151,7 @@ inline bool with_width(int64_t s, int64_t stride, F&& f) {
 template <class T>
 void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
+  if (s.channels_last) return nhwc::depthwise_fwd(s, x, weight, bias, y);
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
   int64_t jl, jh;
@@ -181,6 +184,7 @@ void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* we
 template <class T>
 void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   validate_depthwise(s, "depthwise_conv2d");
+  if (s.channels_last) return nhwc::depthwise_bwd_data(s, gy, weight, gx);
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
@@ -211,6 +215,7 @@ void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const
 template <class T>
 void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
+  if (s.channels_last) return nhwc::depthwise_bwd_filter(s, x, gy, gweight, gbias);
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w, taps_per_channel = s.r * s.s;
   const Taps taps(s, Q);
   int64_t jl, jh;

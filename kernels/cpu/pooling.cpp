@@ -78,8 +78,64 @@ template <int SW, class T>
 }
 }  // namespace
 
+namespace {
+// Channels-last max pool: each output pixel's window walks the input pixels it covers, all the
+// channels at once (unit stride, vectorized), with the same comparison and argmax rule as above.
+template <class T>
+void max_pool2d_fwd_nhwc(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+  const int64_t P = s.p(), Q = s.q(), C = s.c;
+#pragma omp parallel if (s.n * C * P * Q * s.kh * s.kw > kParallelWork)
+  {
+    std::vector<T> best(static_cast<size_t>(C));
+    std::vector<int64_t> at(static_cast<size_t>(C));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t i = 0; i < P; ++i) {
+        const Span r = window(i, s.h, s.kh, s.stride_h, s.pad_h);
+        for (int64_t j = 0; j < Q; ++j) {
+          const Span cw = window(j, s.w, s.kw, s.stride_w, s.pad_w);
+          T* bp = best.data();
+          int64_t* ap = at.data();
+          std::fill(bp, bp + C, -std::numeric_limits<T>::infinity());
+          std::fill(ap, ap + C, r.lo * s.w + cw.lo);
+          for (int64_t ih = r.lo; ih < r.hi; ++ih)
+            for (int64_t iw = cw.lo; iw < cw.hi; ++iw) {
+              const T* xr = x + ((b * s.h + ih) * s.w + iw) * C;
+              const int64_t here = ih * s.w + iw;
+              for (int64_t k = 0; k < C; ++k) {
+                const T v = xr[k];
+                const bool take = v > bp[k] || v != v;  // v != v: NaN, as std::isnan above
+                bp[k] = take ? v : bp[k];
+                ap[k] = take ? here : ap[k];
+              }
+            }
+          const int64_t o = ((b * P + i) * Q + j) * C;
+          std::copy(bp, bp + C, y + o);
+          if (argmax) std::copy(ap, ap + C, argmax + o);
+        }
+      }
+  }
+}
+
+template <class T>
+void max_pool2d_bwd_nhwc(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
+  const int64_t PQ = s.p() * s.q(), HW = s.h * s.w, C = s.c;
+  // One image per thread: neighbouring windows may share their maximum.
+#pragma omp parallel for if (s.n * C * (PQ + HW) > kParallelWork) schedule(static)
+  for (int64_t b = 0; b < s.n; ++b) {
+    T* gp = gx + b * HW * C;
+    std::fill(gp, gp + HW * C, T(0));
+    const T* g = gy + b * PQ * C;
+    const int64_t* a = argmax + b * PQ * C;
+    for (int64_t o = 0; o < PQ; ++o)
+      for (int64_t k = 0; k < C; ++k) gp[a[o * C + k] * C + k] += g[o * C + k];
+  }
+}
+}  // namespace
+
 template <class T>
 void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+  if (s.channels_last) return max_pool2d_fwd_nhwc(s, x, y, argmax);
   const int64_t P = s.p(), Q = s.q(), planes = s.n * s.c;
   // Output columns whose windows need no clipping along the width: j stride - pad >= 0 and
   // j stride - pad + kw <= w.
@@ -127,6 +183,7 @@ void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* ar
 
 template <class T>
 void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
+  if (s.channels_last) return max_pool2d_bwd_nhwc(s, gy, argmax, gx);
   const int64_t PQ = s.p() * s.q(), HW = s.h * s.w, planes = s.n * s.c;
 #pragma omp parallel for if (planes * (PQ + HW) > kParallelWork) schedule(static)
   for (int64_t pl = 0; pl < planes; ++pl) {

@@ -3,6 +3,7 @@
 // thread per input element, gathering the outputs whose taps read it (no atomics). Weight
 // gradient: one block per (channel, tap), a double-precision tree sum over the batch and the
 // output plane; the bias gradient is a channel sum.
+#include "core/error.h"
 #include "kernels/cuda/channel.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/depthwise_conv2d.h"
@@ -82,6 +83,7 @@ __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __r
 
 template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
+  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.P * d.Q;
   if (total == 0) return;
@@ -90,6 +92,7 @@ template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, cons
 
 template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   validate_depthwise(s, "depthwise_conv2d");
+  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.h * d.w;
   if (total == 0) return;
@@ -99,6 +102,7 @@ template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s,
 template <class T>
 void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
+  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   if (gweight) {
     HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0,

@@ -4,6 +4,7 @@
 // which the reference's scatter adds them, so no atomics are needed and results are deterministic.
 #include <cmath>
 
+#include "core/error.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/pooling.h"
 
@@ -159,6 +160,7 @@ inline unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
 
 template <class T>
 void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+  HEMO_CHECK(!s.channels_last, "max_pool2d: the CUDA kernels take NCHW only (nn::max_pool2d converts)");
   const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
   if (total == 0) return;
   HEMO_LAUNCH(max_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, x, y, argmax);
@@ -166,6 +168,7 @@ void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* ar
 
 template <class T>
 void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
+  HEMO_CHECK(!s.channels_last, "max_pool2d: the CUDA kernels take NCHW only (nn::max_pool2d converts)");
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
   HEMO_LAUNCH(max_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), gy, argmax, gx);

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "tests/cuda/cuda_test.h"
+#include "tests/support/channels_last.h"
 #include "tests/support/opcases.h"
 
 using namespace hemo;
@@ -56,5 +57,24 @@ TEST_CASE("cuda: every op case matches the CPU reference, forward and backward, 
       ++worst.samples;
     }
     worst.print();
+  });
+}
+
+// Channels-last on the device (tests/support/channels_last.h): every case with a 4-d input, its
+// inputs stored channels-last, against the same case on contiguous inputs, both on the device. The
+// device's convolutions and average pools take NCHW only and convert around themselves; batch norm
+// runs its [N H W, C] form, the elementwise kernels any order, and the conversions are the CUDA
+// transpose (kernels/cuda/layout.cu). Tolerance: twice the case's float32 parity allowance.
+TEST_CASE("cuda: every op case in channels-last matches the contiguous run on the device") {
+  HEMO_REQUIRE_GPU();
+  test::for_each_case(Check::cuda, [](const OpCase& c) {
+    test::Worst worst{Check::cuda, c.name + " channels_last"};
+    for (size_t i = 0; i < c.samples.size(); ++i) {
+      if (!test::has_4d_input(c.samples[i])) continue;
+      test::check_channels_last_sample(c, c.samples[i], test::sample_label(c, i, c.samples[i]), test::gpu(),
+                                       DType::f32, 2 * c.tol.parity, worst);
+      ++worst.samples;
+    }
+    if (worst.samples > 0) worst.print();
   });
 }

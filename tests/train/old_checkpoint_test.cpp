@@ -93,6 +93,7 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["color_jitter"] = true;
   config_written["fusion"] = true;  // and --no-fusion, --no-multi-tensor
   config_written["multi_tensor"] = true;
+  config_written["channels_last"] = false;  // and --channels-last
   CHECK(config.to_json() == config_written);
 }
 

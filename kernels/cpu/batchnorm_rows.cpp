@@ -1,0 +1,237 @@
+// Batch norm over the rows of a [M, C] matrix (kernels/cpu/batchnorm_rows.h).
+#include "kernels/cpu/batchnorm_rows.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/batchnorm_act.h"
+
+namespace hemo::cpu::rows {
+namespace {
+// As in batchnorm.cpp: the entry points are compiled for AVX2 and for the x86-64 baseline, and the
+// loader picks one (four doubles per instruction instead of two); the helpers are forced inline so
+// that each clone has its own copy of their loops. No FMA: either clone gives the same bits.
+#if defined(__GNUC__) && !defined(__clang__)
+#define HEMO_BN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HEMO_BN_CLONES
+#endif
+#define HEMO_BN_INLINE inline __attribute__((always_inline))
+
+constexpr int64_t kChunkRows = 128;
+// Work below this many elements stays on one thread.
+constexpr int64_t kParallelWork = 1 << 15;
+
+// Each chunk's row count, and its per-channel sums of the fields written by `fill`, in double.
+struct Chunks {
+  int64_t m, c, count;
+  std::vector<double> a, b;  // [count][c]
+  Chunks(int64_t m_, int64_t c_) : m(m_), c(c_), count((m_ + kChunkRows - 1) / kChunkRows) {
+    a.assign(static_cast<size_t>(count * c), 0.0);
+    b.assign(static_cast<size_t>(count * c), 0.0);
+  }
+  int64_t begin(int64_t i) const { return i * kChunkRows; }
+  int64_t end(int64_t i) const { return std::min(m, (i + 1) * kChunkRows); }
+  double* pa(int64_t i) { return a.data() + i * c; }
+  double* pb(int64_t i) { return b.data() + i * c; }
+};
+
+// Per channel: mean and M2 (sum of squared deviations from the mean) over all rows.
+template <class T>
+HEMO_BN_INLINE void statistics(int64_t m, int64_t c, const T* x, std::vector<double>& mean, std::vector<double>& m2) {
+  Chunks ch(m, c);
+#pragma omp parallel for schedule(static) if (m * c > kParallelWork)
+  for (int64_t i = 0; i < ch.count; ++i) {
+    double *sum = ch.pa(i), *dev = ch.pb(i);
+    const int64_t r0 = ch.begin(i), r1 = ch.end(i);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * c;
+      for (int64_t k = 0; k < c; ++k) sum[k] += static_cast<double>(xr[k]);
+    }
+    const double inv = 1.0 / static_cast<double>(r1 - r0);
+    for (int64_t k = 0; k < c; ++k) sum[k] *= inv;  // now the chunk's mean
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * c;
+      for (int64_t k = 0; k < c; ++k) {
+        const double d = static_cast<double>(xr[k]) - sum[k];
+        dev[k] += d * d;
+      }
+    }
+  }
+  mean.assign(static_cast<size_t>(c), 0.0);
+  m2.assign(static_cast<size_t>(c), 0.0);
+  for (int64_t i = 0; i < ch.count; ++i) {
+    const double rows = static_cast<double>(ch.end(i) - ch.begin(i));
+    for (int64_t k = 0; k < c; ++k) mean[static_cast<size_t>(k)] += ch.pa(i)[k] * rows;
+  }
+  for (int64_t k = 0; k < c; ++k) mean[static_cast<size_t>(k)] /= static_cast<double>(m);
+  for (int64_t i = 0; i < ch.count; ++i) {
+    const double rows = static_cast<double>(ch.end(i) - ch.begin(i));
+    for (int64_t k = 0; k < c; ++k) {
+      const double d = ch.pa(i)[k] - mean[static_cast<size_t>(k)];
+      m2[static_cast<size_t>(k)] += ch.pb(i)[k] + rows * d * d;
+    }
+  }
+}
+
+// y[r][k] = act(x[r][k] alpha[k] + shift[k]).
+template <BnAct A, class T>
+HEMO_BN_INLINE void affine(int64_t m, int64_t c, const T* x, const std::vector<T>& alpha, const std::vector<T>& shift,
+                           T* y) {
+  const T *al = alpha.data(), *sh = shift.data();
+#pragma omp parallel for schedule(static) if (m * c > kParallelWork)
+  for (int64_t r = 0; r < m; ++r) {
+    const T* xr = x + r * c;
+    T* yr = y + r * c;
+    for (int64_t k = 0; k < c; ++k) yr[k] = bn_act::forward(A, xr[k] * al[k] + sh[k]);
+  }
+}
+
+// Per channel: sum(g) and sum(g (x - mean)), g = act'-masked gy (read from y), in double.
+template <BnAct A, class T>
+HEMO_BN_INLINE void grad_sums(int64_t m, int64_t c, const T* x, const T* y, const T* gy, const double* mean,
+                              std::vector<double>& sum_g, std::vector<double>& sum_gxc) {
+  Chunks ch(m, c);
+#pragma omp parallel for schedule(static) if (m * c > kParallelWork)
+  for (int64_t i = 0; i < ch.count; ++i) {
+    double *sg = ch.pa(i), *sx = ch.pb(i);
+    for (int64_t r = ch.begin(i); r < ch.end(i); ++r) {
+      const T *xr = x + r * c, *gr = gy + r * c, *yr = A == BnAct::none ? nullptr : y + r * c;
+      for (int64_t k = 0; k < c; ++k) {
+        const T g = A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]);
+        sg[k] += static_cast<double>(g);
+        sx[k] += static_cast<double>(g) * (static_cast<double>(xr[k]) - mean[k]);
+      }
+    }
+  }
+  sum_g.assign(static_cast<size_t>(c), 0.0);
+  sum_gxc.assign(static_cast<size_t>(c), 0.0);
+  for (int64_t i = 0; i < ch.count; ++i)
+    for (int64_t k = 0; k < c; ++k) {
+      sum_g[static_cast<size_t>(k)] += ch.pa(i)[k];
+      sum_gxc[static_cast<size_t>(k)] += ch.pb(i)[k];
+    }
+}
+
+template <class T>
+double gamma_of(const T* gamma, int64_t k) {
+  return gamma ? static_cast<double>(gamma[k]) : 1.0;
+}
+}  // namespace
+
+template <BnAct A, class T>
+HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
+  const int64_t m = a.shape.n, c = a.shape.c;
+  std::vector<double> mean, m2;
+  statistics(m, c, a.x, mean, m2);
+  std::vector<T> alpha(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    const size_t u = static_cast<size_t>(k);
+    const double var = m2[u] / static_cast<double>(m), invstd = 1.0 / std::sqrt(var + a.eps);
+    const double g = gamma_of(a.gamma, k), b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
+    alpha[u] = static_cast<T>(g * invstd);
+    shift[u] = static_cast<T>(b - mean[u] * g * invstd);
+    a.save_mean[k] = static_cast<T>(mean[u]);
+    a.save_invstd[k] = static_cast<T>(invstd);
+    if (a.running_mean) a.running_mean[k] = static_cast<T>((1 - a.momentum) * a.running_mean[k] + a.momentum * mean[u]);
+    if (a.running_var) {
+      const double unbiased = m > 1 ? m2[u] / static_cast<double>(m - 1) : var;
+      a.running_var[k] = static_cast<T>((1 - a.momentum) * a.running_var[k] + a.momentum * unbiased);
+    }
+  }
+  affine<A>(m, c, a.x, alpha, shift, a.y);
+}
+
+template <BnAct A, class T>
+HEMO_BN_CLONES void eval_fwd(const BatchNormEvalFwd<T>& a) {
+  const int64_t m = a.shape.n, c = a.shape.c;
+  std::vector<T> alpha(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
+    const double g = gamma_of(a.gamma, k), b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
+    alpha[static_cast<size_t>(k)] = static_cast<T>(g * invstd);
+    shift[static_cast<size_t>(k)] = static_cast<T>(b - static_cast<double>(a.running_mean[k]) * g * invstd);
+  }
+  affine<A>(m, c, a.x, alpha, shift, a.y);
+}
+
+template <BnAct A, class T>
+HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
+  const int64_t m = a.shape.n, c = a.shape.c;
+  std::vector<double> mean(static_cast<size_t>(c)), sum_g, sum_gxc;
+  for (int64_t k = 0; k < c; ++k) mean[static_cast<size_t>(k)] = a.save_mean[k];
+  grad_sums<A>(m, c, a.x, a.y, a.gy, mean.data(), sum_g, sum_gxc);
+  std::vector<T> coef(static_cast<size_t>(c)), proj(static_cast<size_t>(c)), mean_g(static_cast<size_t>(c)),
+      mu(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    const size_t u = static_cast<size_t>(k);
+    const double invstd = a.save_invstd[k], sum_g_xhat = sum_gxc[u] * invstd;
+    if (a.gbeta) a.gbeta[k] = static_cast<T>(sum_g[u]);
+    if (a.ggamma) a.ggamma[k] = static_cast<T>(sum_g_xhat);
+    coef[u] = static_cast<T>(gamma_of(a.gamma, k) * invstd);
+    proj[u] = static_cast<T>(sum_g_xhat * invstd / static_cast<double>(m));
+    mean_g[u] = static_cast<T>(sum_g[u] / static_cast<double>(m));
+    mu[u] = static_cast<T>(mean[u]);
+  }
+  if (!a.gx) return;
+  // gx = gamma invstd (g - sum_g / M - (x - mean) invstd sum_g_xhat / M)
+  const T *co = coef.data(), *pr = proj.data(), *mg = mean_g.data(), *mm = mu.data();
+#pragma omp parallel for schedule(static) if (m * c > kParallelWork)
+  for (int64_t r = 0; r < m; ++r) {
+    const T *xr = a.x + r * c, *gr = a.gy + r * c, *yr = A == BnAct::none ? nullptr : a.y + r * c;
+    T* o = a.gx + r * c;
+    for (int64_t k = 0; k < c; ++k) {
+      const T g = A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]);
+      o[k] = co[k] * (g - mg[k] - (xr[k] - mm[k]) * pr[k]);
+    }
+  }
+}
+
+template <BnAct A, class T>
+HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
+  const int64_t m = a.shape.n, c = a.shape.c;
+  std::vector<T> coef(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
+    coef[static_cast<size_t>(k)] = static_cast<T>(gamma_of(a.gamma, k) * invstd);
+  }
+  if (a.gbeta || a.ggamma) {
+    std::vector<double> mean(static_cast<size_t>(c)), sum_g, sum_gxc;
+    for (int64_t k = 0; k < c; ++k) mean[static_cast<size_t>(k)] = a.running_mean[k];
+    grad_sums<A>(m, c, a.x, a.y, a.gy, mean.data(), sum_g, sum_gxc);
+    for (int64_t k = 0; k < c; ++k) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
+      if (a.gbeta) a.gbeta[k] = static_cast<T>(sum_g[static_cast<size_t>(k)]);
+      if (a.ggamma) a.ggamma[k] = static_cast<T>(sum_gxc[static_cast<size_t>(k)] * invstd);
+    }
+  }
+  if (!a.gx) return;
+  const T* co = coef.data();
+  const T zero = static_cast<T>(0.0);
+#pragma omp parallel for schedule(static) if (m * c > kParallelWork)
+  for (int64_t r = 0; r < m; ++r) {
+    const T *gr = a.gy + r * c, *yr = A == BnAct::none ? nullptr : a.y + r * c;
+    T* o = a.gx + r * c;
+    for (int64_t k = 0; k < c; ++k) {
+      const T g = A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]);
+      o[k] = g * co[k] + zero;
+    }
+  }
+}
+
+#define HEMO_BN_ROWS_INSTANTIATE(A, T)                                   \
+  template void train_fwd<A, T>(const BatchNormTrainFwd<T>&);             \
+  template void eval_fwd<A, T>(const BatchNormEvalFwd<T>&);               \
+  template void train_bwd<A, T>(const BatchNormTrainBwd<T>&);             \
+  template void eval_bwd<A, T>(const BatchNormEvalBwd<T>&);
+#define HEMO_BN_ROWS_TYPES(A)         \
+  HEMO_BN_ROWS_INSTANTIATE(A, float)  \
+  HEMO_BN_ROWS_INSTANTIATE(A, double)
+HEMO_BN_ROWS_TYPES(BnAct::none)
+HEMO_BN_ROWS_TYPES(BnAct::relu)
+HEMO_BN_ROWS_TYPES(BnAct::relu6)
+#undef HEMO_BN_ROWS_TYPES
+#undef HEMO_BN_ROWS_INSTANTIATE
+
+}  // namespace hemo::cpu::rows

@@ -1,0 +1,157 @@
+// Channels-last storage (tensor/tensor.h, MemoryFormat): the conversions, the guard that keeps
+// NCHW-only code from reading NHWC data, and every op case with its 4-d inputs stored
+// channels-last against the same case on contiguous inputs (tests/support/channels_last.h), in
+// float64 so that any layout mistake stands far above the rounding.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "nn/ops_activation.h"
+#include "models/registry.h"
+#include "nn/ops_conv.h"
+#include "nn/ops_loss.h"
+#include "tests/support/compare.h"
+#include "tests/support/channels_last.h"
+#include "tests/support/random.h"
+
+using namespace hemo;
+
+TEST_CASE("channels_last: storage order, round trip, guard, views and copies") {
+  const Tensor x = test::random_tensor({2, 3, 4, 5}, 7);
+  const Tensor xl = x.to(MemoryFormat::channels_last);
+  CHECK(xl.is_channels_last());
+  CHECK(xl.shape() == x.shape());
+  CHECK(xl.str() == "float64[2, 3, 4, 5] channels_last on cpu");
+  // element (n, c, h, w) at ((n H + h) W + w) C + c
+  const std::vector<double> v = x.to_vector<double>();
+  const double* s = xl.data_any_format<double>();
+  double worst = 0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          worst = std::max(worst, std::abs(s[((n * 4 + h) * 5 + w) * 3 + c] - v[((n * 3 + c) * 4 + h) * 5 + w]));
+  CHECK(worst == 0);
+  CHECK(xl.to_vector<double>() == v);  // logical order
+  CHECK(xl.contiguous().to_vector<double>() == v);
+  CHECK(!xl.contiguous().is_channels_last());
+  CHECK(xl.to(MemoryFormat::channels_last).same(xl));  // no copy when already there
+  CHECK(x.contiguous().same(x));
+  CHECK_THROWS_WITH_AS(xl.data<double>(), doctest::Contains("must call contiguous() first"), Error);
+  CHECK(xl.clone().is_channels_last());
+  CHECK(xl.clone().to_vector<double>() == v);
+  CHECK(xl.to(DType::f32).is_channels_last());
+  CHECK(xl.detach().is_channels_last());
+  CHECK(Tensor::empty_like(xl).is_channels_last());
+  CHECK(Tensor::zeros_like(xl).is_channels_last());
+  CHECK(!xl.flatten(1).is_channels_last());
+  CHECK(xl.flatten(1).to_vector<double>() == v);  // a view of the logical order
+  CHECK_THROWS_WITH_AS(Tensor::empty({2, 3}, DType::f32, Device::cpu(), MemoryFormat::channels_last),
+                       doctest::Contains("channels_last needs a 4-d"), Error);
+  // bfloat16 moves as 2-byte elements
+  const Tensor b = x.to(DType::f32).to(DType::bf16);
+  CHECK(b.to(MemoryFormat::channels_last).contiguous().to(DType::f32).to_vector<float>() ==
+        b.to(DType::f32).to_vector<float>());
+}
+
+TEST_CASE("channels_last: gradients arrive in each tensor's own format") {
+  Tensor x = test::random_tensor({2, 3, 4, 5}, 8).requires_grad_(true);
+  Tensor xl = x.to(MemoryFormat::channels_last);
+  Tensor y = nn::activation(Activation::relu6, xl);  // elementwise: keeps the format
+  CHECK(y.is_channels_last());
+  Tensor gy = test::random_tensor({2, 3, 4, 5}, 9);       // a contiguous seed for a channels-last output
+  y.backward(gy);
+  REQUIRE(x.grad().defined());
+  CHECK(!x.grad().is_channels_last());
+  const std::vector<double> g = x.grad().to_vector<double>(), xv = x.to_vector<double>(), gv = gy.to_vector<double>();
+  size_t wrong = 0;
+  for (size_t i = 0; i < g.size(); ++i) wrong += g[i] != ((xv[i] > 0 && xv[i] < 6) ? gv[i] : 0.0);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("opcases channels_last: every case with a 4-d input, channels-last against contiguous (float64)") {
+  size_t ran = 0;
+  test::for_each_case(opcases::Check::unit, [&](const opcases::OpCase& c) {
+    test::Worst worst{opcases::Check::unit, c.name + " channels_last"};
+    for (size_t i = 0; i < c.samples.size(); ++i) {
+      if (!test::has_4d_input(c.samples[i])) continue;
+      test::check_channels_last_sample(c, c.samples[i], test::sample_label(c, i, c.samples[i]), Device::cpu(),
+                                       DType::f64, 1e-10, worst);
+      ++worst.samples;
+    }
+    if (worst.samples == 0) return;
+    ++ran;
+    worst.print();
+  });
+  if (!std::getenv("HEMO_OPCASE")) CHECK(ran > 100);
+}
+
+namespace {
+// A model's forward and backward on a channels-last batch against the same model on the contiguous
+// batch (float32, training mode): logits and every parameter gradient agree to float32 rounding,
+// and no layer between the input and the logits copies between formats. (Dropout off: each run
+// would draw its own mask.)
+void check_model_channels_last(const std::string& name, int64_t size) {
+  Generator gen(3);
+  models::ModelOptions opt;
+  opt.input_size = size;
+  opt.dropout = 0;  // the two runs would draw different masks
+  nn::ModulePtr model = models::create_model(name, 8, opt, gen);
+  const Tensor x = test::random_tensor({2, 3, size, size}, 11, DType::f32);
+  const std::vector<int64_t> labels = {1, 6};
+  auto step = [&](const Tensor& input) {
+    model->zero_grad();
+    Tensor logits = (*model)(input);
+    nn::cross_entropy(logits, labels).backward();
+    std::vector<Tensor> grads;
+    for (const Tensor& p : model->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : Tensor());
+    return std::make_pair(logits.detach(), grads);
+  };
+  const auto [logits, grads] = step(x);
+  const Tensor xl = x.to(MemoryFormat::channels_last);
+  const uint64_t before = memory_format_conversions();
+  const auto [logits_l, grads_l] = step(xl);
+  const uint64_t copies = memory_format_conversions() - before;
+  MESSAGE(name, ": ", copies, " memory-format copies in a channels-last forward and backward");
+  CHECK_MESSAGE(copies == 0, name, ": ", copies, " memory-format copies inside the model");
+  HEMO_CHECK_CLOSE(logits_l, logits, 1e-4, name + " logits");
+  // Gradients: |a - e| <= 3e-3 (|e| + rms(e)) for every parameter whose gradient's rms is at least
+  // 1e-4 of the largest one's. Those below are the biases of batch norms that feed another batch
+  // norm through a linear convolution: their exact gradient is 0 (the next normalization removes
+  // any shift), so both runs hold rounding noise (about 1e-7 against 1e-2) and are only counted.
+  REQUIRE(grads.size() == grads_l.size());
+  auto rms = [](const std::vector<double>& v) {
+    double ss = 0;
+    for (double e : v) ss += e * e;
+    return v.empty() ? 0.0 : std::sqrt(ss / static_cast<double>(v.size()));
+  };
+  double largest = 0;
+  for (const Tensor& g : grads)
+    if (g.defined()) largest = std::max(largest, rms(g.to_vector<double>()));
+  double worst = 0;
+  size_t worst_param = 0, noise = 0;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    REQUIRE(grads[i].defined() == grads_l[i].defined());
+    if (!grads[i].defined()) continue;
+    const std::vector<double> e = grads[i].to_vector<double>(), a = grads_l[i].to_vector<double>();
+    const double scale = rms(e);
+    if (scale < 1e-4 * largest) {
+      ++noise;
+      continue;
+    }
+    for (size_t k = 0; k < e.size(); ++k) {
+      const double r = std::abs(a[k] - e[k]) / (3e-3 * (std::abs(e[k]) + scale));
+      if (r > worst) worst = r, worst_param = i;
+    }
+  }
+  CHECK(noise < grads.size() / 4);
+  MESSAGE(name, ": worst parameter-gradient error / allowance ", worst, " (parameter ", worst_param, " of ",
+          grads.size(), "; ", noise, " gradients of rounding noise only, not compared)");
+  CHECK(worst <= 1.0);
+}
+}  // namespace
+
+TEST_CASE("channels_last: ResNet-18 and MobileNetV2 train in channels-last with no copy inside the model") {
+  check_model_channels_last("resnet18", 64);
+  check_model_channels_last("mobilenet_v2", 64);
+}
