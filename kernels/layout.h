@@ -5,8 +5,8 @@
 //
 // src is [batch, rows, cols] and dst [batch, cols, rows], both contiguous. NCHW -> NHWC is
 // (batch, rows, cols) = (N, C, H W); NHWC -> NCHW is (N, H W, C). The copy is exact for any element
-// type, so the kernels take the element's size (2, 4 or 8 bytes: bfloat16, float, double) rather
-// than its type. src and dst must not overlap.
+// type, so the kernels take the element's size (1, 2, 4 or 8 bytes: a byte mask, bfloat16, float,
+// double) rather than its type. src and dst must not overlap.
 //
 // The CPU version walks 32x32 tiles, so that both the reads and the writes stay in a few cache
 // lines per tile. The CUDA version (kernels/cuda/layout.cu) stages 32x32 tiles in shared memory:

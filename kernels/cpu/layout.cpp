@@ -29,6 +29,7 @@ void transpose(int64_t batch, int64_t rows, int64_t cols, const E* src, E* dst) 
 void transpose_batched(Backend, size_t elem_bytes, int64_t batch, int64_t rows, int64_t cols, const void* src,
                        void* dst) {
   switch (elem_bytes) {
+    case 1: return transpose(batch, rows, cols, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst));
     case 2: return transpose(batch, rows, cols, static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst));
     case 4: return transpose(batch, rows, cols, static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst));
     case 8: return transpose(batch, rows, cols, static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst));

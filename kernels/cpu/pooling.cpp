@@ -87,7 +87,8 @@ void max_pool2d_fwd_nhwc(const Pool2dShape& s, const T* x, T* y, int64_t* argmax
 #pragma omp parallel if (s.n * C * P * Q * s.kh * s.kw > kParallelWork)
   {
     std::vector<T> best(static_cast<size_t>(C));
-    std::vector<int64_t> at(static_cast<size_t>(C));
+    std::vector<int32_t> at(static_cast<size_t>(C));  // 32-bit: the selects vectorize with the floats'
+
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < s.n; ++b)
       for (int64_t i = 0; i < P; ++i) {
@@ -95,13 +96,13 @@ void max_pool2d_fwd_nhwc(const Pool2dShape& s, const T* x, T* y, int64_t* argmax
         for (int64_t j = 0; j < Q; ++j) {
           const Span cw = window(j, s.w, s.kw, s.stride_w, s.pad_w);
           T* bp = best.data();
-          int64_t* ap = at.data();
+          int32_t* ap = at.data();
           std::fill(bp, bp + C, -std::numeric_limits<T>::infinity());
-          std::fill(ap, ap + C, r.lo * s.w + cw.lo);
+          std::fill(ap, ap + C, static_cast<int32_t>(r.lo * s.w + cw.lo));
           for (int64_t ih = r.lo; ih < r.hi; ++ih)
             for (int64_t iw = cw.lo; iw < cw.hi; ++iw) {
               const T* xr = x + ((b * s.h + ih) * s.w + iw) * C;
-              const int64_t here = ih * s.w + iw;
+              const int32_t here = static_cast<int32_t>(ih * s.w + iw);
               for (int64_t k = 0; k < C; ++k) {
                 const T v = xr[k];
                 const bool take = v > bp[k] || v != v;  // v != v: NaN, as std::isnan above

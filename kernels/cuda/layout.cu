@@ -43,6 +43,7 @@ void transpose_batched(Backend, size_t elem_bytes, int64_t batch, int64_t rows, 
                        void* dst) {
   if (batch == 0 || rows == 0 || cols == 0) return;
   switch (elem_bytes) {
+    case 1: return transpose<uint8_t>(batch, rows, cols, src, dst);
     case 2: return transpose<uint16_t>(batch, rows, cols, src, dst);
     case 4: return transpose<uint32_t>(batch, rows, cols, src, dst);
     case 8: return transpose<uint64_t>(batch, rows, cols, src, dst);

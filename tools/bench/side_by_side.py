@@ -93,9 +93,12 @@ def torch_model(arch, size, device):
     return convert_torchvision.reference_model(arch, 8, input_size=size).to(device)
 
 
-def torch_train(model, size, batch, warmup, steps, device, ctx):
+def torch_train(model, size, batch, warmup, steps, device, ctx, memory_format=None):
     import torch
     x = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    if memory_format is not None:  # torch.channels_last: the model's weights and the batch
+        model.to(memory_format=memory_format)
+        x = x.contiguous(memory_format=memory_format)
     y = torch.arange(batch, device=device) % 8
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
