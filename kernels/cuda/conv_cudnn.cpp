@@ -109,11 +109,11 @@ struct Descriptors {
     HEMO_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     HEMO_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
     auto i = [&](int64_t v) { return as_int(v, g); };
-    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.c), i(g.h), i(g.w)));
-    HEMO_CUDNN_CHECK(
-        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.k), i(g.p()), i(g.q())));
-    HEMO_CUDNN_CHECK(
-        cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(g.k), i(g.c / g.groups), i(g.r), i(g.s)));
+    // The dimensions are given as (n, c, h, w) in either format; the format says the memory order.
+    const cudnnTensorFormat_t f = g.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, f, CUDNN_DATA_FLOAT, i(g.n), i(g.c), i(g.h), i(g.w)));
+    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, f, CUDNN_DATA_FLOAT, i(g.n), i(g.k), i(g.p()), i(g.q())));
+    HEMO_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, f, i(g.k), i(g.c / g.groups), i(g.r), i(g.s)));
     HEMO_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, i(g.pad_h), i(g.pad_w), i(g.stride_h), i(g.stride_w),
                                                      i(g.dil_h), i(g.dil_w), CUDNN_CROSS_CORRELATION,
                                                      CUDNN_DATA_FLOAT));
@@ -152,7 +152,7 @@ std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, bool tf32) {
   int device = 0;
   HEMO_CUDA_CHECK(cudaGetDevice(&device));
   return {device, static_cast<int64_t>(d), tf32, g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w,
-          g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups};
+          g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups, g.channels_last};
 }
 
 bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION; }

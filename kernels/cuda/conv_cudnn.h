@@ -1,6 +1,8 @@
-// Dense (and grouped) 2-d convolution on the GPU through cuDNN 9, NCHW float32.
+// Dense (and grouped) 2-d convolution on the GPU through cuDNN 9, float32, NCHW or NHWC.
 //
-// Shapes as kernels/conv2d.h: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. All
+// Shapes as kernels/conv2d.h: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. With
+// g.channels_last, x, y and their gradients are stored NHWC and the weight (and its gradient) in
+// cuDNN's NHWC filter order, [k, r, s, c / groups] (kernels/cuda/conv2d.cpp makes that copy). All
 // three OVERWRITE their output (cuDNN's beta = 0: the old contents are never read). Bias is not
 // part of these calls (kernels/cuda/conv2d.cpp adds it).
 //

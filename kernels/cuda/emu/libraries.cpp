@@ -12,6 +12,7 @@
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/conv_cudnn.h"
 #include "kernels/gemm.h"
+#include "kernels/layout.h"
 
 namespace hemo::cuda {
 
@@ -22,7 +23,7 @@ std::set<std::vector<int64_t>> g_shapes;
 void remember(const Conv2dShape& g, int direction) {
   std::lock_guard lock(g_mu);
   g_shapes.insert({g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w,
-                   g.groups, direction});
+                   g.groups, g.channels_last, direction});
 }
 }  // namespace
 
@@ -42,17 +43,34 @@ size_t cudnn_cached_algorithms() {
   return g_shapes.size();
 }
 
+// cuDNN's NHWC filter order [k, r, s, c / groups] (what conv2d.cpp hands over when channels-last)
+// to the CPU reference's [k, c / groups, r, s], and back.
+std::vector<float> kcrs_from_krsc(const Conv2dShape& g, const float* w) {
+  const int64_t cg = g.c / g.groups, rs = g.r * g.s;
+  std::vector<float> out(static_cast<size_t>(g.k * cg * rs));
+  cpu::transpose_batched(cpu::backend, sizeof(float), g.k, rs, cg, w, out.data());
+  return out;
+}
+
 void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
   remember(g, 0);
-  cpu::conv2d_fwd<float>(cpu::backend, g, x, weight, nullptr, y);
+  if (!g.channels_last) return cpu::conv2d_fwd<float>(cpu::backend, g, x, weight, nullptr, y);
+  const std::vector<float> w = kcrs_from_krsc(g, weight);
+  cpu::conv2d_fwd<float>(cpu::backend, g, x, w.data(), nullptr, y);
 }
 void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
   remember(g, 1);
-  cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, weight, gx);
+  if (!g.channels_last) return cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, weight, gx);
+  const std::vector<float> w = kcrs_from_krsc(g, weight);
+  cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, w.data(), gx);
 }
 void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
   remember(g, 2);
-  cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gweight, nullptr);
+  if (!g.channels_last) return cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gweight, nullptr);
+  const int64_t cg = g.c / g.groups, rs = g.r * g.s;
+  std::vector<float> gw(static_cast<size_t>(g.k * cg * rs));
+  cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gw.data(), nullptr);
+  cpu::transpose_batched(cpu::backend, sizeof(float), g.k, cg, rs, gw.data(), gweight);
 }
 
 }  // namespace hemo::cuda
