@@ -264,6 +264,7 @@ Tensor relayout(const Tensor& t, MemoryFormat format) {
 
 Tensor Tensor::to(MemoryFormat format) const {
   if (format == memory_format()) return *this;
+  HEMO_CHECK(dim() == 4, "to(channels_last) needs a 4-d [N, C, H, W] tensor, got ", str());
   Tensor out;
   if (dim() == 4 && (size(1) == 1 || size(2) * size(3) == 1)) {
     // One channel, or one pixel ([N, C, 1, 1] after global pooling): both orders are the same

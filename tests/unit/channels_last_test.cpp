@@ -48,6 +48,9 @@ TEST_CASE("channels_last: storage order, round trip, guard, views and copies") {
   CHECK(xl.flatten(1).to_vector<double>() == v);  // a view of the logical order
   CHECK_THROWS_WITH_AS(Tensor::empty({2, 3}, DType::f32, Device::cpu(), MemoryFormat::channels_last),
                        doctest::Contains("channels_last needs a 4-d"), Error);
+  CHECK_THROWS_WITH_AS(Tensor::zeros({2, 3}).to(MemoryFormat::channels_last),
+                       doctest::Contains("to(channels_last) needs a 4-d [N, C, H, W] tensor, got float32[2, 3]"), Error);
+  CHECK(Tensor::zeros({2, 3}).contiguous().shape() == Shape({2, 3}));
   // bfloat16 moves as 2-byte elements
   const Tensor b = x.to(DType::f32).to(DType::bf16);
   CHECK(b.to(MemoryFormat::channels_last).contiguous().to(DType::f32).to_vector<float>() ==
