@@ -269,12 +269,8 @@ Tensor Tensor::to(MemoryFormat format) const {
   if (dim() == 4 && (size(1) == 1 || size(2) * size(3) == 1)) {
     // One channel, or one pixel ([N, C, 1, 1] after global pooling): both orders are the same
     // bytes, so a view with the other label, no copy.
-    auto view = std::make_shared<TensorImpl>();
-    view->storage = impl().storage;
-    view->shape = shape();
-    view->dtype = dtype();
-    view->format = format;
-    out = Tensor(view);
+    out = detach();
+    out.impl().format = format;
   } else {
     out = relayout(*this, format);
   }

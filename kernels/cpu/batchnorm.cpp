@@ -7,6 +7,7 @@
 
 #include "kernels/batchnorm_act.h"
 #include "kernels/cpu/batchnorm_rows.h"
+#include "kernels/cpu/bn_clones.h"
 
 namespace hemo {
 
@@ -36,19 +37,7 @@ constexpr int kLanes = 8;
 // backward was compute-bound. Both forms add the same terms in the same order, so the sums do not
 // depend on which one ran; they differ from the sequential sum by rounding only.
 //
-// The four entry points are compiled twice, for AVX2 and for the x86-64 baseline, and the loader
-// picks one (GCC's target_clones): a four-double vector is one AVX2 register but two SSE2 ones,
-// and these loops are bound by their double arithmetic, not by memory (1.8x on a 32x96x64x64
-// forward, one thread). AVX2 without FMA: the same operations in the same order, so either clone
-// gives the same bits. Vectors are passed by reference only: a by-value vector wider than the
-// baseline's registers would change the calling convention between the clones.
-#if defined(__GNUC__) && !defined(__clang__)
-#define HEMO_BN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define HEMO_BN_CLONES
-#endif
-// The helpers below are forced inline so that each clone gets its own copy of their loops.
-#define HEMO_BN_INLINE inline __attribute__((always_inline))
+// The four entry points are compiled for AVX2 and for the x86-64 baseline (kernels/cpu/bn_clones.h).
 using v4f = float __attribute__((vector_size(16)));
 using v4d = double __attribute__((vector_size(32)));
 

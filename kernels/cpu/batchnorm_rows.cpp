@@ -6,18 +6,11 @@
 #include <vector>
 
 #include "kernels/batchnorm_act.h"
+#include "kernels/cpu/bn_clones.h"
 
 namespace hemo::cpu::rows {
 namespace {
-// As in batchnorm.cpp: the entry points are compiled for AVX2 and for the x86-64 baseline, and the
-// loader picks one (four doubles per instruction instead of two); the helpers are forced inline so
-// that each clone has its own copy of their loops. No FMA: either clone gives the same bits.
-#if defined(__GNUC__) && !defined(__clang__)
-#define HEMO_BN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define HEMO_BN_CLONES
-#endif
-#define HEMO_BN_INLINE inline __attribute__((always_inline))
+// The entry points are compiled for AVX2 and for the x86-64 baseline (kernels/cpu/bn_clones.h).
 
 constexpr int64_t kChunkRows = 128;
 // Work below this many elements stays on one thread.

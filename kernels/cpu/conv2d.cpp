@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d_nhwc.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace hemo::cpu {
@@ -39,16 +40,6 @@ struct Lowering {
     direct = s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
   }
 };
-
-// Grow-only buffers of the calling thread, reused across calls (fresh multi-megabyte allocations
-// would cost page faults on every layer of every step).
-template <class T>
-T* scratch(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[2];
-  std::vector<T>& v = buffers[slot];
-  if (static_cast<int64_t>(v.size()) < count) v.resize(static_cast<size_t>(count));
-  return v.data();
-}
 
 // Output columns j in [lo, hi) read input column j stride + off inside [0, w); the others read
 // padding.

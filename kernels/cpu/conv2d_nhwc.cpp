@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace hemo::cpu::nhwc {
@@ -27,14 +28,6 @@ struct Lowering {
     nb = std::max<int64_t>(1, std::min(nb, kMaxColElements / (crs * pq)));
   }
 };
-
-template <class T>
-T* scratch(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[3];
-  std::vector<T>& v = buffers[slot];
-  if (static_cast<int64_t>(v.size()) < count) v.resize(static_cast<size_t>(count));
-  return v.data();
-}
 
 // C = op(A) op(B) + beta C (kernels/gemm.h, beta 0 or 1). When C is narrow (n < 32: the
 // channels of a thin layer) and tall, the micro-kernel's 32-wide tiles would run half empty, so
@@ -68,6 +61,16 @@ void weight_to_taps(const Conv2dShape& s, const Lowering& L, const T* w, T* wt) 
     for (int64_t ci = 0; ci < L.cg; ++ci)
       for (int64_t t = 0; t < L.rs; ++t) wt[(o * L.rs + t) * L.cg + ci] = w[(o * L.cg + ci) * L.rs + t];
 }
+// The weight in the GEMMs' order: itself for a 1x1 kernel, else its [k][r][s][cg] copy in scratch
+// slot 1.
+template <class T>
+const T* taps_weight(const Conv2dShape& s, const Lowering& L, const T* weight) {
+  if (L.rs == 1) return weight;
+  T* wt = scratch<T>(1, s.k * L.crs);
+  weight_to_taps(s, L, weight, wt);
+  return wt;
+}
+
 template <class T>
 void taps_to_weight(const Conv2dShape& s, const Lowering& L, const T* wt, T* w) {
   for (int64_t o = 0; o < s.k; ++o)
@@ -149,12 +152,7 @@ void col2im(const Conv2dShape& s, const Lowering& L, const T* col, int64_t n0, i
 template <class T>
 void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const Lowering L(s);
-  const T* wt = weight;
-  if (L.rs > 1) {
-    T* buf = scratch<T>(1, s.k * L.crs);
-    weight_to_taps(s, L, weight, buf);
-    wt = buf;
-  }
+  const T* wt = taps_weight(s, L, weight);
   T* col = L.direct ? nullptr : scratch<T>(0, L.nb * L.pq * L.crs);
   for (int64_t n0 = 0; n0 < s.n; n0 += L.nb) {
     const int64_t nb = std::min(L.nb, s.n - n0), rows = nb * L.pq;
@@ -178,12 +176,7 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
 template <class T>
 void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   const Lowering L(s);
-  const T* wt = weight;
-  if (L.rs > 1) {
-    T* buf = scratch<T>(1, s.k * L.crs);
-    weight_to_taps(s, L, weight, buf);
-    wt = buf;
-  }
+  const T* wt = taps_weight(s, L, weight);
   if (!L.direct) std::fill(gx, gx + s.n * s.h * s.w * s.c, T(0));
   T* col = L.direct ? nullptr : scratch<T>(0, L.nb * L.pq * L.crs);
   for (int64_t n0 = 0; n0 < s.n; n0 += L.nb) {

@@ -14,7 +14,6 @@ of each round's median images/s. Prints one Markdown table: images/s of the four
 channels-last/NCHW speed-up, and hemo/PyTorch in channels-last. PyTorch runs in float32 whatever
 --precision says (it sets hemo's).
 """
-import argparse
 import contextlib
 import os
 import statistics
@@ -25,14 +24,7 @@ import side_by_side as sbs  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hemo", required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--cases", default="pbcnet7:100,resnet18:128,mobilenet_v2:128")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--steps", type=int, default=6)
+    p = sbs.cpu_training_args(__doc__)
     p.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"])
     a = p.parse_args()
     a.device = "cpu"

@@ -11,7 +11,6 @@ synthetic batch): A B C D A B C D ..., and the figure kept is the median over ro
 round's median images/s. Prints one Markdown table: images/s of the four, hemo's and PyTorch's
 bf16/fp32 speed-ups, and hemo/PyTorch in bf16.
 """
-import argparse
 import contextlib
 import os
 import statistics
@@ -22,14 +21,7 @@ import side_by_side as sbs  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hemo", required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--cases", default="pbcnet7:100,resnet18:128,mobilenet_v2:128")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--steps", type=int, default=6)
+    p = sbs.cpu_training_args(__doc__)
     a = p.parse_args()
     a.device = "cpu"
     import torch

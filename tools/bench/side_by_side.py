@@ -85,6 +85,19 @@ def torch_variants(device):
     return [plain, ("tf32", tf32), ("amp bf16 channels_last", amp), ("torch.compile", compiled)]
 
 
+def cpu_training_args(doc):
+    """The options the CPU training comparisons (precision_ and layout_side_by_side.py) share."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--hemo", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--cases", default="pbcnet7:100,resnet18:128,mobilenet_v2:128")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=int, default=6)
+    return p
+
+
 def torch_model(arch, size, device):
     sys.path.insert(0, os.path.dirname(HERE))
     import convert_torchvision
