@@ -5,11 +5,13 @@
 // do): the relative error of one conversion is at most 2^-8 (8 significant bits) for normal
 // numbers. Infinities and zeros keep their sign; a NaN stays a NaN (its payload's top bits kept,
 // the quiet bit set, so rounding can never carry it into an infinity); a float above the largest
-// bf16 rounds to infinity. Conversion to float is exact. Host code only: CUDA kernels use
-// cuda_bf16.h's __nv_bfloat16, which has the same bits.
+// bf16 rounds to infinity. Conversion to float is exact. The two conversions are written once for
+// host code and CUDA kernels (kernels/cuda/bf16_convert.cu), so both devices round the same bits.
 #pragma once
-#include <bit>
 #include <cstdint>
+#include <cstring>
+
+#include "core/host_device.h"
 
 namespace hemo {
 
@@ -17,14 +19,20 @@ struct bf16 {
   uint16_t bits = 0;
 };
 
-inline bf16 bf16_from_float(float f) {
-  const uint32_t u = std::bit_cast<uint32_t>(f);
+HEMO_HOST_DEVICE inline bf16 bf16_from_float(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
   if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0)  // NaN
     return bf16{static_cast<uint16_t>((u >> 16) | 0x0040u)};
   const uint32_t lsb = (u >> 16) & 1u;  // ties go to the even result
   return bf16{static_cast<uint16_t>((u + 0x7fffu + lsb) >> 16)};
 }
 
-inline float bf16_to_float(bf16 b) { return std::bit_cast<float>(static_cast<uint32_t>(b.bits) << 16); }
+HEMO_HOST_DEVICE inline float bf16_to_float(bf16 b) {
+  const uint32_t u = static_cast<uint32_t>(b.bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
 
 }  // namespace hemo

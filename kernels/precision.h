@@ -13,8 +13,12 @@
 //         norm and its statistics, softmax, the losses, reductions, the optimizer, and the
 //         depthwise convolutions, whose direct kernels gain nothing from bf16 on the CPU.
 //         Activations are stored as float32 (PyTorch stores a bf16 op's output as bf16: hemo
-//         keeps the float32 sum, so it rounds less, not more). CPU only so far: on a CUDA
-//         device it is an Error saying so.
+//         keeps the float32 sum, so it rounds less, not more). On CUDA the same: cuBLAS GEMMs
+//         on bf16 copies of their operands with float32 accumulation and output, and cuDNN
+//         convolutions in its bf16 configuration, whose outputs (y, and the input and weight
+//         gradients) are rounded to bf16 before they are widened to float32 tensors
+//         (kernels/cuda/blas.h): a convolution there rounds once more than on the CPU, as
+//         PyTorch's does.
 // Processes that embed hemo without a command start at fp32, or at tf32 with HEMO_ALLOW_TF32=1
 // in the environment (kernels/cuda/blas.h).
 #pragma once
@@ -23,7 +27,8 @@
 
 namespace hemo {
 
-// `device` is the device the model runs on (bf16 is refused on CUDA).
-void set_precision(Precision precision, Device device);
+// Sets both devices' switches (the CPU's kernels/gemm.h, CUDA's kernels/cuda/blas.h); `device`,
+// the device the model runs on, is kept for the callers' symmetry and future modes.
+void set_precision(Precision precision);
 
 }  // namespace hemo

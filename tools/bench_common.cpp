@@ -52,7 +52,7 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_option("--classes", c.num_classes, "Classes of the head")->check(CLI::Range(2, 100000))->capture_default_str();
   add_device_option(cmd, c.device);
   add_choice_option(cmd, "--precision", c.precision,
-                    "fp32, tf32 (CUDA tensor cores; fp32 on the CPU) or bf16 (bf16 products, float32 sums; CPU)");
+                    "fp32, tf32 (CUDA tensor cores; fp32 on the CPU) or bf16 (bf16 products, float32 sums)");
   cmd->add_option("--threads", c.threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::Range(0, 1024));
   cmd->add_option("--warmup", c.warmup, "Untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--steps", c.steps, "Timed steps")->check(CLI::Range(1, 100000))->capture_default_str();
@@ -76,7 +76,7 @@ Device prepare(ModelCase& c) {
   nn::set_fusion_enabled(c.fusion);
   if (c.input_size == 0) c.input_size = models::model_spec(c.model).default_input;
   const Device device = resolve(c.device);
-  set_precision(c.precision, device);
+  set_precision(c.precision);
   return device;
 }
 

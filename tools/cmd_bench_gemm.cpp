@@ -90,7 +90,7 @@ void add_bench_gemm_command(CLI::App& bench) {
     if (o->threads > 0) omp_set_num_threads(o->threads);
     HEMO_CHECK(o->isa.empty() || hemo::cpu::gemm_select_isa(o->isa), "bench gemm: this CPU cannot run --isa ",
                o->isa);
-    hemo::set_precision(o->precision, hemo::Device::cpu());
+    hemo::set_precision(o->precision);
     std::printf("bench gemm: kernel %s, %d threads, %d warm-up + %d timed runs per shape, %s\n",
                 hemo::cpu::gemm_kernel_name<float>(), omp_get_max_threads(), o->warmup, o->repeats, clock.name());
     std::stringstream list(o->shapes);

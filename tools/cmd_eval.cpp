@@ -110,7 +110,7 @@ void add_eval_command(CLI::App& app) {
     auto samples = eval_samples(*o, classes, skips);
     HEMO_CHECK(!samples.empty(), "no images to evaluate in ", o->data, " (split ", o->split, ")");
     const Device device = resolve(o->device);
-    set_precision(o->precision, device);
+    set_precision(o->precision);
     // Every member is opened and checked before any is evaluated: a mismatch fails at once.
     std::vector<train::Checkpoint> ckpts;
     for (const auto& path : paths) {

@@ -118,7 +118,7 @@ void run(GradcamOptions o) {
   HEMO_CHECK(!images.empty(), "gradcam: no images found in the given paths");
   const std::vector<std::string> names = unique_names(images);
   const Device device = resolve(o.device);
-  set_precision(o.precision, device);
+  set_precision(o.precision);
   auto model = models::build_model(ckpt, device).module;
   const std::string layer = train::cam_layer(meta, s);
   fs::create_directories(o.out);

@@ -77,7 +77,7 @@ void add_predict_command(CLI::App& app) {
     if (o->checkpoint.empty()) o->checkpoint = cli::shipped_default("hemo predict");
     train::Checkpoint ckpt = train::load_checkpoint(o->checkpoint);
     const Device device = resolve(o->device);
-    set_precision(o->precision, device);
+    set_precision(o->precision);
     auto model = models::build_model(ckpt, device).module;
     auto samples = collect(o->inputs);
     HEMO_CHECK(!samples.empty(), "no images found in the given paths");

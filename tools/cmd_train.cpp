@@ -89,7 +89,7 @@ void add_train_command(CLI::App& app) {
   option(cmd, *f, "--input-size", &TrainConfig::input_size, "Input side in pixels (0: the model's default)");
   option(cmd, *f, "--device", &TrainConfig::device, "cpu, cuda or auto");
   option(cmd, *f, "--precision", &TrainConfig::precision,
-         "Convolution and GEMM arithmetic: fp32 (strict), tf32 (CUDA tensor cores), bf16 (not built yet)");
+         "Convolution and GEMM arithmetic: fp32 (strict), tf32 (CUDA tensor cores), bf16 (bf16 products, float32 sums)");
   auto* split = cmd->add_option("--split", f->split, "Train/val/test ratios, e.g. 0.7 0.2 0.1")->expected(3);
   f->appliers.push_back([split, f = f.get()](TrainConfig& c) {
     if (split->count()) c.split_train = f->split[0], c.split_val = f->split[1], c.split_test = f->split[2];

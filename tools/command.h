@@ -49,7 +49,7 @@ inline CLI::Option* add_device_option(CLI::App* cmd, DeviceChoice& device) {
 inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
   return add_choice_option(cmd, "--precision", precision,
                            "Convolution and GEMM arithmetic: tf32 (CUDA tensor cores; the CPU computes fp32), "
-                           "fp32 (strict), bf16 (bf16 products, float32 sums; CPU only so far)");
+                           "fp32 (strict), bf16 (bf16 products, float32 sums)");
 }
 // The model file a command uses when none is named: the best shipped model (weights/shipped.h),
 // announced on stderr so that output piped elsewhere stays clean; an Error saying where it looked

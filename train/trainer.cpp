@@ -74,7 +74,7 @@ class Trainer {
     config_.validate();
     models::validate_options(config_.model, model_options());  // before --overwrite deletes anything
     device_ = resolve(config_.device);
-    set_precision(config_.precision, device_);  // so is an arithmetic the device cannot run
+    set_precision(config_.precision);
     if (root()) {  // the run directory's rules: train/run_dir.h
       if (config_.resume) {
         check_resume_config(saved_run_config(run_dir_.string()), config_);

@@ -1,7 +1,6 @@
 #include "kernels/cuda/blas.h"
 
 #include <climits>
-#include <type_traits>
 #include <unordered_map>
 
 #include "core/cuda/check.h"
@@ -40,33 +39,41 @@ cublasHandle_t cublas_handle() {
   return h;
 }
 
-template <class T>
-void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
-  const bool trans_a = s.trans_a, trans_b = s.trans_b;
-  const int64_t m = s.m, n = s.n, k = s.k, lda = s.lda, ldb = s.ldb, ldc = s.ldc;
-  static_assert(std::is_same_v<T, float>, "the CUDA backend computes in float32");
-  if (m == 0 || n == 0) return;
-  const int M = as_int(m, "m"), N = as_int(n, "n"), K = as_int(k, "k");
-  const int LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb"), LDC = as_int(ldc, "ldc");
-  if (k == 0) {  // C = beta C, and with beta == 0 its old contents are not read
-    if (beta == T(0)) {
-      HEMO_CUDA_CHECK(cudaMemset2DAsync(c, static_cast<size_t>(ldc) * sizeof(T), 0, static_cast<size_t>(n) * sizeof(T),
-                                        static_cast<size_t>(m), current_stream()));
+namespace {
+// C^T = op(B)^T op(A)^T in cuBLAS's column-major terms, which writes C row-major (a row-major
+// matrix is its transpose in column-major).
+void gemm_ex(const GemmShape& s, float alpha, const void* a, const void* b, cudaDataType_t type, float beta, float* c,
+             cublasComputeType_t compute) {
+  const int M = as_int(s.m, "m"), N = as_int(s.n, "n"), K = as_int(s.k, "k");
+  const int LDA = as_int(s.lda, "lda"), LDB = as_int(s.ldb, "ldb"), LDC = as_int(s.ldc, "ldc");
+  HEMO_CUBLAS_CHECK(cublasGemmEx(cublas_handle(), s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b, type, LDB, a, type, LDA,
+                                 &beta, c, CUDA_R_32F, LDC, compute, CUBLAS_GEMM_DEFAULT));
+}
+}  // namespace
+
+void cublas_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c) {
+  if (s.m == 0 || s.n == 0) return;
+  if (s.k == 0) {  // C = beta C, and with beta == 0 its old contents are not read
+    const int M = as_int(s.m, "m"), N = as_int(s.n, "n"), LDC = as_int(s.ldc, "ldc");
+    if (beta == 0.0f) {
+      HEMO_CUDA_CHECK(cudaMemset2DAsync(c, static_cast<size_t>(LDC) * sizeof(float), 0,
+                                        static_cast<size_t>(N) * sizeof(float), static_cast<size_t>(M),
+                                        current_stream()));
     } else {
-      const T zero = 0;  // in place: C = beta C + 0 C
+      const float zero = 0;  // in place: C = beta C + 0 C
       HEMO_CUBLAS_CHECK(cublasSgeam(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_N, N, M, &beta, c, LDC, &zero, c, LDC, c,
                                     LDC));
     }
     return;
   }
-  // cuBLAS is column-major, and a row-major matrix is its transpose in column-major: computing
-  // C^T = op(B)^T op(A)^T column-major writes C row-major.
-  const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  HEMO_CUBLAS_CHECK(cublasGemmEx(cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                 N, M, K, &alpha, b, CUDA_R_32F, LDB, a, CUDA_R_32F, LDA, &beta, c, CUDA_R_32F, LDC,
-                                 compute, CUBLAS_GEMM_DEFAULT));
+  gemm_ex(s, alpha, a, b, CUDA_R_32F, beta, c, allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F);
 }
 
-template void gemm<float>(Backend, const GemmShape&, float, const float*, const float*, float, float*);
+void cublas_gemm_bf16(const GemmShape& s, float alpha, const bf16* a, const bf16* b, float beta, float* c) {
+  HEMO_CHECK(s.k >= 1, "internal: cublas_gemm_bf16 needs k >= 1");
+  if (s.m == 0 || s.n == 0) return;
+  gemm_ex(s, alpha, a, b, CUDA_R_16BF, beta, c, CUBLAS_COMPUTE_32F);
+}
 
 }  // namespace hemo::cuda

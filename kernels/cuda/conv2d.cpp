@@ -5,9 +5,15 @@
 // NHWC filter format, [k, r, s, c / groups], so the weight is copied into that order for the call
 // (and the weight gradient back out of it) by the batched transpose of kernels/layout.h; the bias
 // and its gradient treat y as the [n p q, k] matrix it is.
+//
+// bf16 products (--precision bf16, kernels/cuda/blas.h): each call rounds its two inputs to bf16
+// scratch copies (kernels/bf16_convert.h), cuDNN returns its output in bf16, and that is widened
+// into the float32 tensor; the bias is added, and its gradient summed, in float32.
 #include "core/cuda/device_buffer.h"
 #include "core/error.h"
+#include "kernels/bf16_convert.h"
 #include "kernels/conv2d.h"
+#include "kernels/cuda/blas.h"
 #include "kernels/cuda/channel.h"
 #include "kernels/cuda/conv_cudnn.h"
 #include "kernels/layout.h"
@@ -15,12 +21,58 @@
 namespace hemo::cuda {
 
 namespace {
-// weight [k, cg, r, s] -> [k, r, s, cg] (cuDNN's NHWC filter), in a scratch buffer.
-DeviceBuffer krsc_copy(const Conv2dShape& s, const float* weight) {
+// The element type cuDNN computes in for this call.
+DType library_type() { return bf16_products() ? DType::bf16 : DType::f32; }
+
+// A float32 operand as cuDNN takes it: the tensor itself, or a copy (rounded to bf16, and for the
+// weight in channels-last also in the [k, r, s, cg] order). `ptr` is what the call reads.
+struct Operand {
+  DeviceBuffer copy;
+  const void* ptr = nullptr;
+};
+
+Operand operand(const float* src, int64_t n, DType t) {
+  Operand o;
+  if (t == DType::f32) {
+    o.ptr = src;
+    return o;
+  }
+  o.copy = DeviceBuffer(static_cast<size_t>(n) * sizeof(bf16));
+  to_bf16(backend, 1, n, n, src, o.copy.as<bf16>());
+  o.ptr = o.copy.get();
+  return o;
+}
+
+// weight [k, cg, r, s] in the filter order and type cuDNN takes.
+Operand filter(const Conv2dShape& s, const float* weight, DType t) {
   const int64_t cg = s.c / s.groups, rs = s.r * s.s;
-  DeviceBuffer out(static_cast<size_t>(s.k * cg * rs) * sizeof(float));
-  transpose_batched(backend, sizeof(float), s.k, cg, rs, weight, out.get());
-  return out;
+  Operand o = operand(weight, s.k * cg * rs, t);
+  if (!s.channels_last) return o;
+  Operand krsc;
+  krsc.copy = DeviceBuffer(static_cast<size_t>(s.k * cg * rs) * dtype_size(t));
+  transpose_batched(backend, dtype_size(t), s.k, cg, rs, o.ptr, krsc.copy.get());
+  krsc.ptr = krsc.copy.get();
+  return krsc;
+}
+
+// Where cuDNN writes an output of n elements that ends up in the float32 `dst`: dst itself, or a
+// bf16 buffer that widen() brings back.
+struct Output {
+  DeviceBuffer copy;
+  void* ptr = nullptr;
+};
+Output output(float* dst, int64_t n, DType t) {
+  Output o;
+  if (t == DType::f32) {
+    o.ptr = dst;
+  } else {
+    o.copy = DeviceBuffer(static_cast<size_t>(n) * sizeof(bf16));
+    o.ptr = o.copy.get();
+  }
+  return o;
+}
+void widen(const Output& o, int64_t n, float* dst) {
+  if (o.copy.get()) from_bf16(backend, n, o.copy.as<bf16>(), dst);
 }
 
 // The bias's [n, k, hw] view of y: [n p q, k, 1] when channels-last.
@@ -33,12 +85,12 @@ void bias_view(const Conv2dShape& s, int64_t& n, int64_t& hw) {
 
 template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   s.validate("conv2d");
-  if (s.channels_last) {
-    const DeviceBuffer wt = krsc_copy(s, weight);
-    cudnn_conv_fwd(s, x, wt.as<float>(), y);
-  } else {
-    cudnn_conv_fwd(s, x, weight, y);
-  }
+  const DType t = library_type();
+  const int64_t ny = s.n * s.k * s.p() * s.q();
+  const Operand xs = operand(x, s.n * s.c * s.h * s.w, t), ws = filter(s, weight, t);
+  const Output ys = output(y, ny, t);
+  cudnn_conv_fwd(s, t, xs.ptr, ws.ptr, ys.ptr);
+  widen(ys, ny, y);
   int64_t n, hw;
   bias_view(s, n, hw);
   if (bias) channel_bias_add(n, s.k, hw, bias, y);
@@ -46,23 +98,31 @@ template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, co
 
 template <class T> void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   s.validate("conv2d");
-  if (s.channels_last) {
-    const DeviceBuffer wt = krsc_copy(s, weight);
-    cudnn_conv_bwd_data(s, wt.as<float>(), gy, gx);
-  } else {
-    cudnn_conv_bwd_data(s, weight, gy, gx);
-  }
+  const DType t = library_type();
+  const int64_t nx = s.n * s.c * s.h * s.w;
+  const Operand ws = filter(s, weight, t), gys = operand(gy, s.n * s.k * s.p() * s.q(), t);
+  const Output gxs = output(gx, nx, t);
+  cudnn_conv_bwd_data(s, t, ws.ptr, gys.ptr, gxs.ptr);
+  widen(gxs, nx, gx);
 }
 
 template <class T> void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   s.validate("conv2d");
-  if (gweight && s.channels_last) {
-    const int64_t cg = s.c / s.groups, rs = s.r * s.s;
-    const DeviceBuffer gwt(static_cast<size_t>(s.k * cg * rs) * sizeof(float));
-    cudnn_conv_bwd_filter(s, x, gy, gwt.as<float>());
-    transpose_batched(backend, sizeof(float), s.k, rs, cg, gwt.get(), gweight);
-  } else if (gweight) {
-    cudnn_conv_bwd_filter(s, x, gy, gweight);
+  if (gweight) {
+    const DType t = library_type();
+    const int64_t cg = s.c / s.groups, rs = s.r * s.s, nw = s.k * cg * rs;
+    const Operand xs = operand(x, s.n * s.c * s.h * s.w, t), gys = operand(gy, s.n * s.k * s.p() * s.q(), t);
+    if (!s.channels_last) {
+      const Output gws = output(gweight, nw, t);
+      cudnn_conv_bwd_filter(s, t, xs.ptr, gys.ptr, gws.ptr);
+      widen(gws, nw, gweight);
+    } else {  // [k, r, s, cg] from cuDNN, transposed back in its element type, then widened
+      const DeviceBuffer krsc(static_cast<size_t>(nw) * dtype_size(t));
+      cudnn_conv_bwd_filter(s, t, xs.ptr, gys.ptr, krsc.get());
+      const Output gws = output(gweight, nw, t);
+      transpose_batched(backend, dtype_size(t), s.k, rs, cg, krsc.get(), gws.ptr);
+      widen(gws, nw, gweight);
+    }
   }
   int64_t n, hw;
   bias_view(s, n, hw);

@@ -49,11 +49,11 @@ namespace {
 }  // namespace
 
 bool cudnn_available() { return false; }
-void cudnn_conv_fwd(const Conv2dShape& g, const float*, const float*, float*) { no_cudnn("conv2d forward", g); }
-void cudnn_conv_bwd_data(const Conv2dShape& g, const float*, const float*, float*) {
+void cudnn_conv_fwd(const Conv2dShape& g, DType, const void*, const void*, void*) { no_cudnn("conv2d forward", g); }
+void cudnn_conv_bwd_data(const Conv2dShape& g, DType, const void*, const void*, void*) {
   no_cudnn("conv2d backward (input gradient)", g);
 }
-void cudnn_conv_bwd_filter(const Conv2dShape& g, const float*, const float*, float*) {
+void cudnn_conv_bwd_filter(const Conv2dShape& g, DType, const void*, const void*, void*) {
   no_cudnn("conv2d backward (weight gradient)", g);
 }
 size_t cudnn_cached_algorithms() { return 0; }
@@ -101,7 +101,9 @@ struct Descriptors {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  explicit Descriptors(const Conv2dShape& g) {
+  Descriptors(const Conv2dShape& g, DType t) {
+    HEMO_CHECK(t == DType::f32 || t == DType::bf16, "conv2d (cuDNN): no ", dtype_name(t), " convolution");
+    const cudnnDataType_t data = t == DType::bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     HEMO_CHECK(g.groups >= 1 && g.c % g.groups == 0 && g.k % g.groups == 0 && g.p() >= 1 && g.q() >= 1,
                "conv2d (cuDNN): invalid geometry ", geometry_str(g));
     HEMO_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
@@ -111,9 +113,9 @@ struct Descriptors {
     auto i = [&](int64_t v) { return as_int(v, g); };
     // The dimensions are given as (n, c, h, w) in either format; the format says the memory order.
     const cudnnTensorFormat_t f = g.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, f, CUDNN_DATA_FLOAT, i(g.n), i(g.c), i(g.h), i(g.w)));
-    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, f, CUDNN_DATA_FLOAT, i(g.n), i(g.k), i(g.p()), i(g.q())));
-    HEMO_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, f, i(g.k), i(g.c / g.groups), i(g.r), i(g.s)));
+    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, f, data, i(g.n), i(g.c), i(g.h), i(g.w)));
+    HEMO_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, f, data, i(g.n), i(g.k), i(g.p()), i(g.q())));
+    HEMO_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, data, f, i(g.k), i(g.c / g.groups), i(g.r), i(g.s)));
     HEMO_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, i(g.pad_h), i(g.pad_w), i(g.stride_h), i(g.stride_w),
                                                      i(g.dil_h), i(g.dil_w), CUDNN_CROSS_CORRELATION,
                                                      CUDNN_DATA_FLOAT));
@@ -148,20 +150,20 @@ struct Choice {
 std::mutex g_cache_mu;
 std::map<std::vector<int64_t>, Choice> g_cache;
 
-std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, bool tf32) {
+std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, DType t, bool tf32) {
   int device = 0;
   HEMO_CUDA_CHECK(cudaGetDevice(&device));
-  return {device, static_cast<int64_t>(d), tf32, g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w,
+  return {device, static_cast<int64_t>(d), static_cast<int64_t>(t), tf32, g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w,
           g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups, g.channels_last};
 }
 
 bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION; }
 
 // Picks from cuDNN's ranked candidates `perf` (see conv_cudnn.h); workspace(algo, math, &bytes)
-// asks cuDNN what a candidate needs.
+// asks cuDNN what a candidate needs. `tensor_cores`: TF32 allowed for float32, or bf16.
 // `rejected`: algorithms that answered NOT_SUPPORTED when run (run_conv), never picked again.
 template <class Perf, class WorkspaceFn>
-Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2dShape& g, Direction d,
+Choice pick(const std::vector<Perf>& perf, int returned, bool tensor_cores, const Conv2dShape& g, Direction d, DType t,
             const std::vector<int>& rejected, WorkspaceFn workspace) {
   const size_t limit = cudnn_workspace_limit();
   for (int deterministic_only = 1; deterministic_only >= 0; --deterministic_only) {
@@ -169,15 +171,15 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2d
       const Perf& p = perf[static_cast<size_t>(i)];
       if (p.status != CUDNN_STATUS_SUCCESS) continue;
       if (deterministic_only && p.determinism != CUDNN_DETERMINISTIC) continue;
-      if (!tf32 && tensor_op(p.mathType)) continue;
+      if (!tensor_cores && tensor_op(p.mathType)) continue;
       if (std::find(rejected.begin(), rejected.end(), static_cast<int>(p.algo)) != rejected.end()) continue;
-      Choice c{static_cast<int>(p.algo), tf32 ? p.mathType : CUDNN_FMA_MATH, 0};
+      Choice c{static_cast<int>(p.algo), tensor_cores ? p.mathType : CUDNN_FMA_MATH, 0};
       if (!workspace(c.algo, c.math, &c.workspace)) continue;
       if (c.workspace <= limit) return c;
     }
   }
-  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in float32",
-                  tf32 ? "/TF32" : " without TF32", " within the workspace limit of ", limit >> 20,
+  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ",
+                  t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32", " within the workspace limit of ", limit >> 20,
                   " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
                   rejected.empty() ? std::string() : cat("; ", rejected.size(), " candidate(s) answered NOT_SUPPORTED when run")));
 }
@@ -186,16 +188,16 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tf32, const Conv2d
 // again, without them, when `rejected` names algorithms that refused to run (the new choice
 // replaces the cached one).
 template <class Perf, class GetFn, class WorkspaceFn>
-Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace,
-              const std::vector<int>& rejected) {
-  const bool tf32 = allow_tf32();
-  const std::vector<int64_t> key = cache_key(g, d, tf32);
+Choice choose(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, GetFn get_candidates,
+              WorkspaceFn workspace, const std::vector<int>& rejected) {
+  const bool tf32 = allow_tf32(), tensor_cores = tf32 || t == DType::bf16;
+  const std::vector<int64_t> key = cache_key(g, d, t, tf32);
   if (rejected.empty()) {
     std::lock_guard<std::mutex> lock(g_cache_mu);
     auto it = g_cache.find(key);
     if (it != g_cache.end()) return it->second;
   }
-  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tensor_cores ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   constexpr int kMaxCandidates = 16;  // more than any direction's algorithm count in cuDNN 9
   std::vector<Perf> perf(kMaxCandidates);
   int returned = 0;
@@ -204,7 +206,7 @@ Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_ca
     HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, math));
     return workspace(algo, bytes) == CUDNN_STATUS_SUCCESS;
   };
-  const Choice c = pick(perf, returned, tf32, g, d, rejected, ws);
+  const Choice c = pick(perf, returned, tensor_cores, g, d, t, rejected, ws);
   std::lock_guard<std::mutex> lock(g_cache_mu);
   g_cache[key] = c;
   return c;
@@ -215,11 +217,11 @@ Choice choose(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_ca
 // its kernels do not cover on this GPU): then the next candidate runs, and the cache keeps the one
 // that ran. Any other failure is an error at once.
 template <class Perf, class GetFn, class WorkspaceFn, class RunFn>
-void run_conv(const Conv2dShape& g, Direction d, Descriptors& desc, GetFn get_candidates, WorkspaceFn workspace,
-              const char* call, RunFn run) {
+void run_conv(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, GetFn get_candidates,
+              WorkspaceFn workspace, const char* call, RunFn run) {
   std::vector<int> rejected;
   for (;;) {
-    const Choice c = choose<Perf>(g, d, desc, get_candidates, workspace, rejected);  // throws when none is left
+    const Choice c = choose<Perf>(g, d, t, desc, get_candidates, workspace, rejected);  // throws when none is left
     HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, c.math));
     DeviceBuffer ws(c.workspace);
     const cudnnStatus_t status = run(c.algo, ws.get(), c.workspace);
@@ -234,8 +236,8 @@ const float kOne = 1.0f, kZero = 0.0f;
 
 // Degenerate shapes (no input channels, no output channels, an empty batch) that cuDNN's
 // descriptors reject: the sums are empty, so the output is zero.
-void zero(float* out, int64_t count) {
-  HEMO_CUDA_CHECK(cudaMemsetAsync(out, 0, static_cast<size_t>(count) * sizeof(float), current_stream()));
+void zero(void* out, int64_t count, DType t) {
+  HEMO_CUDA_CHECK(cudaMemsetAsync(out, 0, static_cast<size_t>(count) * dtype_size(t), current_stream()));
 }
 }  // namespace
 
@@ -246,13 +248,13 @@ size_t cudnn_cached_algorithms() {
   return g_cache.size();
 }
 
-void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
+void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y) {
   if (g.n == 0 || g.k == 0) return;
-  if (g.c == 0) return zero(y, g.n * g.k * g.p() * g.q());
+  if (g.c == 0) return zero(y, g.n * g.k * g.p() * g.q(), t);
   cudnnHandle_t h = cudnn_handle();
-  Descriptors d(g);
+  Descriptors d(g, t);
   run_conv<cudnnConvolutionFwdAlgoPerf_t>(
-      g, Direction::fwd, d,
+      g, Direction::fwd, t, d,
       [&](cudnnConvolutionFwdAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, max, n, p);
       },
@@ -266,13 +268,13 @@ void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, f
       });
 }
 
-void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
+void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx) {
   if (g.n == 0 || g.c == 0) return;
-  if (g.k == 0) return zero(gx, g.n * g.c * g.h * g.w);
+  if (g.k == 0) return zero(gx, g.n * g.c * g.h * g.w, t);
   cudnnHandle_t h = cudnn_handle();
-  Descriptors d(g);
+  Descriptors d(g, t);
   run_conv<cudnnConvolutionBwdDataAlgoPerf_t>(
-      g, Direction::bwd_data, d,
+      g, Direction::bwd_data, t, d,
       [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, max, n, p);
       },
@@ -287,13 +289,13 @@ void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float*
       });
 }
 
-void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
+void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight) {
   if (g.k == 0 || g.c == 0) return;
-  if (g.n == 0) return zero(gweight, g.k * (g.c / g.groups) * g.r * g.s);
+  if (g.n == 0) return zero(gweight, g.k * (g.c / g.groups) * g.r * g.s, t);
   cudnnHandle_t h = cudnn_handle();
-  Descriptors d(g);
+  Descriptors d(g, t);
   run_conv<cudnnConvolutionBwdFilterAlgoPerf_t>(
-      g, Direction::bwd_filter, d,
+      g, Direction::bwd_filter, t, d,
       [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, max, n, p);
       },

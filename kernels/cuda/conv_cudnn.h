@@ -1,4 +1,5 @@
-// Dense (and grouped) 2-d convolution on the GPU through cuDNN 9, float32, NCHW or NHWC.
+// Dense (and grouped) 2-d convolution on the GPU through cuDNN 9, float32 or bfloat16, NCHW or
+// NHWC.
 //
 // Shapes as kernels/conv2d.h: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. With
 // g.channels_last, x, y and their gradients are stored NHWC and the weight (and its gradient) in
@@ -6,11 +7,17 @@
 // three OVERWRITE their output (cuDNN's beta = 0: the old contents are never read). Bias is not
 // part of these calls (kernels/cuda/conv2d.cpp adds it).
 //
+// Element type `t`: DType::f32, or DType::bf16, where x, weight, y and the gradients are all
+// bfloat16 and cuDNN sums the products in float32 and rounds the result to bf16 (its bf16
+// configuration, with tensor cores allowed); kernels/cuda/conv2d.cpp makes the bf16 copies under
+// --precision bf16 (kernels/cuda/blas.h: bf16_products).
+//
 // Algorithm choice: cuDNN's heuristics (cudnnGet*Algorithm_v7) for the shape, keeping the first
 // candidate that is supported, deterministic when any deterministic one qualifies, honours the
-// TF32 switch of kernels/cuda/blas.h (off: FMA math only), and needs at most the workspace limit;
-// the choice is cached per (device, shape, direction, TF32 switch). A chosen algorithm that answers
-// NOT_SUPPORTED when run is dropped and the next candidate runs. The workspace comes from the
+// TF32 switch of kernels/cuda/blas.h for float32 (off: FMA math only; bf16 always may use tensor
+// cores), and needs at most the workspace limit; the choice is cached per (device, shape,
+// direction, element type, TF32 switch). A chosen algorithm that answers NOT_SUPPORTED when run is
+// dropped and the next candidate runs. The workspace comes from the
 // caching allocator (core/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
 // or HEMO_CUDNN_WORKSPACE_MB from the environment.
 //
@@ -20,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "kernels/conv2d.h"
 
 namespace hemo::cuda {
@@ -27,9 +35,9 @@ namespace hemo::cuda {
 
 bool cudnn_available();  // built with cuDNN
 
-void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y);
-void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx);
-void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight);
+void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y);
+void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx);
+void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight);
 
 size_t cudnn_workspace_limit();  // bytes
 size_t cudnn_cached_algorithms();  // how many (shape, direction) choices are cached

@@ -124,18 +124,18 @@ TEST_CASE("hemo bench: errors name what is wrong") {
   r = run_captured(kHemo + " bench op conv2d --shape 2x2x2x2");
   CHECK(r.status != 0);
   CHECK(r.err.find("--shape needs a single case") != std::string::npos);
-#if HEMO_WITH_CUDA
-  r = run_captured(kHemo + " bench train --precision bf16 --device cuda" + kTiny);
-  CHECK(r.status != 0);
-  CHECK(r.err.find("--precision bf16 runs on the CPU only so far") != std::string::npos);
-#endif
 }
 
-TEST_CASE("hemo bench train --precision bf16 runs on the CPU and says so") {
-  const nlohmann::json r = run_json("bench train --precision bf16" + kTiny);
+TEST_CASE("hemo bench train --precision bf16 runs on the CPU, and on CUDA where built, and says so") {
+  nlohmann::json r = run_json("bench train --precision bf16" + kTiny);
   require_env(r, "cpu", "bf16");
   require_positive(r.at("images_per_s"), "images_per_s");
   CHECK(std::isfinite(r.at("last_loss").get<double>()));
+#if HEMO_WITH_CUDA
+  r = run_json("bench train --precision bf16 --device cuda --channels-last" + kTiny);
+  require_env(r, "cuda:0", "bf16");
+  CHECK(std::isfinite(r.at("last_loss").get<double>()));
+#endif
 }
 
 namespace {

@@ -23,21 +23,26 @@ TEST_CASE("options: names, parsing and the one error listing the valid names") {
   if (!cuda_available()) CHECK_THROWS_AS(resolve(DeviceChoice::cuda), Error);
 }
 
-TEST_CASE("options: --precision sets the TF32 switch and the CPU GEMM's bf16 products; bf16 is CPU only") {
-  set_precision(Precision::bf16, Device::cpu());
+TEST_CASE("options: --precision sets the TF32 switch and both devices' bf16 products") {
+  set_precision(Precision::bf16);
   CHECK(cpu::gemm_bf16());
-  set_precision(Precision::fp32, Device::cpu());
-  CHECK_FALSE(cpu::gemm_bf16());
-  CHECK_THROWS_WITH_AS(set_precision(Precision::bf16, Device::cuda()),
-                       "--precision bf16 runs on the CPU only so far, not on cuda:0 (use fp32 or tf32 there)", Error);
+#if HEMO_WITH_CUDA
+  CHECK(cuda::bf16_products());
+  CHECK_FALSE(cuda::allow_tf32());
+#endif
+  set_precision(Precision::fp32);
   CHECK_FALSE(cpu::gemm_bf16());
 #if HEMO_WITH_CUDA
-  set_precision(Precision::tf32, Device::cuda());
+  CHECK_FALSE(cuda::bf16_products());
+  set_precision(Precision::tf32);
   CHECK(cuda::allow_tf32());
-  set_precision(Precision::fp32, Device::cuda());
+  CHECK_FALSE(cuda::bf16_products());
+  CHECK_FALSE(cpu::gemm_bf16());
+  set_precision(Precision::fp32);
   CHECK_FALSE(cuda::allow_tf32());
 #else
-  set_precision(Precision::tf32, Device::cpu());  // nothing to switch on the CPU: no error
-  set_precision(Precision::fp32, Device::cpu());
+  set_precision(Precision::tf32);  // nothing to switch on the CPU: no error
+  CHECK_FALSE(cpu::gemm_bf16());
+  set_precision(Precision::fp32);
 #endif
 }

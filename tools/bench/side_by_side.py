@@ -14,7 +14,8 @@ images/s. Inference: batch-1 latency (p50, p99) and batch-N images/s; hemo is ti
 (`hemo`: batch norms as trained) and on hemo-infer's (folded). Ratios: hemo / PyTorch images/s for
 training; latency ratios hemo-infer / ONNX Runtime and hemo-infer / PyTorch at batch 1.
 On a GPU machine (--device cuda) PyTorch also runs TF32, AMP bf16 + channels_last and
-torch.compile where it works; the batch is 128 and 256 for training there.
+torch.compile where it works, and hemo runs fp32 and bf16 + channels-last beside its default
+(tf32); the batch is 128 and 256 for training there.
 --doc rewrites the generated part of the file (between the side_by_side markers), keeping the rest.
 """
 import argparse
@@ -83,6 +84,15 @@ def torch_variants(device):
     def compiled(m):
         return torch.compile(m), contextlib.nullcontext
     return [plain, ("tf32", tf32), ("amp bf16 channels_last", amp), ("torch.compile", compiled)]
+
+
+def hemo_variants(device):
+    """(name, extra `hemo bench train` options): the default (tf32, which the CPU computes as fp32),
+    and on CUDA also strict fp32 and bf16 + channels-last, the counterparts of PyTorch's variants."""
+    if device != "cuda":
+        return [("hemo", [])]
+    return [("hemo", []), ("hemo fp32", ["--precision", "fp32"]),
+            ("hemo bf16 channels-last", ["--precision", "bf16", "--channels-last"])]
 
 
 def cpu_training_args(doc):
@@ -171,18 +181,20 @@ def ort_round(a, onnx, size, batch, warmup, steps):
 
 def run_train_case(a, arch, size, batch, warmup, steps):
     import torch
-    hemo, ref = [], {}
+    hemo, ref = {}, {}
     variants = [(n, f(torch_model(arch, size, a.device))) for n, f in torch_variants(a.device)]
     for _ in range(a.rounds):
-        h = hemo_json(a, "train", "--model", arch, "--input-size", str(size), "--batch-size", str(batch),
-                      "--warmup", str(warmup), "--steps", str(steps))
-        hemo.append(h["images_per_s"])
+        for name, extra in hemo_variants(a.device):
+            h = hemo_json(a, "train", "--model", arch, "--input-size", str(size), "--batch-size", str(batch),
+                          "--warmup", str(warmup), "--steps", str(steps), *extra)
+            hemo.setdefault(name, []).append(h["images_per_s"])
         for name, (model, ctx) in variants:
             ref.setdefault(name, []).append(batch / torch_train(model, size, batch, warmup, steps, a.device, ctx))
     del variants
     torch.cuda.empty_cache() if a.device == "cuda" else None
     row = {"model": arch, "size": size, "batch": batch, "rounds": a.rounds, "steps": steps,
-           "hemo_images_per_s": med(hemo), "torch_images_per_s": med(ref["eager fp32"]),
+           "hemo_images_per_s": med(hemo["hemo"]), "torch_images_per_s": med(ref["eager fp32"]),
+           "hemo_variants": {n: med(v) for n, v in hemo.items() if n != "hemo"},
            "torch_variants": {n: med(v) for n, v in ref.items()}, "env": h["env"]}
     row["ratio"] = row["hemo_images_per_s"] / row["torch_images_per_s"]
     return row
@@ -239,10 +251,13 @@ def report(a, train, infer, env, load):
     if train:
         lines += ["### Training (images/s; target hemo/PyTorch >= 2)", "",
                   "| model | size | batch | steps | hemo | PyTorch | hemo/PyTorch |" +
-                  "".join(f" {n} |" for n in train[0]["torch_variants"] if n != "eager fp32"),
-                  "|---|---|---|---|---|---|---|" + "---|" * (len(train[0]["torch_variants"]) - 1)]
+                  "".join(f" {n} |" for n in train[0]["hemo_variants"]) +
+                  "".join(f" PyTorch {n} |" for n in train[0]["torch_variants"] if n != "eager fp32"),
+                  "|---|---|---|---|---|---|---|" +
+                  "---|" * (len(train[0]["hemo_variants"]) + len(train[0]["torch_variants"]) - 1)]
         for r in train:
-            extra = "".join(f" {fmt(v)} |" for n, v in r["torch_variants"].items() if n != "eager fp32")
+            extra = "".join(f" {fmt(v)} |" for v in r["hemo_variants"].values())
+            extra += "".join(f" {fmt(v)} |" for n, v in r["torch_variants"].items() if n != "eager fp32")
             lines.append(f"| {r['model']} | {r['size']} | {r['batch']} | {r['steps']} | {fmt(r['hemo_images_per_s'])} | "
                          f"{fmt(r['torch_images_per_s'])} | **{fmt(r['ratio'], 2)}x** |{extra}")
         lines.append("")

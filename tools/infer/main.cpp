@@ -162,7 +162,7 @@ void bench(hemo::infer::InferenceModel& m, const std::string& image, int runs) {
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const hemo::Device device = hemo::resolve(o.device);
-  hemo::set_precision(o.precision, device);
+  hemo::set_precision(o.precision);
   const std::string model = o.model.empty() ? hemo::cli::shipped_default("hemo-infer") : o.model;
   hemo::infer::InferenceModel m = hemo::infer::load_inference_model(model, device, o.fold);
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);

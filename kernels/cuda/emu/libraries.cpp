@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "kernels/bf16_convert.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/conv_cudnn.h"
@@ -20,21 +21,38 @@ namespace {
 // The (shape, direction) pairs seen, standing in for cuDNN's per-shape algorithm cache.
 std::mutex g_mu;
 std::set<std::vector<int64_t>> g_shapes;
-void remember(const Conv2dShape& g, int direction) {
+void remember(const Conv2dShape& g, int direction, DType t) {
   std::lock_guard lock(g_mu);
   g_shapes.insert({g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w,
-                   g.groups, g.channels_last, direction});
+                   g.groups, g.channels_last, direction, static_cast<int64_t>(t)});
 }
 }  // namespace
 
 cublasHandle_t cublas_handle() { return nullptr; }
 
-template <class T>
-void gemm(Backend, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+void cublas_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c) {
   emu::announce();
   cpu::gemm(cpu::backend, s, alpha, a, b, beta, c);
 }
-template void gemm<float>(Backend, const GemmShape&, float, const float*, const float*, float, float*);
+
+namespace {
+// A stored bf16 matrix of rows x cols, leading dimension ld, widened (exactly) to float.
+std::vector<float> widened(int64_t rows, int64_t cols, int64_t ld, const bf16* x) {
+  std::vector<float> out(static_cast<size_t>(rows > 0 ? (rows - 1) * ld + cols : 0));
+  cpu::from_bf16(cpu::backend, static_cast<int64_t>(out.size()), x, out.data());
+  return out;
+}
+std::vector<float> widened(int64_t n, const void* x) { return widened(1, n, n, static_cast<const bf16*>(x)); }
+}  // namespace
+
+// Products of bf16 values are exact in float32, so the float32 reference on the widened operands
+// computes what cuBLAS's bf16 GEMM with float32 accumulation does, up to summation order.
+void cublas_gemm_bf16(const GemmShape& s, float alpha, const bf16* a, const bf16* b, float beta, float* c) {
+  emu::announce();
+  const std::vector<float> a32 = widened(s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda, a);
+  const std::vector<float> b32 = widened(s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb, b);
+  cpu::gemm(cpu::backend, s, alpha, a32.data(), b32.data(), beta, c);
+}
 
 bool cudnn_available() { return true; }
 size_t cudnn_workspace_limit() { return size_t{256} << 20; }
@@ -52,25 +70,62 @@ std::vector<float> kcrs_from_krsc(const Conv2dShape& g, const float* w) {
   return out;
 }
 
-void cudnn_conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
-  remember(g, 0);
+namespace {
+void conv_fwd(const Conv2dShape& g, const float* x, const float* weight, float* y) {
   if (!g.channels_last) return cpu::conv2d_fwd<float>(cpu::backend, g, x, weight, nullptr, y);
   const std::vector<float> w = kcrs_from_krsc(g, weight);
   cpu::conv2d_fwd<float>(cpu::backend, g, x, w.data(), nullptr, y);
 }
-void cudnn_conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
-  remember(g, 1);
+void conv_bwd_data(const Conv2dShape& g, const float* weight, const float* gy, float* gx) {
   if (!g.channels_last) return cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, weight, gx);
   const std::vector<float> w = kcrs_from_krsc(g, weight);
   cpu::conv2d_bwd_data<float>(cpu::backend, g, gy, w.data(), gx);
 }
-void cudnn_conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
-  remember(g, 2);
+void conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, float* gweight) {
   if (!g.channels_last) return cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gweight, nullptr);
   const int64_t cg = g.c / g.groups, rs = g.r * g.s;
   std::vector<float> gw(static_cast<size_t>(g.k * cg * rs));
   cpu::conv2d_bwd_filter<float>(cpu::backend, g, x, gy, gw.data(), nullptr);
   cpu::transpose_batched(cpu::backend, sizeof(float), g.k, cg, rs, gw.data(), gweight);
+}
+
+// cuDNN's bf16 configuration: the float32 reference on the widened (exact) inputs, whose products
+// are exact in float32, and its float32 sums rounded to a bf16 output. `run(a, b, out)` is one of
+// the three above.
+template <class Run>
+void bf16_call(int64_t na, const void* a, int64_t nb, const void* b, int64_t nout, void* out, Run run) {
+  const std::vector<float> a32 = widened(na, a), b32 = widened(nb, b);
+  std::vector<float> out32(static_cast<size_t>(nout));
+  run(a32.data(), b32.data(), out32.data());
+  cpu::to_bf16(cpu::backend, 1, nout, nout, out32.data(), static_cast<bf16*>(out));
+}
+
+int64_t x_count(const Conv2dShape& g) { return g.n * g.c * g.h * g.w; }
+int64_t y_count(const Conv2dShape& g) { return g.n * g.k * g.p() * g.q(); }
+int64_t w_count(const Conv2dShape& g) { return g.k * (g.c / g.groups) * g.r * g.s; }
+}  // namespace
+
+void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y) {
+  remember(g, 0, t);
+  if (t == DType::f32)
+    return conv_fwd(g, static_cast<const float*>(x), static_cast<const float*>(weight), static_cast<float*>(y));
+  bf16_call(x_count(g), x, w_count(g), weight, y_count(g), y,
+            [&](const float* a, const float* b, float* out) { conv_fwd(g, a, b, out); });
+}
+void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx) {
+  remember(g, 1, t);
+  if (t == DType::f32)
+    return conv_bwd_data(g, static_cast<const float*>(weight), static_cast<const float*>(gy), static_cast<float*>(gx));
+  bf16_call(w_count(g), weight, y_count(g), gy, x_count(g), gx,
+            [&](const float* a, const float* b, float* out) { conv_bwd_data(g, a, b, out); });
+}
+void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight) {
+  remember(g, 2, t);
+  if (t == DType::f32)
+    return conv_bwd_filter(g, static_cast<const float*>(x), static_cast<const float*>(gy),
+                           static_cast<float*>(gweight));
+  bf16_call(x_count(g), x, y_count(g), gy, w_count(g), gweight,
+            [&](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
 }
 
 }  // namespace hemo::cuda
