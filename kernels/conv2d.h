@@ -36,9 +36,8 @@ struct Conv2dShape {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   int64_t groups = 1;
   // x, y, gx and gy stored channels-last, [n, h, w, c] (tensor/tensor.h); the weight keeps its
-  // [k, c / groups, r, s]. The CPU kernels take both (kernels/cpu/conv2d_nhwc.h), as does the
-  // CUDA dense one (cuDNN's NHWC descriptors); the CUDA depthwise kernels take NCHW only so far
-  // (nn::conv2d converts around them).
+  // [k, c / groups, r, s]. Every kernel takes both: the CPU ones (kernels/cpu/conv2d_nhwc.h), the
+  // CUDA dense one (cuDNN's NHWC descriptors) and the CUDA depthwise ones (kernels/cuda/planes.cuh).
   bool channels_last = false;
 
   int64_t p() const;  // output height

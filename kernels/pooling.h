@@ -36,8 +36,8 @@ struct Pool2dShape {
   int64_t kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
   bool ceil_mode = false;
   // Max pool only: x, y, gx, gy and argmax stored channels-last ([n, h, w, c], argmax [n, p, q, c],
-  // each entry still the flat index row * w + col into its channel's plane). The CPU kernels take
-  // it; the CUDA ones and the average pools take NCHW only (nn:: converts around them).
+  // each entry still the flat index row * w + col into its channel's plane). The CPU and CUDA max
+  // pools take it; the average pools take NCHW only (nn:: converts around them).
   bool channels_last = false;
 
   int64_t p() const;  // output height

@@ -41,10 +41,6 @@ Tensor conv2d(const Tensor& x, const Tensor& weight_any, const Tensor& bias, Pai
   Conv2dShape s = conv_shape(x, weight_any, bias, stride, padding, dilation, groups);
   const Tensor weight = weight_any.contiguous();  // the kernels read [k, c / groups, r, s] in that order
   const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
-  // The CUDA depthwise kernels take NCHW only so far: a channels-last input goes through a
-  // contiguous copy. (cuDNN takes both: kernels/cuda/conv2d.cpp.)
-  if (x.is_channels_last() && x.is_cuda() && depthwise)
-    return conv2d(x.contiguous(), weight, bias, stride, padding, dilation, groups).to(MemoryFormat::channels_last);
   s.channels_last = x.is_channels_last();
   // x and y (and gx, gy) in x's memory format: the kernels read them in storage order.
   Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device(), x.memory_format());

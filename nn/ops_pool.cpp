@@ -43,12 +43,10 @@ Tensor global_avg_pool_nhwc(const Tensor& x) {
 }
 }  // namespace
 
-// Channels-last inputs: max pooling on the CPU and global average pooling (1x1 output) have
+// Channels-last inputs: max pooling (both devices) and global average pooling (1x1 output) have
 // kernels for them; the other cases run on a contiguous copy, and the output goes back to
 // channels-last, so the layers after them keep the format.
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool ceil_mode) {
-  if (x.is_channels_last() && x.is_cuda())
-    return max_pool2d(x.contiguous(), kernel, stride, padding, ceil_mode).to(MemoryFormat::channels_last);
   Pool2dShape s = pool_shape("max_pool2d", x, kernel, stride, padding, ceil_mode);
   s.channels_last = x.is_channels_last();
   Tensor y = output_like(x, s.p(), s.q());

@@ -19,8 +19,10 @@ struct Variant {
 
 const std::vector<Shape> kShapes = {{3, 4, 3, 5}, {5, 4}, {3, 5, 7, 13}, {3, 11}, {7, 3}, {3, 13, 7, 13}};
 // Two values per channel (the variance's M / (M - 1) at its extreme), one per row of a block, and
-// many rounds of the block's loops: for the cuda check.
-const std::vector<Shape> kDeviceShapes = {{2, 17, 1, 1}, {1, 6, 2, 1}, {4, 33, 28, 28}, {16, 7, 56, 57}};
+// many rounds of the block's loops: for the cuda check. [M, C] with M over 128 and a short last
+// chunk, and more chunks than one block of the [M, C] kernels takes (kernels/cuda/batchnorm_rows.h).
+const std::vector<Shape> kDeviceShapes = {{2, 17, 1, 1}, {1, 6, 2, 1},  {4, 33, 28, 28},
+                                          {16, 7, 56, 57}, {300, 37},    {1200, 5}};
 
 std::string name_of(const Variant& v) {
   std::string n = v.training ? "batchnorm.train" : "batchnorm.eval";

@@ -3,9 +3,12 @@
 // variance; the per-element maps use the same float coefficients the reference computes, and this
 // file is compiled with -fmad=false (kernels/CMakeLists.txt) so that they round as the CPU does.
 // The fused activation (BnAct) is a uniform runtime branch per element (kernels/batchnorm_act.h).
+// The hw == 1 shapes ([M, C]: BatchNorm1d, and channels-last activations) go to
+// kernels/cuda/batchnorm_rows.h, whose reductions read the rows in memory order.
 #include "core/cuda/device_buffer.h"
 #include "kernels/batchnorm.h"
 #include "kernels/batchnorm_act.h"
+#include "kernels/cuda/batchnorm_rows.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace hemo::cuda {
@@ -170,6 +173,7 @@ void eval_affine(int64_t n, int64_t c, int64_t hw, BnAct act, const T* in, const
 template <class T>
 void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
   if (a.shape.c == 0) return;
+  if (a.shape.hw == 1 && a.shape.n > 0) return rows::train_fwd(a);
   HEMO_LAUNCH(train_fwd_kernel<T>, static_cast<unsigned>(a.shape.c), kReduceThreads, 0, a);
 }
 
@@ -183,6 +187,7 @@ void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
 template <class T>
 void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
   if (a.shape.c == 0 || (!a.gx && !a.ggamma && !a.gbeta)) return;
+  if (a.shape.hw == 1 && a.shape.n > 0) return rows::train_bwd(a);
   HEMO_LAUNCH(train_bwd_kernel<T>, static_cast<unsigned>(a.shape.c), kReduceThreads, 0, a);
 }
 
@@ -190,7 +195,9 @@ template <class T>
 void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
   const auto& s = a.shape;
   if (s.c == 0) return;
-  if (a.ggamma || a.gbeta) {
+  if ((a.ggamma || a.gbeta) && s.hw == 1 && s.n > 0) {
+    rows::eval_param_grads(a);
+  } else if (a.ggamma || a.gbeta) {
     HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(s.c), kReduceThreads, 0,
         s.n, s.c, s.hw, a.act, a.x, a.y, a.gy, a.running_mean, a.running_var, a.eps, a.ggamma, a.gbeta);
   }

@@ -1,30 +1,34 @@
-// CUDA depthwise convolution (the contract is kernels/depthwise_conv2d.h). Forward: one thread per
-// output, taps in (kr, ks) order from the bias, as the reference adds them. Input gradient: one
-// thread per input element, gathering the outputs whose taps read it (no atomics). Weight
-// gradient: one block per (channel, tap), a double-precision tree sum over the batch and the
-// output plane; the bias gradient is a channel sum.
-#include "core/error.h"
+// CUDA depthwise convolution (the contract is kernels/depthwise_conv2d.h), NCHW or channels-last
+// (kernels/cuda/planes.cuh: threads walk memory order). Forward: one thread per output, taps in
+// (kr, ks) order from the bias, as the reference adds them. Input gradient: one thread per input
+// element, gathering the outputs whose taps read it (no atomics). Weight gradient: one block per
+// (channel, tap), a double-precision tree sum over the batch and the output plane; the bias
+// gradient is a channel sum.
 #include "kernels/cuda/channel.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/planes.cuh"
 #include "kernels/depthwise_conv2d.h"
 
 namespace hemo::cuda {
 
 namespace {
-// The plain sizes a kernel needs (Conv2dShape's methods are host code).
+// The plain sizes a kernel needs (Conv2dShape's methods are host code); x/gx and y/gy as planes
+// in the shape's memory order.
 struct Dw {
   int64_t n, c, h, w, r, s, sh, sw, ph, pw, P, Q;
+  Planes in, out;
 };
 Dw dims(const Conv2dShape& s) {
-  return {s.n, s.c, s.h, s.w, s.r, s.s, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.p(), s.q()};
+  return {s.n, s.c, s.h, s.w, s.r, s.s, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.p(), s.q(),
+          Planes{s.c, s.h, s.w, s.channels_last}, Planes{s.c, s.p(), s.q(), s.channels_last}};
 }
 
 template <class T>
 __global__ void dw_fwd_kernel(Dw d, const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
                               T* __restrict__ y) {
   for (int64_t o : grid_stride(d.n * d.c * d.P * d.Q)) {
-    const int64_t plane = o / (d.P * d.Q), i = (o / d.Q) % d.P, j = o % d.Q, ch = plane % d.c;
-    const T* xp = x + plane * d.h * d.w;
+    int64_t b, ch, i, j;
+    d.out.pos(o, b, ch, i, j);
     const T* wk = weight + ch * d.r * d.s;
     T acc = bias ? bias[ch] : T(0);
     for (int64_t kr = 0; kr < d.r; ++kr) {
@@ -33,7 +37,7 @@ __global__ void dw_fwd_kernel(Dw d, const T* __restrict__ x, const T* __restrict
       for (int64_t ks = 0; ks < d.s; ++ks) {
         const int64_t iw = j * d.sw - d.pw + ks;
         if (iw < 0 || iw >= d.w) continue;
-        acc += wk[kr * d.s + ks] * xp[ih * d.w + iw];
+        acc += wk[kr * d.s + ks] * x[d.in.at(b, ch, ih, iw)];
       }
     }
     y[o] = acc;
@@ -44,8 +48,8 @@ template <class T>
 __global__ void dw_bwd_data_kernel(Dw d, const T* __restrict__ gy, const T* __restrict__ weight,
                                    T* __restrict__ gx) {
   for (int64_t e : grid_stride(d.n * d.c * d.h * d.w)) {
-    const int64_t plane = e / (d.h * d.w), ih = (e / d.w) % d.h, iw = e % d.w, ch = plane % d.c;
-    const T* gp = gy + plane * d.P * d.Q;
+    int64_t b, ch, ih, iw;
+    d.in.pos(e, b, ch, ih, iw);
     const T* wk = weight + ch * d.r * d.s;
     T acc = 0;
     // Output row i reads ih through tap kr = ih + ph - i sh; increasing i is decreasing kr, the
@@ -57,14 +61,15 @@ __global__ void dw_bwd_data_kernel(Dw d, const T* __restrict__ gy, const T* __re
       for (int64_t ks = 0; ks < d.s; ++ks) {
         const int64_t tj = iw + d.pw - ks;
         if (tj < 0 || tj % d.sw != 0 || tj / d.sw >= d.Q) continue;
-        acc += wk[kr * d.s + ks] * gp[i * d.Q + tj / d.sw];
+        acc += wk[kr * d.s + ks] * gy[d.out.at(b, ch, i, tj / d.sw)];
       }
     }
     gx[e] = acc;
   }
 }
 
-// One block per (channel, tap): gweight[ch][kr][ks] = sum over b, i, j of gy x[tap].
+// One block per (channel, tap): gweight[ch][kr][ks] = sum over b, i, j of gy x[tap], in the same
+// order in either memory order (in NHWC a block's reads are c apart: not coalesced).
 template <class T>
 __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gweight) {
   const int64_t ch = blockIdx.x / (d.r * d.s), tap = blockIdx.x % (d.r * d.s), kr = tap / d.s, ks = tap % d.s;
@@ -73,8 +78,7 @@ __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __r
     const int64_t b = t / (d.P * d.Q), i = (t / d.Q) % d.P, j = t % d.Q;
     const int64_t ih = i * d.sh - d.ph + kr, iw = j * d.sw - d.pw + ks;
     if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
-    const int64_t plane = b * d.c + ch;
-    acc += static_cast<double>(gy[plane * d.P * d.Q + i * d.Q + j]) * static_cast<double>(x[(plane * d.h + ih) * d.w + iw]);
+    acc += static_cast<double>(gy[d.out.at(b, ch, i, j)]) * static_cast<double>(x[d.in.at(b, ch, ih, iw)]);
   }
   acc = block_sum(acc);
   if (threadIdx.x == 0) gweight[blockIdx.x] = static_cast<T>(acc);
@@ -83,7 +87,6 @@ __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __r
 
 template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
-  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.P * d.Q;
   if (total == 0) return;
@@ -92,7 +95,6 @@ template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, cons
 
 template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   validate_depthwise(s, "depthwise_conv2d");
-  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.h * d.w;
   if (total == 0) return;
@@ -102,13 +104,14 @@ template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s,
 template <class T>
 void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
-  HEMO_CHECK(!s.channels_last, "depthwise_conv2d: the CUDA kernels take NCHW only (nn::conv2d converts)");
   const Dw d = dims(s);
   if (gweight) {
     HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0,
         d, x, gy, gweight);
   }
-  if (gbias) channel_sum(d.n, d.c, d.P * d.Q, gy, gbias);
+  // The bias gradient: channel sums of gy as [n, c, P Q], or [n P Q, c, 1] when channels-last.
+  if (gbias && s.channels_last) channel_sum(d.n * d.P * d.Q, d.c, 1, gy, gbias);
+  if (gbias && !s.channels_last) channel_sum(d.n, d.c, d.P * d.Q, gy, gbias);
 }
 
 template void depthwise_conv2d_fwd<float>(Backend, const Conv2dShape&, const float*, const float*, const float*, float*);

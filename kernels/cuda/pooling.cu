@@ -1,11 +1,12 @@
-// CUDA pooling (the contract is kernels/pooling.h). Forward: one thread per output element, the
-// window read in the reference's row-major order. Backward: one thread per INPUT element, which
-// gathers the outputs whose windows cover it, in increasing output order; that is the order in
-// which the reference's scatter adds them, so no atomics are needed and results are deterministic.
+// CUDA pooling (the contract is kernels/pooling.h); max pooling NCHW or channels-last. Forward:
+// one thread per output element, the window read in the reference's row-major order. Backward:
+// one thread per INPUT element, which gathers the outputs whose windows cover it, in increasing
+// output order; that is the order in which the reference's scatter adds them, so no atomics are
+// needed and results are deterministic.
 #include <cmath>
 
-#include "core/error.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/planes.cuh"
 #include "kernels/pooling.h"
 
 namespace hemo::cuda {
@@ -36,18 +37,20 @@ __device__ inline int64_t avg_divisor(const Span& r, const Span& c, bool count_i
   return count_include_pad ? (r.hi_pad - r.lo_pad) * (c.hi_pad - c.lo_pad) : (r.hi - r.lo) * (c.hi - c.lo);
 }
 
+// Max pooling walks memory order in either format (kernels/cuda/planes.cuh): `in` is x/gx and
+// `out` y/gy/argmax; argmax holds the flat index row * w + col into the channel's plane either way.
 template <class T>
-__global__ void max_fwd_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* __restrict__ x, T* __restrict__ y,
+__global__ void max_fwd_kernel(Pool2dShape s, Planes in, Planes out, const T* __restrict__ x, T* __restrict__ y,
                                int64_t* __restrict__ argmax) {
-  for (int64_t o : grid_stride(s.n * s.c * P * Q)) {
-    const int64_t pl = o / (P * Q), i = (o / Q) % P, j = o % Q;
-    const T* xp = x + pl * s.h * s.w;
+  for (int64_t o : grid_stride(s.n * s.c * out.rows * out.cols)) {
+    int64_t b, ch, i, j;
+    out.pos(o, b, ch, i, j);
     const Span r = window(i, s.h, s.kh, s.stride_h, s.pad_h), c = window(j, s.w, s.kw, s.stride_w, s.pad_w);
     T best = -INFINITY;
     int64_t at = r.lo * s.w + c.lo;
     for (int64_t ih = r.lo; ih < r.hi; ++ih) {
       for (int64_t iw = c.lo; iw < c.hi; ++iw) {
-        const T v = xp[ih * s.w + iw];
+        const T v = x[in.at(b, ch, ih, iw)];
         if (v > best || isnan(v)) {  // first maximum wins, NaN propagates (PyTorch)
           best = v;
           at = ih * s.w + iw;
@@ -60,19 +63,22 @@ __global__ void max_fwd_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* __r
 }
 
 template <class T>
-__global__ void max_bwd_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* __restrict__ gy,
+__global__ void max_bwd_kernel(Pool2dShape s, Planes in, Planes out, const T* __restrict__ gy,
                                const int64_t* __restrict__ argmax, T* __restrict__ gx) {
   for (int64_t e : grid_stride(s.n * s.c * s.h * s.w)) {
-    const int64_t pl = e / (s.h * s.w), ih = (e / s.w) % s.h, iw = e % s.w, flat = ih * s.w + iw;
+    int64_t b, ch, ih, iw;
+    in.pos(e, b, ch, ih, iw);
+    const int64_t flat = ih * s.w + iw;
     int64_t i0, i1, j0, j1;
-    covering(ih, s.kh, s.stride_h, s.pad_h, P, i0, i1);
-    covering(iw, s.kw, s.stride_w, s.pad_w, Q, j0, j1);
-    const T* g = gy + pl * P * Q;
-    const int64_t* a = argmax + pl * P * Q;
+    covering(ih, s.kh, s.stride_h, s.pad_h, out.rows, i0, i1);
+    covering(iw, s.kw, s.stride_w, s.pad_w, out.cols, j0, j1);
     T acc = 0;
-    for (int64_t i = i0; i <= i1; ++i)
-      for (int64_t j = j0; j <= j1; ++j)
-        if (a[i * Q + j] == flat) acc += g[i * Q + j];
+    for (int64_t i = i0; i <= i1; ++i) {
+      for (int64_t j = j0; j <= j1; ++j) {
+        const int64_t o = out.at(b, ch, i, j);
+        if (argmax[o] == flat) acc += gy[o];
+      }
+    }
     gx[e] = acc;
   }
 }
@@ -156,22 +162,23 @@ __global__ void adaptive_bwd_kernel(int64_t planes, int64_t h, int64_t w, int64_
 }
 
 inline unsigned blocks(int64_t n) { return grid_for(n, kThreads); }
+
+Planes input_planes(const Pool2dShape& s) { return {s.c, s.h, s.w, s.channels_last}; }
+Planes output_planes(const Pool2dShape& s) { return {s.c, s.p(), s.q(), s.channels_last}; }
 }  // namespace
 
 template <class T>
 void max_pool2d_fwd(Backend, const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
-  HEMO_CHECK(!s.channels_last, "max_pool2d: the CUDA kernels take NCHW only (nn::max_pool2d converts)");
-  const int64_t P = s.p(), Q = s.q(), total = s.n * s.c * P * Q;
+  const int64_t total = s.n * s.c * s.p() * s.q();
   if (total == 0) return;
-  HEMO_LAUNCH(max_fwd_kernel<T>, blocks(total), kThreads, 0, s, P, Q, x, y, argmax);
+  HEMO_LAUNCH(max_fwd_kernel<T>, blocks(total), kThreads, 0, s, input_planes(s), output_planes(s), x, y, argmax);
 }
 
 template <class T>
 void max_pool2d_bwd(Backend, const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx) {
-  HEMO_CHECK(!s.channels_last, "max_pool2d: the CUDA kernels take NCHW only (nn::max_pool2d converts)");
   const int64_t total = s.n * s.c * s.h * s.w;
   if (total == 0) return;
-  HEMO_LAUNCH(max_bwd_kernel<T>, blocks(total), kThreads, 0, s, s.p(), s.q(), gy, argmax, gx);
+  HEMO_LAUNCH(max_bwd_kernel<T>, blocks(total), kThreads, 0, s, input_planes(s), output_planes(s), gy, argmax, gx);
 }
 
 template <class T>

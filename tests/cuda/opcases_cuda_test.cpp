@@ -7,6 +7,7 @@
 
 #include "tests/cuda/cuda_test.h"
 #include "tests/support/channels_last.h"
+#include "tests/support/channels_last_model.h"
 #include "tests/support/opcases.h"
 
 using namespace hemo;
@@ -77,4 +78,12 @@ TEST_CASE("cuda: every op case in channels-last matches the contiguous run on th
     }
     if (worst.samples > 0) worst.print();
   });
+}
+
+// Depthwise convolution and max pooling have channels-last CUDA kernels, batch norm runs on the
+// [N H W, C] form and cuDNN takes NHWC: no memory-format copy inside either model on the device.
+TEST_CASE("cuda: ResNet-18 and MobileNetV2 train in channels-last with no copy inside the model") {
+  HEMO_REQUIRE_GPU();
+  test::check_model_channels_last("resnet18", 32, test::gpu(), false);
+  test::check_model_channels_last("mobilenet_v2", 32, test::gpu(), false);
 }

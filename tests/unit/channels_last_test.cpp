@@ -12,6 +12,7 @@
 #include "nn/ops_loss.h"
 #include "tests/support/compare.h"
 #include "tests/support/channels_last.h"
+#include "tests/support/channels_last_model.h"
 #include "tests/support/random.h"
 
 using namespace hemo;
@@ -89,72 +90,7 @@ TEST_CASE("opcases channels_last: every case with a 4-d input, channels-last aga
   if (!std::getenv("HEMO_OPCASE")) CHECK(ran > 100);
 }
 
-namespace {
-// A model's forward and backward on a channels-last batch against the same model on the contiguous
-// batch (float32, training mode): logits and every parameter gradient agree to float32 rounding,
-// and no layer between the input and the logits copies between formats. (Dropout off: each run
-// would draw its own mask.)
-void check_model_channels_last(const std::string& name, int64_t size) {
-  Generator gen(3);
-  models::ModelOptions opt;
-  opt.input_size = size;
-  opt.dropout = 0;  // the two runs would draw different masks
-  nn::ModulePtr model = models::create_model(name, 8, opt, gen);
-  const Tensor x = test::random_tensor({2, 3, size, size}, 11, DType::f32);
-  const std::vector<int64_t> labels = {1, 6};
-  auto step = [&](const Tensor& input) {
-    model->zero_grad();
-    Tensor logits = (*model)(input);
-    nn::cross_entropy(logits, labels).backward();
-    std::vector<Tensor> grads;
-    for (const Tensor& p : model->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : Tensor());
-    return std::make_pair(logits.detach(), grads);
-  };
-  const auto [logits, grads] = step(x);
-  const Tensor xl = x.to(MemoryFormat::channels_last);
-  const uint64_t before = memory_format_conversions();
-  const auto [logits_l, grads_l] = step(xl);
-  const uint64_t copies = memory_format_conversions() - before;
-  MESSAGE(name, ": ", copies, " memory-format copies in a channels-last forward and backward");
-  CHECK_MESSAGE(copies == 0, name, ": ", copies, " memory-format copies inside the model");
-  HEMO_CHECK_CLOSE(logits_l, logits, 1e-4, name + " logits");
-  // Gradients: |a - e| <= 3e-3 (|e| + rms(e)) for every parameter whose gradient's rms is at least
-  // 1e-4 of the largest one's. Those below are the biases of batch norms that feed another batch
-  // norm through a linear convolution: their exact gradient is 0 (the next normalization removes
-  // any shift), so both runs hold rounding noise (about 1e-7 against 1e-2) and are only counted.
-  REQUIRE(grads.size() == grads_l.size());
-  auto rms = [](const std::vector<double>& v) {
-    double ss = 0;
-    for (double e : v) ss += e * e;
-    return v.empty() ? 0.0 : std::sqrt(ss / static_cast<double>(v.size()));
-  };
-  double largest = 0;
-  for (const Tensor& g : grads)
-    if (g.defined()) largest = std::max(largest, rms(g.to_vector<double>()));
-  double worst = 0;
-  size_t worst_param = 0, noise = 0;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    REQUIRE(grads[i].defined() == grads_l[i].defined());
-    if (!grads[i].defined()) continue;
-    const std::vector<double> e = grads[i].to_vector<double>(), a = grads_l[i].to_vector<double>();
-    const double scale = rms(e);
-    if (scale < 1e-4 * largest) {
-      ++noise;
-      continue;
-    }
-    for (size_t k = 0; k < e.size(); ++k) {
-      const double r = std::abs(a[k] - e[k]) / (3e-3 * (std::abs(e[k]) + scale));
-      if (r > worst) worst = r, worst_param = i;
-    }
-  }
-  CHECK(noise < grads.size() / 4);
-  MESSAGE(name, ": worst parameter-gradient error / allowance ", worst, " (parameter ", worst_param, " of ",
-          grads.size(), "; ", noise, " gradients of rounding noise only, not compared)");
-  CHECK(worst <= 1.0);
-}
-}  // namespace
-
 TEST_CASE("channels_last: ResNet-18 and MobileNetV2 train in channels-last with no copy inside the model") {
-  check_model_channels_last("resnet18", 64);
-  check_model_channels_last("mobilenet_v2", 64);
+  test::check_model_channels_last("resnet18", 64, Device::cpu(), true);
+  test::check_model_channels_last("mobilenet_v2", 64, Device::cpu(), true);
 }
