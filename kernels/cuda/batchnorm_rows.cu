@@ -106,7 +106,8 @@ __global__ void fwd_merge_kernel(Chunks ch, const BatchNormTrainFwd<T> a, const 
       a.running_mean[k] = static_cast<T>((1 - a.momentum) * static_cast<double>(a.running_mean[k]) + a.momentum * mean);
     if (a.running_var) {
       const double unbiased = ch.m > 1 ? m2 / static_cast<double>(ch.m - 1) : var;
-      a.running_var[k] = static_cast<T>((1 - a.momentum) * static_cast<double>(a.running_var[k]) + a.momentum * unbiased);
+      a.running_var[k] =
+          static_cast<T>((1 - a.momentum) * static_cast<double>(a.running_var[k]) + a.momentum * unbiased);
     }
   }
 }

@@ -178,9 +178,9 @@ Choice pick(const std::vector<Perf>& perf, int returned, bool tensor_cores, cons
       if (c.workspace <= limit) return c;
     }
   }
-  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ",
-                  t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32", " within the workspace limit of ", limit >> 20,
-                  " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
+  const char* math = t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32";
+  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ", math,
+                  " within the workspace limit of ", limit >> 20, " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
                   rejected.empty() ? std::string() : cat("; ", rejected.size(), " candidate(s) answered NOT_SUPPORTED when run")));
 }
 

@@ -23,19 +23,6 @@ using namespace hemo::test;
 #if HEMO_WITH_CUDA
 
 namespace {
-// Restores both GEMM switches at scope exit.
-struct Bf16Guard {
-  bool saved_cpu = cpu::gemm_bf16(), saved_cuda = cuda::bf16_products();
-  explicit Bf16Guard(bool on) {
-    cpu::set_gemm_bf16(on);
-    cuda::set_bf16_products(on);
-  }
-  ~Bf16Guard() {
-    cpu::set_gemm_bf16(saved_cpu);
-    cuda::set_bf16_products(saved_cuda);
-  }
-};
-
 float from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, sizeof f);
@@ -107,7 +94,7 @@ TEST_CASE("cuda gemm with bf16 products matches the CPU's bf16 GEMM, and differs
     const float alpha = 1.25f, beta = 0.5f;
 
     const auto on_cpu = [&](bool bf16_on, const std::vector<float>& aa, const std::vector<float>& bb) {
-      Bf16Guard guard(bf16_on);
+      MathGuard guard(false, bf16_on);
       std::vector<float> c = c0;
       cpu::gemm<float>(cpu::backend, s, alpha, aa.data(), bb.data(), beta, c.data());
       return c;
@@ -118,14 +105,14 @@ TEST_CASE("cuda gemm with bf16 products matches the CPU's bf16 GEMM, and differs
     for (float& v : abs_b) v = std::fabs(v);
     std::vector<float> mag;
     {
-      Bf16Guard guard(false);
+      MathGuard guard(false, false);
       mag = std::vector<float>(c0.size(), 0.0f);
       cpu::gemm<float>(cpu::backend, s, alpha, abs_a.data(), abs_b.data(), 0.0f, mag.data());
     }
     Tensor ag = Tensor::from_vector(a, {a_rows, lda}).to(gpu()), bg = Tensor::from_vector(b, {b_rows, ldb}).to(gpu());
     Tensor cg = Tensor::from_vector(c0, {m, n}).to(gpu());
     {
-      Bf16Guard guard(true);
+      MathGuard guard(false, true);
       cuda::gemm<float>(cuda::backend, s, alpha, ag.data<float>(), bg.data<float>(), beta, cg.data<float>());
     }
     const std::vector<float> got = cg.to_vector<float>();

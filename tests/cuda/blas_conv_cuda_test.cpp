@@ -15,15 +15,6 @@ using namespace hemo::test;
 
 #if HEMO_WITH_CUDA
 
-namespace {
-// Restores the TF32 switch at scope exit.
-struct Tf32Guard {
-  bool saved = cuda::allow_tf32();
-  explicit Tf32Guard(bool on) { cuda::set_allow_tf32(on); }
-  ~Tf32Guard() { cuda::set_allow_tf32(saved); }
-};
-}  // namespace
-
 TEST_CASE("cuBLAS gemm matches the CPU gemm (in float64) for every transpose, TF32 off and on") {
   HEMO_REQUIRE_GPU();
   struct Size {
@@ -42,7 +33,7 @@ TEST_CASE("cuBLAS gemm matches the CPU gemm (in float64) for every transpose, TF
           CAPTURE(tb);
           CAPTURE(tf32);
           CAPTURE(beta);
-          Tf32Guard guard(tf32);
+          MathGuard guard(tf32, false);
           const int64_t lda = std::max<int64_t>(ta ? z.m : z.k, 1), ldb = std::max<int64_t>(tb ? z.k : z.n, 1);
           Tensor a = rand_f32(ta ? Shape{z.k, z.m} : Shape{z.m, z.k}, ++seed);
           Tensor b = rand_f32(tb ? Shape{z.n, z.k} : Shape{z.k, z.n}, ++seed);
@@ -72,7 +63,7 @@ TEST_CASE("cuBLAS gemm matches the CPU gemm (in float64) for every transpose, TF
 // must still agree with the CPU.
 TEST_CASE("cuda conv2d with TF32 on matches the CPU reference within TF32's rounding") {
   HEMO_REQUIRE_GPU();
-  Tf32Guard guard(true);
+  MathGuard guard(true, false);
   size_t ran = 0;
   for (const opcases::OpCase* c : opcases::cases_of("conv2d")) {
     for (const opcases::Shapes& shapes : c->samples) {

@@ -24,6 +24,8 @@
 #include "tests/support/random.h"
 #if HEMO_WITH_CUDA
 #include "core/cuda_memory.h"
+#include "kernels/cuda/blas.h"
+#include "kernels/gemm.h"
 #endif
 
 namespace hemo::test {
@@ -60,6 +62,26 @@ inline bool under_sanitizer() {
 }
 
 inline Device gpu() { return Device::cuda(0); }
+
+#if HEMO_WITH_CUDA
+// Sets the math switches for a scope and restores them at its exit: TF32 (kernels/cuda/blas.h)
+// and both devices' bf16 products (kernels/gemm.h, blas.h).
+struct MathGuard {
+  bool tf32 = cuda::allow_tf32(), cpu_bf16 = cpu::gemm_bf16(), cuda_bf16 = cuda::bf16_products();
+  MathGuard(bool tf32_on, bool bf16_on) {
+    cuda::set_allow_tf32(tf32_on);
+    cpu::set_gemm_bf16(bf16_on);
+    cuda::set_bf16_products(bf16_on);
+  }
+  ~MathGuard() {
+    cuda::set_allow_tf32(tf32);
+    cpu::set_gemm_bf16(cpu_bf16);
+    cuda::set_bf16_products(cuda_bf16);
+  }
+  MathGuard(const MathGuard&) = delete;
+  MathGuard& operator=(const MathGuard&) = delete;
+};
+#endif
 
 // float32 random data, never zero (magnitudes in [lo, hi]).
 inline Tensor rand_f32(const Shape& shape, uint64_t seed, double lo = 0.1, double hi = 1.0) {

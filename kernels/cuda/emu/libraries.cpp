@@ -89,43 +89,37 @@ void conv_bwd_filter(const Conv2dShape& g, const float* x, const float* gy, floa
   cpu::transpose_batched(cpu::backend, sizeof(float), g.k, cg, rs, gw.data(), gweight);
 }
 
-// cuDNN's bf16 configuration: the float32 reference on the widened (exact) inputs, whose products
-// are exact in float32, and its float32 sums rounded to a bf16 output. `run(a, b, out)` is one of
-// the three above.
+int64_t x_count(const Conv2dShape& g) { return g.n * g.c * g.h * g.w; }
+int64_t y_count(const Conv2dShape& g) { return g.n * g.k * g.p() * g.q(); }
+int64_t w_count(const Conv2dShape& g) { return g.k * (g.c / g.groups) * g.r * g.s; }
+
+// One call of the stand-in: run(a, b, out), one of the three above, on the float32 operands; or,
+// in cuDNN's bf16 configuration, on the widened (exact) inputs, whose products are exact in
+// float32, with the float32 sums rounded to the bf16 output.
 template <class Run>
-void bf16_call(int64_t na, const void* a, int64_t nb, const void* b, int64_t nout, void* out, Run run) {
+void stand_in(const Conv2dShape& g, int direction, DType t, int64_t na, const void* a, int64_t nb, const void* b,
+              int64_t nout, void* out, Run run) {
+  remember(g, direction, t);
+  if (t == DType::f32)
+    return run(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(out));
   const std::vector<float> a32 = widened(na, a), b32 = widened(nb, b);
   std::vector<float> out32(static_cast<size_t>(nout));
   run(a32.data(), b32.data(), out32.data());
   cpu::to_bf16(cpu::backend, 1, nout, nout, out32.data(), static_cast<bf16*>(out));
 }
-
-int64_t x_count(const Conv2dShape& g) { return g.n * g.c * g.h * g.w; }
-int64_t y_count(const Conv2dShape& g) { return g.n * g.k * g.p() * g.q(); }
-int64_t w_count(const Conv2dShape& g) { return g.k * (g.c / g.groups) * g.r * g.s; }
 }  // namespace
 
 void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y) {
-  remember(g, 0, t);
-  if (t == DType::f32)
-    return conv_fwd(g, static_cast<const float*>(x), static_cast<const float*>(weight), static_cast<float*>(y));
-  bf16_call(x_count(g), x, w_count(g), weight, y_count(g), y,
-            [&](const float* a, const float* b, float* out) { conv_fwd(g, a, b, out); });
+  stand_in(g, 0, t, x_count(g), x, w_count(g), weight, y_count(g), y,
+           [&](const float* a, const float* b, float* out) { conv_fwd(g, a, b, out); });
 }
 void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx) {
-  remember(g, 1, t);
-  if (t == DType::f32)
-    return conv_bwd_data(g, static_cast<const float*>(weight), static_cast<const float*>(gy), static_cast<float*>(gx));
-  bf16_call(w_count(g), weight, y_count(g), gy, x_count(g), gx,
-            [&](const float* a, const float* b, float* out) { conv_bwd_data(g, a, b, out); });
+  stand_in(g, 1, t, w_count(g), weight, y_count(g), gy, x_count(g), gx,
+           [&](const float* a, const float* b, float* out) { conv_bwd_data(g, a, b, out); });
 }
 void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight) {
-  remember(g, 2, t);
-  if (t == DType::f32)
-    return conv_bwd_filter(g, static_cast<const float*>(x), static_cast<const float*>(gy),
-                           static_cast<float*>(gweight));
-  bf16_call(x_count(g), x, y_count(g), gy, w_count(g), gweight,
-            [&](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
+  stand_in(g, 2, t, x_count(g), x, y_count(g), gy, w_count(g), gweight,
+           [&](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
 }
 
 }  // namespace hemo::cuda
