@@ -35,6 +35,7 @@ struct GradcamOptions {
   std::vector<std::string> inputs;
   float alpha = 0.5f;
   int batch_size = 8;
+  bool channels_last = false;
 };
 
 // The images to explain: files as given, folders searched recursively (sorted). A file in a
@@ -105,6 +106,7 @@ void run(GradcamOptions o) {
   s.colormap = o.colormap == "turbo" ? Colormap::turbo : Colormap::jet;
   s.alpha = o.alpha;
   s.batch_size = o.batch_size;
+  s.channels_last = o.channels_last;
   if (!o.class_name.empty()) {
     const auto it = std::find(meta.class_names.begin(), meta.class_names.end(), o.class_name);
     std::string known;
@@ -171,6 +173,8 @@ void add_gradcam_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_flag("--channels-last", o->channels_last,
+                "Store the activations channels-last (NHWC) instead of NCHW (the same maps up to rounding)");
   hemo::cli::add_device_option(cmd, o->device);
   hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] { run(*o); });

@@ -63,7 +63,8 @@
 #   HEMO_SANITIZER_TESTS      doctest options narrowing the suite under the sanitizers
 #                             (e.g. -tce='cuda whole models*')
 #   HEMO_SANITIZER_ALL_KERNELS=1  racecheck/initcheck/synccheck every kernel, not only hemo's
-#   HEMO_BENCH_ARGS           extra tools/gpu/bench.py options (e.g. --cases pbcnet7:100:32)
+#   HEMO_BENCH_ARGS           extra tools/gpu/bench.py options (e.g. --cases pbcnet7:100:32, or
+#                             --precision bf16-cl: bf16 + channels-last against torch AMP)
 # Rehearsal without a GPU (tools/gpu/rehearse.sh sets these; see docs/cuda.md):
 #   HEMO_GPU_CUDA             HEMO_CUDA for the configure: ON (default), OFF or EMULATE
 #   HEMO_GPU_DEPS             the folder of carried packages (default .gpu-deps)

@@ -91,7 +91,8 @@ void explain_images(nn::Module& model, const weights::ModelMeta& meta, const std
     if (n == 0) break;  // the last images were all skipped
     input.resize(n * static_cast<size_t>(per_image));
     opt.classes.assign(settings.target_class >= 0 ? n : 0, settings.target_class);
-    const Tensor x = Tensor::from_vector(input, {static_cast<int64_t>(n), 3, s, s}).to(device);
+    Tensor x = Tensor::from_vector(input, {static_cast<int64_t>(n), 3, s, s}).to(device);
+    if (settings.channels_last) x = x.to(MemoryFormat::channels_last);
     const nn::GradCamResult r = nn::grad_cam(model, x, opt);
     const std::vector<double> logits = r.logits.to(Device::cpu()).to_vector<double>();
     const Tensor low_res = r.low_res.to(Device::cpu());

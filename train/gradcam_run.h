@@ -26,6 +26,7 @@ struct CamSettings {
   Colormap colormap = Colormap::jet;
   float alpha = 0.5f;         // weight of the colour in the overlay
   int batch_size = 8;
+  bool channels_last = false;  // the batch stored channels-last (tensor/tensor.h, MemoryFormat)
 };
 
 struct CamInput {

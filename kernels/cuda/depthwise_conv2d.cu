@@ -2,9 +2,10 @@
 // (kernels/cuda/planes.cuh: threads walk memory order). Forward: one thread per output, taps in
 // (kr, ks) order from the bias, as the reference adds them. Input gradient: one thread per input
 // element, gathering the outputs whose taps read it (no atomics). Weight gradient: one block per
-// (channel, tap), a double-precision tree sum over the batch and the output plane; the bias
-// gradient is a channel sum.
+// (channel, tap), a double-precision tree sum over the batch and the output plane (NHWC: column
+// sums, coalesced over the channels); the bias gradient is a channel sum.
 #include "kernels/cuda/channel.h"
+#include "kernels/cuda/column_sums.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/planes.cuh"
 #include "kernels/depthwise_conv2d.h"
@@ -68,8 +69,7 @@ __global__ void dw_bwd_data_kernel(Dw d, const T* __restrict__ gy, const T* __re
   }
 }
 
-// One block per (channel, tap): gweight[ch][kr][ks] = sum over b, i, j of gy x[tap], in the same
-// order in either memory order (in NHWC a block's reads are c apart: not coalesced).
+// NCHW: one block per (channel, tap): gweight[ch][kr][ks] = sum over b, i, j of gy x[tap].
 template <class T>
 __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gweight) {
   const int64_t ch = blockIdx.x / (d.r * d.s), tap = blockIdx.x % (d.r * d.s), kr = tap / d.s, ks = tap % d.s;
@@ -83,6 +83,20 @@ __global__ void dw_bwd_filter_kernel(Dw d, const T* __restrict__ x, const T* __r
   acc = block_sum(acc);
   if (threadIdx.x == 0) gweight[blockIdx.x] = static_cast<T>(acc);
 }
+// NHWC: the same sums, as column sums over the N P Q output positions (kernels/cuda/column_sums.cuh),
+// one per (tap, channel), a warp reading 32 consecutive channels.
+template <class T>
+struct FilterTerm {
+  Dw d;
+  const T* x;
+  const T* gy;
+  __device__ double operator()(int64_t tap, int64_t t, int64_t ch) const {
+    const int64_t b = t / (d.P * d.Q), i = (t / d.Q) % d.P, j = t % d.Q;
+    const int64_t ih = i * d.sh - d.ph + tap / d.s, iw = j * d.sw - d.pw + tap % d.s;
+    if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return 0.0;
+    return static_cast<double>(gy[d.out.at(b, ch, i, j)]) * static_cast<double>(x[d.in.at(b, ch, ih, iw)]);
+  }
+};
 }  // namespace
 
 template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
@@ -105,9 +119,11 @@ template <class T>
 void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias) {
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
-  if (gweight) {
-    HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * d.r * d.s), kReduceThreads, 0,
-        d, x, gy, gweight);
+  const int64_t taps = d.r * d.s;
+  if (gweight && s.channels_last) {
+    column_sums(d.n * d.P * d.Q, d.c, taps, FilterTerm<T>{d, x, gy}, gweight, 1, taps);
+  } else if (gweight) {
+    HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * taps), kReduceThreads, 0, d, x, gy, gweight);
   }
   // The bias gradient: channel sums of gy as [n, c, P Q], or [n P Q, c, 1] when channels-last.
   if (gbias && s.channels_last) channel_sum(d.n * d.P * d.Q, d.c, 1, gy, gbias);

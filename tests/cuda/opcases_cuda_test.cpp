@@ -5,6 +5,7 @@
 // In a -DHEMO_CUDA=EMULATE build the device is the emulator; without CUDA the test is skipped.
 #include <functional>
 
+#include "nn/ops_conv.h"
 #include "tests/cuda/cuda_test.h"
 #include "tests/support/channels_last.h"
 #include "tests/support/channels_last_model.h"
@@ -86,4 +87,20 @@ TEST_CASE("cuda: ResNet-18 and MobileNetV2 train in channels-last with no copy i
   HEMO_REQUIRE_GPU();
   test::check_model_channels_last("resnet18", 32, test::gpu(), false);
   test::check_model_channels_last("mobilenet_v2", 32, test::gpu(), false);
+}
+
+// The channels-last weight and bias gradients are column sums (kernels/cuda/column_sums.cuh) over
+// rows cut into spans of 1024; the op cases' channels-last samples fit in one span, so here
+// N H W = 2 x 41 x 43 = 3526 rows (four spans, the last one short), against the CPU's
+// channels-last kernels.
+TEST_CASE("cuda: channels-last depthwise and dense convolution gradients over several row spans") {
+  HEMO_REQUIRE_GPU();
+  const auto last = [](const Tensor& t) { return t.to(MemoryFormat::channels_last); };
+  test::check_op("depthwise 3x3, channels-last",
+                 {test::rand_f32({2, 40, 41, 43}, 71), test::rand_f32({40, 1, 3, 3}, 72), test::rand_f32({40}, 73)},
+                 [&](const std::vector<Tensor>& v) { return nn::conv2d(last(v[0]), v[1], v[2], {1, 1}, {1, 1}, {1, 1}, 40); },
+                 2e-6, 2e-5, 74);
+  test::check_op("dense 1x1, channels-last",
+                 {test::rand_f32({2, 8, 41, 43}, 75), test::rand_f32({36, 8, 1, 1}, 76), test::rand_f32({36}, 77)},
+                 [&](const std::vector<Tensor>& v) { return nn::conv2d(last(v[0]), v[1], v[2]); }, 2e-5, 2e-5, 78);
 }

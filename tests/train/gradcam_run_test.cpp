@@ -112,9 +112,12 @@ TEST_CASE("explain_images equals nn::grad_cam on the evaluation-transformed imag
     CamSettings s;
     s.method = method;
     s.batch_size = 2;  // batches of 2 and 1
-    std::vector<CamImage> got;
+    std::vector<CamImage> got, got_last;
     explain_images(*model, meta, inputs, s, Device::cpu(), [&](CamImage& im) { got.push_back(std::move(im)); });
     REQUIRE(got.size() == 3);
+    s.channels_last = true;  // the same maps through channels-last activations
+    explain_images(*model, meta, inputs, s, Device::cpu(), [&](CamImage& im) { got_last.push_back(std::move(im)); });
+    REQUIRE(got_last.size() == 3);
 
     // Directly: the same transform, one batch of three.
     data::TransformSpec tf = data::TransformSpec::eval(40);
@@ -144,6 +147,11 @@ TEST_CASE("explain_images equals nn::grad_cam on the evaluation-transformed imag
       for (size_t p = 0; p < 1600; ++p)
         worst = std::max(worst, std::abs(int(got[i].map16[p]) - int(std::lround(maps[i * 1600 + p] * 65535.0))));
       CHECK(worst <= 2);  // batch composition changes float rounding, not the map
+      int worst_last = 0;
+      for (size_t p = 0; p < 1600; ++p)
+        worst_last = std::max(worst_last, std::abs(int(got_last[i].map16[p]) - int(got[i].map16[p])));
+      CHECK(worst_last <= 2);
+      CHECK(got_last[i].predicted == got[i].predicted);
       CHECK(*std::max_element(got[i].map16.begin(), got[i].map16.end()) > 30000);
     }
   }

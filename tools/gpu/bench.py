@@ -4,7 +4,7 @@ and device, inside a time budget. Usable alone:
 
   tools/gpu/bench.py --build build-gpu --out OUT [--budget 95] [--device cuda]
                      [--cases pbcnet7:100:32,resnet18:128:64] [--epochs 4] [--per-class 64]
-                     [--threads 8] [--commit SHA] [--python python3]
+                     [--threads 8] [--commit SHA] [--python python3] [--precision fp32|bf16-cl]
 
 1. `hemo synth` draws the synthetic 8-class set (PNG, seed 1) once per input size.
 2. Per case MODEL:SIZE:BATCH, `hemo train --device DEVICE` for --epochs epochs (SGD lr 0.01
@@ -34,6 +34,11 @@ import time
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parents[1]
+# --precision: hemo train's options for each (torch_train_bench.py takes the same names), and the
+# words for the fragment.
+HEMO_PRECISION = {"fp32": ["--precision", "fp32"], "bf16-cl": ["--precision", "bf16", "--channels-last"]}
+PRECISION_TEXT = {"fp32": "float32 with TF32 off on both sides",
+                  "bf16-cl": "bf16 products with float32 sums, channels-last, on both sides (torch: autocast)"}
 
 
 class Budget:
@@ -107,6 +112,9 @@ def main():
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--gpu", default="", help="the device's name, for the heading")
     ap.add_argument("--python", default=sys.executable, help="the python with torch")
+    ap.add_argument("--precision", default="fp32", choices=sorted(HEMO_PRECISION),
+                    help="fp32: strict float32 on both sides; bf16-cl: hemo --precision bf16 --channels-last "
+                         "against torch autocast bf16 + channels_last")
     args = ap.parse_args()
 
     budget = Budget(args.budget)
@@ -151,7 +159,8 @@ def main():
         ok, _, note = run([hemo, "train", "--device", args.device, "--model", c["model"], "--data", data,
                            "--input-size", c["size"], "--batch-size", c["batch"], "--epochs", args.epochs,
                            "--optimizer", "sgd", "--lr", 0.01, "--momentum", 0.9, "--no-augment", "--threads",
-                           args.threads, "--split", 0.8, 0.1, 0.1, "--seed", 1, "--out", run_dir],
+                           args.threads, "--split", 0.8, 0.1, 0.1, "--seed", 1, "--out", run_dir,
+                           *HEMO_PRECISION[args.precision]],
                           budget, share * 0.45, log, reserve=cpu_reserve)
         rates = hemo_rates(run_dir)
         row["hemo_epochs"] = rates
@@ -165,7 +174,8 @@ def main():
         share_left = share - (time.monotonic() - t0)
         ok, text, note = run([args.python, TOOLS / "gpu" / "torch_train_bench.py", "--data", data, "--manifest", manifest,
                               "--model", c["model"], "--input-size", c["size"], "--batch-size", c["batch"],
-                              "--epochs", args.epochs, "--threads", args.threads, "--device", args.device],
+                              "--epochs", args.epochs, "--threads", args.threads, "--device", args.device,
+                              "--precision", args.precision],
                              budget, max(share_left, 3), log, reserve=cpu_reserve)
         try:
             t = json.loads(text.strip().splitlines()[-1])
@@ -196,7 +206,7 @@ def main():
     n_train = next((r["train_images"] for r in results if r.get("train_images")), None)
     lines = [f"### Bench: {device_name}, commit {args.commit}, {when}", "",
              f"Training throughput in images/s on `{args.device}`: median of epochs 2-{args.epochs} (epoch 1 is the "
-             f"warm-up), float32 with TF32 off on both sides, SGD (momentum 0.9), no augmentation, "
+             f"warm-up), {PRECISION_TEXT[args.precision]}, SGD (momentum 0.9), no augmentation, "
              f"{n_train or '?'} synthetic PNG training images, {args.threads} loader threads. hemo: "
              f"`hemo train --device {args.device}` (its loader, forward, backward, update; epochs.csv). torch "
              f"{torch_version}: a DataLoader decoding with PIL, and the same images resident on the device (the "
@@ -213,6 +223,7 @@ def main():
     md = "\n".join(lines) + "\n"
     (out / "bench.md").write_text(md)
     (out / "bench.json").write_text(json.dumps({"when": when, "commit": args.commit, "device": args.device,
+                                                "precision": args.precision,
                                                 "device_name": device_name, "epochs": args.epochs,
                                                 "cases": results, "cpu": dict(cpu_sections)}, indent=1) + "\n")
     print(md, end="")

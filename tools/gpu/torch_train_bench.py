@@ -12,8 +12,10 @@ Two ways, one after the other:
   resident   the training images decoded once and kept on the device, batches cut from a
              shuffled index: the model's step alone, the ceiling of the loader way.
 Each step reads the loss back to the host and takes the batch's predictions, as hemo's loop does.
-Float32 with TF32 off in cuBLAS and cuDNN (hemo's default), cudnn.benchmark on (hemo also picks
-each convolution's algorithm once per shape), SGD lr 0.01 momentum 0.9, no augmentation.
+--precision fp32 (the default): float32 with TF32 off in cuBLAS and cuDNN (hemo's --precision
+fp32); bf16-cl: autocast to bfloat16 with the model and batches in torch.channels_last (hemo's
+--precision bf16 --channels-last). cudnn.benchmark on (hemo also picks each convolution's algorithm
+once per shape), SGD lr 0.01 momentum 0.9, no augmentation.
 The training images are the manifest's rows whose split is "train" (hemo's split.csv: path,class,split,
 paths relative to --data).
 """
@@ -84,9 +86,15 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def step(model, opt, loss_fn, x, y):
-    logits = model(x)
-    loss = loss_fn(logits, y)
+def step(model, opt, loss_fn, x, y, args):
+    if args.precision == "bf16-cl":
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            logits = model(x)
+            loss = loss_fn(logits, y)
+    else:
+        logits = model(x)
+        loss = loss_fn(logits, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -107,7 +115,7 @@ def run_loader(model, opt, loss_fn, items, args, device):
         for x, y in loader:
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True)
-            step(model, opt, loss_fn, x, y)
+            step(model, opt, loss_fn, x, y, args)
             seen += len(y)
         sync(device)
         rates.append(seen / (time.perf_counter() - t0))
@@ -125,7 +133,7 @@ def run_resident(model, opt, loss_fn, items, args, device):
         order = torch.randperm(len(items), generator=gen).to(device)
         for i in range(0, len(items), args.batch_size):
             idx = order[i:i + args.batch_size]
-            step(model, opt, loss_fn, x_all[idx], y_all[idx])
+            step(model, opt, loss_fn, x_all[idx], y_all[idx], args)
         sync(device)
         rates.append(len(items) / (time.perf_counter() - t0))
     return rates
@@ -142,6 +150,7 @@ def main():
     ap.add_argument("--threads", type=int, default=8, help="DataLoader workers (and torch's CPU threads)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--modes", default="loader,resident")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16-cl"])
     args = ap.parse_args()
 
     device = torch.device(args.device)
@@ -155,13 +164,15 @@ def main():
     if not items:
         sys.exit(f"torch_train_bench: no training rows in {args.manifest}")
 
-    out = {"torch": torch.__version__, "device": str(device),
+    out = {"torch": torch.__version__, "device": str(device), "precision": args.precision,
            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
            "train_images": len(items), "classes": len(classes), "images_per_s": {}}
     for mode in args.modes.split(","):
         torch.manual_seed(0)
         model = build_model(args.model, len(classes), args.input_size).to(device).train()
+        if args.precision == "bf16-cl":
+            model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         loss_fn = nn.CrossEntropyLoss()
         run = run_loader if mode == "loader" else run_resident
