@@ -32,7 +32,12 @@ Tensor image_input(const InferenceModel& model, const std::string& image_path) {
   data::Rng unused(0);  // the evaluation transform draws nothing
   data::transform_into(model.transform, image, unused,
                        std::span<float>(x.data<float>(), static_cast<size_t>(x.numel())));
-  return model.device.is_cpu() ? x : x.to(model.device);
+  return input_for(model, x);
+}
+
+Tensor input_for(const InferenceModel& model, const Tensor& batch) {
+  const Tensor x = model.device.is_cpu() ? batch : batch.to(model.device);
+  return model.format == MemoryFormat::channels_last ? x.to(MemoryFormat::channels_last) : x;
 }
 
 std::vector<float> classify(InferenceModel& model, const std::string& image_path) {

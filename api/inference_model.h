@@ -32,13 +32,16 @@ struct InferenceModel {
   models::InferenceReport report;  // zero counts when not folded
   Device device = Device::cpu();
   data::TransformSpec transform;   // evaluation transform at meta.input_size, meta.mean/std
+  MemoryFormat format = MemoryFormat::contiguous;  // how image_input stores the batch (channels-last: NHWC)
 };
 
 InferenceModel load_inference_model(const std::string& path, Device device = Device::cpu(), bool fold = true);
 
-// Image path -> the [1, 3, S, S] float32 input on the model's device. Throws hemo::Error naming
+// Image path -> the [1, 3, S, S] float32 input on the model's device, in its format. Throws hemo::Error naming
 // the image for a missing, unreadable or undecodable file.
 Tensor image_input(const InferenceModel& model, const std::string& image_path);
+// A host [N, 3, S, S] batch moved to the model's device and stored in its format.
+Tensor input_for(const InferenceModel& model, const Tensor& batch);
 
 // Logits -> probabilities, one row per image, on the host.
 std::vector<float> classify(InferenceModel& model, const std::string& image_path);

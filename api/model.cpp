@@ -18,6 +18,7 @@ struct Model::Impl {
 
 Model::Model(const std::string& path, const LoadOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->model = infer::load_inference_model(path, resolve_device(options.device), options.fold_batchnorm);
+  if (options.channels_last) impl_->model.format = MemoryFormat::channels_last;
   const weights::ModelMeta& meta = impl_->model.meta;
   ModelInfo& info = impl_->info;
   info.path = path;
@@ -43,8 +44,7 @@ Tensor run(infer::InferenceModel& m, const ModelInfo& info, const std::vector<fl
   if (batch < 1 || static_cast<int64_t>(input.size()) != batch * per_image)
     throw std::invalid_argument(cat(info.path, ": input holds ", input.size(), " values, not ", batch, " x 3 x ", side,
                                     " x ", side, " (batch ", batch, ")"));
-  Tensor x = Tensor::from_vector(input, {batch, 3, side, side});
-  if (!m.device.is_cpu()) x = x.to(m.device);
+  const Tensor x = infer::input_for(m, Tensor::from_vector(input, {batch, 3, side, side}));
   NoGradGuard no_grad;
   Tensor y = (*m.module)(x);
   return softmax ? nn::softmax(y, -1) : y;

@@ -190,14 +190,14 @@ TEST_CASE("hemo-infer-cpu: needs only the C library at run time, and is under 4 
   CHECK(size < 4u * 1024 * 1024);
 }
 
-TEST_CASE("hemo-infer: probabilities equal the unfolded model's (1e-5), in both builds") {
+TEST_CASE("hemo-infer: probabilities equal the unfolded model's (1e-5), in both builds, NCHW and channels-last") {
   REQUIRE(images().size() >= 8);
   for (const auto& [arch, side] :
        std::vector<std::pair<std::string, int64_t>>{{"mobilenet_v2", 64}, {"resnet18", 64}, {"pbcnet7", 72}}) {
     CAPTURE(arch);
     const ModelFile f = make_model_file(arch, side);
     for (const std::string& bin : {std::string(HEMO_INFER_CPU_BIN), std::string(HEMO_INFER_BIN)}) {
-      for (const std::string& fold : {std::string(""), std::string(" --no-fold")}) {
+      for (const std::string& fold : {std::string(""), std::string(" --no-fold"), std::string(" --channels-last")}) {
         CAPTURE(bin);
         CAPTURE(fold);
         const Run r =

@@ -137,13 +137,19 @@ TEST_CASE("shipped models: hemo-infer and hemo predict use the best one when non
   const test::CommandRun nhwc = test::run_captured(cat(env, q(HEMO_BIN), " predict --json --top 1 --channels-last", list));
   INFO("hemo predict --channels-last stderr: " << nhwc.err);
   REQUIRE(nhwc.status == 0);
+  const test::CommandRun infer_nhwc =
+      test::run_captured(cat(env, q(HEMO_INFER_CPU_BIN), " --json --top 1 --channels-last", list));
+  INFO("hemo-infer --channels-last stderr: " << infer_nhwc.err);
+  REQUIRE(infer_nhwc.status == 0);
   const auto from_infer = top1(infer.out), from_predict = top1(predict.out), from_nhwc = top1(nhwc.out);
+  const auto from_infer_nhwc = top1(infer_nhwc.out);
   int agree = 0;
   for (const auto& path : picked) {
     CAPTURE(path);
     CHECK(from_infer.at(path) == e.predicted.at(path));
     CHECK(from_predict.at(path) == e.predicted.at(path));
     CHECK(from_nhwc.at(path) == e.predicted.at(path));
+    CHECK(from_infer_nhwc.at(path) == e.predicted.at(path));
     agree += from_infer.at(path) == e.predicted.at(path);
   }
   MESSAGE(best.name, ": hemo-infer agrees with hemo eval on ", agree, " of ", picked.size(), " test images");

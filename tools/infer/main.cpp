@@ -1,7 +1,7 @@
 // hemo-infer: the deploy binary. Classifies images with a hemo model file and prints each one's
 // top-k classes, in the format of `hemo predict` (tools/prediction_report.h):
 //   hemo-infer [MODEL.safetensors | --model MODEL] IMAGE... [--top K] [--json] [--threads N]
-//              [--device auto|cpu|cuda] [--no-fold] [--bench RUNS]
+//              [--device auto|cpu|cuda] [--no-fold] [--channels-last] [--bench RUNS]
 // Without a model (no --model, and a first argument that does not end in .safetensors), the best
 // shipped model (weights/shipped.h: beside the binary, in an installed share/hemo/weights, or
 // $HEMO_WEIGHTS_DIR) classifies the images.
@@ -58,7 +58,7 @@ struct Options {
   hemo::Precision precision = hemo::Precision::tf32;
   std::vector<std::string> images;
   int top = 3, threads = 0, bench = 0;
-  bool json = false, fold = true;
+  bool json = false, fold = true, channels_last = false;
 };
 
 // An integer option of at least `min`; a bad value is a usage error naming the option.
@@ -100,6 +100,8 @@ void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
   hemo::cli::add_precision_option(&app, o.precision);
   app.add_flag_callback(
       "--no-fold", [&o] { o.fold = false; }, "Keep the batch norms as separate layers (for checking the folded model)");
+  app.add_flag("--channels-last", o.channels_last,
+               "Store the activations channels-last (NHWC) instead of NCHW (the same classes up to rounding)");
   add_int_option(app, "--bench", o.bench, 1,
                  "First time the forward pass on the first image at batch 1: 5 warm-up runs, then N timed ones; "
                  "the median wall and CPU milliseconds go to stderr");
@@ -165,6 +167,7 @@ int run(const Options& o) {
   hemo::set_precision(o.precision);
   const std::string model = o.model.empty() ? hemo::cli::shipped_default("hemo-infer") : o.model;
   hemo::infer::InferenceModel m = hemo::infer::load_inference_model(model, device, o.fold);
+  if (o.channels_last) m.format = hemo::MemoryFormat::channels_last;
   if (o.bench > 0 && !o.images.empty()) bench(m, o.images.front(), o.bench);
   const auto& names = m.meta.class_names;
   const size_t k = static_cast<size_t>(o.top);

@@ -34,6 +34,7 @@ struct ModelInfo {
 struct LoadOptions {
   std::string device = "cpu";  // "cpu", "cuda" (hemo::hemo of a CUDA build) or "auto"
   bool fold_batchnorm = true;  // false keeps the batch norms as separate layers (for checking)
+  bool channels_last = false;  // store the activations NHWC (the same outputs up to rounding)
 };
 
 class Model {
