@@ -21,16 +21,24 @@
 //   HEMO_CUDA_POISON=1, or cuda_set_debug_fill(true) (the cuda tests turn it on).
 //
 // Copies and fills are queued on the current stream; a copy to or from host memory waits for its
-// stream to finish before returning, so host buffers may be reused at once.
+// stream to finish before returning, so host buffers may be reused at once; cuda_upload alone
+// does not wait.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace hemo {
 
 void* cuda_malloc(size_t bytes, int device);
 void cuda_free(void* ptr, size_t bytes, int device);  // never throws
 void cuda_copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
+// An asynchronous host-to-device copy (core/storage.h: upload_bytes): staged through a pinned
+// block unless `src` is pinned and owned by `keep`; the pinned memory is held until an event
+// recorded after the copy has completed (checked, without waiting, at the next upload). A
+// pageable source over 4 MiB is copied synchronously instead (its transfer dominates anyway, and
+// the pinned cache would keep a block that size).
+void cuda_upload(void* dst, const void* src, size_t bytes, std::shared_ptr<void> keep);
 void cuda_zero(void* dst, size_t bytes);
 int cuda_visible_devices();  // 0 when no driver or no device (never throws)
 

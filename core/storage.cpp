@@ -54,6 +54,20 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 #endif
 }
 
+void upload_bytes(void* dst, Device device, const void* src, size_t bytes, std::shared_ptr<void> keep) {
+  if (bytes == 0) return;
+  if (device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if HEMO_WITH_CUDA
+  cuda_upload(dst, src, bytes, std::move(keep));
+#else
+  (void)keep;
+  no_cuda("copying to a CUDA tensor");
+#endif
+}
+
 void zero_bytes(void* dst, Device device, size_t bytes) {
   if (bytes == 0) return;
   if (device.is_cpu()) {

@@ -32,6 +32,13 @@ class Storage {
 
 // Copies `bytes` between any two devices (host<->device, device<->device, host<->host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+// Copies `bytes` of host memory at `src` to `dst` on `device` without waiting for the device: on
+// CUDA the copy is queued on the current stream and the call returns at once (a memcpy on the
+// CPU). `src` may be reused as soon as the call returns: it is staged through a page-locked block
+// unless it is page-locked itself and `keep` owns it; then the copy holds `keep` until the device
+// has read it (a data loader's pinned batch: no staging copy, and the buffer does not go back to
+// its pool early). A pageable source over 4 MiB is copied synchronously (core/cuda_memory.h).
+void upload_bytes(void* dst, Device device, const void* src, size_t bytes, std::shared_ptr<void> keep = {});
 // Sets `bytes` bytes at `dst` to zero on its device.
 void zero_bytes(void* dst, Device device, size_t bytes);
 

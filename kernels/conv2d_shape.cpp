@@ -1,5 +1,7 @@
 // Shape rules shared by the dense and depthwise convolutions (kernels/conv2d.h,
 // kernels/depthwise_conv2d.h), whatever the device.
+#include <atomic>
+
 #include "core/error.h"
 #include "kernels/conv2d.h"
 #include "kernels/depthwise_conv2d.h"
@@ -35,5 +37,11 @@ void validate_depthwise(const Conv2dShape& s, const char* op) {
   HEMO_CHECK(s.dil_h == 1 && s.dil_w == 1, op, ": the depthwise kernels take no dilation, got ", s.dil_h, "x",
              s.dil_w);
 }
+
+namespace {
+std::atomic<bool> g_depthwise_specialized{true};
+}
+void set_depthwise_specialized(bool on) { g_depthwise_specialized = on; }
+bool depthwise_specialized() { return g_depthwise_specialized; }
 
 }  // namespace hemo

@@ -19,12 +19,22 @@
 // Requires (checked by validate_depthwise, hemo::Error otherwise): s.validate() holds,
 // k == groups == c, dil_h == dil_w == 1.
 #pragma once
+#include <cstdint>
+
 #include "kernels/backend.h"
 #include "kernels/conv2d.h"
 
 namespace hemo {
 
 void validate_depthwise(const Conv2dShape& s, const char* op);
+
+// Process-wide switch, on by default: the CUDA kernels specialized for square 3x3 and 5x5 kernels
+// at stride 1 and 2 (shared-memory tiles, kernels/cuda/depthwise_tiled.cuh). Off, every shape runs
+// the generic kernels, to compare (`hemo bench op --no-fusion`; nn::set_fusion_enabled sets it
+// too). The forward and the input gradient are the same bits either way; the weight gradient's
+// double sums are added in another order. The CPU kernels do not read it.
+void set_depthwise_specialized(bool on);
+bool depthwise_specialized();
 
 namespace cpu {
 template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
@@ -39,6 +49,8 @@ template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, cons
 template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx);
 template <class T>
 void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
+// Kernel launches (one per pass) that took the specialized path so far: tests check that it ran.
+uint64_t depthwise_tiled_launches();
 }  // namespace cuda
 
 }  // namespace hemo

@@ -4,6 +4,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "kernels/depthwise_conv2d.h"
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
 
@@ -31,7 +32,10 @@ auto* fusable_bn(M& m) {
 }
 }  // namespace
 
-void set_fusion_enabled(bool on) { g_fusion = on; }
+void set_fusion_enabled(bool on) {
+  g_fusion = on;
+  set_depthwise_specialized(on);
+}
 bool fusion_enabled() { return g_fusion; }
 
 bool fusable(const Module& bn, const Module& act) {

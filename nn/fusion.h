@@ -16,8 +16,12 @@
 
 namespace hemo::nn {
 
-// Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train` and `profile`
-// turns it off to compare.
+// Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train`, `bench op`
+// and `profile` turns it off to compare. It sets every fused or specialized path: the fusion above
+// and the specialized CUDA depthwise kernels (kernels/depthwise_conv2d.h:
+// set_depthwise_specialized), whose forward and input gradient are the same bits as the generic
+// kernels' and whose weight gradient adds its double sums in another order (at most the float's
+// last bit apart).
 void set_fusion_enabled(bool on);
 bool fusion_enabled();
 

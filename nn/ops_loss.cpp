@@ -14,7 +14,7 @@ namespace {
 std::shared_ptr<Storage> label_storage(const std::vector<int64_t>& labels, Device device) {
   const size_t bytes = labels.size() * sizeof(int64_t);
   auto s = std::make_shared<Storage>(bytes, device);
-  if (bytes) copy_bytes(s->data(), device, labels.data(), Device::cpu(), bytes);
+  if (bytes) upload_bytes(s->data(), device, labels.data(), bytes);  // queued: no wait for the device
   return s;
 }
 

@@ -181,7 +181,10 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
   Tensor out = empty(shape(), dtype(), target, memory_format());
-  copy_bytes(out.raw(), target, raw(), device(), nbytes());
+  if (device().is_cpu())
+    upload_bytes(out.raw(), target, raw(), nbytes());  // queued: the host does not wait (core/storage.h)
+  else
+    copy_bytes(out.raw(), target, raw(), device(), nbytes());
   Device source = device();
   record(out, "to_device", {*this}, [source](const Tensor& g) -> std::vector<Tensor> { return {g.to(source)}; });
   return out;

@@ -62,13 +62,17 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
       "DenseNet: keep each layer's concatenation for backward instead of recomputing it (faster, more memory)");
   cmd->add_flag_callback(
       "--no-fusion", [&c] { c.fusion = false; },
-      "Run batch norm and the ReLU/ReLU6 after it as two ops instead of one fused op (to compare)");
+      "Turn off every fused or specialized path, to compare: batch norm and the ReLU/ReLU6 after it as two "
+      "ops, and the generic CUDA depthwise kernels instead of the tiled 3x3/5x5 ones");
   cmd->add_flag("--channels-last", c.channels_last,
                 "Store the input batch channels-last (NHWC); the convolutions, batch norm and elementwise ops keep "
                 "that format (to compare with contiguous NCHW)");
   cmd->add_flag_callback(
       "--no-multi-tensor", [&c] { c.multi_tensor = false; },
       "bench train: one optimizer update per parameter instead of one for all (to compare)");
+  cmd->add_flag("--sync-every-step", c.sync_every_step,
+                "bench train: wait for the device within each step to read its loss and gradient norm, as `hemo "
+                "train --sync-every-step` does (by default they stay on the device; to compare)");
 }
 
 Device prepare(ModelCase& c) {
@@ -112,6 +116,7 @@ nlohmann::json case_json(const ModelCase& c) {
   if (models::model_spec(c.model).family == "densenet") j["memory_efficient"] = c.memory_efficient;
   j["fusion"] = c.fusion;
   j["multi_tensor"] = c.multi_tensor;
+  j["sync_every_step"] = c.sync_every_step;
   j["channels_last"] = c.channels_last;
   return j;
 }

@@ -45,9 +45,10 @@ struct ModelCase {
   bool fusion = true;            // batch norm + ReLU/ReLU6 as one op (nn/fusion.h)
   bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h)
   bool channels_last = false;    // the input batch stored channels-last (NHWC), tensor/tensor.h
+  bool sync_every_step = false;  // bench train: read the step meter within each step (train/step_meter.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
-// --steps --json --no-memory-efficient --no-fusion --no-multi-tensor to `cmd`, with `c`'s values as defaults.
+// --steps --json --no-memory-efficient --no-fusion --no-multi-tensor --sync-every-step to `cmd`, with `c`'s values as defaults.
 void add_model_case_options(CLI::App* cmd, ModelCase& c);
 // Applies --threads and --no-fusion, resolves the device, sets the precision (kernels/precision.h) and fills in
 // the input size; returns the device.

@@ -1,5 +1,7 @@
 #include "tools/bench_op.h"
 
+#include "nn/fusion.h"
+
 namespace hemo::cli::bench {
 
 namespace {
@@ -41,6 +43,7 @@ OpTiming time_op(OpBench& op, Device device, int warmup, int steps) {
 nlohmann::json op_json(const OpBench& op, const OpTiming& t, const MachinePeak& peak) {
   return {{"op", op.name},
           {"shape", op.shape},
+          {"fusion", nn::fusion_enabled()},
           {"forward", rates(t.fwd, op.flops_fwd, op.bytes_fwd, peak)},
           {"backward", rates(t.bwd, op.flops_bwd, op.bytes_bwd, peak)}};
 }

@@ -31,8 +31,8 @@ struct OpTiming {
 
 OpTiming time_op(OpBench& op, Device device, int warmup, int steps);
 
-// {"op", "shape", "forward": {ms.., "gb_per_s", "gflop_per_s", "pct_peak_bw", "pct_peak_flops"},
-//  "backward": {...}}
+// {"op", "shape", "fusion" (nn::fusion_enabled(): --no-fusion turns it off),
+//  "forward": {ms.., "gb_per_s", "gflop_per_s", "pct_peak_bw", "pct_peak_flops"}, "backward": {...}}
 nlohmann::json op_json(const OpBench& op, const OpTiming& t, const MachinePeak& peak);
 std::string op_table_row(const nlohmann::json& row);
 

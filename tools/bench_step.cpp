@@ -38,7 +38,11 @@ BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
   so.momentum = 0.9;
   opt_ = std::make_unique<train::Sgd>(model_->parameters(), so);
   opt_->set_multi_tensor(c.multi_tensor);
+  meter_ = std::make_unique<train::StepMeter>(device);
+  sync_every_step_ = c.sync_every_step;
 }
+
+double BenchStep::last_loss() { return meter_ ? meter_->read().last_loss : 0.0; }
 
 void BenchStep::run(StepRegions* regions) {
   if (!train_) {
@@ -68,11 +72,15 @@ void BenchStep::run(StepRegions* regions) {
     reducer_->finish();
   }
   {
+    Region r(regions, "meter");
+    meter_->record(loss, logits, labels_, model_->parameters(), 0);
+    if (sync_every_step_) (void)meter_->read();
+  }
+  {
     Region r(regions, "optimizer");
     opt_->step();
     synchronize(device_);
   }
-  loss_ = loss.item();
 }
 
 }  // namespace hemo::cli::bench

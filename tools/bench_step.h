@@ -1,6 +1,8 @@
 // The training step that `hemo bench train` times and `hemo profile --mode train` takes apart:
-// what the trainer's train_step does (forward, cross-entropy, zero_grad, backward, SGD with
-// momentum 0.9) on one synthetic batch held on the device, then a device synchronize. The
+// what the trainer's train_step does (forward, cross-entropy, zero_grad, backward, the step meter's
+// bookkeeping (train/step_meter.h; read within the step under --sync-every-step, as the trainer's
+// synchronous mode does), SGD with momentum 0.9) on one synthetic batch held on the device, then
+// a device synchronize. The
 // inference step is a forward under a NoGradGuard in eval mode, of the model as trained (`infer`)
 // or prepared as hemo-infer prepares it (`folded`: models::prepare_for_inference).
 // A StepRegions observer (may be null) is told where each phase begins and ends, so the profiler
@@ -12,12 +14,13 @@
 #include "tools/bench_common.h"
 #include "train/grad_reduce.h"
 #include "train/optim.h"
+#include "train/step_meter.h"
 
 namespace hemo::cli::bench {
 
 struct StepRegions {
   virtual ~StepRegions() = default;
-  virtual void begin(const char* region) = 0;  // "loss", "zero_grad", "backward", "optimizer"
+  virtual void begin(const char* region) = 0;  // "loss", "zero_grad", "backward", "meter", "optimizer"
   virtual void end() = 0;
 };
 
@@ -32,17 +35,18 @@ class BenchStep {
   // turns that off again (the same step on this rank alone).
   void set_reducer(train::GradReducer* reducer) { reducer_ = reducer; }
   nn::Module& model() { return *model_; }
-  double last_loss() const { return loss_; }
+  double last_loss();  // the last step's loss (reads the step meter)
 
  private:
   Device device_;
   bool train_;
   nn::ModulePtr model_;
   std::unique_ptr<train::Sgd> opt_;
+  std::unique_ptr<train::StepMeter> meter_;
+  bool sync_every_step_ = false;
   train::GradReducer* reducer_ = nullptr;
   Tensor x_;
   std::vector<int64_t> labels_;
-  double loss_ = 0;
 };
 
 }  // namespace hemo::cli::bench

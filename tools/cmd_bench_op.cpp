@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 
+#include "nn/fusion.h"
 #include "tools/bench_op.h"
 
 namespace {
@@ -23,7 +24,7 @@ struct OpOptions {
   std::string op, shape;
   DeviceChoice device = DeviceChoice::cpu;
   int threads = 0, warmup = 2, steps = 7;
-  bool json = false, list = false, channels_last = false;
+  bool json = false, list = false, channels_last = false, fusion = true;
 };
 
 void add_bench_op_command(CLI::App& bench) {
@@ -40,6 +41,10 @@ void add_bench_op_command(CLI::App& bench) {
   cmd->add_flag("--channels-last", o->channels_last,
                 "Store the 4-d inputs channels-last (NHWC) instead of contiguous NCHW (ops without an NHWC kernel "
                 "convert around themselves)");
+  cmd->add_flag_callback(
+      "--no-fusion", [o] { o->fusion = false; },
+      "Turn off the specialized paths, to compare: the generic CUDA depthwise kernels instead of the tiled "
+      "3x3/5x5 ones (batch norm + ReLU fused or not are separate op cases)");
   cmd->callback([o] {
     if (o->list) {
       std::cout << op_case_list();
@@ -47,6 +52,7 @@ void add_bench_op_command(CLI::App& bench) {
     }
     HEMO_CHECK(!o->op.empty(), "bench op: name an op, a case or 'all' (`hemo bench op --list` shows the cases)");
     if (o->threads > 0) omp_set_num_threads(o->threads);
+    nn::set_fusion_enabled(o->fusion);
     const Device device = resolve(o->device);
     std::vector<OpBench> ops = make_op_cases(o->op, o->shape, device, o->channels_last);  // bad names fail first
     const MachinePeak peak = measure_peak(device);

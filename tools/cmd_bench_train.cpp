@@ -2,7 +2,8 @@
 //   hemo bench train --model resnet18 --input-size 128 --batch-size 32 [--device cpu|cuda]
 //                    [--precision fp32] [--threads 2] [--warmup 2] [--steps 5] [--json]
 // A step is what the trainer's train_step does (tools/bench_step.h: forward, cross-entropy,
-// zero_grad, backward, SGD with momentum 0.9), then a device synchronize. After --warmup untimed steps, --steps
+// zero_grad, backward, the step meter (--sync-every-step: read within the step), SGD with momentum
+// 0.9), then a device synchronize. After --warmup untimed steps, --steps
 // timed ones give the median and spread of ms per step, images/s (batch / median), and the peak
 // memory (host RSS; on CUDA the caching allocator's bytes in use and reserved).
 // With --distributed, under mpirun (`mpirun -np 2 hemo bench train --distributed ...`), every

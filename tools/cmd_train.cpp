@@ -124,12 +124,17 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--memory-efficient,!--no-memory-efficient", &TrainConfig::memory_efficient,
        "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
   flag(cmd, *f, "--fusion,!--no-fusion", &TrainConfig::fusion,
-       "Run batch norm and the ReLU/ReLU6 after it as one op (the same numbers; --no-fusion to compare speed)");
+       "Run the fused and specialized paths: batch norm and the ReLU/ReLU6 after it as one op, and the tiled CUDA "
+       "depthwise 3x3/5x5 kernels (the same numbers, up to the last bit of a CUDA depthwise weight gradient; "
+       "--no-fusion to compare speed)");
   flag(cmd, *f, "--channels-last", &TrainConfig::channels_last,
        "Store the activations channels-last (NHWC): each batch is converted once, and the convolutions, batch "
        "norm, pooling and elementwise ops keep the format (faster for MobileNets on the CPU; docs/perf.md)");
   flag(cmd, *f, "--multi-tensor,!--no-multi-tensor", &TrainConfig::multi_tensor,
        "Update all parameters in one optimizer call (the same numbers; --no-multi-tensor to compare speed)");
+  flag(cmd, *f, "--sync-every-step", &TrainConfig::sync_every_step,
+       "Wait for the device after every step to read its loss and gradient norm (by default they stay on the "
+       "device until the progress line or the epoch's end needs them; the same numbers: to compare speed)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
   flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
        "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");

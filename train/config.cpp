@@ -11,7 +11,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 device, precision, split_train, split_val, split_test, augment, rotation, vflip, crop_scale, color_jitter,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
-                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, fusion, multi_tensor, channels_last, freeze_backbone, detect_anomaly, skip_nonfinite,
+                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, fusion, multi_tensor, channels_last, sync_every_step, freeze_backbone, detect_anomaly, skip_nonfinite,
                                                 monitor, patience, restore_best, max_minutes, seed, resume, overwrite,
                                                 distributed, sync_bn, world_size)
 

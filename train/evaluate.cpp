@@ -13,7 +13,9 @@ namespace hemo::train {
 
 Tensor batch_tensor(const data::Batch& batch, Device device, MemoryFormat format) {
   Tensor x = Tensor::empty({batch.n, batch.c, batch.h, batch.w}, DType::f32, device);
-  copy_bytes(x.raw(), device, batch.images.data, Device::cpu(), x.nbytes());  // straight from (pinned) host memory
+  // Queued without waiting, straight from the loader's pinned buffer, which the copy holds until
+  // the device has read it (core/storage.h).
+  upload_bytes(x.raw(), device, batch.images.data, x.nbytes(), batch.images.owner);
   return x.to(format);
 }
 

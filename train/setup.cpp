@@ -36,21 +36,6 @@ Schedule make_schedule(const TrainConfig& c) {
   return s;
 }
 
-int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels) {
-  const Tensor host = logits.detach().to(Device::cpu());
-  const float* p = host.data<float>();
-  const int64_t k = host.size(1);
-  int64_t correct = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const float* row = p + static_cast<int64_t>(i) * k;
-    int64_t best = 0;
-    for (int64_t c = 1; c < k; ++c)
-      if (row[c] > row[best]) best = c;
-    correct += best == labels[i];
-  }
-  return correct;
-}
-
 double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weights) {
   if (!class_weights.defined()) return static_cast<double>(labels.size());
   const std::vector<float> w = class_weights.to_vector<float>();

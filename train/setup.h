@@ -21,8 +21,6 @@ data::TransformSpec train_transform(const TrainConfig& c, int side);
 std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> params);
 Schedule make_schedule(const TrainConfig& c);
 
-// Rows of `logits` ([n, K]) whose largest entry is at the label.
-int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels);
 // W_r of train/grad_reduce.h: the number of labels, or with class weights (a [K] tensor) their sum.
 double loss_weight(const std::vector<int64_t>& labels, const Tensor& class_weights);
 

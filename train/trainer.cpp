@@ -39,6 +39,7 @@
 #include "train/run_files.h"
 #include "train/schedule.h"
 #include "train/setup.h"
+#include "train/step_meter.h"
 #include "train/tensorboard.h"
 #include "train/train_state.h"
 
@@ -194,7 +195,9 @@ class Trainer {
   }
 
   void build_model() {
-    nn::set_fusion_enabled(config_.fusion);  // a speed switch: the same numbers either way (nn/fusion.h)
+    // A speed switch (nn/fusion.h): the same numbers either way, up to the last bit of a CUDA
+    // depthwise weight gradient (its tiled kernel sums in double in another order).
+    nn::set_fusion_enabled(config_.fusion);
     // Two streams of the seed: initialization, and dropout (layers draw from the default generator
     // unless a model hands them its own; both are saved in every checkpoint).
     default_generator().set_state({config_.seed, 2, 0, 0});
@@ -217,6 +220,9 @@ class Trainer {
                                        device_.is_cuda() ? " (no NCCL in this build: copied from the device)" : "")));
       reducer_ = std::make_unique<GradReducer>(comm_, params_, std::move(device_collectives), bucket_bytes_from_env());
     }
+    // Debug seam: HEMO_STEP_READ_INTERVAL_S sets how often the step meter is read (default 0.5 s).
+    const char* interval = std::getenv("HEMO_STEP_READ_INTERVAL_S");
+    meter_ = std::make_unique<StepMeter>(device_, interval && *interval ? std::atof(interval) : 0.5);
     optimizer_ = make_optimizer(config_, params_);
     optimizer_->set_multi_tensor(config_.multi_tensor);
     schedule_ = make_schedule(config_);
@@ -286,23 +292,32 @@ class Trainer {
     loader.start_epoch(epoch, resumed.steps);
     std::optional<Progress> progress;  // rank 0's own samples; the record below sums all ranks
     if (root()) progress.emplace(cat("epoch ", epoch + 1, "/", config_.epochs), loader.shard_samples_per_epoch());
-    double loss_sum = resumed.loss_sum;
-    int64_t seen = resumed.seen, correct = resumed.correct, step = resumed.steps;
+    // The epoch's sums so far: the resumed part's plus the meter's (read when due, not every step).
+    meter_->reset();
+    int64_t step = resumed.steps, queued = resumed.seen;  // queued: images of the steps taken
+    const auto sums = [&] {
+      const StepTotals t = meter_->read();
+      if (t.bad_step >= 0 && !sync_steps()) stop_nonfinite(t.bad_loss, t.bad_norm, param_name(t.bad_param), epoch, t.bad_step, lr);
+      return PartialEpoch{step, resumed.loss_sum + t.loss_sum, resumed.correct + t.correct, resumed.seen + t.seen,
+                          resumed.seconds + seconds_since(t0)};
+    };
+    std::string shown_loss;
     while (auto batch = loader.next()) {
-      const Tensor logits = train_step(*batch, lr, epoch, batch->number);
+      if (train_step(*batch, lr, epoch, batch->number)) queued += batch->n;
       step = batch->number + 1;  // (the loader passes over a batch whose every image was unreadable)
-      if (batch->n > 0 && logits.defined()) {  // (undefined: a skipped non-finite step)
-        loss_sum += last_loss_ * static_cast<double>(batch->n);
-        correct += count_correct(logits, batch->labels);
-        seen += batch->n;
-        if (progress) progress->update(seen, cat("loss ", loss_sum / static_cast<double>(seen)));
+      if (sync_steps() || meter_->read_due()) {
+        const PartialEpoch now = sums();
+        if (now.seen > 0) shown_loss = cat("loss ", now.loss_sum / static_cast<double>(now.seen));
       }
-      if (interrupted(/*after_step=*/true)) stop_interrupted(epoch, {step, loss_sum, correct, seen, resumed.seconds + seconds_since(t0)});
+      if (progress) progress->update(queued, shown_loss);
+      if (interrupted(/*after_step=*/true)) stop_interrupted(epoch, sums());
     }
+    const PartialEpoch end = sums();
     if (progress) progress->finish();
-    double totals[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+    double totals[3] = {end.loss_sum, static_cast<double>(end.correct), static_cast<double>(end.seen)};
     comm_->allreduce_sum(std::span<double>(totals, 3), "the all-reduce of the epoch's training metrics");
-    loss_sum = totals[0], correct = static_cast<int64_t>(totals[1]), seen = static_cast<int64_t>(totals[2]);
+    const double loss_sum = totals[0];
+    const int64_t correct = static_cast<int64_t>(totals[1]), seen = static_cast<int64_t>(totals[2]);
     const double train_seconds = resumed.seconds + seconds_since(t0);
     if (reducer_)
       log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
@@ -354,16 +369,32 @@ class Trainer {
                                run_dir_.string(), " --resume"));
   }
 
-  // Forward, loss, backward, update on one batch; the loss goes to last_loss_, the logits back.
+  // Whether every step's loss and gradient norm are read at once (train/step_meter.h): when the
+  // loop acts on them within the step, or to compare (--sync-every-step).
+  bool sync_steps() const {
+    return config_.sync_every_step || config_.skip_nonfinite > 0 || config_.clip_grad_norm > 0 || anomaly_ ||
+           comm_->size() > 1;
+  }
+
+  std::string param_name(int64_t i) const {
+    return i >= 0 && i < static_cast<int64_t>(named_params_.size()) ? named_params_[static_cast<size_t>(i)].first : "";
+  }
+
+  // Forward, loss, backward, update on one batch; its loss, accuracy and gradient norm go to the
+  // step meter. False: a non-finite step was skipped (synchronous mode only; deferred, such a step
+  // is found at the meter's next read, which stops the run).
   // Distributed: the gradients are averaged over the ranks (train/grad_reduce.h); a rank with no
   // sample in this step only joins the all-reduce.
-  Tensor train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
+  bool train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
     const double share = reducer_ ? reducer_->begin_step(loss_weight(batch.labels, class_weights_)) : 1.0;
     optimizer_->zero_grad();
     if (batch.n == 0) {
       reducer_->finish();
-      if (finite_step(std::nullopt, epoch, step, lr)) apply_update();
-      return {};
+      const double norm = grad_norm(params_);
+      if (!finite_step(!std::isfinite(norm), std::nullopt, norm, first_nonfinite_grad(named_params_), epoch, step, lr))
+        return false;
+      apply_update(norm);
+      return true;
     }
     std::optional<AnomalyDetector::Watch> watch;
     if (anomaly_) watch.emplace(*anomaly_);
@@ -374,50 +405,65 @@ class Trainer {
       for (const auto& [weight, aux_logits] : aux->take_aux_logits())
         loss = nn::add(loss, nn::scale(nn::cross_entropy(aux_logits, batch.labels, class_weights_,
                                                          config_.label_smoothing), weight));
-    last_loss_ = loss.item();
+    const Tensor mean_loss = loss;
     if (reducer_) loss = nn::scale(loss, share);  // W_r / W: the all-reduce's sum is then the mean
     loss.backward();
     watch.reset();
     if (reducer_) reducer_->finish();
-    if (!finite_step(last_loss_, epoch, step, lr)) return {};
-    apply_update();
-    return logits;
+    meter_->record(mean_loss, logits, batch.labels, params_, step);
+    if (!sync_steps()) {
+      apply_update(0);  // (clipping needs the norm at once: synchronous mode)
+      return true;
+    }
+    const StepTotals t = meter_->read();
+    if (!finite_step(t.last_bad, t.last_loss, t.last_norm, param_name(t.last_param), epoch, step, lr)) return false;
+    apply_update(t.last_norm);
+    return true;
   }
 
-  // Checks the step's loss and gradients (train/anomaly.h). Finite: true. Else the step is
-  // skipped (false) while --skip-nonfinite allows, and otherwise the run stops with an Error that
-  // names the step and where the values went bad; no checkpoint is written from such a step.
+  // Acts on a step's finiteness, read at once (synchronous mode): `bad` (the loss or the gradient
+  // norm is not finite; train/anomaly.h) must agree on every rank. Finite: true. Else the step is
+  // skipped (false) while --skip-nonfinite allows, and otherwise the run stops (stop_nonfinite).
   // `loss`: none for a rank without samples in this step (it has only the all-reduced gradients).
-  bool finite_step(std::optional<double> loss, int epoch, int64_t step, double lr) {
-    grad_norm_ = grad_norm(params_);
-    const bool loss_ok = !loss || std::isfinite(*loss), grads_ok = std::isfinite(grad_norm_);
-    double bad = loss_ok && grads_ok ? 0 : 1;  // every rank decides alike
+  bool finite_step(bool bad_here, std::optional<double> loss, double norm, const std::string& param, int epoch,
+                   int64_t step, double lr) {
+    double bad = bad_here ? 1 : 0;  // every rank decides alike
     if (comm_->size() > 1) comm_->allreduce_sum(std::span<double>(&bad, 1), "the all-reduce of the step's finiteness");
     if (bad == 0) return true;
-    const std::string where = cat("epoch ", epoch + 1, ", step ", step + 1);
-    const std::string what = !loss_ok ? cat("the loss became ", *loss) : cat("the gradient norm became ", grad_norm_);
-    const std::string param = first_nonfinite_grad(named_params_);
-    const std::string found =
-        anomaly_ ? (anomaly_->finding().empty() ? "--detect-anomaly saw no non-finite value on this rank"
-                                                : anomaly_->finding())
-                 : "rerun with --detect-anomaly to find the layer where it arose";
-    if (state_.nonfinite_skipped < config_.skip_nonfinite) {
-      ++state_.nonfinite_skipped;
-      optimizer_->zero_grad();
-      log(cat("skipping ", where, ": ", what, " (", state_.nonfinite_skipped, " of the ", config_.skip_nonfinite,
-              " steps --skip-nonfinite allows); ", param.empty() ? "" : cat("first non-finite gradient: ", param, "; "),
-              found));
-      return false;
-    }
-    throw Error(cat("training stopped: ", what, " at ", where, " (lr ", lr, ")",
-                    param.empty() ? "" : cat("; the first parameter with a non-finite gradient is ", param), "; ", found,
+    if (state_.nonfinite_skipped >= config_.skip_nonfinite) stop_nonfinite(loss, norm, param, epoch, step, lr);
+    ++state_.nonfinite_skipped;
+    optimizer_->zero_grad();
+    log(cat("skipping ", nonfinite_where(epoch, step), ": ", nonfinite_what(loss, norm), " (",
+            state_.nonfinite_skipped, " of the ", config_.skip_nonfinite, " steps --skip-nonfinite allows); ",
+            param.empty() ? "" : cat("first non-finite gradient norm: ", param, "; "), nonfinite_finding()));
+    return false;
+  }
+
+  static std::string nonfinite_where(int epoch, int64_t step) { return cat("epoch ", epoch + 1, ", step ", step + 1); }
+  static std::string nonfinite_what(std::optional<double> loss, double norm) {
+    return loss && !std::isfinite(*loss) ? cat("the loss became ", *loss) : cat("the gradient norm became ", norm);
+  }
+  std::string nonfinite_finding() const {
+    return anomaly_ ? (anomaly_->finding().empty() ? "--detect-anomaly saw no non-finite value on this rank"
+                                                   : anomaly_->finding())
+                    : "rerun with --detect-anomaly to find the layer where it arose";
+  }
+
+  // Stops the run at a non-finite step with an Error that names the step and where the values went
+  // bad; no checkpoint is written from such a step (every checkpoint follows a meter read).
+  [[noreturn]] void stop_nonfinite(std::optional<double> loss, double norm, const std::string& param, int epoch,
+                                   int64_t step, double lr) {
+    throw Error(cat("training stopped: ", nonfinite_what(loss, norm), " at ", nonfinite_where(epoch, step), " (lr ", lr,
+                    ")", param.empty() ? "" : cat("; the first parameter with a non-finite gradient norm is ", param),
+                    "; ", nonfinite_finding(),
                     ". No checkpoint was written from this step: last and best hold the last completed epoch",
                     state_.nonfinite_skipped > 0 ? cat(" (", state_.nonfinite_skipped, " such steps were skipped before)") : "",
                     ". Try a lower --lr or --clip-grad-norm, or --skip-nonfinite N to step over rare bad batches."));
   }
 
-  void apply_update() {
-    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, grad_norm_);
+  // norm: the step's gradient norm, read in synchronous mode (clipping needs it).
+  void apply_update(double norm) {
+    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, norm);
     optimizer_->step();
     ++state_.step;
   }
@@ -494,14 +540,13 @@ class Trainer {
   std::vector<Tensor> params_;
   std::vector<nn::NamedTensor> named_params_;     // params_ with their names
   std::unique_ptr<AnomalyDetector> anomaly_;  // --detect-anomaly only
-  double grad_norm_ = 0;                      // the step's, before any clipping
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   Tensor class_weights_;
   ModelMeta meta_;
   std::unique_ptr<RunFiles> files_;
   TrainState state_;
-  double last_loss_ = 0;
+  std::unique_ptr<StepMeter> meter_;  // the steps' loss, accuracy and gradient norm
   const int64_t interrupt_at_step_ = [] {
     const char* s = std::getenv("HEMO_INTERRUPT_AT_STEP");
     return s ? std::atoll(s) : int64_t{0};

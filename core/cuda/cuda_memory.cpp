@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -180,6 +182,64 @@ void cuda_copy(void* dst, bool dst_on_device, const void* src, bool src_on_devic
   const cudaStream_t stream = cuda::current_stream();
   HEMO_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
   if (!dst_on_device || !src_on_device) HEMO_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+namespace {
+// Host memory that queued uploads still read, each with an event recorded after its copy; an
+// entry goes (and its memory back to its owner) once its event has completed. Never destroyed:
+// entries may remain at exit, when the CUDA runtime may already be gone.
+struct PendingUploads {
+  std::mutex mu;
+  std::deque<std::pair<cudaEvent_t, std::shared_ptr<void>>> queue;
+
+  void release_completed() {  // mu held
+    while (!queue.empty() && cudaEventQuery(queue.front().first) == cudaSuccess) {
+      (void)cudaEventDestroy(queue.front().first);
+      queue.pop_front();
+    }
+    (void)cudaGetLastError();  // a cudaErrorNotReady from the query is no error
+  }
+};
+PendingUploads& pending_uploads() {
+  static auto* p = new PendingUploads;
+  return *p;
+}
+
+bool is_pinned(const void* p) {
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return a.type == cudaMemoryTypeHost;
+}
+}  // namespace
+
+// Larger pageable uploads are copied synchronously rather than held in the pinned cache.
+constexpr size_t kMaxStagedUpload = size_t{4} << 20;
+
+void cuda_upload(void* dst, const void* src, size_t bytes, std::shared_ptr<void> keep) {
+  if (bytes == 0) return;
+  std::shared_ptr<void> held = std::move(keep);
+  if (!held || !is_pinned(src)) {  // stage: the caller may reuse src at once
+    if (bytes > kMaxStagedUpload) {  // a large copy costs its transfer anyway: no pinned block that big
+      cuda_copy(dst, true, src, false, bytes);
+      return;
+    }
+    void* staging = cuda_pinned_malloc(bytes);
+    std::memcpy(staging, src, bytes);
+    held = std::shared_ptr<void>(staging, [bytes](void* q) { cuda_pinned_free(q, bytes); });
+    src = staging;
+  }
+  const cudaStream_t stream = cuda::current_stream();
+  HEMO_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  cudaEvent_t done = nullptr;
+  HEMO_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  HEMO_CUDA_CHECK(cudaEventRecord(done, stream));
+  PendingUploads& p = pending_uploads();
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.release_completed();
+  p.queue.emplace_back(done, std::move(held));
 }
 
 void cuda_zero(void* dst, size_t bytes) {

@@ -18,6 +18,7 @@
 #include "core/cuda/device_buffer.h"
 #include "core/cuda/stream.h"
 #include "kernels/cuda/blas.h"
+#include "kernels/cuda/conv_algo.h"
 #endif
 
 namespace hemo::cuda {
@@ -159,36 +160,35 @@ std::vector<int64_t> cache_key(const Conv2dShape& g, Direction d, DType t, bool 
 
 bool tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION; }
 
-// Picks from cuDNN's ranked candidates `perf` (see conv_cudnn.h); workspace(algo, math, &bytes)
-// asks cuDNN what a candidate needs. `tensor_cores`: TF32 allowed for float32, or bf16.
-// `rejected`: algorithms that answered NOT_SUPPORTED when run (run_conv), never picked again.
-template <class Perf, class WorkspaceFn>
-Choice pick(const std::vector<Perf>& perf, int returned, bool tensor_cores, const Conv2dShape& g, Direction d, DType t,
-            const std::vector<int>& rejected, WorkspaceFn workspace) {
-  const size_t limit = cudnn_workspace_limit();
-  for (int deterministic_only = 1; deterministic_only >= 0; --deterministic_only) {
-    for (int i = 0; i < returned; ++i) {
-      const Perf& p = perf[static_cast<size_t>(i)];
-      if (p.status != CUDNN_STATUS_SUCCESS) continue;
-      if (deterministic_only && p.determinism != CUDNN_DETERMINISTIC) continue;
-      if (!tensor_cores && tensor_op(p.mathType)) continue;
-      if (std::find(rejected.begin(), rejected.end(), static_cast<int>(p.algo)) != rejected.end()) continue;
-      Choice c{static_cast<int>(p.algo), tensor_cores ? p.mathType : CUDNN_FMA_MATH, 0};
-      if (!workspace(c.algo, c.math, &c.workspace)) continue;
-      if (c.workspace <= limit) return c;
-    }
+// cuDNN's candidates as conv_algo.h's, in cuDNN's order.
+template <class Perf>
+std::vector<AlgoCandidate> candidates(const std::vector<Perf>& perf, int returned) {
+  std::vector<AlgoCandidate> out;
+  for (int i = 0; i < returned; ++i) {
+    const Perf& p = perf[static_cast<size_t>(i)];
+    out.push_back({static_cast<int>(p.algo), p.status == CUDNN_STATUS_SUCCESS, p.determinism == CUDNN_DETERMINISTIC,
+                   tensor_op(p.mathType), p.time});
   }
-  const char* math = t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32";
-  throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ", math,
-                  " within the workspace limit of ", limit >> 20, " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
-                  rejected.empty() ? std::string() : cat("; ", rejected.size(), " candidate(s) answered NOT_SUPPORTED when run")));
+  return out;
 }
 
-// The cached choice for (g, d), made on first use with get_candidates(perf, max, &returned); made
-// again, without them, when `rejected` names algorithms that refused to run (the new choice
-// replaces the cached one).
-template <class Perf, class GetFn, class WorkspaceFn>
-Choice choose(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, GetFn get_candidates,
+// The workspace a timed search may use: the limit, or less when the device cannot spare it.
+DeviceBuffer search_workspace() {
+  for (size_t bytes = cudnn_workspace_limit();; bytes /= 4) {
+    try {
+      return DeviceBuffer(bytes);
+    } catch (const OutOfMemory&) {
+      if (bytes < (size_t{1} << 20)) throw;
+    }
+  }
+}
+
+// The cached choice for (g, d), made on first use (conv_algo.h: from heuristics(perf, max,
+// &returned), or timed(perf, max, &returned, workspace, bytes), which runs every candidate on the
+// call's buffers); made again, without the cache, when `rejected` names algorithms that refused
+// to run (the new choice replaces the cached one).
+template <class Perf, class HeuristicFn, class TimedFn, class WorkspaceFn>
+Choice choose(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, HeuristicFn heuristics, TimedFn timed,
               WorkspaceFn workspace, const std::vector<int>& rejected) {
   const bool tf32 = allow_tf32(), tensor_cores = tf32 || t == DType::bf16;
   const std::vector<int64_t> key = cache_key(g, d, t, tf32);
@@ -201,27 +201,42 @@ Choice choose(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, Get
   constexpr int kMaxCandidates = 16;  // more than any direction's algorithm count in cuDNN 9
   std::vector<Perf> perf(kMaxCandidates);
   int returned = 0;
-  HEMO_CUDNN_CHECK(get_candidates(perf.data(), kMaxCandidates, &returned));
-  auto ws = [&](int algo, cudnnMathType_t math, size_t* bytes) {
-    HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, math));
-    return workspace(algo, bytes) == CUDNN_STATUS_SUCCESS;
-  };
-  const Choice c = pick(perf, returned, tensor_cores, g, d, t, rejected, ws);
+  if (algo_search() == AlgoSearch::timed) {
+    DeviceBuffer ws = search_workspace();
+    HEMO_CUDNN_CHECK(timed(perf.data(), kMaxCandidates, &returned, ws.get(), ws.bytes()));
+  } else {
+    HEMO_CUDNN_CHECK(heuristics(perf.data(), kMaxCandidates, &returned));
+  }
+  const size_t limit = cudnn_workspace_limit();
+  const AlgoPick pick = pick_algorithm(candidates(perf, returned), tensor_cores, rejected, limit,
+                                       [&](size_t i, size_t* bytes) {
+                                         HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tensor_cores ? perf[i].mathType : CUDNN_FMA_MATH));
+                                         return workspace(static_cast<int>(perf[i].algo), bytes) == CUDNN_STATUS_SUCCESS;
+                                       });
+  if (pick.index < 0) {
+    const char* math = t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32";
+    throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ", math,
+                    " within the workspace limit of ", limit >> 20, " MiB (raise HEMO_CUDNN_WORKSPACE_MB)",
+                    rejected.empty() ? std::string()
+                                     : cat("; ", rejected.size(), " candidate(s) answered NOT_SUPPORTED when run")));
+  }
+  const Perf& p = perf[static_cast<size_t>(pick.index)];
+  const Choice c{static_cast<int>(p.algo), tensor_cores ? p.mathType : CUDNN_FMA_MATH, pick.workspace};
   std::lock_guard<std::mutex> lock(g_cache_mu);
   g_cache[key] = c;
   return c;
 }
 
-// Runs one convolution: run(algo, workspace, bytes) with the choice for (g, d). cuDNN's heuristics
-// rank algorithms without trying them, and one may still answer NOT_SUPPORTED when run (a shape
-// its kernels do not cover on this GPU): then the next candidate runs, and the cache keeps the one
-// that ran. Any other failure is an error at once.
-template <class Perf, class GetFn, class WorkspaceFn, class RunFn>
-void run_conv(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, GetFn get_candidates,
+// Runs one convolution: run(algo, workspace, bytes) with the choice for (g, d). An algorithm may
+// still answer NOT_SUPPORTED when run (a shape its kernels do not cover on this GPU, which the
+// heuristics do not try): then the next candidate runs, and the cache keeps the one that ran. Any
+// other failure is an error at once.
+template <class Perf, class HeuristicFn, class TimedFn, class WorkspaceFn, class RunFn>
+void run_conv(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, HeuristicFn heuristics, TimedFn timed,
               WorkspaceFn workspace, const char* call, RunFn run) {
   std::vector<int> rejected;
   for (;;) {
-    const Choice c = choose<Perf>(g, d, t, desc, get_candidates, workspace, rejected);  // throws when none is left
+    const Choice c = choose<Perf>(g, d, t, desc, heuristics, timed, workspace, rejected);  // throws when none is left
     HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, c.math));
     DeviceBuffer ws(c.workspace);
     const cudnnStatus_t status = run(c.algo, ws.get(), c.workspace);
@@ -258,6 +273,9 @@ void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* we
       [&](cudnnConvolutionFwdAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, max, n, p);
       },
+      [&](cudnnConvolutionFwdAlgoPerf_t* p, int max, int* n, void* ws, size_t bytes) {
+        return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x, d.w, weight, d.conv, d.y, y, max, n, p, ws, bytes);
+      },
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y,
                                                        static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
@@ -277,6 +295,10 @@ void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, cons
       g, Direction::bwd_data, t, d,
       [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, max, n, p);
+      },
+      [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int max, int* n, void* ws, size_t bytes) {
+        return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, weight, d.y, gy, d.conv, d.x, gx, max, n, p, ws,
+                                                           bytes);
       },
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x,
@@ -298,6 +320,10 @@ void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const v
       g, Direction::bwd_filter, t, d,
       [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int max, int* n) {
         return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, max, n, p);
+      },
+      [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int max, int* n, void* ws, size_t bytes) {
+        return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, x, d.y, gy, d.conv, d.w, gweight, max, n, p, ws,
+                                                             bytes);
       },
       [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardFilterWorkspaceSize(

@@ -12,14 +12,17 @@
 // configuration, with tensor cores allowed); kernels/cuda/conv2d.cpp makes the bf16 copies under
 // --precision bf16 (kernels/cuda/blas.h: bf16_products).
 //
-// Algorithm choice: cuDNN's heuristics (cudnnGet*Algorithm_v7) for the shape, keeping the first
-// candidate that is supported, deterministic when any deterministic one qualifies, honours the
-// TF32 switch of kernels/cuda/blas.h for float32 (off: FMA math only; bf16 always may use tensor
-// cores), and needs at most the workspace limit; the choice is cached per (device, shape,
-// direction, element type, TF32 switch). A chosen algorithm that answers NOT_SUPPORTED when run is
-// dropped and the next candidate runs. The workspace comes from the
-// caching allocator (core/cuda/device_buffer.h) for the call's duration. The limit is 256 MiB,
-// or HEMO_CUDNN_WORKSPACE_MB from the environment.
+// Algorithm choice (kernels/cuda/conv_algo.h, once per (device, shape, direction, element type,
+// TF32 switch), cached for the process): a timed search by default, cudnnFind*AlgorithmEx running
+// every candidate once on the call's own buffers (the output is then computed again by the
+// choice), or cuDNN's heuristics alone (cudnnGet*Algorithm_v7) with HEMO_CUDNN_SEARCH=heuristic.
+// From either list, fastest or best-ranked first, the first candidate that is supported,
+// deterministic when any deterministic one qualifies, honours the TF32 switch of
+// kernels/cuda/blas.h for float32 (off: FMA math only; bf16 always may use tensor cores), and
+// needs at most the workspace limit. A chosen algorithm that answers NOT_SUPPORTED when run is
+// dropped and the next candidate runs. The workspace comes from the caching allocator
+// (core/cuda/device_buffer.h) for the call's duration (a timed search borrows up to the limit).
+// The limit is 256 MiB, or HEMO_CUDNN_WORKSPACE_MB from the environment.
 //
 // In a build without cuDNN (cmake/cuda.cmake explains when) every function throws hemo::Error
 // saying so: a dense convolution on a CUDA tensor never falls back to anything else.

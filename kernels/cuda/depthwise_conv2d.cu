@@ -4,8 +4,16 @@
 // element, gathering the outputs whose taps read it (no atomics). Weight gradient: one block per
 // (channel, tap), a double-precision tree sum over the batch and the output plane (NHWC: column
 // sums, coalesced over the channels); the bias gradient is a channel sum.
+// Square 3x3 and 5x5 kernels at stride 1 and 2 take the specialized, shared-memory-tiled kernels
+// of kernels/cuda/depthwise_tiled.cuh instead while depthwise_specialized() is on (the same bits
+// forward and in the input gradient; the weight gradient up to double rounding).
+#include <algorithm>
+#include <atomic>
+#include <limits>
+
 #include "kernels/cuda/channel.h"
 #include "kernels/cuda/column_sums.cuh"
+#include "kernels/cuda/depthwise_tiled.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/planes.cuh"
 #include "kernels/depthwise_conv2d.h"
@@ -97,13 +105,105 @@ struct FilterTerm {
     return static_cast<double>(gy[d.out.at(b, ch, i, j)]) * static_cast<double>(x[d.in.at(b, ch, ih, iw)]);
   }
 };
+
+// ---- Dispatch to the tiled kernels (depthwise_tiled.cuh).
+std::atomic<uint64_t> g_tiled_launches{0};
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The 32-bit sizes of a tiled launch, tiles of th x tw over rows x cols (the output plane for the
+// forward, the input plane for the input gradient) and of ct channels.
+tiled::Geo geo(const Conv2dShape& s, int64_t ct, int64_t rows, int64_t cols, int64_t th, int64_t tw) {
+  const int64_t P = s.p(), Q = s.q(), plane_in = s.h * s.w, plane_out = P * Q;
+  const bool nhwc = s.channels_last;
+  const auto i32 = [](int64_t v) { return static_cast<int>(v); };
+  return {.c = i32(s.c), .h = i32(s.h), .w = i32(s.w), .P = i32(P), .Q = i32(Q), .ph = i32(s.pad_h),
+          .pw = i32(s.pad_w), .ctiles = i32(ceil_div(s.c, ct)), .tiles_h = i32(ceil_div(rows, th)),
+          .tiles_w = i32(ceil_div(cols, tw)), .in_image = s.c * plane_in, .out_image = s.c * plane_out,
+          .in_cs = i32(nhwc ? 1 : plane_in), .in_ps = i32(nhwc ? s.c : 1), .out_cs = i32(nhwc ? 1 : plane_out),
+          .out_ps = i32(nhwc ? s.c : 1)};
+}
+
+// Whether the tiled kernels take this shape: the switch is on, the kernel is 3x3 or 5x5 at stride
+// 1 or 2 in both directions, and every in-image index, position and block count fits an int (a
+// tile is at least 4x8 pixels of one channel, so n c ceil(rows / 4) ceil(cols / 8) bounds the
+// block counts; n P Q + a span the weight gradient's positions).
+bool use_tiled(const Conv2dShape& s) {
+  if (!depthwise_specialized() || s.r != s.s || (s.r != 3 && s.r != 5) || s.stride_h != s.stride_w ||
+      (s.stride_h != 1 && s.stride_h != 2))
+    return false;
+  const int64_t P = s.p(), Q = s.q(), rows = std::max(s.h, P), cols = std::max(s.w, Q);
+  return s.pad_h < kIntMax / 4 && s.pad_w < kIntMax / 4 && s.c * rows * cols < kIntMax &&
+         s.n * P * Q < kIntMax - 4096 && s.n * s.c * ceil_div(rows, 4) * ceil_div(cols, 8) < kIntMax;
+}
+
+// Runs F::run<K, ST, NHWC>(s, args...) for the shape's geometry (use_tiled(s) holds).
+template <class F, class... A> void by_geometry(const Conv2dShape& s, A... a) {
+  const int key = static_cast<int>(s.r * 10 + s.stride_h) * (s.channels_last ? -1 : 1);
+  switch (key) {
+    case 31: return F::template run<3, 1, false>(s, a...);
+    case 32: return F::template run<3, 2, false>(s, a...);
+    case 51: return F::template run<5, 1, false>(s, a...);
+    case 52: return F::template run<5, 2, false>(s, a...);
+    case -31: return F::template run<3, 1, true>(s, a...);
+    case -32: return F::template run<3, 2, true>(s, a...);
+    case -51: return F::template run<5, 1, true>(s, a...);
+    case -52: return F::template run<5, 2, true>(s, a...);
+    default: HEMO_CHECK(false, "depthwise_conv2d: no tiled kernel for ", s.r, "x", s.s, " at stride ", s.stride_h);
+  }
+}
+
+struct TiledFwd {
+  template <int K, int ST, bool NHWC, class T>
+  static void run(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+    using G = tiled::Tile<NHWC, ST>;
+    const tiled::Geo d = geo(s, G::CT, s.p(), s.q(), G::TH, G::TW);
+    const int64_t blocks = s.n * d.ctiles * d.tiles_h * d.tiles_w;
+    HEMO_LAUNCH((tiled::fwd_kernel<T, K, ST, NHWC>), static_cast<unsigned>(blocks), kThreads, 0, d, x, weight, bias,
+                y);
+    ++g_tiled_launches;
+  }
+};
+struct TiledBwdData {
+  template <int K, int ST, bool NHWC, class T>
+  static void run(const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
+    using G = tiled::Tile<NHWC, 1>;
+    const tiled::Geo d = geo(s, G::CT, s.h, s.w, G::TH, G::TW);
+    const int64_t blocks = s.n * d.ctiles * d.tiles_h * d.tiles_w;
+    HEMO_LAUNCH((tiled::bwd_data_kernel<T, K, ST, NHWC>), static_cast<unsigned>(blocks), kThreads, 0, d, gy, weight,
+                gx);
+    ++g_tiled_launches;
+  }
+};
+struct TiledBwdFilter {
+  template <int K, int ST, bool NHWC, class T>
+  static void run(const Conv2dShape& s, const T* x, const T* gy, T* gweight) {
+    constexpr int CT = NHWC ? 32 : 1;
+    const tiled::Geo d = geo(s, CT, 1, 1, 1, 1);
+    const int64_t m = s.n * d.P * d.Q, spans = ceil_div(m, tiled::kSpan<NHWC>), taps = K * K;
+    DeviceBuffer partial(static_cast<size_t>(spans * s.c * taps) * sizeof(double));
+    if (spans > 0) {
+      HEMO_LAUNCH((tiled::bwd_filter_kernel<T, K, ST, NHWC>), static_cast<unsigned>(spans * d.ctiles), kThreads, 0, d,
+                  static_cast<int>(m), x, gy, partial.as<double>());
+    }
+    // gweight[ch][tap] = the sum over the spans, in span order ([span][ch][tap] as column_sums'
+    // [span][k][c] with k = channels and c = taps).
+    HEMO_LAUNCH(column_sums_detail::spans_kernel<T>, grid_for(s.c * taps, kThreads), kThreads, 0, spans, s.c, taps,
+                static_cast<const double*>(partial.as<double>()), taps, int64_t{1}, gweight);
+    ++g_tiled_launches;
+  }
+};
 }  // namespace
+
+uint64_t depthwise_tiled_launches() { return g_tiled_launches.load(); }
 
 template <class T> void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.P * d.Q;
   if (total == 0) return;
+  if (use_tiled(s)) return by_geometry<TiledFwd>(s, x, weight, bias, y);
   HEMO_LAUNCH(dw_fwd_kernel<T>, grid_for(total, kThreads), kThreads, 0, d, x, weight, bias, y);
 }
 
@@ -112,6 +212,7 @@ template <class T> void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s,
   const Dw d = dims(s);
   const int64_t total = d.n * d.c * d.h * d.w;
   if (total == 0) return;
+  if (use_tiled(s)) return by_geometry<TiledBwdData>(s, gy, weight, gx);
   HEMO_LAUNCH(dw_bwd_data_kernel<T>, grid_for(total, kThreads), kThreads, 0, d, gy, weight, gx);
 }
 
@@ -120,7 +221,9 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
   validate_depthwise(s, "depthwise_conv2d");
   const Dw d = dims(s);
   const int64_t taps = d.r * d.s;
-  if (gweight && s.channels_last) {
+  if (gweight && use_tiled(s)) {
+    by_geometry<TiledBwdFilter>(s, x, gy, gweight);
+  } else if (gweight && s.channels_last) {
     column_sums(d.n * d.P * d.Q, d.c, taps, FilterTerm<T>{d, x, gy}, gweight, 1, taps);
   } else if (gweight) {
     HEMO_LAUNCH(dw_bwd_filter_kernel<T>, static_cast<unsigned>(d.c * taps), kReduceThreads, 0, d, x, gy, gweight);

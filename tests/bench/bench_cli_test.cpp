@@ -108,6 +108,11 @@ TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak"
     require_positive(o.at("ops").at(0).at("forward").at("gflop_per_s"), op);
     require_positive(o.at("ops").at(0).at("backward").at("gb_per_s"), op);
   }
+  // --no-fusion: every fused or specialized path off (nn/fusion.h), said in each row.
+  CHECK(r.at("ops").at(0).at("fusion") == true);
+  const nlohmann::json unfused = run_json(
+      "bench op depthwise_conv2d.3x3.stride1 --shape '2x8x10x10;8x1x3x3;8' --threads 2 --steps 1 --json --no-fusion");
+  CHECK(unfused.at("ops").at(0).at("fusion") == false);
   // An op's name alone runs each of its cases.
   const nlohmann::json pools = run_json("bench op pooling.max.k3s2p1 --threads 2 --steps 1 --json");
   CHECK(pools.at("ops").size() == 1);

@@ -171,9 +171,14 @@ TEST_CASE("pinned host memory: cached, copies to and from the device") {
     check_equal(dev, src, "pinned -> device");
   }
   if (cuda_caching_enabled()) {
-    CHECK(cuda_pinned_cached_bytes() >= n * sizeof(float));
+    // The freed block went back to the cache, and the next request of its size is served from
+    // there (by it, or by a same-sized block an upload staged through: core/storage.h).
+    const size_t cached = cuda_pinned_cached_bytes();
+    CHECK(cached >= n * sizeof(float));
     std::shared_ptr<void> again = pinned_buffer(n * sizeof(float));
-    CHECK(again.get() == first);
+    MESSAGE("pinned cache: ", cached, " bytes before, ", cuda_pinned_cached_bytes(), " after; the same block: ",
+            again.get() == first);
+    CHECK(cuda_pinned_cached_bytes() + n * sizeof(float) <= cached);
   }
 }
 

@@ -1,6 +1,7 @@
 // The training loop's stopping rules and parameter selection: early stopping with patience on the
 // monitored metric, a frozen backbone (only the head trains), and a non-finite loss stopping the
-// run within one step, leaving the previous checkpoint as it was.
+// run (naming its step and parameter), leaving the previous checkpoint as it was; the step meter's
+// deferred reads giving what reading every step gives (train/step_meter.h).
 #include "train/trainer.h"
 
 #include <doctest/doctest.h>
@@ -70,6 +71,33 @@ TEST_CASE("freeze_backbone: only the classifier head changes") {
   CHECK(same == static_cast<int>(fresh.size()) - 2);
 }
 
+TEST_CASE("the step meter: deferred reads and --sync-every-step train the same model, bit for bit") {
+  const fs::path base = test::train_work_dir("step_meter");
+  fs::remove_all(base);
+  setenv("HEMO_STEP_READ_INTERVAL_S", "1e9", 1);  // deferred: read at each epoch's end only
+  const TrainResult deferred = run_training(tiny_config((base / "deferred").string()), quiet);
+  unsetenv("HEMO_STEP_READ_INTERVAL_S");
+  TrainConfig c = tiny_config((base / "synced").string());
+  c.sync_every_step = true;
+  const TrainResult synced = run_training(c, quiet);
+  REQUIRE(deferred.train_losses.size() == 3);
+  CHECK(deferred.train_losses == synced.train_losses);  // exact
+  const Checkpoint a = load_checkpoint((base / "deferred" / "last.safetensors").string());
+  const Checkpoint b = load_checkpoint((base / "synced" / "last.safetensors").string());
+  for (size_t e = 0; e < 3; ++e) {
+    CAPTURE(e);
+    const auto& ha = a.train_state.at("history").at(e);
+    const auto& hb = b.train_state.at("history").at(e);
+    for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"}) CHECK(ha.at(key) == hb.at(key));
+  }
+  REQUIRE(a.model.size() == b.model.size());
+  int differ = 0;
+  for (size_t i = 0; i < a.model.size(); ++i) differ += a.model[i].second.to_vector<float>() != b.model[i].second.to_vector<float>();
+  MESSAGE("train losses ", deferred.train_losses[0], ", ", deferred.train_losses[1], ", ", deferred.train_losses[2],
+          "; ", a.model.size(), " tensors, ", differ, " differ");
+  CHECK(differ == 0);
+}
+
 namespace {
 
 // Epoch 1 trains normally at lr 1e-3; epoch 2's lr of 1e30 blows the weights up with its first
@@ -86,7 +114,7 @@ TrainConfig blowing_up(const fs::path& out) {
 
 }  // namespace
 
-TEST_CASE("a non-finite loss stops the run within one step, naming it; last and best stay as they were") {
+TEST_CASE("a non-finite loss stops the run, naming its step and parameter; last and best stay as they were") {
   const fs::path base = test::train_work_dir("nonfinite");
   fs::remove_all(base);
   const TrainConfig c = blowing_up(base / "run");
@@ -99,7 +127,7 @@ TEST_CASE("a non-finite loss stops the run within one step, naming it; last and 
   }
   MESSAGE(what);
   CHECK(what.find("epoch 2, step 2") != std::string::npos);
-  CHECK(what.find("the first parameter with a non-finite gradient is ") != std::string::npos);
+  CHECK(what.find("the first parameter with a non-finite gradient norm is ") != std::string::npos);
   CHECK(what.find("--detect-anomaly") != std::string::npos);
   CHECK(what.find("--skip-nonfinite") != std::string::npos);
   const Checkpoint ck = load_checkpoint(last.string());

@@ -5,6 +5,7 @@
 // fills check that device pointers lie inside a live allocation, as CUDA's would fail on them.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -112,6 +113,31 @@ cudaError_t check_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
   return cudaErrorInvalidMemcpyDirection;
 }
 
+// Whether a copy's host side is ordinary (pageable) memory, which CUDA copies synchronously.
+bool pageable_side(const void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  const auto pageable = [bytes](const void* p) {
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    return !inside(m.pinned, p, bytes);
+  };
+  switch (kind) {
+    case cudaMemcpyHostToDevice: return pageable(src);
+    case cudaMemcpyDeviceToHost: return pageable(dst);
+    case cudaMemcpyHostToHost: return true;
+    default: return false;
+  }
+}
+
+cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+  if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  if (bytes == 0) return cudaSuccess;
+  if (const cudaError_t e = check_copy(dst, src, bytes, kind); e != cudaSuccess) return fail(e);
+  std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+
+std::atomic<uint64_t> g_host_syncs{0};
+
 }  // namespace
 
 namespace hemo::emu {
@@ -142,6 +168,9 @@ void launch(const char* kernel, const char* file, int line, dim3 grid, dim3 bloc
     tl_last = cudaErrorLaunchFailure;
   }
 }
+
+void count_host_sync() { g_host_syncs.fetch_add(1); }
+uint64_t host_syncs() { return g_host_syncs.load(); }
 
 size_t device_bytes_in_use() {
   Memory& m = memory();
@@ -200,7 +229,10 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() {
+  hemo::emu::count_host_sync();
+  return cudaSuccess;
+}
 
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   *total_bytes = capacity();
@@ -267,14 +299,12 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* ptr) 
 }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  return cudaMemcpyAsync(dst, src, bytes, kind, nullptr);
+  hemo::emu::count_host_sync();
+  return copy(dst, src, bytes, kind, nullptr);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
-  if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
-  if (bytes == 0) return cudaSuccess;
-  if (const cudaError_t e = check_copy(dst, src, bytes, kind); e != cudaSuccess) return fail(e);
-  std::memmove(dst, src, bytes);
-  return cudaSuccess;
+  if (bytes > 0 && pageable_side(dst, src, bytes, kind)) hemo::emu::count_host_sync();
+  return copy(dst, src, bytes, kind, stream);
 }
 cudaError_t cudaMemset(void* dst, int value, size_t bytes) { return cudaMemsetAsync(dst, value, bytes, nullptr); }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
@@ -299,10 +329,13 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) { return destroy_handle(stream, &Memory::streams); }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  hemo::emu::count_host_sync();
+  return cudaStreamQuery(stream);
+}
+cudaError_t cudaStreamQuery(cudaStream_t stream) {
   return valid_stream(stream) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
-cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
-cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t, unsigned) { return cudaStreamSynchronize(stream); }
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t, unsigned) { return cudaStreamQuery(stream); }
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
@@ -315,7 +348,10 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   event->recorded = true;
   return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t event) { return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle); }
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  hemo::emu::count_host_sync();
+  return cudaEventQuery(event);
+}
 cudaError_t cudaEventQuery(cudaEvent_t event) { return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle); }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!start || !end) return fail(cudaErrorInvalidResourceHandle);

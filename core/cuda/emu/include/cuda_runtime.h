@@ -130,4 +130,9 @@ void launch(const char* kernel, const char* file, int line, dim3 grid, dim3 bloc
 size_t device_bytes_in_use();
 // Says once per process, on standard error, what this build emulates and what it replaces.
 void announce();
+// Host synchronizations so far: the calls after which a real GPU's host thread would have waited
+// for the device (for tests that a training step makes none): cudaStreamSynchronize,
+// cudaDeviceSynchronize, cudaEventSynchronize, the blocking cudaMemcpy, and a cudaMemcpyAsync
+// whose host side is not page-locked (CUDA stages pageable memory synchronously).
+uint64_t host_syncs();
 }  // namespace hemo::emu
