@@ -16,8 +16,10 @@
 // A fresh stats block must have kBadStep = -1 (step_stats_reset). Labels must lie in [0, k).
 // The CUDA kernel runs one block; it reads no host memory, and the host reads nothing back.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
+#include "core/host_device.h"
 #include "kernels/backend.h"
 
 namespace hemo {
@@ -38,6 +40,42 @@ struct StepStatsArgs {
   int64_t step = 0;
   double* stats = nullptr;          // [kStatsSize]
 };
+
+// false for an infinity and for NaN (v - v is NaN for both)
+HEMO_HOST_DEVICE inline bool finite_value(double v) { return v - v == 0; }
+
+// The update both devices make, written once: `correct` is the step's count of right rows.
+template <class T>
+HEMO_HOST_DEVICE inline void update_step_stats(const StepStatsArgs<T>& a, double correct) {
+  T sq = 0;
+  int64_t bad_param = -1;
+  for (int64_t i = 0; i < a.p; ++i) {
+    sq += a.param_sq[i];
+    if (bad_param < 0 && !finite_value(a.param_sq[i])) bad_param = i;
+  }
+  const double loss = static_cast<double>(*a.loss), norm = sqrt(static_cast<double>(sq));
+  const bool bad = !finite_value(loss) || !finite_value(sq);
+  double* s = a.stats;
+  s[kLastLoss] = loss, s[kLastNorm] = norm, s[kLastBad] = bad ? 1 : 0, s[kLastParam] = static_cast<double>(bad_param);
+  if (bad) {
+    if (s[kBadStep] < 0)
+      s[kBadStep] = static_cast<double>(a.step), s[kBadLoss] = loss, s[kBadNorm] = norm, s[kBadParam] = s[kLastParam];
+    return;
+  }
+  s[kLossSum] += loss * static_cast<double>(a.n);
+  s[kCorrect] += correct;
+  s[kSeen] += static_cast<double>(a.n);
+}
+
+// Whether row r's first maximum is at its label (a NaN never wins).
+template <class T>
+HEMO_HOST_DEVICE inline bool row_correct(const StepStatsArgs<T>& a, int64_t r) {
+  const T* row = a.logits + r * a.k;
+  int64_t best = 0;
+  for (int64_t c = 1; c < a.k; ++c)
+    if (row[c] > row[best]) best = c;
+  return best == a.labels[r];
+}
 
 namespace cpu {
 void step_stats_reset(Backend, double* stats);

@@ -3,9 +3,9 @@
 //                [--device cpu|cuda] [--threads 2] [--warmup 1] [--steps 3] [--trace out.json] [--json]
 // After --warmup unprofiled steps, --steps steps run under the profiler (tools/profiler.h). Each
 // row is a module path (or a step region: loss, zero_grad, backward = the autograd engine's own
-// time, meter = the step's loss/accuracy/norm bookkeeping, optimizer), its type, its first call's shapes, its own forward and backward time per
-// step, its share of the measured step and its forward GB/s (input + output + parameters over
-// the forward time). The rows partition the step: their sum is printed beside the step time
+// time, meter = the step's loss/accuracy/norm bookkeeping, optimizer), its type, its first call's
+// shapes, its own forward and backward time per step, its share of the measured step and its
+// forward GB/s (input + output + parameters over the forward time). The rows partition the step: their sum is printed beside the step time
 // measured around the whole step. A table by op type follows. --trace writes the Chrome trace.
 #include "tools/command.h"
 

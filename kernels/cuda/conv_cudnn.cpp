@@ -208,11 +208,11 @@ Choice choose(const Conv2dShape& g, Direction d, DType t, Descriptors& desc, Heu
     HEMO_CUDNN_CHECK(heuristics(perf.data(), kMaxCandidates, &returned));
   }
   const size_t limit = cudnn_workspace_limit();
-  const AlgoPick pick = pick_algorithm(candidates(perf, returned), tensor_cores, rejected, limit,
-                                       [&](size_t i, size_t* bytes) {
-                                         HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tensor_cores ? perf[i].mathType : CUDNN_FMA_MATH));
-                                         return workspace(static_cast<int>(perf[i].algo), bytes) == CUDNN_STATUS_SUCCESS;
-                                       });
+  const auto sized = [&](size_t i, size_t* bytes) {
+    HEMO_CUDNN_CHECK(cudnnSetConvolutionMathType(desc.conv, tensor_cores ? perf[i].mathType : CUDNN_FMA_MATH));
+    return workspace(static_cast<int>(perf[i].algo), bytes) == CUDNN_STATUS_SUCCESS;
+  };
+  const AlgoPick pick = pick_algorithm(candidates(perf, returned), tensor_cores, rejected, limit, sized);
   if (pick.index < 0) {
     const char* math = t == DType::bf16 ? "bf16" : tensor_cores ? "float32/TF32" : "float32 without TF32";
     throw Error(cat("conv2d (cuDNN): no ", direction_name(d), " algorithm for ", geometry_str(g), " runs in ", math,

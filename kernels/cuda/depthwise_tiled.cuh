@@ -75,6 +75,28 @@ __device__ inline void tile_origin(const Geo& d, int& b, int& c0, int& r0, int& 
   q0 = tw * TW;
 }
 
+// Fills win [WH][WW][CT] (memory order: the CT channels of a pixel together) with the window of
+// one image `src` whose top-left pixel is (r0, q0) and first channel c0, zero outside the
+// rows x cols plane and past the c channels; element (ch, pixel) of the image is at
+// ch * cs + pixel * ps. Consecutive threads take consecutive elements of win: coalesced in NHWC
+// (consecutive channels) and in NCHW (CT = 1: consecutive columns).
+template <class T, int CT, int WH, int WW>
+__device__ inline void load_window(T* win, const T* src, int c, int rows, int cols, int cs, int ps, int c0, int r0,
+                                   int q0) {
+  for (int e = threadIdx.x; e < WH * WW * CT; e += kThreads) {
+    const int ch = c0 + e % CT, p = e / CT, r = r0 + p / WW, q = q0 + p % WW;
+    win[e] = ch < c && r >= 0 && r < rows && q >= 0 && q < cols ? src[ch * cs + (r * cols + q) * ps] : T(0);
+  }
+}
+
+// Channel ch's K x K taps into registers (when ch < c).
+template <class T, int K>
+__device__ inline void load_taps(const T* weight, int ch, int c, T (&wk)[K * K]) {
+  if (ch >= c) return;
+#pragma unroll
+  for (int t = 0; t < K * K; ++t) wk[t] = weight[ch * K * K + t];
+}
+
 template <class T, int K, int ST, bool NHWC>
 __global__ void __launch_bounds__(kThreads)
     fwd_kernel(Geo d, const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
@@ -85,17 +107,10 @@ __global__ void __launch_bounds__(kThreads)
   int b, c0, i0, j0;
   tile_origin<CT, G::TH, G::TW>(d, b, c0, i0, j0);
   const int ih0 = i0 * ST - d.ph, iw0 = j0 * ST - d.pw;
-  const T* xb = x + b * d.in_image;
-  for (int e = threadIdx.x; e < WH * WW * CT; e += kThreads) {
-    const int ch = c0 + e % CT, p = e / CT, ih = ih0 + p / WW, iw = iw0 + p % WW;
-    win[e] = ch < d.c && ih >= 0 && ih < d.h && iw >= 0 && iw < d.w ? xb[ch * d.in_cs + (ih * d.w + iw) * d.in_ps]
-                                                                    : T(0);
-  }
+  load_window<T, CT, WH, WW>(win, x + b * d.in_image, d.c, d.h, d.w, d.in_cs, d.in_ps, c0, ih0, iw0);
   const int lane = threadIdx.x % CT, ch = c0 + lane;
   T wk[K * K];
-  if (ch < d.c)
-#pragma unroll
-    for (int t = 0; t < K * K; ++t) wk[t] = weight[ch * K * K + t];
+  load_taps<T, K>(weight, ch, d.c, wk);
   __syncthreads();
   if (ch >= d.c) return;
   const T b0 = bias ? bias[ch] : T(0);
@@ -132,17 +147,10 @@ __global__ void __launch_bounds__(kThreads)
   tile_origin<CT, G::TH, G::TW>(d, b, c0, ih0, iw0);
   // The first output row (column) any element of the tile gathers from, or one before it.
   const int gi0 = floor_div(ih0 + d.ph - (K - 1), ST), gj0 = floor_div(iw0 + d.pw - (K - 1), ST);
-  const T* gyb = gy + b * d.out_image;
-  for (int e = threadIdx.x; e < WH * WW * CT; e += kThreads) {
-    const int ch = c0 + e % CT, p = e / CT, i = gi0 + p / WW, j = gj0 + p % WW;
-    win[e] = ch < d.c && i >= 0 && i < d.P && j >= 0 && j < d.Q ? gyb[ch * d.out_cs + (i * d.Q + j) * d.out_ps]
-                                                                : T(0);
-  }
+  load_window<T, CT, WH, WW>(win, gy + b * d.out_image, d.c, d.P, d.Q, d.out_cs, d.out_ps, c0, gi0, gj0);
   const int lane = threadIdx.x % CT, ch = c0 + lane;
   T wk[K * K];
-  if (ch < d.c)
-#pragma unroll
-    for (int t = 0; t < K * K; ++t) wk[t] = weight[ch * K * K + t];
+  load_taps<T, K>(weight, ch, d.c, wk);
   __syncthreads();
   if (ch >= d.c) return;
   T* gxb = gx + b * d.in_image + ch * d.in_cs;
