@@ -26,7 +26,14 @@
 // Those hold exactly where the pre-activation v does (v > 0; 0 < v < 6), so a fused call gives
 // bit for bit what batch norm followed by nn::activation gives (kernels/activation.h), NaN
 // included, while one pass over memory, and the intermediate v, are saved.
-// Every backward OVERWRITES gx, ggamma and gbeta; any of them may be null (not wanted).
+// Fused residual (`r`, same shape and memory order as x and y; null: none), ResNet's
+// relu(bn(x) + shortcut): the batch norm output v = gamma_k xhat + beta_k is rounded to T, then
+//   y = act(v + r)                                  (v + r one addition in T, as nn::add)
+// and, when the backward's `gr` is given, it receives the masked gy itself (act' read from y as
+// above; gy itself without an activation), which is what add's backward hands the shortcut:
+//   gr = gy where act' = 1, else 0; the formulas above then run on that same masked gy.
+// So the fused forward and backward are bit for bit batch norm -> nn::add -> activation.
+// Every backward OVERWRITES gx, ggamma, gbeta and gr; any of them may be null (not wanted).
 // gamma and beta may be null (affine off: gamma = 1, beta = 0). Channel sums accumulate in double
 // (on the CPU with hw == 1, [M, C] matrices such as channels-last activations, by the row-wise
 // kernels of kernels/cpu/batchnorm_rows.h).
@@ -58,6 +65,7 @@ struct BatchNormTrainFwd {
   const T* beta = nullptr;
   T* running_mean = nullptr;  // updated in place when not null
   T* running_var = nullptr;
+  const T* r = nullptr;  // residual added before act (x's shape and memory order); null: none
   T* y = nullptr;
   T* save_mean = nullptr;    // [c], for the backward
   T* save_invstd = nullptr;  // [c]
@@ -73,6 +81,7 @@ struct BatchNormEvalFwd {
   const T* beta = nullptr;
   const T* running_mean = nullptr;
   const T* running_var = nullptr;
+  const T* r = nullptr;  // residual added before act (x's shape and memory order); null: none
   T* y = nullptr;
 };
 
@@ -89,6 +98,7 @@ struct BatchNormTrainBwd {
   T* gx = nullptr;
   T* ggamma = nullptr;
   T* gbeta = nullptr;
+  T* gr = nullptr;  // the residual's gradient (the masked gy; x's shape); null: not wanted
 };
 
 template <class T>
@@ -105,6 +115,7 @@ struct BatchNormEvalBwd {
   T* gx = nullptr;
   T* ggamma = nullptr;
   T* gbeta = nullptr;
+  T* gr = nullptr;  // the residual's gradient (the masked gy; x's shape); null: not wanted
 };
 
 namespace cpu {

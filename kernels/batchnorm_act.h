@@ -2,7 +2,8 @@
 // reference and the CUDA kernels. The forward uses activation_math's own relu and relu6, so a
 // fused pass rounds and propagates NaN exactly as the separate activation op; the gradient mask is
 // read from the activation's output (relu: y > 0; relu6: 0 < y < 6), which selects the same
-// elements as the activation op's mask on its input.
+// elements as the activation op's mask on its input. With a residual, the same helpers: the
+// forward adds r to the rounded v, and the masked gy is also the residual's gradient.
 #pragma once
 #include <type_traits>
 
@@ -20,6 +21,14 @@ HEMO_HOST_DEVICE inline T forward(BnAct a, T v) {
     case BnAct::relu6: return activation_math::relu6(v);
   }
   return v;
+}
+
+// act(v + r) with the residual r (kernels/batchnorm.h): v arrives rounded to T, and v + r is one
+// addition in T, as nn::add's kernel, so the result is the unfused batch norm -> add -> act.
+template <class T>
+HEMO_HOST_DEVICE inline T forward(BnAct a, T v, T r) {
+  const T sum = v + r;
+  return forward(a, sum);
 }
 
 // gy where act' = 1, 0 where act' = 0 (a select, never a multiply: a NaN gy on a flat piece gives

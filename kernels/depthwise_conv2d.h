@@ -28,11 +28,13 @@ namespace hemo {
 
 void validate_depthwise(const Conv2dShape& s, const char* op);
 
-// Process-wide switch, on by default: the CUDA kernels specialized for square 3x3 and 5x5 kernels
-// at stride 1 and 2 (shared-memory tiles, kernels/cuda/depthwise_tiled.cuh). Off, every shape runs
-// the generic kernels, to compare (`hemo bench op --no-fusion`; nn::set_fusion_enabled sets it
-// too). The forward and the input gradient are the same bits either way; the weight gradient's
-// double sums are added in another order. The CPU kernels do not read it.
+// Process-wide switch, on by default: the kernels specialized for square 3x3 and 5x5 kernels at
+// stride 1 and 2: on CUDA the shared-memory tiles of kernels/cuda/depthwise_tiled.cuh, on the CPU
+// the row functions of kernels/cpu/depthwise_conv2d.cpp (widths 3 and 5 at column stride 1 or 2).
+// Off, every shape runs the generic kernels, to compare (`--no-fusion`: nn::set_fusion_enabled
+// sets it too). The forward and the input gradient are the same bits either way; the weight
+// gradient is rounded differently (CUDA: double sums added in another order; CPU: each output
+// row's interior summed in T first).
 void set_depthwise_specialized(bool on);
 bool depthwise_specialized();
 

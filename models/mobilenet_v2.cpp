@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/blocks.h"
+#include "nn/fusion.h"
 #include "nn/ops_elementwise.h"
 #include "nn/ops_pool.h"
 
@@ -23,9 +24,14 @@ InvertedResidualV2::InvertedResidualV2(int64_t in, int64_t out, int64_t stride, 
   register_module("conv", conv);
 }
 
+// With the residual, conv's last batch norm and the addition run as one op (nn::bn_add): conv's
+// other children in order, then the fused batch norm, unless `conv` itself carries a hook (which
+// must see conv's own output).
 Tensor InvertedResidualV2::forward(const Tensor& x) {
-  Tensor y = (*conv)(x);
-  return use_res_connect ? nn::add(x, y) : y;
+  if (!use_res_connect) return (*conv)(x);
+  if (conv->has_forward_hooks()) return nn::add(x, (*conv)(x));
+  const size_t last = conv->size() - 1;
+  return nn::bn_add(*(*conv)[last], conv->forward_range(0, last, x), x);
 }
 
 Shape InvertedResidualV2::trace(ShapeTracer& t, const Shape& in) {

@@ -4,7 +4,6 @@
 
 #include "models/blocks.h"
 #include "nn/fusion.h"
-#include "nn/ops_elementwise.h"
 
 namespace hemo::models {
 
@@ -25,12 +24,15 @@ std::shared_ptr<nn::Sequential> downsample_if_needed(int64_t in, int64_t out, in
   return nn::make<nn::Sequential>(std::vector<nn::ModulePtr>{conv(in, out, 1, stride, gen), nn::make<nn::BatchNorm2d>(out)});
 }
 
-// Runs the child `name` of `parent` (a batch norm, which only the tree holds).
-Tensor call(nn::Module& parent, const char* name, const Tensor& x) { return (*parent.find(name))(x); }
-
 // relu(bn(x)) for the batch norm child `name`: one fused op (nn/fusion.h).
 Tensor bn_relu(nn::Module& parent, const char* name, nn::Module& relu, const Tensor& x) {
   return nn::bn_act(*parent.find(name), relu, x);
+}
+
+// relu(bn(x) + residual) for the batch norm child `name`, the block's end: one fused op
+// (nn/fusion.h: bn_add_act).
+Tensor bn_add_relu(nn::Module& parent, const char* name, nn::Module& relu, const Tensor& x, const Tensor& residual) {
+  return nn::bn_add_act(*parent.find(name), relu, x, residual);
 }
 
 // The shortcut: the block's input, or its downsampled version.
@@ -57,9 +59,8 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& ge
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = bn_relu(*this, "bn1", *relu, (*conv1)(x));
-  y = call(*this, "bn2", (*conv2)(y));
-  return (*relu)(nn::add(y, shortcut(downsample, x)));
+  Tensor y = (*conv2)(bn_relu(*this, "bn1", *relu, (*conv1)(x)));
+  return bn_add_relu(*this, "bn2", *relu, y, shortcut(downsample, x));
 }
 
 Shape BasicBlock::trace(ShapeTracer& t, const Shape& in) {
@@ -83,9 +84,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t group
 
 Tensor Bottleneck::forward(const Tensor& x) {
   Tensor y = bn_relu(*this, "bn1", *relu, (*conv1)(x));
-  y = bn_relu(*this, "bn2", *relu, (*conv2)(y));
-  y = call(*this, "bn3", (*conv3)(y));
-  return (*relu)(nn::add(y, shortcut(downsample, x)));
+  y = (*conv3)(bn_relu(*this, "bn2", *relu, (*conv2)(y)));
+  return bn_add_relu(*this, "bn3", *relu, y, shortcut(downsample, x));
 }
 
 Shape Bottleneck::trace(ShapeTracer& t, const Shape& in) {

@@ -7,6 +7,7 @@
 #include "kernels/depthwise_conv2d.h"
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
+#include "nn/ops_elementwise.h"
 
 namespace hemo::nn {
 
@@ -47,6 +48,21 @@ Tensor bn_act(Module& bn, Module& act, const Tensor& x) {
   BatchNorm2d& norm = *fusable_bn(bn);
   const BnAct kind = *fusable_act(act);
   return norm.run_as_forward(x, [&norm, kind](const Tensor& in) { return norm.forward_act(in, kind); });
+}
+
+Tensor bn_add_act(Module& bn, Module& act, const Tensor& x, const Tensor& residual) {
+  if (!fusable(bn, act)) return act(add(bn(x), residual));
+  BatchNorm2d& norm = *fusable_bn(bn);
+  const BnAct kind = *fusable_act(act);
+  return norm.run_as_forward(
+      x, [&norm, kind, &residual](const Tensor& in) { return norm.forward_act(in, kind, residual); });
+}
+
+Tensor bn_add(Module& bn, const Tensor& x, const Tensor& residual) {
+  BatchNorm2d* norm = fusion_enabled() ? fusable_bn(bn) : nullptr;
+  if (!norm) return add(bn(x), residual);
+  return norm->run_as_forward(
+      x, [norm, &residual](const Tensor& in) { return norm->forward_act(in, BnAct::none, residual); });
 }
 
 Tensor bn_act(Module& bn, Activation act, const Tensor& x) {

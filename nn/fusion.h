@@ -5,7 +5,9 @@
 //
 // Where it applies: Sequential::forward fuses such adjacent children (torchvision's
 // Conv2dNormActivation in MobileNet, EfficientNet, ...), and model code calls bn_act for a pair it
-// runs by hand (ResNet's conv -> bn -> relu). A pair is fused when fusion is on, `bn` is a
+// runs by hand (ResNet's conv -> bn -> relu), and bn_add_act for a batch norm whose output is
+// added to a shortcut before the activation (the end of ResNet's BasicBlock and Bottleneck,
+// relu(bn(x) + shortcut): one pass instead of three, no intermediate map). A pair is fused when fusion is on, `bn` is a
 // BatchNorm2d without cross-process synchronization (nn::sync_batch_norm runs unfused), `act` an
 // Act of kind relu or relu6, and neither module has forward hooks (Grad-CAM's target keeps its own
 // output). The module observer (`hemo profile`, anomaly detection) sees a fused pair as `bn`'s
@@ -18,10 +20,9 @@ namespace hemo::nn {
 
 // Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train`, `bench op`
 // and `profile` turns it off to compare. It sets every fused or specialized path: the fusion above
-// and the specialized CUDA depthwise kernels (kernels/depthwise_conv2d.h:
+// and the specialized depthwise kernels, CPU and CUDA (kernels/depthwise_conv2d.h:
 // set_depthwise_specialized), whose forward and input gradient are the same bits as the generic
-// kernels' and whose weight gradient adds its double sums in another order (at most the float's
-// last bit apart).
+// kernels' and whose weight gradient is rounded differently.
 void set_fusion_enabled(bool on);
 bool fusion_enabled();
 
@@ -33,5 +34,16 @@ Tensor bn_act(Module& bn, Module& act, const Tensor& x);
 // nn::activation(act, bn(x)) for model code that applies the activation as a function
 // (GoogLeNet's and Inception's BasicConv2d): fused on the same conditions, for relu and relu6.
 Tensor bn_act(Module& bn, Activation act, const Tensor& x);
+
+// act(nn::add(bn(x), residual)): one op (nn::batch_norm with the residual) when fusable(bn, act),
+// bit for bit the three in turn; else through the two modules' operator() and nn::add. The
+// residual's gradient flows as add's backward gives it. The observer sees bn's forward, as bn_act.
+Tensor bn_add_act(Module& bn, Module& act, const Tensor& x, const Tensor& residual);
+
+// nn::add(bn(x), residual) as one op (nn::batch_norm with the residual and no activation: the end
+// of MobileNetV2's inverted residual) when fusion is on and `bn` is fusable as above; else bn's
+// operator() and nn::add. Bit for bit either way (float addition commutes, so add(residual, bn(x))
+// too). The observer sees bn's forward.
+Tensor bn_add(Module& bn, const Tensor& x, const Tensor& residual);
 
 }  // namespace hemo::nn

@@ -82,9 +82,10 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override { return forward_act(x, BnAct::none); }
-  // act(bn(x)) as one op (nn/fusion.h); an activation with `sync` set is an Error (the
-  // synchronized path has no fused form: nn::bn_act never asks for it).
-  Tensor forward_act(const Tensor& x, BnAct act);
+  // act(bn(x)) as one op (nn/fusion.h); with `residual` defined, act(bn(x) + residual)
+  // (nn::batch_norm's residual: ResNet's block end, nn::bn_add_act). An activation or a residual
+  // with `sync` set is an Error (the synchronized path has no fused form: nn/fusion.h never asks).
+  Tensor forward_act(const Tensor& x, BnAct act, const Tensor& residual = Tensor());
   std::string type_name() const override { return "BatchNorm2d"; }
   std::string extra_repr() const override;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;

@@ -20,20 +20,28 @@ void check_channel_tensor(const Tensor& t, int64_t c, const char* what, const ch
 }  // namespace
 
 namespace {
-const char* batch_norm_op(BnAct act) {
+const char* batch_norm_op(BnAct act, bool residual) {
   switch (act) {
-    case BnAct::none: return "batch_norm";
-    case BnAct::relu: return "batch_norm_relu";
-    case BnAct::relu6: return "batch_norm_relu6";
+    case BnAct::none: return residual ? "batch_norm_add" : "batch_norm";
+    case BnAct::relu: return residual ? "batch_norm_add_relu" : "batch_norm_relu";
+    case BnAct::relu6: return residual ? "batch_norm_add_relu6" : "batch_norm_relu6";
   }
   return "batch_norm";
+}
+
+// The op's differentiable inputs: x, weight, bias, and the residual when there is one.
+std::vector<Tensor> bn_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& r) {
+  if (!r.defined()) return {x, weight, bias};
+  return {x, weight, bias, r};
 }
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps, BnAct act) {
+                  Tensor& running_var, bool training, double momentum, double eps, BnAct act, const Tensor& residual) {
   HEMO_CHECK(x.dim() >= 2, "batch_norm: expected [N, C, ...] input, got ", x.str());
-  check_same_place("batch_norm", {x, weight, bias, running_mean, running_var});
+  check_same_place("batch_norm", {x, weight, bias, running_mean, running_var, residual});
+  HEMO_CHECK(!residual.defined() || residual.shape() == x.shape(), "batch_norm: the residual ", residual.str(),
+             " must have the input's shape ", x.str());
   const int64_t n = x.size(0), c = x.size(1), hw = n * c > 0 ? x.numel() / (n * c) : 0;
   HEMO_CHECK(weight.defined() == bias.defined(), "batch_norm: give both weight and bias, or neither");
   HEMO_CHECK(running_mean.defined() == running_var.defined(),
@@ -46,7 +54,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   // Channels-last storage is a [N H W, C] matrix: the same statistics with each pixel a batch entry.
   const int64_t rows = x.is_channels_last() ? n * hw : n, inner = x.is_channels_last() ? 1 : hw;
   Tensor y = Tensor::empty_like(x);
-  const char* op = batch_norm_op(act);
+  // The residual in x's memory format, as nn::add takes its second operand (a copy only where they differ).
+  const Tensor r = residual.defined() ? residual.to(x.memory_format()) : Tensor();
+  const char* op = batch_norm_op(act, r.defined());
+  const bool with_r = r.defined(), r_grad = with_r && r.requires_grad();  // the backward needs no more of r
   // The fused backward reads the mask from the output (an empty Tensor when there is no activation).
   const Tensor out = act == BnAct::none ? Tensor() : y.detach();
 
@@ -65,14 +76,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                          .beta = ptr<T>(bias),
                                                          .running_mean = ptr<T>(running_mean),
                                                          .running_var = ptr<T>(running_var),
+                                                         .r = any_ptr<T>(r),
                                                          .y = y.data_any_format<T>(),
                                                          .save_mean = mean.data<T>(),
                                                          .save_invstd = invstd.data<T>()});
     });
-    record(y, op, {x, weight, bias},
-           [op, act, rows, c, inner, x, weight, bias, mean, invstd, out](const Tensor& gy) -> std::vector<Tensor> {
+    record(y, op, bn_inputs(x, weight, bias, r),
+           [op, act, rows, c, inner, x, weight, bias, with_r, r_grad, mean, invstd,
+            out](const Tensor& gy) -> std::vector<Tensor> {
              Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
-                    gb = empty_if(bias.defined() && bias.requires_grad(), bias);
+                    gb = empty_if(bias.defined() && bias.requires_grad(), bias),
+                    gr = empty_if(r_grad, x);
              dispatch(op, gy, [&](auto backend, auto t) {
                using T = decltype(t);
                batch_norm_train_bwd(backend, BatchNormTrainBwd<T>{.shape = {rows, c, inner},
@@ -85,8 +99,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                                   .save_invstd = invstd.data<T>(),
                                                                   .gx = any_ptr<T>(gx),
                                                                   .ggamma = ptr<T>(gw),
-                                                                  .gbeta = ptr<T>(gb)});
+                                                                  .gbeta = ptr<T>(gb),
+                                                                  .gr = any_ptr<T>(gr)});
              });
+             if (with_r) return {gx, gw, gb, gr};
              return {gx, gw, gb};
            });
     return y;
@@ -103,14 +119,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                      .beta = ptr<T>(bias),
                                                      .running_mean = running_mean.data<T>(),
                                                      .running_var = running_var.data<T>(),
+                                                     .r = any_ptr<T>(r),
                                                      .y = y.data_any_format<T>()});
   });
-  if (!needs_grad({x, weight, bias})) return y;
+  if (!needs_grad({x, weight, bias, r})) return y;
   Tensor rm = running_mean.detach().clone(), rv = running_var.detach().clone();
-  record(y, op, {x, weight, bias},
-         [op, act, rows, c, inner, x, weight, bias, rm, rv, eps, out](const Tensor& gy) -> std::vector<Tensor> {
+  record(y, op, bn_inputs(x, weight, bias, r),
+         [op, act, rows, c, inner, x, weight, bias, with_r, r_grad, rm, rv, eps,
+          out](const Tensor& gy) -> std::vector<Tensor> {
            Tensor gx = empty_if(x.requires_grad(), x), gw = empty_if(weight.defined() && weight.requires_grad(), weight),
-                  gb = empty_if(bias.defined() && bias.requires_grad(), bias);
+                  gb = empty_if(bias.defined() && bias.requires_grad(), bias),
+                  gr = empty_if(r_grad, x);
            dispatch(op, gy, [&](auto backend, auto t) {
              using T = decltype(t);
              batch_norm_eval_bwd(backend, BatchNormEvalBwd<T>{.shape = {rows, c, inner},
@@ -124,8 +143,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                               .running_var = rv.data<T>(),
                                                               .gx = any_ptr<T>(gx),
                                                               .ggamma = ptr<T>(gw),
-                                                              .gbeta = ptr<T>(gb)});
+                                                              .gbeta = ptr<T>(gb),
+                                                              .gr = any_ptr<T>(gr)});
            });
+           if (with_r) return {gx, gw, gb, gr};
            return {gx, gw, gb};
          });
   return y;

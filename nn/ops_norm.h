@@ -18,8 +18,13 @@ namespace hemo::nn {
 // act (relu, relu6): the activation applied in the same pass, one op "batch_norm_relu" /
 // "batch_norm_relu6" whose output and gradients are bit for bit those of batch_norm followed by
 // nn::activation (kernels/batchnorm.h); the backward keeps the output instead of the intermediate.
+// residual (x's shape, device and dtype; undefined: none): added to the batch norm's output before
+// act, act(batch_norm(x) + residual), one op "batch_norm_add_relu" / "_relu6" / "batch_norm_add",
+// bit for bit batch_norm, nn::add(., residual) and nn::activation in turn (ResNet's block end,
+// nn/fusion.h: bn_add_act); differentiable w.r.t. the residual too (its gradient is the masked gy).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps, BnAct act = BnAct::none);
+                  Tensor& running_var, bool training, double momentum, double eps, BnAct act = BnAct::none,
+                  const Tensor& residual = Tensor());
 
 // x: [N, C, ...] (a [N, C] row or an NCHW map); every position x[b, :, s] normalized over its C
 // values with the biased variance, then weight * xhat + bias: torch's LayerNorm(C) over the

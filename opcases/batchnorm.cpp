@@ -1,7 +1,8 @@
 // batchnorm (kernels/batchnorm.h): nn::batch_norm in training (batch statistics) and eval (running
 // statistics), with and without the affine parameters, without running statistics, MobileNetV3's
 // eps and momentum, 2-d [N, C] inputs, the running statistics a training step leaves behind, and
-// the fused ReLU / ReLU6 (".relu", ".relu6": torch's F.relu6(F.batch_norm(...))).
+// the fused ReLU / ReLU6 (".relu", ".relu6": torch's F.relu6(F.batch_norm(...))), and the fused
+// residual before it (".add": F.relu(F.batch_norm(...) + r), ResNet's block end; r is x's shape).
 // Inputs sit off (0, 1) so the statistics matter; forward copies the running statistics, which
 // training updates in place.
 #include "nn/ops_norm.h"
@@ -15,6 +16,7 @@ struct Variant {
   double momentum = 0.1, eps = 1e-5;
   int stat = -1;  // 0 / 1: the output is the updated running mean / variance instead of y
   BnAct act = BnAct::none;  // fused activation (nn/fusion.h)
+  bool residual = false;    // fused residual r added before act (nn::batch_norm's residual)
 };
 
 const std::vector<Shape> kShapes = {{3, 4, 3, 5}, {5, 4}, {3, 5, 7, 13}, {3, 11}, {7, 3}, {3, 13, 7, 13}};
@@ -30,6 +32,7 @@ std::string name_of(const Variant& v) {
   if (!v.running) n += ".norunning";
   if (v.eps != 1e-5) n += cat(".eps", v.eps);
   if (v.stat >= 0) n += v.stat == 0 ? ".running_mean" : ".running_var";
+  if (v.residual) n += ".add";
   if (v.act != BnAct::none) n += cat(".", bn_act_name(v.act));
   return n;
 }
@@ -41,9 +44,11 @@ void add_bn(const Variant& v) {
   c.inputs[0].init = Init::uniform;
   if (v.affine) c.inputs.insert(c.inputs.end(), {arg("weight", 0.5, 2.0), arg("bias")});
   if (v.running) c.inputs.insert(c.inputs.end(), {constant("running_mean", -1, 1), constant("running_var", 0.5, 1.5)});
+  if (v.residual) c.inputs.push_back(arg("r", 0.1, 2.0));  // last: x's shape
   auto shapes = [&](const Shape& x) {
     Shapes s(c.inputs.size(), Shape{x[1]});
     s[0] = x;
+    if (v.residual) s.back() = x;
     return s;
   };
   for (const Shape& x : kShapes) c.samples.push_back(shapes(x));
@@ -53,7 +58,7 @@ void add_bn(const Variant& v) {
     Tensor none, w = v.affine ? in[1] : none, b = v.affine ? in[2] : none;
     const size_t r = v.affine ? 3 : 1;
     Tensor rm = v.running ? in[r].clone() : none, rv = v.running ? in[r + 1].clone() : none;
-    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps, v.act);
+    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps, v.act, v.residual ? in.back() : none);
     return v.stat < 0 ? y : v.stat == 0 ? rm : rv;
   };
   const std::string w = v.affine ? "weight, bias" : "None, None";
@@ -64,6 +69,7 @@ void add_bn(const Variant& v) {
     const std::string rs = v.running ? "running_mean.clone(), running_var.clone()" : "None, None";
     c.torch = cat("F.batch_norm(x, ", rs, ", ", w, ", ", v.training ? "True" : "False", ", ", v.momentum, ", ", v.eps,
                   ")");
+    if (v.residual) c.torch = cat(c.torch, " + r");
     if (v.act != BnAct::none) c.torch = cat("F.", bn_act_name(v.act), "(", c.torch, ")");
   }
   if (v.act != BnAct::none) {
@@ -90,6 +96,11 @@ const Registrar reg([] {
   }
   add_bn({.training = true, .affine = false, .act = BnAct::relu6});
   add_bn({.training = true, .running = false, .act = BnAct::relu});
+  // The fused residual (ResNet's relu(bn(x) + shortcut); bit for bit against the three ops in
+  // tests/unit/fusion_test.cpp), with each activation, in both modes, and without an activation.
+  for (BnAct act : {BnAct::relu, BnAct::relu6})
+    for (bool training : {true, false}) add_bn({.training = training, .act = act, .residual = true});
+  add_bn({.training = true, .act = BnAct::none, .residual = true});
   for (int stat : {0, 1}) {
     add_bn({.training = true, .stat = stat});
     add_bn({.training = true, .momentum = 0.01, .eps = 1e-3, .stat = stat});

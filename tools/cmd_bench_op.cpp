@@ -43,8 +43,8 @@ void add_bench_op_command(CLI::App& bench) {
                 "convert around themselves)");
   cmd->add_flag_callback(
       "--no-fusion", [o] { o->fusion = false; },
-      "Turn off the specialized paths, to compare: the generic CUDA depthwise kernels instead of the tiled "
-      "3x3/5x5 ones (batch norm + ReLU fused or not are separate op cases)");
+      "Turn off the specialized paths, to compare: the generic depthwise kernels instead of the specialized "
+      "3x3/5x5 ones, CPU and CUDA (batch norm + ReLU fused or not are separate op cases)");
   cmd->callback([o] {
     if (o->list) {
       std::cout << op_case_list();

@@ -195,8 +195,8 @@ class Trainer {
   }
 
   void build_model() {
-    // A speed switch (nn/fusion.h): the same numbers either way, up to the last bit of a CUDA
-    // depthwise weight gradient (its tiled kernel sums in double in another order).
+    // A speed switch (nn/fusion.h): the same numbers either way, but for the rounding of the
+    // depthwise weight gradients (the specialized kernels sum them in another order).
     nn::set_fusion_enabled(config_.fusion);
     // Two streams of the seed: initialization, and dropout (layers draw from the default generator
     // unless a model hands them its own; both are saved in every checkpoint).

@@ -146,14 +146,19 @@ HEMO_BN_INLINE T* block(T* base, int64_t b, int64_t c, int64_t hw, int64_t k) {
   return base ? base + (b * c + k) * hw : nullptr;
 }
 
-// y = act(alpha x + shift) over channel k.
+// y = act(alpha x + shift (+ r)) over channel k; r (the residual) may be null.
 template <BnAct A, class T>
-HEMO_BN_INLINE void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, T* y, double alpha, double shift) {
+HEMO_BN_INLINE void affine_channel(int64_t n, int64_t c, int64_t hw, int64_t k, const T* x, const T* r, T* y,
+                                   double alpha, double shift) {
   const T a = static_cast<T>(alpha), s = static_cast<T>(shift);
   for (int64_t b = 0; b < n; ++b) {
-    const T* xb = block(x, b, c, hw, k);
+    const T *xb = block(x, b, c, hw, k), *rb = block(r, b, c, hw, k);
     T* yb = block(y, b, c, hw, k);
-    for (int64_t i = 0; i < hw; ++i) yb[i] = bn_act::forward(A, xb[i] * a + s);
+    if (rb) {
+      for (int64_t i = 0; i < hw; ++i) yb[i] = bn_act::forward(A, xb[i] * a + s, rb[i]);
+    } else {
+      for (int64_t i = 0; i < hw; ++i) yb[i] = bn_act::forward(A, xb[i] * a + s);
+    }
   }
 }
 
@@ -185,6 +190,13 @@ HEMO_BN_INLINE void channel_grad_sums(int64_t n, int64_t c, int64_t hw, int64_t 
   }
 }
 
+// The residual's gradient of one block: the masked g, copied from where the input-gradient pass
+// reads it (the per-thread scratch, still in cache: written to memory once, never read back).
+template <class T>
+HEMO_BN_INLINE void copy_block(const T* g, int64_t hw, T* out) {
+  if (out) std::memcpy(out, g, static_cast<size_t>(hw) * sizeof(T));
+}
+
 template <BnAct A, class T>
 HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
@@ -200,7 +212,7 @@ HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
     const double var = ss / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
-    affine_channel<A>(n, c, hw, k, x, a.y, g * invstd, b - mean * g * invstd);
+    affine_channel<A>(n, c, hw, k, x, a.r, a.y, g * invstd, b - mean * g * invstd);
     a.save_mean[k] = static_cast<T>(mean);
     a.save_invstd[k] = static_cast<T>(invstd);
     const double momentum = a.momentum;
@@ -219,7 +231,7 @@ HEMO_BN_CLONES void eval_fwd(const BatchNormEvalFwd<T>& a) {
   for (int64_t k = 0; k < c; ++k) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
-    affine_channel<A>(n, c, hw, k, a.x, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
+    affine_channel<A>(n, c, hw, k, a.x, a.r, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
   }
 }
 
@@ -227,7 +239,7 @@ template <BnAct A, class T>
 HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
-  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta, *gr = a.gr;
   const double M = static_cast<double>(n * hw);
 #pragma omp parallel if (n * c * hw > kParallelWork)
   {
@@ -240,8 +252,8 @@ HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
       const double sum_g_xhat = sum_g_xc * invstd;
       if (gbeta) gbeta[k] = static_cast<T>(sum_g);
       if (ggamma) ggamma[k] = static_cast<T>(sum_g_xhat);
-      if (!gx) continue;
-      // gx = gamma invstd (g - sum_g / M - xhat sum_g_xhat / M), xhat = (x - mean) invstd
+      if (!gx && !gr) continue;
+      // gx = gamma invstd (g - sum_g / M - xhat sum_g_xhat / M), xhat = (x - mean) invstd; gr = g
       const double gm = gamma ? static_cast<double>(gamma[k]) : 1.0;
       const T coef = static_cast<T>(gm * invstd);
       const T proj = static_cast<T>(sum_g_xhat * invstd / M);  // multiplies (x - mean)
@@ -249,6 +261,8 @@ HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
       for (int64_t b = 0; b < n; ++b) {
         const T* xb = block(x, b, c, hw, k);
         const T* g = A == BnAct::none ? block(gy, b, c, hw, k) : scratch.data() + b * hw;
+        copy_block(g, hw, block(gr, b, c, hw, k));
+        if (!gx) continue;
         T* ob = block(gx, b, c, hw, k);
         for (int64_t i = 0; i < hw; ++i) ob[i] = coef * (g[i] - mean_g - (xb[i] - mu) * proj);
       }
@@ -260,7 +274,7 @@ template <BnAct A, class T>
 HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
   const T *x = a.x, *y = A == BnAct::none ? nullptr : a.y, *gy = a.gy, *gamma = a.gamma;
-  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta;
+  T *gx = a.gx, *ggamma = a.ggamma, *gbeta = a.gbeta, *gr = a.gr;
 #pragma omp parallel if (n * c * hw > kParallelWork)
   {
     std::vector<T> scratch(A == BnAct::none ? 0 : static_cast<size_t>(n * hw));  // one channel's g
@@ -275,13 +289,15 @@ HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
         if (gbeta) gbeta[k] = static_cast<T>(sum_g);
         if (ggamma) ggamma[k] = static_cast<T>(sum_g_xc * invstd);
       }
-      if (!gx) continue;
+      if (!gx && !gr) continue;
       const T coef = static_cast<T>((gamma ? static_cast<double>(gamma[k]) : 1.0) * invstd), zero = static_cast<T>(0.0);
       for (int64_t b = 0; b < n; ++b) {
         const T* g = A == BnAct::none ? block(gy, b, c, hw, k)
                      : summed         ? scratch.data() + b * hw
                                       : masked_block<A>(block(y, b, c, hw, k), block(gy, b, c, hw, k), hw,
                                                         scratch.data() + b * hw);
+        copy_block(g, hw, block(gr, b, c, hw, k));
+        if (!gx) continue;
         T* ob = block(gx, b, c, hw, k);
         for (int64_t i = 0; i < hw; ++i) ob[i] = g[i] * coef + zero;
       }

@@ -68,16 +68,39 @@ HEMO_BN_INLINE void statistics(int64_t m, int64_t c, const T* x, std::vector<dou
   }
 }
 
-// y[r][k] = act(x[r][k] alpha[k] + shift[k]).
+// y[r][k] = act(x[r][k] alpha[k] + shift[k] (+ res[r][k])); res (the residual) may be null.
 template <BnAct A, class T>
-HEMO_BN_INLINE void affine(int64_t m, int64_t c, const T* x, const std::vector<T>& alpha, const std::vector<T>& shift,
-                           T* y) {
+HEMO_BN_INLINE void affine(int64_t m, int64_t c, const T* x, const T* res, const std::vector<T>& alpha,
+                           const std::vector<T>& shift, T* y) {
   const T *al = alpha.data(), *sh = shift.data();
 #pragma omp parallel for schedule(static) if (m * c > kParallelWork)
   for (int64_t r = 0; r < m; ++r) {
     const T* xr = x + r * c;
     T* yr = y + r * c;
-    for (int64_t k = 0; k < c; ++k) yr[k] = bn_act::forward(A, xr[k] * al[k] + sh[k]);
+    if (res) {
+      const T* rr = res + r * c;
+      for (int64_t k = 0; k < c; ++k) yr[k] = bn_act::forward(A, xr[k] * al[k] + sh[k], rr[k]);
+    } else {
+      for (int64_t k = 0; k < c; ++k) yr[k] = bn_act::forward(A, xr[k] * al[k] + sh[k]);
+    }
+  }
+}
+
+// The masked gradients of row r: gres[k] = act'-masked gy (read from y) where gres is given (the
+// residual's gradient), and out[k] = f(k, g) where out is given.
+template <BnAct A, class T, class F>
+HEMO_BN_INLINE void masked_row(int64_t c, const T* yr, const T* gr, T* gres, T* out, F&& f) {
+  auto g_at = [&](int64_t k) { return A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]); };
+  if (gres && out) {
+    for (int64_t k = 0; k < c; ++k) {
+      const T g = g_at(k);
+      gres[k] = g;
+      out[k] = f(k, g);
+    }
+  } else if (out) {
+    for (int64_t k = 0; k < c; ++k) out[k] = f(k, g_at(k));
+  } else if (gres) {
+    for (int64_t k = 0; k < c; ++k) gres[k] = g_at(k);
   }
 }
 
@@ -133,7 +156,7 @@ HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
       a.running_var[k] = static_cast<T>((1 - a.momentum) * a.running_var[k] + a.momentum * unbiased);
     }
   }
-  affine<A>(m, c, a.x, alpha, shift, a.y);
+  affine<A>(m, c, a.x, a.r, alpha, shift, a.y);
 }
 
 template <BnAct A, class T>
@@ -146,7 +169,7 @@ HEMO_BN_CLONES void eval_fwd(const BatchNormEvalFwd<T>& a) {
     alpha[static_cast<size_t>(k)] = static_cast<T>(g * invstd);
     shift[static_cast<size_t>(k)] = static_cast<T>(b - static_cast<double>(a.running_mean[k]) * g * invstd);
   }
-  affine<A>(m, c, a.x, alpha, shift, a.y);
+  affine<A>(m, c, a.x, a.r, alpha, shift, a.y);
 }
 
 template <BnAct A, class T>
@@ -167,17 +190,14 @@ HEMO_BN_CLONES void train_bwd(const BatchNormTrainBwd<T>& a) {
     mean_g[u] = static_cast<T>(sum_g[u] / static_cast<double>(m));
     mu[u] = static_cast<T>(mean[u]);
   }
-  if (!a.gx) return;
-  // gx = gamma invstd (g - sum_g / M - (x - mean) invstd sum_g_xhat / M)
+  if (!a.gx && !a.gr) return;
+  // gx = gamma invstd (g - sum_g / M - (x - mean) invstd sum_g_xhat / M); gr = g
   const T *co = coef.data(), *pr = proj.data(), *mg = mean_g.data(), *mm = mu.data();
 #pragma omp parallel for schedule(static) if (m * c > kParallelWork)
   for (int64_t r = 0; r < m; ++r) {
-    const T *xr = a.x + r * c, *gr = a.gy + r * c, *yr = A == BnAct::none ? nullptr : a.y + r * c;
-    T* o = a.gx + r * c;
-    for (int64_t k = 0; k < c; ++k) {
-      const T g = A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]);
-      o[k] = co[k] * (g - mg[k] - (xr[k] - mm[k]) * pr[k]);
-    }
+    const T *xr = a.x + r * c, *yr = A == BnAct::none ? nullptr : a.y + r * c;
+    masked_row<A>(c, yr, a.gy + r * c, a.gr ? a.gr + r * c : nullptr, a.gx ? a.gx + r * c : nullptr,
+                  [&](int64_t k, T g) { return co[k] * (g - mg[k] - (xr[k] - mm[k]) * pr[k]); });
   }
 }
 
@@ -199,17 +219,14 @@ HEMO_BN_CLONES void eval_bwd(const BatchNormEvalBwd<T>& a) {
       if (a.ggamma) a.ggamma[k] = static_cast<T>(sum_gxc[static_cast<size_t>(k)] * invstd);
     }
   }
-  if (!a.gx) return;
+  if (!a.gx && !a.gr) return;
   const T* co = coef.data();
   const T zero = static_cast<T>(0.0);
 #pragma omp parallel for schedule(static) if (m * c > kParallelWork)
   for (int64_t r = 0; r < m; ++r) {
-    const T *gr = a.gy + r * c, *yr = A == BnAct::none ? nullptr : a.y + r * c;
-    T* o = a.gx + r * c;
-    for (int64_t k = 0; k < c; ++k) {
-      const T g = A == BnAct::none ? gr[k] : bn_act::grad(A, yr[k], gr[k]);
-      o[k] = g * co[k] + zero;
-    }
+    const T* yr = A == BnAct::none ? nullptr : a.y + r * c;
+    masked_row<A>(c, yr, a.gy + r * c, a.gr ? a.gr + r * c : nullptr, a.gx ? a.gx + r * c : nullptr,
+                  [&](int64_t k, T g) { return g * co[k] + zero; });
   }
 }
 

@@ -5,7 +5,8 @@
 // tests (and is a plain unit-stride, vectorizable loop at stride 1). Forward and bwd_data give
 // each (image, channel) plane to one thread; bwd_filter gives each channel to one thread, which
 // sums over the images, so nothing is ever written by two threads. Kernel widths 3 and 5 at
-// column stride 1 and 2 take the specialized row functions below (same results, fewer passes).
+// column stride 1 and 2 take the specialized row functions below (fewer passes; the same results
+// but for the weight gradient's rounding), unless set_depthwise_specialized(false) turns them off.
 #include "kernels/depthwise_conv2d.h"
 
 #include <algorithm>
@@ -135,10 +136,12 @@ inline void filter_row(const Taps& taps, int64_t jl, int64_t jh, const T* gr, co
 }
 
 // Calls f(std::integral_constant<int, S>, std::integral_constant<int, SW>) when (s, stride) has a
-// specialized path and returns true; false otherwise.
+// specialized path and the switch (depthwise_specialized(), `--no-fusion`) is on, and returns
+// true; false otherwise.
 template <class F>
 inline bool with_width(int64_t s, int64_t stride, F&& f) {
   using std::integral_constant;
+  if (!depthwise_specialized()) return false;
   if (s == 3 && stride == 1) return f(integral_constant<int, 3>{}, integral_constant<int, 1>{}), true;
   if (s == 3 && stride == 2) return f(integral_constant<int, 3>{}, integral_constant<int, 2>{}), true;
   if (s == 5 && stride == 1) return f(integral_constant<int, 5>{}, integral_constant<int, 1>{}), true;

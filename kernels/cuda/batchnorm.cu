@@ -2,7 +2,8 @@
 // one block per channel, accumulating in double as the CPU reference does, with the same two-pass
 // variance; the per-element maps use the same float coefficients the reference computes, and this
 // file is compiled with -fmad=false (kernels/CMakeLists.txt) so that they round as the CPU does.
-// The fused activation (BnAct) is a uniform runtime branch per element (kernels/batchnorm_act.h).
+// The fused activation (BnAct) and the fused residual are uniform runtime branches per element
+// (kernels/batchnorm_act.h).
 // The hw == 1 shapes ([M, C]: BatchNorm1d, and channels-last activations) go to
 // kernels/cuda/batchnorm_rows.h, whose reductions read the rows in memory order.
 #include "core/cuda/device_buffer.h"
@@ -43,9 +44,10 @@ __global__ void train_fwd_kernel(const BatchNormTrainFwd<T> args) {
   const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, bt = beta ? static_cast<double>(beta[k]) : 0.0;
   const T a = static_cast<T>(g * invstd), shift = static_cast<T>(bt - mean * g * invstd);
   T* __restrict__ y = args.y;
+  const T* __restrict__ r = args.r;
   for (int64_t j : block_stride(M)) {
     const int64_t at = channel_index(j, c, hw, k);
-    y[at] = bn_act::forward(args.act, x[at] * a + shift);
+    y[at] = r ? bn_act::forward(args.act, x[at] * a + shift, r[at]) : bn_act::forward(args.act, x[at] * a + shift);
   }
   if (threadIdx.x == 0) {
     args.save_mean[k] = static_cast<T>(mean);
@@ -87,6 +89,7 @@ __global__ void train_bwd_kernel(const BatchNormTrainBwd<T> args) {
   const T* __restrict__ gy = args.gy;
   const T* __restrict__ gamma = args.gamma;
   T* __restrict__ gx = args.gx;
+  T* __restrict__ gr = args.gr;
   T *ggamma = args.ggamma, *gbeta = args.gbeta;
   const int64_t k = blockIdx.x;
   const double M = static_cast<double>(n * hw);
@@ -98,14 +101,16 @@ __global__ void train_bwd_kernel(const BatchNormTrainBwd<T> args) {
     if (gbeta) gbeta[k] = static_cast<T>(sum_gy);
     if (ggamma) ggamma[k] = static_cast<T>(sum_gy_xhat);
   }
-  if (!gx) return;
-  // gx = gamma invstd (gy - sum_gy / M - xhat sum_gy_xhat / M), xhat = (x - mean) invstd
+  if (!gx && !gr) return;
+  // gx = gamma invstd (g - sum_g / M - xhat sum_g_xhat / M), xhat = (x - mean) invstd; gr = g
   const double g = gamma ? static_cast<double>(gamma[k]) : 1.0;
   const T a = static_cast<T>(g * invstd), proj = static_cast<T>(sum_gy_xhat * invstd / M);
   const T mean_gy = static_cast<T>(sum_gy / M), mu = static_cast<T>(mean);
   for (int64_t j : block_stride(n * hw)) {
     const int64_t at = channel_index(j, c, hw, k);
-    gx[at] = a * (masked(args.act, args.y, gy, at) - mean_gy - (x[at] - mu) * proj);
+    const T gm = masked(args.act, args.y, gy, at);
+    if (gx) gx[at] = a * (gm - mean_gy - (x[at] - mu) * proj);
+    if (gr) gr[at] = gm;
   }
 }
 
@@ -123,15 +128,21 @@ __global__ void eval_coef_kernel(int64_t c, const T* __restrict__ gamma, const T
   }
 }
 
-// out = act(in coef + shift), the eval forward; or, with `mask` (the fused output y) given,
-// out = masked(in) coef + shift, the eval input gradient.
+// The eval maps. Forward (grad false): out = act(in coef + shift (+ res)), res the residual or
+// null. Input gradient (grad true; in = gy, mask = the fused output y, read only with an
+// activation): out = masked(in) coef + shift and gres = masked(in), each where not null.
 template <class T>
-__global__ void affine_kernel(int64_t total, int64_t c, int64_t hw, BnAct act, const T* __restrict__ in,
-                              const T* __restrict__ mask, const T* __restrict__ coef, T* __restrict__ out) {
+__global__ void affine_kernel(int64_t total, int64_t c, int64_t hw, BnAct act, bool grad, const T* __restrict__ in,
+                              const T* __restrict__ mask, const T* __restrict__ res, const T* __restrict__ coef,
+                              T* __restrict__ out, T* __restrict__ gres) {
   for (int64_t i : grid_stride(total)) {
     const int64_t k = (i / hw) % c;
-    if (mask) {
-      out[i] = masked(act, mask, in, i) * coef[2 * k] + coef[2 * k + 1];
+    if (grad) {
+      const T g = masked(act, mask, in, i);
+      if (out) out[i] = g * coef[2 * k] + coef[2 * k + 1];
+      if (gres) gres[i] = g;
+    } else if (res) {
+      out[i] = bn_act::forward(act, in[i] * coef[2 * k] + coef[2 * k + 1], res[i]);
     } else {
       out[i] = bn_act::forward(act, in[i] * coef[2 * k] + coef[2 * k + 1]);
     }
@@ -154,19 +165,21 @@ __global__ void eval_param_grad_kernel(int64_t n, int64_t c, int64_t hw, BnAct a
   }
 }
 
-// affine_kernel with the eval coefficients: the forward (with_shift, mask null) or the input
-// gradient (no shift; mask the fused output when act is not none).
+// affine_kernel with the eval coefficients: the forward (grad false: the shift, the residual res)
+// or the input gradient (grad true: no shift; mask the fused output; gres the residual's gradient).
 template <class T>
-void eval_affine(int64_t n, int64_t c, int64_t hw, BnAct act, const T* in, const T* mask, const T* gamma,
-                 const T* beta, const T* running_mean, const T* running_var, double eps, bool with_shift, T* out) {
+void eval_affine(int64_t n, int64_t c, int64_t hw, BnAct act, bool grad, const T* in, const T* mask, const T* res,
+                 const T* gamma, const T* beta, const T* running_mean, const T* running_var, double eps, T* out,
+                 T* gres) {
+  const bool with_shift = !grad;
   const int64_t total = n * c * hw;
   if (c == 0) return;
   DeviceBuffer coef(static_cast<size_t>(2 * c) * sizeof(T));
   HEMO_LAUNCH(eval_coef_kernel<T>, grid_for(c, kThreads), kThreads, 0,
       c, gamma, beta, running_mean, running_var, eps, with_shift, coef.as<T>());
   if (total == 0) return;
-  HEMO_LAUNCH(affine_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, c, hw, act, in, mask, coef.as<T>(),
-              out);
+  HEMO_LAUNCH(affine_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, c, hw, act, grad, in, mask, res,
+              coef.as<T>(), out, gres);
 }
 }  // namespace
 
@@ -180,13 +193,13 @@ void batch_norm_train_fwd(Backend, const BatchNormTrainFwd<T>& a) {
 template <class T>
 void batch_norm_eval_fwd(Backend, const BatchNormEvalFwd<T>& a) {
   const auto& s = a.shape;
-  eval_affine(s.n, s.c, s.hw, a.act, a.x, static_cast<const T*>(nullptr), a.gamma, a.beta, a.running_mean,
-              a.running_var, a.eps, true, a.y);
+  eval_affine(s.n, s.c, s.hw, a.act, false, a.x, static_cast<const T*>(nullptr), a.r, a.gamma, a.beta,
+              a.running_mean, a.running_var, a.eps, a.y, static_cast<T*>(nullptr));
 }
 
 template <class T>
 void batch_norm_train_bwd(Backend, const BatchNormTrainBwd<T>& a) {
-  if (a.shape.c == 0 || (!a.gx && !a.ggamma && !a.gbeta)) return;
+  if (a.shape.c == 0 || (!a.gx && !a.ggamma && !a.gbeta && !a.gr)) return;
   if (a.shape.hw == 1 && a.shape.n > 0) return rows::train_bwd(a);
   HEMO_LAUNCH(train_bwd_kernel<T>, static_cast<unsigned>(a.shape.c), kReduceThreads, 0, a);
 }
@@ -201,9 +214,10 @@ void batch_norm_eval_bwd(Backend, const BatchNormEvalBwd<T>& a) {
     HEMO_LAUNCH(eval_param_grad_kernel<T>, static_cast<unsigned>(s.c), kReduceThreads, 0,
         s.n, s.c, s.hw, a.act, a.x, a.y, a.gy, a.running_mean, a.running_var, a.eps, a.ggamma, a.gbeta);
   }
-  if (a.gx)
-    eval_affine(s.n, s.c, s.hw, a.act, a.gy, a.act == BnAct::none ? static_cast<const T*>(nullptr) : a.y, a.gamma,
-                static_cast<const T*>(nullptr), a.running_mean, a.running_var, a.eps, false, a.gx);
+  if (a.gx || a.gr)
+    eval_affine(s.n, s.c, s.hw, a.act, true, a.gy, a.act == BnAct::none ? static_cast<const T*>(nullptr) : a.y,
+                static_cast<const T*>(nullptr), a.gamma, static_cast<const T*>(nullptr), a.running_mean,
+                a.running_var, a.eps, a.gx, a.gr);
 }
 
 #define HEMO_BN_INSTANTIATE(T)                                              \

@@ -154,25 +154,28 @@ __global__ void eval_param_grads_kernel(Chunks ch, const BatchNormEvalBwd<T> a, 
   }
 }
 
-// y = act(x coef[2k] + coef[2k + 1]), k the column.
+// y = act(x coef[2k] + coef[2k + 1] (+ res)), k the column; res (the residual) may be null.
 template <class T>
 __global__ void affine_rows_kernel(int64_t total, int64_t c, BnAct act, const T* __restrict__ x,
-                                   const T* __restrict__ coef, T* __restrict__ y) {
+                                   const T* __restrict__ res, const T* __restrict__ coef, T* __restrict__ y) {
   for (int64_t e : grid_stride(total)) {
     const int64_t k = e % c;
-    y[e] = bn_act::forward(act, x[e] * coef[2 * k] + coef[2 * k + 1]);
+    const T v = x[e] * coef[2 * k] + coef[2 * k + 1];
+    y[e] = res ? bn_act::forward(act, v, res[e]) : bn_act::forward(act, v);
   }
 }
 
-// gx = gamma invstd (g - sum_g / M - (x - mean) sum_g_xhat invstd / M), g the masked gradient.
+// gx = gamma invstd (g - sum_g / M - (x - mean) sum_g_xhat invstd / M) and gr = g, g the masked
+// gradient, each where not null.
 template <class T>
 __global__ void train_gx_kernel(int64_t total, int64_t c, BnAct act, const T* __restrict__ x,
                                 const T* __restrict__ y, const T* __restrict__ gy, const T* __restrict__ coef,
-                                T* __restrict__ gx) {
+                                T* __restrict__ gx, T* __restrict__ gr) {
   for (int64_t e : grid_stride(total)) {
     const int64_t k = e % c;
     const T g = act == BnAct::none ? gy[e] : bn_act::grad(act, y[e], gy[e]);
-    gx[e] = coef[4 * k] * (g - coef[4 * k + 2] - (x[e] - coef[4 * k + 3]) * coef[4 * k + 1]);
+    if (gx) gx[e] = coef[4 * k] * (g - coef[4 * k + 2] - (x[e] - coef[4 * k + 3]) * coef[4 * k + 1]);
+    if (gr) gr[e] = g;
   }
 }
 
@@ -197,8 +200,8 @@ void train_fwd(const BatchNormTrainFwd<T>& a) {
   HEMO_LAUNCH(fwd_merge_kernel<T>, grid_for(ch.c, kThreads), kThreads, 0, ch, a, cmean.as<double>(),
               cdev.as<double>(), coef.as<T>());
   const int64_t total = ch.m * ch.c;
-  HEMO_LAUNCH(affine_rows_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, ch.c, a.act, a.x, coef.as<T>(),
-              a.y);
+  HEMO_LAUNCH(affine_rows_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, ch.c, a.act, a.x, a.r,
+              coef.as<T>(), a.y);
 }
 
 template <class T>
@@ -209,10 +212,10 @@ void train_bwd(const BatchNormTrainBwd<T>& a) {
   const DeviceBuffer coef(static_cast<size_t>(4 * ch.c) * sizeof(T));
   HEMO_LAUNCH(bwd_merge_kernel<T>, grid_for(ch.c, kThreads), kThreads, 0, ch, a, sg.as<double>(), sx.as<double>(),
               coef.as<T>());
-  if (!a.gx) return;
+  if (!a.gx && !a.gr) return;
   const int64_t total = ch.m * ch.c;
   HEMO_LAUNCH(train_gx_kernel<T>, grid_for(total, kThreads), kThreads, 0, total, ch.c, a.act, a.x, a.y, a.gy,
-              coef.as<T>(), a.gx);
+              coef.as<T>(), a.gx, a.gr);
 }
 
 template <class T>

@@ -204,3 +204,37 @@ TEST_CASE("conv2d kernels: the depthwise kernels agree with the dense grouped on
   Conv2dShape dilated{1, 3, 6, 6, 3, 3, 3, 1, 1, 0, 0, 2, 2, 3};
   CHECK_THROWS_AS(validate_depthwise(dilated, "depthwise_conv2d"), Error);
 }
+
+TEST_CASE("depthwise kernels: the specialized 3x3/5x5 rows against the generic loops (set_depthwise_specialized)") {
+  // Planes wider than the kernel (interior columns) and narrower (borders only), both strides.
+  for (const Conv2dShape& s : {Conv2dShape{2, 5, 9, 23, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},
+                               Conv2dShape{2, 5, 9, 23, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5},
+                               Conv2dShape{3, 4, 11, 17, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4},
+                               Conv2dShape{3, 4, 11, 17, 4, 5, 5, 2, 2, 2, 2, 1, 1, 4},
+                               Conv2dShape{1, 3, 4, 3, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3}}) {
+    CAPTURE(s.r);
+    CAPTURE(s.stride_h);
+    CAPTURE(s.w);
+    const int64_t P = s.p(), Q = s.q();
+    const Tensor x = test::random_tensor({s.n, s.c, s.h, s.w}, 11, DType::f32),
+                 w = test::random_tensor({s.c, 1, s.r, s.s}, 12, DType::f32),
+                 b = test::random_tensor({s.c}, 13, DType::f32), gy = test::random_tensor({s.n, s.c, P, Q}, 14, DType::f32);
+    Tensor out[2][4];  // [specialized][y, gx, gw, gb]
+    for (int on : {1, 0}) {
+      set_depthwise_specialized(on == 1);
+      Tensor& y = out[on][0] = Tensor::empty(gy.shape());
+      Tensor& gx = out[on][1] = Tensor::empty(x.shape());
+      Tensor& gw = out[on][2] = Tensor::empty(w.shape());
+      Tensor& gb = out[on][3] = Tensor::empty(b.shape());
+      cpu::depthwise_conv2d_fwd<float>(cpu::backend, s, x.data<float>(), w.data<float>(), b.data<float>(), y.data<float>());
+      cpu::depthwise_conv2d_bwd_data<float>(cpu::backend, s, gy.data<float>(), w.data<float>(), gx.data<float>());
+      cpu::depthwise_conv2d_bwd_filter<float>(cpu::backend, s, x.data<float>(), gy.data<float>(), gw.data<float>(),
+                                              gb.data<float>());
+    }
+    set_depthwise_specialized(true);
+    CHECK(out[1][0].to_vector<float>() == out[0][0].to_vector<float>());  // the same bits
+    CHECK(out[1][1].to_vector<float>() == out[0][1].to_vector<float>());
+    HEMO_CHECK_CLOSE(out[1][2], out[0][2], 1e-6, "bwd_filter weight (float row sums against double)");
+    HEMO_CHECK_CLOSE(out[1][3], out[0][3], 1e-6, "bwd_filter bias");
+  }
+}
