@@ -88,11 +88,14 @@ def torch_variants(device):
 
 def hemo_variants(device):
     """(name, extra `hemo bench train` options): the default (tf32, which the CPU computes as fp32),
-    and on CUDA also strict fp32 and bf16 + channels-last, the counterparts of PyTorch's variants."""
+    and on CUDA also strict fp32 and bf16 + channels-last, the counterparts of PyTorch's variants,
+    and the default with each speed switch of issue 17 off (--no-fusion: every fused or
+    specialized kernel; --sync-every-step: the step meter read within each step)."""
     if device != "cuda":
         return [("hemo", [])]
     return [("hemo", []), ("hemo fp32", ["--precision", "fp32"]),
-            ("hemo bf16 channels-last", ["--precision", "bf16", "--channels-last"])]
+            ("hemo bf16 channels-last", ["--precision", "bf16", "--channels-last"]),
+            ("hemo --no-fusion", ["--no-fusion"]), ("hemo --sync-every-step", ["--sync-every-step"])]
 
 
 def cpu_training_args(doc):
