@@ -36,7 +36,8 @@ BenchStep::BenchStep(const ModelCase& c, Device device, StepMode mode)
   train::SgdOptions so;
   so.lr = 0.01;
   so.momentum = 0.9;
-  opt_ = std::make_unique<train::Sgd>(model_->parameters(), so);
+  opt_params_ = model_->parameters();
+  opt_ = std::make_unique<train::Sgd>(opt_params_, so);
   opt_->set_multi_tensor(c.multi_tensor);
   meter_ = std::make_unique<train::StepMeter>(device);
   sync_every_step_ = c.sync_every_step;
@@ -73,7 +74,7 @@ void BenchStep::run(StepRegions* regions) {
   }
   {
     Region r(regions, "meter");
-    meter_->record(loss, logits, labels_, model_->parameters(), 0);
+    meter_->record(loss, logits, labels_, opt_params_, 0);
     if (sync_every_step_) (void)meter_->read();
   }
   {

@@ -42,6 +42,7 @@ class BenchStep {
   bool train_;
   nn::ModulePtr model_;
   std::unique_ptr<train::Sgd> opt_;
+  std::vector<Tensor> opt_params_;  // the parameters, listed once
   std::unique_ptr<train::StepMeter> meter_;
   bool sync_every_step_ = false;
   train::GradReducer* reducer_ = nullptr;

@@ -5,7 +5,7 @@
 
 #include "nn/ops_elementwise.h"
 #include "nn/ops_optim.h"
-#include "nn/ops_reduce.h"
+#include "nn/ops_step.h"
 #include "tensor/autograd.h"
 
 namespace hemo::train {
@@ -130,20 +130,12 @@ void Adam::load_state(const NamedTensors& state) {
 }
 
 double grad_norm(const std::vector<Tensor>& params) {
-  NoGradGuard no_grad;
-  // Per-tensor sums of squares (each accumulated in double by nn::sum), added on the gradients'
-  // device: one device-to-host copy in all, not one per parameter.
-  Tensor sq;
-  for (const Tensor& p : params) {
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    Tensor s = nn::sum(nn::mul(g, g));
-    if (sq.defined())
-      accumulate_(sq, s);
-    else
-      sq = s;
-  }
-  return sq.defined() ? std::sqrt(static_cast<double>(sq.item())) : 0.0;
+  if (params.empty()) return 0.0;
+  // Per-tensor sums of squares on the gradients' device (nn::grad_squares, as the step meter
+  // takes them), added in order in float: one device-to-host copy in all.
+  float sq = 0;
+  for (float s : nn::grad_squares(params).to_vector<float>()) sq += s;
+  return std::sqrt(static_cast<double>(sq));
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
