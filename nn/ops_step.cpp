@@ -1,5 +1,6 @@
 #include "nn/ops_step.h"
 
+#include "kernels/grad_clip.h"
 #include "kernels/reduce.h"
 #include "kernels/step_stats.h"
 #include "nn/dispatch.h"
@@ -49,6 +50,30 @@ Tensor grad_squares(const std::vector<Tensor>& params) {
     });
   }
   return out;
+}
+
+void clip_grads_(const std::vector<Tensor>& params, const Tensor& param_sq, double max_norm) {
+  HEMO_CHECK(max_norm > 0, "clip_grads_: the norm limit must be > 0 (got ", max_norm, ")");
+  HEMO_CHECK(param_sq.dim() == 1 && param_sq.numel() == static_cast<int64_t>(params.size()),
+             "clip_grads_: ", params.size(), " parameters but squares ", param_sq.str());
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  for (const Tensor& g : grads) check_same_place("clip_grads_", {g, param_sq});
+  dispatch("clip_grads_", param_sq, [&](auto backend, auto t) {
+    using T = decltype(t);
+    std::vector<int64_t> sizes;
+    std::vector<T*> data;
+    for (const Tensor& g : grads) sizes.push_back(g.numel()), data.push_back(g.data_any_format<T>());  // elementwise: any order
+    GradClipArgs<T> a;
+    a.param_sq = param_sq.data<T>();
+    a.p = param_sq.numel();
+    a.max_norm = max_norm;
+    a.count = static_cast<int64_t>(grads.size());
+    a.sizes = sizes.data();
+    a.grads = data.data();
+    clip_grads(backend, a);
+  });
 }
 
 void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,

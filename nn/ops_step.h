@@ -27,6 +27,10 @@ class StepStats {
 // for a parameter without a gradient), on the parameters' device. No autograd.
 Tensor grad_squares(const std::vector<Tensor>& params);
 
+// Scales the parameters' gradients in place so that their global L2 norm is at most max_norm
+// (kernels/grad_clip.h), from param_sq = grad_squares(params), on their device: no host wait.
+void clip_grads_(const std::vector<Tensor>& params, const Tensor& param_sq, double max_norm);
+
 // Adds one step to `stats` (kernels/step_stats.h): its mean `loss` (one value), `param_sq` from
 // grad_squares, the logits [n, k] and the n labels (uploaded without waiting), and its number.
 void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,

@@ -3,6 +3,7 @@
 #include "models/inference.h"
 #include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
+#include "nn/ops_step.h"
 #include "tensor/autograd.h"
 
 namespace hemo::cli::bench {
@@ -74,7 +75,7 @@ void BenchStep::run(StepRegions* regions) {
   }
   {
     Region r(regions, "meter");
-    meter_->record(loss, logits, labels_, opt_params_, 0);
+    meter_->record(loss, logits, labels_, nn::grad_squares(opt_params_), 0);
     if (sync_every_step_) (void)meter_->read();
   }
   {

@@ -129,28 +129,25 @@ void Adam::load_state(const NamedTensors& state) {
   }
 }
 
-double grad_norm(const std::vector<Tensor>& params) {
-  if (params.empty()) return 0.0;
-  // Per-tensor sums of squares on the gradients' device (nn::grad_squares, as the step meter
-  // takes them), added in order in float: one device-to-host copy in all.
+double squares_norm(const Tensor& param_sq) {
   float sq = 0;
-  for (float s : nn::grad_squares(params).to_vector<float>()) sq += s;
+  for (float s : param_sq.to_vector<float>()) sq += s;
   return std::sqrt(static_cast<double>(sq));
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  return clip_grad_norm(params, max_norm, grad_norm(params));
+double grad_norm(const std::vector<Tensor>& params) {
+  return params.empty() ? 0.0 : squares_norm(nn::grad_squares(params));
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm) {
-  NoGradGuard no_grad;
-  const double coef = max_norm / (norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
-  if (coef < 1)
-    for (Tensor p : params) {  // a handle: setting its gradient sets the parameter's
-      Tensor g = p.grad();
-      if (g.defined()) p.set_grad(nn::scale(g, coef));
-    }
-  return norm;
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  if (params.empty()) return 0.0;
+  const Tensor param_sq = nn::grad_squares(params);
+  clip_grad_norm(params, max_norm, param_sq);
+  return squares_norm(param_sq);
+}
+
+void clip_grad_norm(const std::vector<Tensor>& params, double max_norm, const Tensor& param_sq) {
+  nn::clip_grads_(params, param_sq, max_norm);
 }
 
 }  // namespace hemo::train

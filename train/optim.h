@@ -82,9 +82,14 @@ class Adam : public Optimizer {
 // The global L2 norm of the gradients (parameters without one are left out), computed on their
 // device with one device-to-host copy. Non-finite when any gradient holds a NaN or an infinity.
 double grad_norm(const std::vector<Tensor>& params);
+// The same from the squares (nn::grad_squares): their sum in order in float, as the step meter adds
+// them, then its square root. Copies them back: waits for the device.
+double squares_norm(const Tensor& param_sq);
 // Scales all gradients so that their global L2 norm is at most max_norm; returns the norm
-// before clipping (torch.nn.utils.clip_grad_norm_). `norm`: grad_norm(params) when already known.
+// before clipping (torch.nn.utils.clip_grad_norm_): waits for the device to read it.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm);
+// The same with the squares already taken (param_sq = nn::grad_squares(params)), queued on the
+// gradients' device without waiting (nn::clip_grads_): the clip of a training step.
+void clip_grad_norm(const std::vector<Tensor>& params, double max_norm, const Tensor& param_sq);
 
 }  // namespace hemo::train

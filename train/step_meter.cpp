@@ -17,8 +17,8 @@ StepMeter::StepMeter(Device device, double read_interval_s)
     : stats_(device), interval_s_(read_interval_s), last_read_s_(now_s()) {}
 
 void StepMeter::record(const Tensor& loss, const Tensor& logits, const std::vector<int64_t>& labels,
-                       const std::vector<Tensor>& params, int64_t step) {
-  nn::record_step(stats_, loss.detach(), nn::grad_squares(params), logits.detach(), labels, step);
+                       const Tensor& param_sq, int64_t step) {
+  nn::record_step(stats_, loss.detach(), param_sq, logits.detach(), labels, step);
 }
 
 StepTotals StepMeter::read() {

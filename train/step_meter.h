@@ -5,8 +5,7 @@
 // nothing lets the host queue the next step's work while the device still runs this one.
 //
 // Synchronous mode reads after every step, as a training loop must when it acts on each step's
-// values at once: skipping a non-finite step (--skip-nonfinite), clipping by the norm,
-// --detect-anomaly, a distributed run's agreement on the step, and `--sync-every-step` to compare.
+// values at once: skipping a non-finite step (--skip-nonfinite), --detect-anomaly, a distributed run's agreement on the step, and `--sync-every-step` to compare.
 // A non-finite step in deferred mode is found at the next read; the device keeps the first one's
 // number, loss, norm and parameter, so the error names the same step as synchronous mode would,
 // and since every checkpoint is written after a read, none is written from such a step.
@@ -34,10 +33,11 @@ class StepMeter {
  public:
   StepMeter(Device device, double read_interval_s = 0.5);
 
-  // The step's mean loss (before any distributed share), logits and labels, after backward.
+  // The step's mean loss (before any distributed share), logits and labels, and its gradients'
+  // squares (param_sq = nn::grad_squares(params), after backward; the clip takes them too).
   // Steps whose loss or gradient norm is not finite are not counted.
-  void record(const Tensor& loss, const Tensor& logits, const std::vector<int64_t>& labels,
-              const std::vector<Tensor>& params, int64_t step);
+  void record(const Tensor& loss, const Tensor& logits, const std::vector<int64_t>& labels, const Tensor& param_sq,
+              int64_t step);
   StepTotals read();          // waits for the device
   bool read_due() const;      // read_interval_s has passed since the last read
   void reset();               // a new epoch: zero totals (queued, no wait)

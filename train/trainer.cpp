@@ -21,6 +21,7 @@
 #include "nn/fusion.h"
 #include "nn/ops_elementwise.h"
 #include "nn/ops_loss.h"
+#include "nn/ops_step.h"
 #include "nn/state_dict.h"
 #include "tensor/autograd.h"
 #include "tensor/rng.h"
@@ -372,8 +373,7 @@ class Trainer {
   // Whether every step's loss and gradient norm are read at once (train/step_meter.h): when the
   // loop acts on them within the step, or to compare (--sync-every-step).
   bool sync_steps() const {
-    return config_.sync_every_step || config_.skip_nonfinite > 0 || config_.clip_grad_norm > 0 || anomaly_ ||
-           comm_->size() > 1;
+    return config_.sync_every_step || config_.skip_nonfinite > 0 || anomaly_ || comm_->size() > 1;
   }
 
   std::string param_name(int64_t i) const {
@@ -390,10 +390,11 @@ class Trainer {
     optimizer_->zero_grad();
     if (batch.n == 0) {
       reducer_->finish();
-      const double norm = grad_norm(params_);
+      const Tensor param_sq = nn::grad_squares(params_);
+      const double norm = squares_norm(param_sq);
       if (!finite_step(!std::isfinite(norm), std::nullopt, norm, first_nonfinite_grad(named_params_), epoch, step, lr))
         return false;
-      apply_update(norm);
+      apply_update(param_sq);
       return true;
     }
     std::optional<AnomalyDetector::Watch> watch;
@@ -410,14 +411,13 @@ class Trainer {
     loss.backward();
     watch.reset();
     if (reducer_) reducer_->finish();
-    meter_->record(mean_loss, logits, batch.labels, params_, step);
-    if (!sync_steps()) {
-      apply_update(0);  // (clipping needs the norm at once: synchronous mode)
-      return true;
+    const Tensor param_sq = nn::grad_squares(params_);  // for the meter and the clip
+    meter_->record(mean_loss, logits, batch.labels, param_sq, step);
+    if (sync_steps()) {
+      const StepTotals t = meter_->read();
+      if (!finite_step(t.last_bad, t.last_loss, t.last_norm, param_name(t.last_param), epoch, step, lr)) return false;
     }
-    const StepTotals t = meter_->read();
-    if (!finite_step(t.last_bad, t.last_loss, t.last_norm, param_name(t.last_param), epoch, step, lr)) return false;
-    apply_update(t.last_norm);
+    apply_update(param_sq);
     return true;
   }
 
@@ -461,9 +461,10 @@ class Trainer {
                     ". Try a lower --lr or --clip-grad-norm, or --skip-nonfinite N to step over rare bad batches."));
   }
 
-  // norm: the step's gradient norm, read in synchronous mode (clipping needs it).
-  void apply_update(double norm) {
-    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, norm);
+  // param_sq: the step's squared gradient norms (nn::grad_squares), which the clip takes on the
+  // device, so that clipping needs no host synchronization.
+  void apply_update(const Tensor& param_sq) {
+    if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, param_sq);
     optimizer_->step();
     ++state_.step;
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/multi_tensor.cuh"
 #include "kernels/optim.h"
 
 namespace hemo::cuda {
@@ -91,21 +92,6 @@ struct Table {
   T* buf2[kMultiTensorChunk];
   Consts k[kMultiTensorChunk];
 };
-
-// The tensor holding flat index i: the last t with start[t] <= i (a binary search; count <= 24).
-template <class Tab>
-__device__ inline int tensor_of(const Tab& tab, int64_t i) {
-  int lo = 0, hi = tab.count - 1;
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) / 2;
-    if (tab.start[mid] <= i) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
-}
 
 template <class T>
 __global__ void sgd_multi_kernel(Table<T, SgdConsts<T>> tab) {

@@ -6,11 +6,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "nn/ops_elementwise.h"
 #include "tests/support/compare.h"
+#include "tests/support/random.h"
 #include "tests/train/train_test_util.h"
 #include "train/options.h"
 #include "train/schedule.h"
@@ -151,6 +155,49 @@ TEST_CASE("clip_grad_norm matches torch.nn.utils.clip_grad_norm_") {
   const auto before = params[0].grad().to_vector<float>();
   clip_grad_norm(params, 1e6);
   CHECK(params[0].grad().to_vector<float>() == before);
+}
+
+// The clip works on the device from the gradients' squares (kernels/grad_clip.h); its scaling
+// must be the one the host-side clip made before, nn::scale(g, coef) with torch's coef, bit for bit.
+TEST_CASE("clip_grad_norm scales as nn::scale by max_norm / (norm + 1e-6), bit for bit; a NaN norm changes nothing") {
+  const Shape shapes[] = {{6, 3, 3, 3}, {6}, {40, 17}, {1}, {13}};
+  for (const double max_norm : {0.25, 3.0, 1e9}) {
+    CAPTURE(max_norm);
+    std::vector<Tensor> params, expect;
+    for (size_t j = 0; j < std::size(shapes); ++j) {
+      Tensor p = hemo::test::random_tensor(shapes[j], 10 + j, DType::f32);
+      p.requires_grad_(true);
+      if (j != 3) p.set_grad(hemo::test::random_tensor(shapes[j], 20 + j, DType::f32, 0.01, 0.2));  // one without
+      params.push_back(p);
+    }
+    const double norm = grad_norm(params);
+    const double coef = max_norm / (norm + 1e-6);
+    for (const Tensor& p : params)
+      expect.push_back(!p.grad().defined() ? Tensor() : coef < 1 ? nn::scale(p.grad(), coef) : p.grad().clone());
+    CHECK(clip_grad_norm(params, max_norm) == norm);
+    int differ = 0;
+    for (size_t j = 0; j < params.size(); ++j)
+      if (expect[j].defined()) differ += params[j].grad().to_vector<float>() != expect[j].to_vector<float>();
+    CHECK_FALSE(params[3].grad().defined());
+    MESSAGE("max_norm ", max_norm, ", norm ", norm, ": ", differ, " of 4 gradients differ from nn::scale's");
+    CHECK(differ == 0);
+    if (max_norm < norm) CHECK(grad_norm(params) == doctest::Approx(max_norm).epsilon(1e-5));
+  }
+  // A NaN in a gradient: the norm is NaN and the gradients stay as they were (the step is then
+  // skipped or stops the run); an infinite norm scales by 0, as torch's clip does.
+  std::vector<Tensor> params = {hemo::test::random_tensor({9}, 3, DType::f32)};
+  params[0].requires_grad_(true);
+  std::vector<float> g = hemo::test::random_tensor({9}, 4, DType::f32).to_vector<float>();
+  g[2] = std::nanf("");
+  params[0].set_grad(Tensor::from_vector(g, {9}));
+  CHECK(std::isnan(clip_grad_norm(params, 0.1)));
+  const std::vector<float> after = params[0].grad().to_vector<float>();
+  CHECK(std::memcmp(after.data(), g.data(), g.size() * sizeof(float)) == 0);
+  g[2] = INFINITY;
+  params[0].set_grad(Tensor::from_vector(g, {9}));
+  CHECK(std::isinf(clip_grad_norm(params, 0.1)));
+  CHECK(params[0].grad().to_vector<float>()[0] == 0.0f);
+  CHECK(std::isnan(params[0].grad().to_vector<float>()[2]));
 }
 
 TEST_CASE("schedules: step, cosine and warmup + cosine match torch's LR schedulers") {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "models/registry.h"
 #include "tests/train/tiny_run.h"
@@ -71,31 +72,54 @@ TEST_CASE("freeze_backbone: only the classifier head changes") {
   CHECK(same == static_cast<int>(fresh.size()) - 2);
 }
 
-TEST_CASE("the step meter: deferred reads and --sync-every-step train the same model, bit for bit") {
-  const fs::path base = test::train_work_dir("step_meter");
-  fs::remove_all(base);
-  setenv("HEMO_STEP_READ_INTERVAL_S", "1e9", 1);  // deferred: read at each epoch's end only
-  const TrainResult deferred = run_training(tiny_config((base / "deferred").string()), quiet);
-  unsetenv("HEMO_STEP_READ_INTERVAL_S");
-  TrainConfig c = tiny_config((base / "synced").string());
-  c.sync_every_step = true;
-  const TrainResult synced = run_training(c, quiet);
-  REQUIRE(deferred.train_losses.size() == 3);
-  CHECK(deferred.train_losses == synced.train_losses);  // exact
-  const Checkpoint a = load_checkpoint((base / "deferred" / "last.safetensors").string());
-  const Checkpoint b = load_checkpoint((base / "synced" / "last.safetensors").string());
-  for (size_t e = 0; e < 3; ++e) {
-    CAPTURE(e);
-    const auto& ha = a.train_state.at("history").at(e);
-    const auto& hb = b.train_state.at("history").at(e);
-    for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"}) CHECK(ha.at(key) == hb.at(key));
-  }
+namespace {
+
+// The final weights of two runs: how many tensors differ at all.
+int tensors_differing(const Checkpoint& a, const Checkpoint& b) {
   REQUIRE(a.model.size() == b.model.size());
   int differ = 0;
   for (size_t i = 0; i < a.model.size(); ++i) differ += a.model[i].second.to_vector<float>() != b.model[i].second.to_vector<float>();
-  MESSAGE("train losses ", deferred.train_losses[0], ", ", deferred.train_losses[1], ", ", deferred.train_losses[2],
-          "; ", a.model.size(), " tensors, ", differ, " differ");
-  CHECK(differ == 0);
+  return differ;
+}
+
+}  // namespace
+
+// Clipping takes the norm on the device (nn::clip_grads_), so a clipped run stays deferred too.
+TEST_CASE("the step meter: deferred reads and --sync-every-step train the same model, bit for bit, clipped or not") {
+  const fs::path base = test::train_work_dir("step_meter");
+  fs::remove_all(base);
+  std::map<double, Checkpoint> finals;
+  for (const double clip : {0.0, 0.05}) {
+    CAPTURE(clip);
+    const fs::path dir = base / cat("clip", clip);
+    TrainConfig c = tiny_config((dir / "deferred").string());
+    c.clip_grad_norm = clip;
+    setenv("HEMO_STEP_READ_INTERVAL_S", "1e9", 1);  // deferred: read at each epoch's end only
+    const TrainResult deferred = run_training(c, quiet);
+    unsetenv("HEMO_STEP_READ_INTERVAL_S");
+    c.out = (dir / "synced").string();
+    c.sync_every_step = true;
+    const TrainResult synced = run_training(c, quiet);
+    REQUIRE(deferred.train_losses.size() == 3);
+    CHECK(deferred.train_losses == synced.train_losses);  // exact
+    const Checkpoint a = load_checkpoint((dir / "deferred" / "last.safetensors").string());
+    const Checkpoint b = load_checkpoint((dir / "synced" / "last.safetensors").string());
+    for (size_t e = 0; e < 3; ++e) {
+      CAPTURE(e);
+      const auto& ha = a.train_state.at("history").at(e);
+      const auto& hb = b.train_state.at("history").at(e);
+      for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"}) CHECK(ha.at(key) == hb.at(key));
+    }
+    const int differ = tensors_differing(a, b);
+    MESSAGE("--clip-grad-norm ", clip, ": train losses ", deferred.train_losses[0], ", ", deferred.train_losses[1], ", ",
+            deferred.train_losses[2], "; ", a.model.size(), " tensors, ", differ, " differ");
+    CHECK(differ == 0);
+    finals.emplace(clip, a);
+  }
+  // The clip did clip: its weights are not the unclipped run's.
+  const int by_clip = tensors_differing(finals.at(0.0), finals.at(0.05));
+  MESSAGE("clipped against unclipped: ", by_clip, " tensors differ");
+  CHECK(by_clip > 0);
 }
 
 namespace {
