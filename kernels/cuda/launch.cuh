@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "core/cuda/check.h"
@@ -19,6 +21,16 @@ constexpr int kThreads = 256;        // elementwise kernels
 constexpr int kReduceThreads = 512;  // one block per channel reductions (a multiple of 32)
 constexpr int kRowThreads = 128;     // one block per row of a softmax or loss
 
+#if defined(HEMO_CUDA_EMULATED)
+namespace detail {
+// One kernel argument converted (implicitly, as <<< >>> would) to its parameter's type.
+template <class P, class A>
+std::decay_t<P> kernel_param(A&& a) {
+  return std::forward<A>(a);
+}
+}  // namespace detail
+#endif
+
 // Runs kernel(args...) over a grid of `grid` blocks of `block` threads with `shared_bytes` of
 // dynamic shared memory on the current stream, then checks the launch (check.h). The one place a
 // kernel is launched: nvcc's <<< >>> here, the emulator's grid scheduler in an emulation build.
@@ -27,8 +39,14 @@ template <class... Params, class... Args>
 void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...), dim3 grid, dim3 block,
                    size_t shared_bytes, Args&&... args) {
 #if defined(HEMO_CUDA_EMULATED)
-  auto run = [&] { kernel(args...); };  // each emulated thread gets its own copies of the parameters
-  emu::launch(name, file, line, grid, block, shared_bytes, [](void* f) { (*static_cast<decltype(run)*>(f))(); }, &run);
+  // The parameters are converted to the kernel's parameter types and held by value, as CUDA
+  // passes them: a launch recorded by a stream capture runs at each replay of its graph, long
+  // after this call's arguments are gone. Each emulated thread gets its own copies again.
+  auto run = [kernel, ... p = detail::kernel_param<Params>(std::forward<Args>(args))] { kernel(p...); };
+  using Run = decltype(run);
+  emu::launch(name, file, line, grid, block, shared_bytes, current_stream(),
+              {[](void* f) { (*static_cast<const Run*>(f))(); }, &run,
+               [](const void* f) -> std::shared_ptr<void> { return std::make_shared<Run>(*static_cast<const Run*>(f)); }});
 #else
   kernel<<<grid, block, shared_bytes, current_stream()>>>(std::forward<Args>(args)...);
 #endif

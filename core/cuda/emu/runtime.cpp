@@ -3,6 +3,8 @@
 // exact-size heap blocks (so AddressSanitizer sees one element past the end) counted against an
 // emulated capacity (HEMO_EMU_DEVICE_MB, default 16384) so out-of-memory paths run; copies and
 // fills check that device pointers lie inside a live allocation, as CUDA's would fail on them.
+// Stream capture records a stream's work as graph nodes (closures that run it, checking their
+// pointers again when they run); a graph's launch runs them in order (docs/cuda.md).
 #include <cuda_runtime.h>
 
 #include <atomic>
@@ -14,15 +16,34 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/cuda/emu/grid.h"
 
+// One recorded piece of a stream's work: runs it and says how that went.
+using EmuNode = std::function<cudaError_t()>;
+
+struct CUgraph_st {
+  std::vector<EmuNode> nodes;  // in stream order
+};
+struct CUgraphExec_st {
+  std::vector<EmuNode> nodes;  // copies of the graph's (kernel parameters shared): the graph may go first
+};
 struct CUstream_st {
   unsigned flags = 0;
+  // While the stream captures: the graph being recorded, the capture's mode and thread, and the
+  // error that invalidated it (cudaSuccess while it is good).
+  CUgraph_st* capture = nullptr;
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
+  std::thread::id thread;
+  cudaError_t invalidated = cudaSuccess;
 };
 struct CUevent_st {
   std::chrono::steady_clock::time_point at{};
   bool recorded = false;
+  CUstream_st* captured_in = nullptr;  // last recorded by this capturing stream (a graph node)
 };
 
 namespace {
@@ -35,6 +56,9 @@ struct Memory {
   size_t device_bytes = 0;
   std::set<CUstream_st*> streams;
   std::set<CUevent_st*> events;
+  std::set<CUgraph_st*> graphs;
+  std::set<CUgraphExec_st*> execs;
+  std::set<CUstream_st*> capturing;  // the streams with a capture under way
 };
 Memory& memory() {
   static Memory* m = new Memory;  // never destroyed: frees may come from static destructors
@@ -128,15 +152,121 @@ bool pageable_side(const void* dst, const void* src, size_t bytes, cudaMemcpyKin
   }
 }
 
-cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
-  if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
-  if (bytes == 0) return cudaSuccess;
-  if (const cudaError_t e = check_copy(dst, src, bytes, kind); e != cudaSuccess) return fail(e);
+// A copy or a fill as it runs (now, or when its graph replays: the memory may be gone by then).
+cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (const cudaError_t e = check_copy(dst, src, bytes, kind); e != cudaSuccess) return e;
   std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+cudaError_t fill(void* dst, int value, size_t bytes) {
+  if (!on_device(dst, bytes)) return cudaErrorInvalidValue;
+  std::memset(dst, value, bytes);
   return cudaSuccess;
 }
 
 std::atomic<uint64_t> g_host_syncs{0};
+
+// ---- Stream capture. Everything below runs under memory().mu where it says _locked.
+
+void invalidate_locked(CUstream_st* s, cudaError_t why) {
+  if (s && s->capture && s->invalidated == cudaSuccess) s->invalidated = why;
+}
+
+bool blocking(const CUstream_st* s) { return (s->flags & cudaStreamNonBlocking) == 0; }
+
+// Work on the legacy stream while a blocking stream captures would depend on the capture
+// (cudaErrorStreamCaptureImplicit); those captures are invalidated.
+cudaError_t legacy_conflict_locked(Memory& m) {
+  cudaError_t e = cudaSuccess;
+  for (CUstream_st* s : m.capturing) {
+    if (!blocking(s)) continue;
+    invalidate_locked(s, cudaErrorStreamCaptureImplicit);
+    e = cudaErrorStreamCaptureImplicit;
+  }
+  return e;
+}
+
+// Where an asynchronous call on `stream` goes: an error, or (*into) the graph it is recorded
+// into, null when it runs now.
+cudaError_t route_locked(Memory& m, cudaStream_t stream, CUgraph_st** into) {
+  *into = nullptr;
+  if (!stream) return legacy_conflict_locked(m);
+  if (m.streams.count(stream) == 0) return cudaErrorInvalidResourceHandle;
+  if (stream->capture) {
+    if (stream->invalidated != cudaSuccess) return cudaErrorStreamCaptureInvalidated;
+    *into = stream->capture;
+  }
+  return cudaSuccess;
+}
+
+bool capturing(cudaStream_t stream) {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  return stream && m.streams.count(stream) && stream->capture;
+}
+
+// An error on `stream`: returned, and its capture (if any) invalidated, as CUDA does.
+cudaError_t fail_on(cudaStream_t stream, cudaError_t e) {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (stream && m.streams.count(stream)) invalidate_locked(stream, e);
+  return fail(e);
+}
+
+// Runs `node` now, or records it while the stream captures.
+cudaError_t submit(cudaStream_t stream, EmuNode node) {
+  {
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    CUgraph_st* into = nullptr;
+    if (const cudaError_t e = route_locked(m, stream, &into); e != cudaSuccess) return fail(e);
+    if (into) {
+      into->nodes.push_back(std::move(node));
+      return cudaSuccess;
+    }
+  }
+  const cudaError_t e = node();
+  return e == cudaSuccess ? e : fail(e);
+}
+
+// A potentially unsafe call (cudaMalloc, cudaFree, a blocking copy, a device synchronize) is
+// prohibited while this thread captures in global or thread-local mode, or another thread in
+// global mode: cudaErrorStreamCaptureUnsupported, and those captures are invalidated.
+cudaError_t unsafe_call() {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  const std::thread::id me = std::this_thread::get_id();
+  bool prohibited = false;
+  for (CUstream_st* s : m.capturing) {
+    const bool mine = s->thread == me;
+    if ((mine && s->mode != cudaStreamCaptureModeRelaxed) || (!mine && s->mode == cudaStreamCaptureModeGlobal)) {
+      invalidate_locked(s, cudaErrorStreamCaptureUnsupported);
+      prohibited = true;
+    }
+  }
+  return prohibited ? fail(cudaErrorStreamCaptureUnsupported) : cudaSuccess;
+}
+
+// Synchronizing with or querying `stream`: never allowed on a capturing stream (in any mode), nor
+// on the legacy stream while a blocking stream captures.
+cudaError_t wait_conflict(cudaStream_t stream) {
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (!stream) return legacy_conflict_locked(m) != cudaSuccess ? fail(cudaErrorStreamCaptureImplicit) : cudaSuccess;
+  if (m.streams.count(stream) == 0) return fail(cudaErrorInvalidResourceHandle);
+  if (!stream->capture) return cudaSuccess;
+  invalidate_locked(stream, cudaErrorStreamCaptureUnsupported);
+  return fail(cudaErrorStreamCaptureUnsupported);
+}
+
+// Ends `s`'s capture and hands back what it recorded (events it recorded become ordinary again).
+CUgraph_st* end_capture_locked(Memory& m, CUstream_st* s) {
+  CUgraph_st* g = std::exchange(s->capture, nullptr);
+  m.capturing.erase(s);
+  for (CUevent_st* e : m.events)
+    if (e->captured_in == s) e->captured_in = nullptr;
+  return g;
+}
 
 }  // namespace
 
@@ -152,21 +282,56 @@ void announce() {
   });
 }
 
+namespace {
+cudaError_t run_kernel(const char* kernel, const char* file, int line, dim3 grid, dim3 block, size_t shared_bytes,
+                       Body run, void* ctx) {
+  const std::string fault = run_grid(kernel, file, line, grid, block, shared_bytes, run, ctx);
+  if (fault.empty()) return cudaSuccess;
+  std::lock_guard lock(g_fault_mu);
+  g_fault = fault;
+  return cudaErrorLaunchFailure;
+}
+}  // namespace
+
 void launch(const char* kernel, const char* file, int line, dim3 grid, dim3 block, size_t shared_bytes,
-            void (*body)(void*), void* ctx) {
+            cudaStream_t stream, const KernelBody& body) {
   const std::string bad = launch_error(grid, block, shared_bytes);
   if (!bad.empty()) {
-    std::lock_guard lock(g_fault_mu);
-    g_fault = "invalid launch configuration of kernel '" + std::string(kernel) + "': " + bad;
-    tl_last = cudaErrorInvalidConfiguration;
+    {
+      std::lock_guard lock(g_fault_mu);
+      g_fault = "invalid launch configuration of kernel '" + std::string(kernel) + "': " + bad;
+    }
+    fail_on(stream, cudaErrorInvalidConfiguration);
     return;
   }
-  const std::string fault = run_grid(kernel, file, line, grid, block, shared_bytes, body, ctx);
-  if (!fault.empty()) {
-    std::lock_guard lock(g_fault_mu);
-    g_fault = fault;
-    tl_last = cudaErrorLaunchFailure;
+  {
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    CUgraph_st* into = nullptr;
+    if (const cudaError_t e = route_locked(m, stream, &into); e != cudaSuccess) {
+      tl_last = e;
+      return;
+    }
+    if (into) {
+      // The parameters are copied into the node, as CUDA copies a captured launch's; kernel and
+      // file are string literals (HEMO_LAUNCH's #kernel and __FILE__).
+      std::shared_ptr<void> ctx = body.keep(body.ctx);
+      into->nodes.push_back([=, run = body.run] {
+        return run_kernel(kernel, file, line, grid, block, shared_bytes, run, ctx.get());
+      });
+      return;
+    }
   }
+  if (const cudaError_t e = run_kernel(kernel, file, line, grid, block, shared_bytes, body.run, body.ctx);
+      e != cudaSuccess)
+    tl_last = e;
+}
+
+cudaError_t enqueue(cudaStream_t stream, std::function<void()> work) {
+  return submit(stream, [w = std::move(work)] {
+    w();
+    return cudaSuccess;
+  });
 }
 
 void count_host_sync() { g_host_syncs.fetch_add(1); }
@@ -230,6 +395,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 }
 
 cudaError_t cudaDeviceSynchronize() {
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) return e;
   hemo::emu::count_host_sync();
   return cudaSuccess;
 }
@@ -242,6 +408,10 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
 
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   hemo::emu::announce();
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) {
+    *ptr = nullptr;
+    return e;
+  }
   Memory& m = memory();
   std::lock_guard lock(m.mu);
   *ptr = nullptr;
@@ -255,6 +425,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 }
 
 cudaError_t cudaFree(void* ptr) {
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) return e;
   if (!ptr) return cudaSuccess;
   Memory& m = memory();
   std::lock_guard lock(m.mu);
@@ -278,6 +449,7 @@ cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) {
 cudaError_t cudaMallocHost(void** ptr, size_t bytes) { return cudaHostAlloc(ptr, bytes, 0); }
 
 cudaError_t cudaFreeHost(void* ptr) {
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) return e;
   if (!ptr) return cudaSuccess;
   Memory& m = memory();
   std::lock_guard lock(m.mu);
@@ -299,20 +471,33 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* ptr) 
 }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  // A blocking copy runs on the legacy stream and waits for it.
+  if (const cudaError_t e = wait_conflict(nullptr); e != cudaSuccess) return e;
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) return e;
   hemo::emu::count_host_sync();
-  return copy(dst, src, bytes, kind, nullptr);
+  if (bytes == 0) return cudaSuccess;
+  const cudaError_t e = copy(dst, src, bytes, kind);
+  return e == cudaSuccess ? e : fail(e);
 }
+// A captured copy to or from pinned memory reads or writes the same host address at each replay;
+// pageable memory CUDA refuses to capture (it would stage it synchronously).
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
-  if (bytes > 0 && pageable_side(dst, src, bytes, kind)) hemo::emu::count_host_sync();
-  return copy(dst, src, bytes, kind, stream);
+  if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  if (bytes == 0) return cudaSuccess;
+  const bool pageable = pageable_side(dst, src, bytes, kind);
+  const bool captured = capturing(stream);
+  if (pageable && captured) return fail_on(stream, cudaErrorStreamCaptureUnsupported);
+  if (const cudaError_t e = check_copy(dst, src, bytes, kind); e != cudaSuccess) return fail_on(stream, e);
+  const cudaError_t e = submit(stream, [=] { return copy(dst, src, bytes, kind); });
+  if (e == cudaSuccess && pageable) hemo::emu::count_host_sync();
+  return e;
 }
 cudaError_t cudaMemset(void* dst, int value, size_t bytes) { return cudaMemsetAsync(dst, value, bytes, nullptr); }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
   if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
   if (bytes == 0) return cudaSuccess;
-  if (!on_device(dst, bytes)) return fail(cudaErrorInvalidValue);
-  std::memset(dst, value, bytes);
-  return cudaSuccess;
+  if (!on_device(dst, bytes)) return fail_on(stream, cudaErrorInvalidValue);
+  return submit(stream, [=] { return fill(dst, value, bytes); });
 }
 cudaError_t cudaMemset2DAsync(void* dst, size_t pitch, int value, size_t width, size_t height, cudaStream_t stream) {
   if (height == 0 || width == 0) return cudaSuccess;
@@ -325,17 +510,35 @@ cudaError_t cudaMemset2DAsync(void* dst, size_t pitch, int value, size_t width, 
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
-  return create_handle(stream, &Memory::streams, new CUstream_st{flags});
+  CUstream_st* s = new CUstream_st;
+  s->flags = flags;
+  return create_handle(stream, &Memory::streams, s);
 }
-cudaError_t cudaStreamDestroy(cudaStream_t stream) { return destroy_handle(stream, &Memory::streams); }
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  {
+    // A capture under way is dropped with its stream.
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    if (stream && m.streams.count(stream) && stream->capture) delete end_capture_locked(m, stream);
+  }
+  return destroy_handle(stream, &Memory::streams);
+}
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  if (const cudaError_t e = wait_conflict(stream); e != cudaSuccess) return e;
   hemo::emu::count_host_sync();
   return cudaStreamQuery(stream);
 }
 cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  if (const cudaError_t e = wait_conflict(stream); e != cudaSuccess) return e;
   return valid_stream(stream) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
-cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t, unsigned) { return cudaStreamQuery(stream); }
+// Captured, a wait is a node that does nothing (the emulator captures one stream, in order); an
+// event recorded by another stream's capture would join that capture, which is not emulated.
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned) {
+  if (!event) return fail(cudaErrorInvalidResourceHandle);
+  if (event->captured_in && event->captured_in != stream) return fail_on(stream, cudaErrorStreamCaptureUnsupported);
+  return submit(stream, [] { return cudaSuccess; });
+}
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
@@ -344,20 +547,126 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
 cudaError_t cudaEventDestroy(cudaEvent_t event) { return destroy_handle(event, &Memory::events); }
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event || !valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
-  event->at = std::chrono::steady_clock::now();
-  event->recorded = true;
-  return cudaSuccess;
+  const bool captured = capturing(stream);
+  // The node finds the event again at replay: it may have been destroyed since.
+  const cudaError_t e = submit(stream, [event] {
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    if (m.events.count(event) == 0) return cudaErrorInvalidResourceHandle;
+    event->at = std::chrono::steady_clock::now();
+    event->recorded = true;
+    return cudaSuccess;
+  });
+  if (e == cudaSuccess) event->captured_in = captured ? stream : nullptr;
+  return e;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  if (event && event->captured_in) return fail(cudaErrorCapturedEvent);
+  if (const cudaError_t e = unsafe_call(); e != cudaSuccess) return e;
   hemo::emu::count_host_sync();
   return cudaEventQuery(event);
 }
-cudaError_t cudaEventQuery(cudaEvent_t event) { return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle); }
+cudaError_t cudaEventQuery(cudaEvent_t event) {
+  if (!event) return fail(cudaErrorInvalidResourceHandle);
+  return event->captured_in ? fail(cudaErrorCapturedEvent) : cudaSuccess;
+}
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!start || !end) return fail(cudaErrorInvalidResourceHandle);
+  if (start->captured_in || end->captured_in) return fail(cudaErrorCapturedEvent);
   if (!start->recorded || !end->recorded) return fail(cudaErrorInvalidResourceHandle);
   *ms = std::chrono::duration<float, std::milli>(end->at - start->at).count();
   return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+  if (!stream) return fail(cudaErrorStreamCaptureUnsupported);  // the legacy stream cannot capture
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed)
+    return fail(cudaErrorInvalidValue);
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (m.streams.count(stream) == 0) return fail(cudaErrorInvalidResourceHandle);
+  if (stream->capture) return fail(cudaErrorIllegalState);
+  stream->capture = new CUgraph_st;
+  stream->mode = mode;
+  stream->thread = std::this_thread::get_id();
+  stream->invalidated = cudaSuccess;
+  m.capturing.insert(stream);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  if (!graph) return fail(cudaErrorInvalidValue);
+  *graph = nullptr;
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (stream && m.streams.count(stream) == 0) return fail(cudaErrorInvalidResourceHandle);
+  if (!stream || !stream->capture) return fail(cudaErrorIllegalState);
+  if (stream->mode != cudaStreamCaptureModeRelaxed && stream->thread != std::this_thread::get_id())
+    return fail(cudaErrorStreamCaptureWrongThread);
+  const cudaError_t why = stream->invalidated;
+  std::unique_ptr<CUgraph_st> g(end_capture_locked(m, stream));
+  if (why != cudaSuccess) return fail(cudaErrorStreamCaptureInvalidated);
+  m.graphs.insert(g.get());
+  *graph = g.release();
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  if (!status) return fail(cudaErrorInvalidValue);
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  *status = cudaStreamCaptureStatusNone;
+  if (!stream) {
+    // Asking of the legacy stream while a blocking stream captures is an error, but harmless.
+    for (CUstream_st* s : m.capturing)
+      if (blocking(s)) return fail(cudaErrorStreamCaptureImplicit);
+    return cudaSuccess;
+  }
+  if (m.streams.count(stream) == 0) return fail(cudaErrorInvalidResourceHandle);
+  if (stream->capture)
+    *status = stream->invalidated == cudaSuccess ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusInvalidated;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  if (!exec) return fail(cudaErrorInvalidValue);
+  *exec = nullptr;
+  Memory& m = memory();
+  std::lock_guard lock(m.mu);
+  if (!graph || m.graphs.count(graph) == 0) return fail(cudaErrorInvalidValue);
+  *exec = new CUgraphExec_st{graph->nodes};
+  m.execs.insert(*exec);
+  return cudaSuccess;
+}
+
+// Runs the nodes in their order, now (everything in the emulator is synchronous); the first that
+// fails stops the launch and is its error. Not a host synchronization: a GPU's host thread would
+// go on at once.
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  {
+    Memory& m = memory();
+    std::lock_guard lock(m.mu);
+    if (!exec || m.execs.count(exec) == 0) return fail(cudaErrorInvalidValue);
+    CUgraph_st* into = nullptr;
+    if (const cudaError_t e = route_locked(m, stream, &into); e != cudaSuccess) return fail(e);
+    if (into) {  // a graph launched into a capture (a child graph node): not emulated
+      invalidate_locked(stream, cudaErrorStreamCaptureUnsupported);
+      return fail(cudaErrorStreamCaptureUnsupported);
+    }
+  }
+  for (const EmuNode& node : exec->nodes)
+    if (const cudaError_t e = node(); e != cudaSuccess) return fail(e);
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  if (!exec) return fail(cudaErrorInvalidValue);
+  return destroy_handle(exec, &Memory::execs);
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  if (!graph) return fail(cudaErrorInvalidValue);
+  return destroy_handle(graph, &Memory::graphs);
 }
 
 cudaError_t cudaGetLastError() {
@@ -381,6 +690,12 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorCapturedEvent: return "cudaErrorCapturedEvent";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
   }
   return "cudaErrorUnknown";
 }
@@ -401,6 +716,13 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorIllegalState: return "the resource is not in a valid state to perform the requested operation";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit:
+      return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream";
+    case cudaErrorStreamCaptureWrongThread: return "attempt to terminate a thread-local capture sequence from another thread";
     default: return cudaGetErrorName(e);
   }
 }

@@ -2,12 +2,19 @@
 // functions, computed by the CPU reference on the emulated device memory (which is host memory).
 // blas.cpp and conv_cudnn.cpp are left out of this build; what replaces them is named once per
 // process on standard error ("emulated: cuDNN/cuBLAS by the CPU reference", runtime.cpp).
+// Their work goes onto the current stream as the libraries' would (emu::enqueue): it runs at once,
+// or, while the stream is captured (cudaStreamBeginCapture), it is recorded to run at each replay
+// of the graph, so it holds everything it needs by value.
 #include <cuda_runtime.h>
 
+#include <functional>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
+#include "core/cuda/check.h"
+#include "core/cuda/stream.h"
 #include "kernels/bf16_convert.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/blas.h"
@@ -26,13 +33,16 @@ void remember(const Conv2dShape& g, int direction, DType t) {
   g_shapes.insert({g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w,
                    g.groups, g.channels_last, direction, static_cast<int64_t>(t)});
 }
+
+// A library call's work, queued on the current stream.
+void queue(std::function<void()> work) { HEMO_CUDA_CHECK(emu::enqueue(current_stream(), std::move(work))); }
 }  // namespace
 
 cublasHandle_t cublas_handle() { return nullptr; }
 
 void cublas_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c) {
   emu::announce();
-  cpu::gemm(cpu::backend, s, alpha, a, b, beta, c);
+  queue([=] { cpu::gemm(cpu::backend, s, alpha, a, b, beta, c); });
 }
 
 namespace {
@@ -49,9 +59,11 @@ std::vector<float> widened(int64_t n, const void* x) { return widened(1, n, n, s
 // computes what cuBLAS's bf16 GEMM with float32 accumulation does, up to summation order.
 void cublas_gemm_bf16(const GemmShape& s, float alpha, const bf16* a, const bf16* b, float beta, float* c) {
   emu::announce();
-  const std::vector<float> a32 = widened(s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda, a);
-  const std::vector<float> b32 = widened(s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb, b);
-  cpu::gemm(cpu::backend, s, alpha, a32.data(), b32.data(), beta, c);
+  queue([=] {
+    const std::vector<float> a32 = widened(s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda, a);
+    const std::vector<float> b32 = widened(s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb, b);
+    cpu::gemm(cpu::backend, s, alpha, a32.data(), b32.data(), beta, c);
+  });
 }
 
 bool cudnn_available() { return true; }
@@ -93,33 +105,35 @@ int64_t x_count(const Conv2dShape& g) { return g.n * g.c * g.h * g.w; }
 int64_t y_count(const Conv2dShape& g) { return g.n * g.k * g.p() * g.q(); }
 int64_t w_count(const Conv2dShape& g) { return g.k * (g.c / g.groups) * g.r * g.s; }
 
-// One call of the stand-in: run(a, b, out), one of the three above, on the float32 operands; or,
-// in cuDNN's bf16 configuration, on the widened (exact) inputs, whose products are exact in
-// float32, with the float32 sums rounded to the bf16 output.
+// One call of the stand-in, queued: run(a, b, out), one of the three above, on the float32
+// operands; or, in cuDNN's bf16 configuration, on the widened (exact) inputs, whose products are
+// exact in float32, with the float32 sums rounded to the bf16 output. `run` holds the shape by value.
 template <class Run>
 void stand_in(const Conv2dShape& g, int direction, DType t, int64_t na, const void* a, int64_t nb, const void* b,
               int64_t nout, void* out, Run run) {
   remember(g, direction, t);
-  if (t == DType::f32)
-    return run(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(out));
-  const std::vector<float> a32 = widened(na, a), b32 = widened(nb, b);
-  std::vector<float> out32(static_cast<size_t>(nout));
-  run(a32.data(), b32.data(), out32.data());
-  cpu::to_bf16(cpu::backend, 1, nout, nout, out32.data(), static_cast<bf16*>(out));
+  queue([=] {
+    if (t == DType::f32)
+      return run(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(out));
+    const std::vector<float> a32 = widened(na, a), b32 = widened(nb, b);
+    std::vector<float> out32(static_cast<size_t>(nout));
+    run(a32.data(), b32.data(), out32.data());
+    cpu::to_bf16(cpu::backend, 1, nout, nout, out32.data(), static_cast<bf16*>(out));
+  });
 }
 }  // namespace
 
 void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y) {
   stand_in(g, 0, t, x_count(g), x, w_count(g), weight, y_count(g), y,
-           [&](const float* a, const float* b, float* out) { conv_fwd(g, a, b, out); });
+           [g](const float* a, const float* b, float* out) { conv_fwd(g, a, b, out); });
 }
 void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx) {
   stand_in(g, 1, t, w_count(g), weight, y_count(g), gy, x_count(g), gx,
-           [&](const float* a, const float* b, float* out) { conv_bwd_data(g, a, b, out); });
+           [g](const float* a, const float* b, float* out) { conv_bwd_data(g, a, b, out); });
 }
 void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight) {
   stand_in(g, 2, t, x_count(g), x, y_count(g), gy, w_count(g), gweight,
-           [&](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
+           [g](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
 }
 
 }  // namespace hemo::cuda
