@@ -21,7 +21,7 @@
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval";
+  std::string checkpoint, ensemble, data, manifest, split = "test", rule = "vote", out = "eval", tta = "none";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   hemo::Precision precision = hemo::Precision::tf32;
   int batch_size = 32, threads = 2;
@@ -85,6 +85,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"train", "val", "test", "all"}))->capture_default_str();
   cmd->add_option("--rule", o->rule, "Ensemble rule: vote (majority, ties by mean probability) or mean")
       ->check(CLI::IsMember({"vote", "mean"}))->capture_default_str();
+  hemo::cli::add_tta_option(cmd, o->tta);
   cmd->add_option("--out", o->out, "Folder for metrics.json, metrics.csv, confusion.csv, predictions.csv, report.html")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
   cmd->add_flag("--channels-last", o->channels_last,
@@ -131,7 +132,8 @@ void add_eval_command(CLI::App& app) {
       lo.on_skip = skips.callback();  // an unreadable image is skipped, not the end of the evaluation
       data::Loader loader(std::make_shared<data::FileSource>(samples), data::TransformSpec::eval(ckpt.meta.input_size, ckpt.meta.mean, ckpt.meta.std), lo);
       members.push_back(train::predict(*model, loader, device, path,
-                                       o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous));
+                                       o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous,
+                                       train::parse_tta(o->tta)));
       std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
     }
     train::Predictions p = members.size() == 1
@@ -143,10 +145,12 @@ void add_eval_command(CLI::App& app) {
     train::RunFiles files(o->out, /*append=*/false);
     files.write_evaluation(m, p.paths, p.truth, p.predicted, p.probabilities, classes);
     const nlohmann::json setup = {{"checkpoints", paths}, {"data", o->data}, {"manifest", o->manifest},
-                                  {"split", o->split}, {"rule", paths.size() > 1 ? o->rule : "single model"}};
+                                  {"split", o->split}, {"rule", paths.size() > 1 ? o->rule : "single model"},
+                                  {"tta", o->tta}};
     files.write_report(setup, nlohmann::json::array(), m,
-                       paths.size() > 1 ? cat("hemo eval: ensemble of ", paths.size(), " models on ", o->data)
-                                        : cat("hemo eval: ", paths[0], " on ", o->data));
+                       cat(paths.size() > 1 ? cat("hemo eval: ensemble of ", paths.size(), " models on ", o->data)
+                                            : cat("hemo eval: ", paths[0], " on ", o->data),
+                           o->tta == "none" ? "" : cat(", test-time augmentation: ", o->tta)));
     std::cout << train::format_table(m) << "written to " << o->out << "/\n";
     skips.report_total("hemo eval");
   });

@@ -21,7 +21,7 @@
 
 namespace {
 struct PredictOptions {
-  std::string checkpoint;
+  std::string checkpoint, tta = "none";
   hemo::DeviceChoice device = hemo::DeviceChoice::cpu;
   hemo::Precision precision = hemo::Precision::tf32;
   std::vector<std::string> inputs;
@@ -70,6 +70,7 @@ void add_predict_command(CLI::App& app) {
                 "Store the activations channels-last (NHWC) instead of NCHW (the same predictions up to "
                 "rounding; faster for MobileNets on the CPU)");
   cmd->add_option("--threads", o->threads, "Decoding threads")->capture_default_str();
+  hemo::cli::add_tta_option(cmd, o->tta);
   hemo::cli::add_device_option(cmd, o->device);
   hemo::cli::add_precision_option(cmd, o->precision);
   cmd->callback([o] {
@@ -97,7 +98,8 @@ void add_predict_command(CLI::App& app) {
     };
     data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
     train::Predictions p = train::predict(*model, loader, device, "",
-                                          o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous);
+                                          o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous,
+                                          train::parse_tta(o->tta));
     std::map<std::string, size_t> row;
     for (size_t i = 0; i < p.paths.size(); ++i) row.emplace(p.paths[i], i);
     const auto& names = ckpt.meta.class_names;

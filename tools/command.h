@@ -51,6 +51,16 @@ inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
                            "Convolution and GEMM arithmetic: tf32 (CUDA tensor cores; the CPU computes fp32), "
                            "fp32 (strict), bf16 (bf16 products, float32 sums)");
 }
+// --tta for the commands that classify: none, flips or dihedral (train/tta.h, parse_tta).
+inline CLI::Option* add_tta_option(CLI::App* cmd, std::string& tta) {
+  return cmd
+      ->add_option("--tta", tta,
+                   "Test-time augmentation: average each image's class probabilities over its mirror images "
+                   "(flips: 4 views) or its mirror images and quarter turns (dihedral: 8 views; 8x the time); "
+                   "none: the image alone")
+      ->check(CLI::IsMember({"none", "flips", "dihedral"}))
+      ->capture_default_str();
+}
 // The model file a command uses when none is named: the best shipped model (weights/shipped.h),
 // announced on stderr so that output piped elsewhere stays clean; an Error saying where it looked
 // when there is none.

@@ -116,13 +116,19 @@ TEST_CASE("e2e: hemo eval (single and ensemble), hemo predict, hemo demo and the
 
   rc = test::run_command(
       hemo_cmd("eval --ensemble " + shell_quote(run + "/best.safetensors," + run + "/last.safetensors") +
-               " --rule vote --data " + shell_quote(data) + " --manifest " + shell_quote(run + "/split.csv") +
+               " --rule vote --tta flips --data " + shell_quote(data) + " --manifest " + shell_quote(run + "/split.csv") +
                " --out " + shell_quote((work / "ens").string())),
       &out, &err);
   REQUIRE_MESSAGE(rc == 0, err);
   const auto lines = test::read_file(work / "ens" / "predictions.csv");
   CHECK(std::count(lines.begin(), lines.end(), '\n') == r.test.total + 1);
   CHECK(fs::exists(work / "ens" / "report.html"));
+  CHECK(test::read_file(work / "ens" / "report.html").find("test-time augmentation: flips") != std::string::npos);
+  rc = test::run_command(hemo_cmd("eval --checkpoint " + shell_quote(run + "/best.safetensors") + " --tta rot --data " +
+                                  shell_quote(data)),
+                         &out, &err);
+  CHECK(rc != 0);
+  CHECK_MESSAGE(err.find("--tta") != std::string::npos, err);
 
   // predict: top-3 JSON for a folder of one class.
   const fs::path one_class = fs::path(data) / "lymphocyte";
