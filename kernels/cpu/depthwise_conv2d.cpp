@@ -114,6 +114,39 @@ inline void backward_row_s1(int64_t width, int64_t q, const T* w, const T* gr, i
   for (int64_t col = ch; col < width; ++col) border(col);
 }
 
+// Column stride 2: xr[col] += w[ks] gr[(col + pad - ks) / 2] for the taps ks = 0..S-1 whose
+// col + pad - ks is even and lands inside [0, q): one pass gathering per input column, where the
+// generic loop makes S strided scatter passes. Column 2m + e (e = 0, 1) takes the taps
+// ks = e + PAR, e + PAR + 2, ... (PAR: the parity of pad), reading gr[m + (e + pad - ks) / 2], so
+// the interior runs over m with both columns' taps fixed at compile time. Ascending ks, as the
+// generic order: the same bits.
+template <int S, int PAR, class T>
+inline void backward_row_s2(int64_t width, int64_t q, const T* w, const T* gr, int64_t pad, T* xr) {
+  auto border = [&](int64_t col) {
+    T acc = xr[col];
+    for (int ks = 0; ks < S; ++ks) {
+      const int64_t t = col + pad - ks;
+      if (t >= 0 && t % 2 == 0 && t / 2 < q) acc += w[ks] * gr[t / 2];
+    }
+    xr[col] = acc;
+  };
+  // Interior columns: every tap inside, (col + pad - (S - 1)) / 2 >= 0 and (col + pad) / 2 < q;
+  // of those, the whole pairs (2m, 2m + 1) for m in [m0, m1).
+  const int64_t cl = std::min<int64_t>(width, std::max<int64_t>(0, S - 1 - pad));
+  const int64_t ch = std::clamp<int64_t>(2 * q - pad, cl, width);
+  const int64_t m0 = (cl + 1) / 2, m1 = std::max(m0, ch / 2);
+  for (int64_t col = 0; col < 2 * m0; ++col) border(col);
+  T wv[S];
+  for (int ks = 0; ks < S; ++ks) wv[ks] = w[ks];
+  for (int64_t m = m0; m < m1; ++m)
+    for (int e = 0; e < 2; ++e) {
+      T acc = xr[2 * m + e];
+      for (int ks = (e + PAR) % 2; ks < S; ks += 2) acc += wv[ks] * gr[m + (e + pad - ks) / 2];
+      xr[2 * m + e] = acc;
+    }
+  for (int64_t col = 2 * m1; col < width; ++col) border(col);
+}
+
 // acc[ks] += sum over j of gy[j] x[j SW + ks - pad], ks = 0..S-1, one pass over the row for all S.
 // Each row's interior sums run in T with the S sums in vector lanes (in double, 2 to a 16-byte
 // vector, they made bwd_filter twice the forward's time); the rows then accumulate in double, so
@@ -204,7 +237,17 @@ void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const
         if (ih < 0 || ih >= s.h) continue;
         T* xr = gxp + ih * s.w;
         const T* wr = wk + kr * s.s;
-        if (sw == 1 && with_width(s.s, 1, [&](auto S, auto) { backward_row_s1<S>(s.w, Q, wr, gr, s.pad_w, xr); }))
+        if (with_width(s.s, sw, [&](auto S, auto SW) {
+              if constexpr (decltype(SW)::value == 1) {
+                backward_row_s1<S>(s.w, Q, wr, gr, s.pad_w, xr);
+              } else {
+                if (s.pad_w % 2 == 0) {
+                  backward_row_s2<S, 0>(s.w, Q, wr, gr, s.pad_w, xr);
+                } else {
+                  backward_row_s2<S, 1>(s.w, Q, wr, gr, s.pad_w, xr);
+                }
+              }
+            }))
           continue;
         for (int64_t ks = 0; ks < s.s; ++ks) {
           const size_t t = static_cast<size_t>(ks);

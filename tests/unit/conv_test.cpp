@@ -211,7 +211,9 @@ TEST_CASE("depthwise kernels: the specialized 3x3/5x5 rows against the generic l
                                Conv2dShape{2, 5, 9, 23, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5},
                                Conv2dShape{3, 4, 11, 17, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4},
                                Conv2dShape{3, 4, 11, 17, 4, 5, 5, 2, 2, 2, 2, 1, 1, 4},
-                               Conv2dShape{1, 3, 4, 3, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3}}) {
+                               Conv2dShape{1, 3, 4, 3, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3},
+                               Conv2dShape{1, 3, 6, 4, 3, 5, 5, 2, 2, 2, 2, 1, 1, 3},
+                               Conv2dShape{2, 5, 8, 16, 5, 3, 3, 2, 2, 0, 0, 1, 1, 5}}) {
     CAPTURE(s.r);
     CAPTURE(s.stride_h);
     CAPTURE(s.w);
