@@ -25,14 +25,21 @@ InferenceModel load_inference_model(const std::string& path, Device device, bool
   return m;
 }
 
-Tensor image_input(const InferenceModel& model, const std::string& image_path) {
+namespace {
+// Image path -> its [1, 3, S, S] float32 input on the host.
+Tensor host_input(const InferenceModel& model, const std::string& image_path) {
   const data::Image image = data::load_image(image_path);
   const int64_t side = model.transform.size;
   Tensor x = Tensor::empty({1, 3, side, side});
   data::Rng unused(0);  // the evaluation transform draws nothing
   data::transform_into(model.transform, image, unused,
                        std::span<float>(x.data<float>(), static_cast<size_t>(x.numel())));
-  return input_for(model, x);
+  return x;
+}
+}  // namespace
+
+Tensor image_input(const InferenceModel& model, const std::string& image_path) {
+  return input_for(model, host_input(model, image_path));
 }
 
 Tensor input_for(const InferenceModel& model, const Tensor& batch) {
@@ -40,11 +47,24 @@ Tensor input_for(const InferenceModel& model, const Tensor& batch) {
   return model.format == MemoryFormat::channels_last ? x.to(MemoryFormat::channels_last) : x;
 }
 
-std::vector<float> classify(InferenceModel& model, const std::string& image_path) {
-  const Tensor x = image_input(model, image_path);
+std::vector<float> classify(InferenceModel& model, const std::string& image_path, data::Tta tta) {
+  const Tensor image = host_input(model, image_path);
   NoGradGuard no_grad;  // belt and braces: no parameter requires grad either
-  const Tensor probs = nn::softmax((*model.module)(x), -1);
-  return probs.to_vector<float>();
+  const int views = data::tta_views(tta);
+  if (views == 1) return nn::softmax((*model.module)(input_for(model, image)), -1).to_vector<float>();
+  const int64_t side = image.size(2), plane = 3 * side * side;
+  Tensor batch = Tensor::empty({views, 3, side, side});
+  for (int v = 0; v < views; ++v)
+    data::dihedral_view(image.data<float>(), 1, 3, side, side, v, batch.data<float>() + v * plane);
+  const std::vector<float> p = nn::softmax((*model.module)(input_for(model, batch)), -1).to_vector<float>();
+  const size_t k = p.size() / static_cast<size_t>(views);
+  std::vector<float> mean(k);
+  for (size_t c = 0; c < k; ++c) {
+    double sum = 0;
+    for (size_t v = 0; v < static_cast<size_t>(views); ++v) sum += p[v * k + c];
+    mean[c] = static_cast<float>(sum / views);
+  }
+  return mean;
 }
 
 }  // namespace hemo::infer

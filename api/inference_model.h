@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "data/transforms.h"
+#include "data/tta.h"
 #include "models/inference.h"
 #include "nn/module.h"
 #include "weights/model_meta.h"
@@ -43,7 +44,9 @@ Tensor image_input(const InferenceModel& model, const std::string& image_path);
 // A host [N, 3, S, S] batch moved to the model's device and stored in its format.
 Tensor input_for(const InferenceModel& model, const Tensor& batch);
 
-// Logits -> probabilities, one row per image, on the host.
-std::vector<float> classify(InferenceModel& model, const std::string& image_path);
+// The image's class probabilities on the host: the softmax of its logits, or with test-time
+// augmentation (data/tta.h) the mean of the softmax over its views (one forward pass of a batch
+// of the 4 or 8 views), averaged in double in view order as `hemo predict --tta` does.
+std::vector<float> classify(InferenceModel& model, const std::string& image_path, data::Tta tta = data::Tta::none);
 
 }  // namespace hemo::infer

@@ -133,7 +133,7 @@ void add_eval_command(CLI::App& app) {
       data::Loader loader(std::make_shared<data::FileSource>(samples), data::TransformSpec::eval(ckpt.meta.input_size, ckpt.meta.mean, ckpt.meta.std), lo);
       members.push_back(train::predict(*model, loader, device, path,
                                        o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous,
-                                       train::parse_tta(o->tta)));
+                                       data::parse_tta(o->tta)));
       std::cerr << path << ": accuracy " << members.back().accuracy() << "\n";
     }
     train::Predictions p = members.size() == 1

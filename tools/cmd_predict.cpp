@@ -99,7 +99,7 @@ void add_predict_command(CLI::App& app) {
     data::Loader loader(std::make_shared<data::FileSource>(samples), tf, lo);
     train::Predictions p = train::predict(*model, loader, device, "",
                                           o->channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous,
-                                          train::parse_tta(o->tta));
+                                          data::parse_tta(o->tta));
     std::map<std::string, size_t> row;
     for (size_t i = 0; i < p.paths.size(); ++i) row.emplace(p.paths[i], i);
     const auto& names = ckpt.meta.class_names;

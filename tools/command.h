@@ -51,7 +51,7 @@ inline CLI::Option* add_precision_option(CLI::App* cmd, Precision& precision) {
                            "Convolution and GEMM arithmetic: tf32 (CUDA tensor cores; the CPU computes fp32), "
                            "fp32 (strict), bf16 (bf16 products, float32 sums)");
 }
-// --tta for the commands that classify: none, flips or dihedral (train/tta.h, parse_tta).
+// --tta for the commands that classify: none, flips or dihedral (data/tta.h, parse_tta).
 inline CLI::Option* add_tta_option(CLI::App* cmd, std::string& tta) {
   return cmd
       ->add_option("--tta", tta,

@@ -41,8 +41,8 @@ int64_t first_max(const std::vector<float>& row) {
 }  // namespace
 
 std::vector<std::vector<float>> batch_probabilities(nn::Module& model, const data::Batch& batch, Device device,
-                                                    MemoryFormat format, Tta tta, double& loss_sum) {
-  if (tta == Tta::none) {
+                                                    MemoryFormat format, data::Tta tta, double& loss_sum) {
+  if (tta == data::Tta::none) {
     Tensor logits = model(batch_tensor(batch, device, format));
     loss_sum += nn::cross_entropy(logits, batch.labels, {}, 0.0, nn::Reduction::sum).item();
     const Tensor probs = nn::softmax(logits, -1).to(Device::cpu());
@@ -55,9 +55,9 @@ std::vector<std::vector<float>> batch_probabilities(nn::Module& model, const dat
   const Shape shape = {batch.n, batch.c, batch.h, batch.w};
   std::vector<float> view(static_cast<size_t>(shape_numel(shape)));
   std::vector<std::vector<double>> sums(static_cast<size_t>(batch.n));
-  const int views = tta_views(tta);
+  const int views = data::tta_views(tta);
   for (int v = 0; v < views; ++v) {
-    dihedral_view(batch.images.data, batch.n, batch.c, batch.h, batch.w, v, view.data());
+    data::dihedral_view(batch.images.data, batch.n, batch.c, batch.h, batch.w, v, view.data());
     const Tensor probs = nn::softmax(model(Tensor::from_vector(view, shape).to(device).to(format)), -1).to(Device::cpu());
     const float* p = probs.data<float>();
     const int64_t k = probs.size(1);
@@ -79,7 +79,7 @@ std::vector<std::vector<float>> batch_probabilities(nn::Module& model, const dat
 }
 
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label,
-                    MemoryFormat format, Tta tta) {
+                    MemoryFormat format, data::Tta tta) {
   NoGradGuard no_grad;
   bool was_training = model.is_training();
   model.eval();

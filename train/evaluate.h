@@ -7,7 +7,7 @@
 #include "data/loader.h"
 #include "nn/module.h"
 #include "train/predictions.h"
-#include "train/tta.h"
+#include "data/tta.h"
 
 namespace hemo::train {
 
@@ -20,17 +20,17 @@ Tensor batch_tensor(const data::Batch& batch, Device device, MemoryFormat format
 data::BatchAllocator batch_allocator(Device device);
 
 // `model`'s class probabilities [n][k] for one batch (its mode as it is), averaged over the views of
-// `tta` (train/tta.h); adds the batch's summed cross-entropy to loss_sum: of the logits for one
+// `tta` (data/tta.h); adds the batch's summed cross-entropy to loss_sum: of the logits for one
 // view, of the averaged probabilities otherwise.
 std::vector<std::vector<float>> batch_probabilities(nn::Module& model, const data::Batch& batch, Device device,
-                                                    MemoryFormat format, Tta tta, double& loss_sum);
+                                                    MemoryFormat format, data::Tta tta, double& loss_sum);
 
 // Evaluates `model` (switched to eval mode, then restored) on every batch of the loader's epoch 0.
 // `progress_label` non-empty shows a progress bar. Samples the loader skips (its on_skip) are
 // simply absent from the predictions. `tta`: the probabilities averaged over the views of each
-// image (train/tta.h), the loss then the cross-entropy of the averaged probabilities.
+// image (data/tta.h), the loss then the cross-entropy of the averaged probabilities.
 Predictions predict(nn::Module& model, data::Loader& loader, Device device, const std::string& progress_label = "",
-                    MemoryFormat format = MemoryFormat::contiguous, Tta tta = Tta::none);
+                    MemoryFormat format = MemoryFormat::contiguous, data::Tta tta = data::Tta::none);
 
 // A model file's architecture with its weights, in eval mode, on `device`: models/model_file.h
 // (build_model) is the one way, for checkpoints too.

@@ -1,8 +1,8 @@
-// Test-time augmentation (train/tta.h): the eight views against independent definitions (mirrors,
+// Test-time augmentation (data/tta.h): the eight views against independent definitions (mirrors,
 // a quarter turn), and the averaged probabilities: their definition, and the property that makes
 // them worth having: averaged over the whole dihedral group, a prediction no longer depends on
 // how the cell was turned, while the plain one does.
-#include "train/tta.h"
+#include "data/tta.h"
 
 #include <doctest/doctest.h>
 
@@ -16,7 +16,8 @@
 #include "train/evaluate.h"
 
 using namespace hemo;
-using namespace hemo::train;
+using namespace hemo::data;
+using hemo::train::batch_probabilities;
 
 namespace {
 

@@ -59,6 +59,7 @@ struct Options {
   std::vector<std::string> images;
   int top = 3, threads = 0, bench = 0;
   bool json = false, fold = true, channels_last = false;
+  std::string tta = "none";
 };
 
 // An integer option of at least `min`; a bad value is a usage error naming the option.
@@ -102,6 +103,7 @@ void describe(CLI::App& app, Options& o, std::vector<std::string>& positional) {
       "--no-fold", [&o] { o.fold = false; }, "Keep the batch norms as separate layers (for checking the folded model)");
   app.add_flag("--channels-last", o.channels_last,
                "Store the activations channels-last (NHWC) instead of NCHW (the same classes up to rounding)");
+  hemo::cli::add_tta_option(&app, o.tta);
   add_int_option(app, "--bench", o.bench, 1,
                  "First time the forward pass on the first image at batch 1: 5 warm-up runs, then N timed ones; "
                  "the median wall and CPU milliseconds go to stderr");
@@ -176,7 +178,7 @@ int run(const Options& o) {
   for (const std::string& path : o.images) {
     std::vector<float> prob;
     try {
-      prob = hemo::infer::classify(m, path);
+      prob = hemo::infer::classify(m, path, hemo::data::parse_tta(o.tta));
     } catch (const std::exception& e) {
       ++failed;
       const std::string why = message_of(e);

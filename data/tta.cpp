@@ -1,8 +1,8 @@
-#include "train/tta.h"
+#include "data/tta.h"
 
 #include "core/error.h"
 
-namespace hemo::train {
+namespace hemo::data {
 
 int tta_views(Tta t) { return t == Tta::none ? 1 : t == Tta::flips ? 4 : 8; }
 
@@ -33,4 +33,4 @@ void dihedral_view(const float* src, int64_t n, int64_t c, int64_t h, int64_t w,
   }
 }
 
-}  // namespace hemo::train
+}  // namespace hemo::data

@@ -2,6 +2,8 @@
 // image. A blood cell has no up, down, left or right, so its mirror images and quarter turns are
 // as good a picture of it as the original; averaging the softmax over them evens out what one
 // orientation gets wrong (on the validation part of weights/pbc128-split.csv, weights/MODELS.md).
+// `hemo eval`, `hemo predict` (train/evaluate.h) and hemo-infer (api/inference_model.h) take it
+// as --tta.
 //
 // Views, numbered 0..7 by three bits applied to an image's rows y and columns x (square images):
 //   bit 0: mirror left-right  (x -> w - 1 - x)
@@ -14,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-namespace hemo::train {
+namespace hemo::data {
 
 enum class Tta { none, flips, dihedral };
 
@@ -26,4 +28,4 @@ std::string tta_name(Tta t);
 // src). Transposing views (v >= 4) need h == w.
 void dihedral_view(const float* src, int64_t n, int64_t c, int64_t h, int64_t w, int v, float* dst);
 
-}  // namespace hemo::train
+}  // namespace hemo::data
