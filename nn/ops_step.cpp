@@ -64,7 +64,10 @@ void clip_grads_(const std::vector<Tensor>& params, const Tensor& param_sq, doub
     using T = decltype(t);
     std::vector<int64_t> sizes;
     std::vector<T*> data;
-    for (const Tensor& g : grads) sizes.push_back(g.numel()), data.push_back(g.data_any_format<T>());  // elementwise: any order
+    for (const Tensor& g : grads) {  // scaled element by element: any memory format will do
+      sizes.push_back(g.numel());
+      data.push_back(g.data_any_format<T>());
+    }
     GradClipArgs<T> a;
     a.param_sq = param_sq.data<T>();
     a.p = param_sq.numel();
