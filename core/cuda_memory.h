@@ -22,7 +22,8 @@
 //
 // Copies and fills are queued on the current stream; a copy to or from host memory waits for its
 // stream to finish before returning, so host buffers may be reused at once; cuda_upload alone
-// does not wait.
+// does not wait, and refuses to run while its stream captures a CUDA graph (a replay would copy
+// the staged bytes of the capture again, not the caller's new ones).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +59,12 @@ void cuda_empty_cache();                 // cudaFree every cached block on every
 bool cuda_caching_enabled();             // false under HEMO_NO_CACHING=1
 void cuda_set_debug_fill(bool on);
 bool cuda_debug_fill();
+// Keeps the cached blocks of `stream` (a cudaStream_t) out of cuda_empty_cache() and out of the
+// out-of-memory retry's release while held: a captured CUDA graph replays into the blocks its
+// capture allocated and freed again, which the cache lists as free blocks of its stream
+// (core/cuda/graph.h). Holds nest; each hold needs one release.
+void cuda_hold_stream_cache(void* stream);
+void cuda_release_stream_cache(void* stream);
 
 // Page-locked host memory (cudaHostAlloc), cached by size like device blocks (cudaHostAlloc is
 // slow and cudaFreeHost synchronizes the device). A pinned block must not be released while an

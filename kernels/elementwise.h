@@ -1,5 +1,7 @@
 // Elementwise arithmetic over n contiguous elements; y may be the same buffer as an input.
 //   add:   y = a + b            mul: y = a * b            scale: y = s * a
+//   fill:  y = T(value)         (Tensor::full on a device: no host data to upload, so it can be
+//                                captured into a CUDA graph)
 // Row broadcast (squeeze-excitation's channel scale): a viewed as [rows, inner] with one b per row,
 // e.g. a [N, C, H, W] and b [N, C] (or [N, C, 1, 1]) give rows = N C, inner = H W:
 //   mul_rows:        y[r, i] = a[r, i] * b[r]
@@ -17,6 +19,7 @@ namespace hemo::cpu {
 template <class T> void add(Backend, int64_t n, const T* a, const T* b, T* y);
 template <class T> void mul(Backend, int64_t n, const T* a, const T* b, T* y);
 template <class T> void scale(Backend, int64_t n, double s, const T* a, T* y);
+template <class T> void fill(Backend, int64_t n, double value, T* y);
 template <class T> void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y);
 template <class T> void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
 
@@ -28,6 +31,7 @@ namespace hemo::cuda {
 template <class T> void add(Backend, int64_t n, const T* a, const T* b, T* y);
 template <class T> void mul(Backend, int64_t n, const T* a, const T* b, T* y);
 template <class T> void scale(Backend, int64_t n, double s, const T* a, T* y);
+template <class T> void fill(Backend, int64_t n, double value, T* y);
 template <class T> void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y);
 template <class T> void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T* a, T* gb);
 

@@ -38,6 +38,7 @@ struct StepStatsArgs {
   const int64_t* labels = nullptr;  // [n]
   int64_t n = 0, k = 0;
   int64_t step = 0;
+  const int64_t* step_at = nullptr;  // when set, the step's number is read here instead (a replayed CUDA graph's)
   double* stats = nullptr;          // [kStatsSize]
 };
 
@@ -59,7 +60,7 @@ HEMO_HOST_DEVICE inline void update_step_stats(const StepStatsArgs<T>& a, double
   s[kLastLoss] = loss, s[kLastNorm] = norm, s[kLastBad] = bad ? 1 : 0, s[kLastParam] = static_cast<double>(bad_param);
   if (bad) {
     if (s[kBadStep] < 0)
-      s[kBadStep] = static_cast<double>(a.step), s[kBadLoss] = loss, s[kBadNorm] = norm, s[kBadParam] = s[kLastParam];
+      s[kBadStep] = static_cast<double>(a.step_at ? *a.step_at : a.step), s[kBadLoss] = loss, s[kBadNorm] = norm, s[kBadParam] = s[kLastParam];
     return;
   }
   s[kLossSum] += loss * static_cast<double>(a.n);

@@ -14,6 +14,9 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   if (!training || p == 0.0) return x;
   const int64_t n = x.numel();
   const Generator::State st = gen.state();
+  const uint64_t* base = gen.relative_base();  // set while a CUDA graph captures (tensor/rng.h)
+  HEMO_CHECK(!base || x.device().is_cuda(), "dropout: a mask drawn on the ", x.device().str(),
+             " during a CUDA graph capture (its counters live on the device); this layer cannot be captured");
   const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
   // One byte per element, on x's device, in x's storage order; the backward closure keeps it alive.
   // The random bits follow the contiguous order, so that a channels-last run drops the same
@@ -26,10 +29,10 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     auto* m = static_cast<uint8_t*>(mask->data());
     if (x.is_channels_last()) {
       Storage drawn(static_cast<size_t>(n), x.device());
-      dropout_mask(backend, n, p, st.seed, st.stream, first, static_cast<uint8_t*>(drawn.data()));
+      dropout_mask(backend, n, p, st.seed, st.stream, first, static_cast<uint8_t*>(drawn.data()), base);
       transpose_batched(backend, 1, x.size(0), x.size(1), x.size(2) * x.size(3), drawn.data(), m);
     } else {
-      dropout_mask(backend, n, p, st.seed, st.stream, first, m);
+      dropout_mask(backend, n, p, st.seed, st.stream, first, m, base);
     }
     dropout_fwd(backend, n, p, m, x.data_any_format<T>(), y.data_any_format<T>());
   });

@@ -26,27 +26,22 @@ double target_weight_sum(const std::vector<int64_t>& labels, const Tensor& class
   for (int64_t y : labels) s += w[static_cast<size_t>(y)];
   return s;
 }
-}  // namespace
 
-Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, const Tensor& class_weights,
-                     double label_smoothing, Reduction reduction) {
+void check_logits(const Tensor& logits, const Tensor& class_weights, double label_smoothing) {
   HEMO_CHECK(logits.dim() == 2, "cross_entropy: expected logits [N, K], got ", logits.str());
-  const int64_t n = logits.size(0), k = logits.size(1);
-  HEMO_CHECK(static_cast<int64_t>(labels.size()) == n, "cross_entropy: ", labels.size(), " labels for logits ",
-             logits.str());
-  HEMO_CHECK(k >= 1, "cross_entropy: logits ", logits.str(), " have no classes");
-  for (size_t i = 0; i < labels.size(); ++i)
-    HEMO_CHECK(labels[i] >= 0 && labels[i] < k, "cross_entropy: label ", labels[i], " at index ", i,
-               " is outside [0, ", k, ") for logits ", logits.str());
+  HEMO_CHECK(logits.size(1) >= 1, "cross_entropy: logits ", logits.str(), " have no classes");
   check_same_place("cross_entropy", {logits, class_weights});
-  HEMO_CHECK(!class_weights.defined() || class_weights.shape() == Shape{k}, "cross_entropy: class_weights must be [",
-             k, "], got ", class_weights.str());
+  HEMO_CHECK(!class_weights.defined() || class_weights.shape() == Shape{logits.size(1)},
+             "cross_entropy: class_weights must be [", logits.size(1), "], got ", class_weights.str());
   HEMO_CHECK(label_smoothing >= 0.0 && label_smoothing < 1.0, "cross_entropy: label_smoothing must be in [0, 1), got ",
              label_smoothing);
+}
 
+// The loss from labels `y` in the logits' device memory; `weight_sum`: the mean's divisor.
+Tensor cross_entropy_on(const Tensor& logits, const int64_t* y, const Tensor& class_weights, double label_smoothing,
+                        Reduction reduction, double weight_sum) {
+  const int64_t n = logits.size(0), k = logits.size(1);
   const bool grad = needs_grad({logits});
-  auto label_buf = label_storage(labels, logits.device());
-  const auto* y = static_cast<const int64_t*>(label_buf->data());
   Tensor rows = Tensor::empty({n}, logits.dtype(), logits.device());
   Tensor dz = grad ? Tensor::empty_like(logits) : Tensor();
   dispatch("cross_entropy", logits, [&](auto backend, auto t) {
@@ -64,7 +59,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
   Tensor out = rows;
   double scale = 1.0;  // d out / d loss_i for the reductions
   if (reduction != Reduction::none) {
-    if (reduction == Reduction::mean) scale = 1.0 / target_weight_sum(labels, class_weights);
+    if (reduction == Reduction::mean) scale = 1.0 / weight_sum;
     out = Tensor::empty({}, logits.dtype(), logits.device());
     dispatch("cross_entropy", logits, [&](auto backend, auto t) {
       using T = decltype(t);
@@ -88,6 +83,28 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, c
     return {gx};
   });
   return out;
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, const Tensor& class_weights,
+                     double label_smoothing, Reduction reduction) {
+  check_logits(logits, class_weights, label_smoothing);
+  const int64_t n = logits.size(0), k = logits.size(1);
+  HEMO_CHECK(static_cast<int64_t>(labels.size()) == n, "cross_entropy: ", labels.size(), " labels for logits ",
+             logits.str());
+  for (size_t i = 0; i < labels.size(); ++i)
+    HEMO_CHECK(labels[i] >= 0 && labels[i] < k, "cross_entropy: label ", labels[i], " at index ", i,
+               " is outside [0, ", k, ") for logits ", logits.str());
+  const auto label_buf = label_storage(labels, logits.device());  // freed after the queued kernels (stream order)
+  return cross_entropy_on(logits, static_cast<const int64_t*>(label_buf->data()), class_weights, label_smoothing,
+                          reduction, target_weight_sum(labels, class_weights));
+}
+
+Tensor cross_entropy(const Tensor& logits, const int64_t* device_labels, double label_smoothing, Reduction reduction) {
+  check_logits(logits, {}, label_smoothing);
+  HEMO_CHECK(device_labels, "cross_entropy: no labels on the device");
+  return cross_entropy_on(logits, device_labels, {}, label_smoothing, reduction, static_cast<double>(logits.size(0)));
 }
 
 }  // namespace hemo::nn

@@ -19,4 +19,11 @@ enum class Reduction { mean, sum, none };
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, const Tensor& class_weights = {},
                      double label_smoothing = 0.0, Reduction reduction = Reduction::mean);
 
+// The same with the N labels already in the logits' device memory at `device_labels`, in [0, K)
+// (the caller checks them): nothing is uploaded, so the call can be captured into a CUDA graph
+// whose replays read the labels copied there before each replay (train/captured_step.h). Class
+// weights are refused: the weighted mean's divisor is summed on the host from the labels.
+Tensor cross_entropy(const Tensor& logits, const int64_t* device_labels, double label_smoothing = 0.0,
+                     Reduction reduction = Reduction::mean);
+
 }  // namespace hemo::nn

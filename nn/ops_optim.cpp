@@ -57,7 +57,7 @@ T* ptr_of(Tensor& t) {
 }  // namespace
 
 void sgd_update_multi_(const std::vector<SgdParams>& h, std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                       std::vector<Tensor>& momentum_bufs) {
+                       std::vector<Tensor>& momentum_bufs, const void* consts) {
   const size_t n = params.size();
   check_lists("sgd_update_multi_", n, {h.size(), grads.size(), momentum_bufs.size()});
   for (size_t i = 0; i < n; ++i) {
@@ -79,12 +79,12 @@ void sgd_update_multi_(const std::vector<SgdParams>& h, std::vector<Tensor>& par
     }
     sgd_update_multi(backend, h.data(),
                      MultiTensorArgs<T>{.count = n, .sizes = sizes.data(), .param = p.data(), .grad = g.data(),
-                                        .buf1 = b.data(), .buf2 = nullptr});
+                                        .buf1 = b.data(), .buf2 = nullptr, .consts = consts});
   });
 }
 
 void adam_update_multi_(const std::vector<AdamParams>& h, std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                        std::vector<Tensor>& m, std::vector<Tensor>& v) {
+                        std::vector<Tensor>& m, std::vector<Tensor>& v, const void* consts) {
   const size_t n = params.size();
   check_lists("adam_update_multi_", n, {h.size(), grads.size(), m.size(), v.size()});
   for (size_t i = 0; i < n; ++i) {
@@ -109,7 +109,7 @@ void adam_update_multi_(const std::vector<AdamParams>& h, std::vector<Tensor>& p
     }
     adam_update_multi(backend, h.data(),
                       MultiTensorArgs<T>{.count = n, .sizes = sizes.data(), .param = p.data(), .grad = g.data(),
-                                         .buf1 = mp.data(), .buf2 = vp.data()});
+                                         .buf1 = mp.data(), .buf2 = vp.data(), .consts = consts});
   });
 }
 

@@ -79,17 +79,15 @@ void clip_grads_(const std::vector<Tensor>& params, const Tensor& param_sq, doub
   });
 }
 
-void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,
-                 const std::vector<int64_t>& labels, int64_t step) {
+namespace {
+void record(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits, int64_t n_labels,
+            const int64_t* labels, int64_t step, const int64_t* step_at) {
   check_same_place("record_step", {loss, param_sq, logits});
   HEMO_CHECK(stats.device() == logits.device(), "record_step: the stats live on ", stats.device().str(),
              ", the logits on ", logits.device().str());
-  HEMO_CHECK(logits.dim() == 2 && logits.size(0) == static_cast<int64_t>(labels.size()) && loss.numel() == 1,
-             "record_step: logits ", logits.str(), " for ", labels.size(), " labels and a loss of ", loss.numel(),
-             " values");
+  HEMO_CHECK(logits.dim() == 2 && logits.size(0) == n_labels && loss.numel() == 1, "record_step: logits ",
+             logits.str(), " for ", n_labels, " labels and a loss of ", loss.numel(), " values");
   const Tensor z = logits.contiguous();
-  Storage label_buf(labels.size() * sizeof(int64_t), z.device());
-  upload_bytes(label_buf.data(), z.device(), labels.data(), label_buf.bytes());
   dispatch("record_step", z, [&](auto backend, auto t) {
     using T = decltype(t);
     StepStatsArgs<T> a;
@@ -97,11 +95,26 @@ void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, c
     a.param_sq = param_sq.data<T>();
     a.p = param_sq.numel();
     a.logits = z.data<T>();
-    a.labels = static_cast<const int64_t*>(label_buf.data());
-    a.n = z.size(0), a.k = z.size(1), a.step = step;
+    a.labels = labels;
+    a.n = z.size(0), a.k = z.size(1), a.step = step, a.step_at = step_at;
     a.stats = stats.data();
     step_stats(backend, a);
   });
+}
+}  // namespace
+
+void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,
+                 const std::vector<int64_t>& labels, int64_t step) {
+  Storage label_buf(labels.size() * sizeof(int64_t), logits.device());
+  upload_bytes(label_buf.data(), logits.device(), labels.data(), label_buf.bytes());
+  record(stats, loss, param_sq, logits, static_cast<int64_t>(labels.size()),
+         static_cast<const int64_t*>(label_buf.data()), step, nullptr);
+}
+
+void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,
+                 const StepOnDevice& on_device) {
+  HEMO_CHECK(on_device.labels && on_device.step, "record_step: no labels or step number on the device");
+  record(stats, loss, param_sq, logits, logits.dim() == 2 ? logits.size(0) : -1, on_device.labels, 0, on_device.step);
 }
 
 }  // namespace hemo::nn

@@ -36,4 +36,14 @@ void clip_grads_(const std::vector<Tensor>& params, const Tensor& param_sq, doub
 void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,
                  const std::vector<int64_t>& labels, int64_t step);
 
+// A step's labels and number already in the step's device memory, for a step captured into a CUDA
+// graph (train/captured_step.h): its replays read the values copied there before each replay.
+struct StepOnDevice {
+  const int64_t* labels = nullptr;  // n labels in [0, k)
+  const int64_t* step = nullptr;    // the step's number
+};
+// The same with them on the device: nothing is uploaded.
+void record_step(StepStats& stats, const Tensor& loss, const Tensor& param_sq, const Tensor& logits,
+                 const StepOnDevice& on_device);
+
 }  // namespace hemo::nn

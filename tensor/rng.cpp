@@ -1,5 +1,6 @@
 #include "tensor/rng.h"
 
+#include "core/error.h"
 #include "core/philox.h"
 
 #include <cmath>
@@ -21,7 +22,26 @@ void Generator::set_state(const State& s) {
   if (buffered_ > 0) buffer_ = block(offset_ - 1);
 }
 
+void Generator::begin_relative(const uint64_t* base) {
+  HEMO_CHECK(base && !relative_base_, "Generator::begin_relative: ",
+             base ? "already relative (captures do not nest)" : "no base counter given");
+  relative_base_ = base;
+  relative_start_ = offset_;
+  buffered_ = 0;
+}
+
+uint64_t Generator::end_relative() {
+  HEMO_CHECK(relative_base_, "Generator::end_relative without begin_relative");
+  const uint64_t blocks = offset_ - relative_start_;
+  offset_ = relative_start_;
+  relative_start_ = 0;
+  relative_base_ = nullptr;
+  return blocks;
+}
+
 uint32_t Generator::next_u32() {
+  HEMO_CHECK(!relative_base_, "a host-side random draw during a CUDA graph capture: a replay would repeat it; "
+             "draw on the device (a dropout mask) or outside the captured step");
   if (buffered_ == 0) {
     buffer_ = block(reserve(1));
     buffered_ = 4;

@@ -34,12 +34,26 @@ class Generator {
 
   // Reserves `blocks` consecutive counter values and returns the first; block b of the
   // reservation is philox4x32(seed, first + b, stream). Discards any buffered words.
+  // Between begin_relative and end_relative the first is relative (see below).
   uint64_t reserve(uint64_t blocks) {
     buffered_ = 0;
-    uint64_t first = offset_;
+    uint64_t first = offset_ - relative_start_;
     offset_ += blocks;
     return first;
   }
+
+  // Relative reservations, for work captured into a CUDA graph (train/captured_step.h), whose
+  // replays repeat the kernels' arguments: between begin_relative(base) and end_relative(),
+  // reserve() returns counters relative to the offset at begin_relative, and relative_base() is
+  // `base`, a uint64 in device memory that the consumer's kernel adds when it runs (dropout's
+  // counter_base, kernels/dropout.h). end_relative() puts the offset back where begin_relative
+  // found it and returns the blocks reserved in between; before each replay the caller reserves
+  // that many with reserve() and writes the first into *base, so each replay draws what the
+  // same work run eagerly at that point of the stream would. Host draws (next_u32 and what uses
+  // it) are refused meanwhile.
+  void begin_relative(const uint64_t* base);
+  uint64_t end_relative();
+  const uint64_t* relative_base() const { return relative_base_; }
   std::array<uint32_t, 4> block(uint64_t counter) const { return philox4x32(seed_, counter, stream_); }
 
   uint32_t next_u32();
@@ -54,6 +68,8 @@ class Generator {
   uint64_t seed_, stream_, offset_ = 0;
   std::array<uint32_t, 4> buffer_{};
   int buffered_ = 0;  // words of buffer_ not yet handed out
+  const uint64_t* relative_base_ = nullptr;  // set between begin_relative and end_relative
+  uint64_t relative_start_ = 0;               // the offset at begin_relative (0 otherwise)
 };
 
 // The process-wide default generator (like torch.manual_seed's); not thread-safe: use it from one

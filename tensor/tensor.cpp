@@ -5,6 +5,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "kernels/elementwise.h"
 #include "kernels/layout.h"
 #include "tensor/autograd.h"
 
@@ -66,6 +67,13 @@ Tensor Tensor::zeros_like(const Tensor& t) {
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  if (device.is_cuda() && dtype == DType::f32) {  // filled there: nothing uploaded (CUDA graphs capture it)
+    Tensor t = empty(shape, dtype, device);
+#if HEMO_WITH_CUDA
+    cuda::fill(cuda::backend, t.numel(), value, t.data<float>());
+#endif
+    return t;
+  }
   Tensor host = empty(shape, DType::f64, Device::cpu());
   double* p = host.data<double>();
   for (int64_t i = 0; i < host.numel(); ++i) p[i] = value;

@@ -74,6 +74,10 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
   cmd->add_flag("--sync-every-step", c.sync_every_step,
                 "bench train: wait for the device within each step to read its loss and gradient norm, as `hemo "
                 "train --sync-every-step` does (by default they stay on the device; to compare)");
+  cmd->add_flag("--cuda-graphs", c.cuda_graphs,
+                "bench train on CUDA: capture the step as a CUDA graph and replay it, as `hemo train --cuda-graphs` "
+                "does (the first two warm-up steps run eagerly, the next is captured; give --warmup 3 or more so "
+                "that the timed steps are replays)");
 }
 
 Device prepare(ModelCase& c) {
@@ -118,6 +122,7 @@ nlohmann::json case_json(const ModelCase& c) {
   j["fusion"] = c.fusion;
   j["multi_tensor"] = c.multi_tensor;
   j["sync_every_step"] = c.sync_every_step;
+  j["cuda_graphs"] = c.cuda_graphs;
   j["channels_last"] = c.channels_last;
   return j;
 }

@@ -46,6 +46,7 @@ struct ModelCase {
   bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h)
   bool channels_last = false;    // the input batch stored channels-last (NHWC), tensor/tensor.h
   bool sync_every_step = false;  // bench train: read the step meter within each step (train/step_meter.h)
+  bool cuda_graphs = false;      // bench train: replay the step as a CUDA graph (train/captured_step.h)
 };
 // Adds --model --input-size --batch-size --classes --device --precision --threads --warmup
 // --steps --json --no-memory-efficient --no-fusion --no-multi-tensor --sync-every-step to `cmd`, with `c`'s values as defaults.

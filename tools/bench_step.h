@@ -2,7 +2,7 @@
 // what the trainer's train_step does (forward, cross-entropy, zero_grad, backward, the step meter's
 // bookkeeping (train/step_meter.h; read within the step under --sync-every-step, as the trainer's
 // synchronous mode does), SGD with momentum 0.9) on one synthetic batch held on the device, then
-// a device synchronize. The
+// a device synchronize; with --cuda-graphs, the same step replayed as the trainer replays it. The
 // inference step is a forward under a NoGradGuard in eval mode, of the model as trained (`infer`)
 // or prepared as hemo-infer prepares it (`folded`: models::prepare_for_inference).
 // A StepRegions observer (may be null) is told where each phase begins and ends, so the profiler
@@ -12,6 +12,8 @@
 
 #include "nn/module.h"
 #include "tools/bench_common.h"
+#include "data/batch.h"
+#include "train/captured_step.h"
 #include "train/grad_reduce.h"
 #include "train/optim.h"
 #include "train/step_meter.h"
@@ -38,6 +40,9 @@ class BenchStep {
   double last_loss();  // the last step's loss (reads the step meter)
 
  private:
+  void run_eager(StepRegions* regions);
+  void run_captured();
+
   Device device_;
   bool train_;
   nn::ModulePtr model_;
@@ -48,6 +53,12 @@ class BenchStep {
   train::GradReducer* reducer_ = nullptr;
   Tensor x_;
   std::vector<int64_t> labels_;
+  // --cuda-graphs: the step replayed (train/captured_step.h) from the batch on the host, uploaded
+  // each step as the trainer uploads its batches.
+  std::unique_ptr<train::CapturedStep> captured_;
+  data::Batch host_batch_;
+  int warmups_ = 0;
+  bool channels_last_ = false;
 };
 
 }  // namespace hemo::cli::bench

@@ -135,6 +135,10 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--sync-every-step", &TrainConfig::sync_every_step,
        "Wait for the device after every step to read its loss and gradient norm (by default they stay on the "
        "device until the progress line or the epoch's end needs them; the same numbers: to compare speed)");
+  flag(cmd, *f, "--cuda-graphs", &TrainConfig::cuda_graphs,
+       "Capture the training step once as a CUDA graph and replay it for every full batch (one launch per step "
+       "instead of hundreds; the same numbers). CUDA only; not with --detect-anomaly, --skip-nonfinite, "
+       "--distributed, --class-weights or stochastic depth (train/captured_step.h)");
   flag(cmd, *f, "--freeze-backbone", &TrainConfig::freeze_backbone, "Train only the classifier head");
   flag(cmd, *f, "--detect-anomaly", &TrainConfig::detect_anomaly,
        "On a NaN or infinite loss or gradient, name the layer where it arose (checks every layer: slow)");

@@ -11,7 +11,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, m
                                                 device, precision, split_train, split_val, split_test, augment, rotation, vflip, crop_scale, color_jitter,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
-                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, fusion, multi_tensor, channels_last, sync_every_step, freeze_backbone, detect_anomaly, skip_nonfinite,
+                                                warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, fusion, multi_tensor, channels_last, sync_every_step, cuda_graphs, freeze_backbone, detect_anomaly, skip_nonfinite,
                                                 monitor, patience, restore_best, max_minutes, seed, resume, overwrite,
                                                 distributed, sync_bn, world_size)
 
@@ -56,6 +56,15 @@ void TrainConfig::validate() const {
              crop_scale, "; 1: no random crop)");
   HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");
   HEMO_CHECK(!sync_bn || distributed, "--sync-bn synchronizes batch norm across the ranks of --distributed; add it");
+  if (cuda_graphs) {  // what a replayed step cannot do (train/captured_step.h)
+    const char* why = detect_anomaly    ? "--detect-anomaly (it checks every layer's values on the host)"
+                      : skip_nonfinite  ? "--skip-nonfinite (it decides on the host, before the update, whether to apply it)"
+                      : distributed     ? "--distributed (the gradient all-reduce runs between backward and the update)"
+                      : class_weights   ? "--class-weights (the weighted mean's divisor is summed on the host per batch)"
+                      : drop_path > 0   ? "--drop-path (stochastic depth draws its samples on the host)"
+                                        : nullptr;
+    HEMO_CHECK(!why, "--cuda-graphs cannot replay a step with ", why, "; drop one of the two");
+  }
 }
 
 TrainConfig recipe(const std::string& name) {

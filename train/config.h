@@ -50,6 +50,7 @@ struct TrainConfig {
   bool multi_tensor = true;      // one optimizer update for all parameters (kernels/optim.h); the same numbers
   bool channels_last = false;    // activations stored NHWC (tensor/tensor.h); the same model up to rounding
   bool sync_every_step = false;  // read each step's loss and norm at once (train/step_meter.h); the same numbers
+  bool cuda_graphs = false;      // capture the step once as a CUDA graph and replay it (train/captured_step.h)
   bool freeze_backbone = false;
   // non-finite losses and gradients (train/anomaly.h)
   bool detect_anomaly = false;      // find the layer where a NaN or infinity arose (slow)

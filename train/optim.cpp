@@ -41,6 +41,30 @@ void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }
 
+namespace {
+// The bytes of one parameter's constants: those of the widest kind (AdamConsts<double>), so one
+// table serves either optimizer and dtype.
+constexpr size_t kConstsStride = sizeof(AdamConsts<double>);
+static_assert(sizeof(SgdConsts<double>) <= kConstsStride);
+}  // namespace
+
+void Optimizer::prepare_capture() {
+  HEMO_CHECK(!params_.empty(), "an optimizer without parameters has nothing to capture");
+  if (!consts_) consts_ = std::make_shared<Storage>(params_.size() * kConstsStride, params_.front().device());
+}
+
+const void* Optimizer::consts_table() const {
+  HEMO_CHECK(consts_, "Optimizer::launch_captured/stage_captured before prepare_capture");
+  return consts_->data();
+}
+
+template <class Consts>
+void Optimizer::upload_consts(const std::vector<Consts>& consts) {
+  // Entry j belongs to captured_[j], as the captured launch lists them (MultiTensorArgs::consts).
+  HEMO_CHECK(consts.size() * sizeof(Consts) <= consts_->bytes(), "the optimizer's constants table is too small");
+  upload_bytes(const_cast<void*>(consts_table()), consts_->device(), consts.data(), consts.size() * sizeof(Consts));
+}
+
 Sgd::Sgd(std::vector<Tensor> params, SgdOptions o) : Optimizer(std::move(params)), opt_(o), buf_(params_.size()) {
   lr_ = o.lr;
   HEMO_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening");
@@ -65,6 +89,33 @@ void Sgd::step() {
     hs.push_back(h), ps.push_back(p), gs.push_back(g), bufs.push_back(buf_[i]);
   }
   if (!ps.empty()) nn::sgd_update_multi_(hs, ps, gs, bufs);
+  ++steps_;
+}
+
+void Sgd::launch_captured() {
+  const void* table = consts_table();
+  captured_.clear();
+  std::vector<SgdParams> hs;
+  std::vector<Tensor> ps, gs, bufs;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor g = params_[i].grad();
+    if (!g.defined()) continue;
+    HEMO_CHECK(opt_.momentum == 0 || buf_[i].defined(), "SGD: parameter ", i,
+               " has no momentum buffer yet; run one step() before capturing the step");
+    captured_.push_back(i);
+    hs.push_back({lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, false});
+    ps.push_back(params_[i]), gs.push_back(g), bufs.push_back(buf_[i]);
+  }
+  if (!ps.empty()) nn::sgd_update_multi_(hs, ps, gs, bufs, table);
+}
+
+void Sgd::stage_captured() {
+  consts_table();
+  const SgdParams h{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, false};
+  if (params_.front().dtype() == DType::f64)
+    upload_consts(std::vector<SgdConsts<double>>(captured_.size(), sgd_consts<double>(h)));
+  else
+    upload_consts(std::vector<SgdConsts<float>>(captured_.size(), sgd_consts<float>(h)));
   ++steps_;
 }
 
@@ -105,6 +156,39 @@ void Adam::step() {
     hs.push_back(h), ps.push_back(p), gs.push_back(g), ms.push_back(m_[i]), vs.push_back(v_[i]);
   }
   if (!ps.empty()) nn::adam_update_multi_(hs, ps, gs, ms, vs);
+  ++steps_;
+}
+
+void Adam::launch_captured() {
+  const void* table = consts_table();
+  captured_.clear();
+  std::vector<AdamParams> hs;
+  std::vector<Tensor> ps, gs, ms, vs;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor g = params_[i].grad();
+    if (!g.defined()) continue;
+    HEMO_CHECK(m_[i].defined(), "Adam: parameter ", i, " has no state yet; run one step() before capturing the step");
+    captured_.push_back(i);
+    hs.push_back({lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.decoupled, param_steps_[i] + 1});
+    ps.push_back(params_[i]), gs.push_back(g), ms.push_back(m_[i]), vs.push_back(v_[i]);
+  }
+  if (!ps.empty()) nn::adam_update_multi_(hs, ps, gs, ms, vs, table);
+}
+
+void Adam::stage_captured() {
+  consts_table();
+  auto fill = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<AdamConsts<T>> k;
+    for (size_t i : captured_)
+      k.push_back(adam_consts<T>(
+          {lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.decoupled, ++param_steps_[i]}));
+    upload_consts(k);
+  };
+  if (params_.front().dtype() == DType::f64)
+    fill(0.0);
+  else
+    fill(0.0f);
   ++steps_;
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/storage.h"
 #include "kernels/optim.h"
 #include "tensor/tensor.h"
 
@@ -35,8 +36,30 @@ class Optimizer {
   virtual void load_state(const NamedTensors& state) = 0;
   virtual std::string name() const = 0;
 
+  // A training step captured into a CUDA graph (train/captured_step.h) splits step() in three:
+  //   prepare_capture(): before the capture, allocates a table of per-parameter constants on the
+  //     parameters' device (a capture must not allocate).
+  //   launch_captured(): inside the capture, queues one multi-tensor update of the parameters that
+  //     have a gradient, reading their constants (learning rate, Adam's bias corrections) from
+  //     the table when it runs; advances nothing, and remembers the parameters.
+  //   stage_captured(): before each replay (and after the capture, for the captured step), advances
+  //     the step counts as step() would for those parameters and copies that step's constants into
+  //     the table (queued, no wait).
+  // Each replay then updates exactly as step() would have, bit for bit. The state buffers must
+  // exist before the capture: run one step() first.
+  void prepare_capture();
+  virtual void launch_captured() = 0;
+  virtual void stage_captured() = 0;
+
  protected:
+  // Copies the constants of the captured parameters into the table, consts[j] for captured_[j].
+  template <class Consts>
+  void upload_consts(const std::vector<Consts>& consts);
+  const void* consts_table() const;
+
   std::vector<Tensor> params_;
+  std::vector<size_t> captured_;             // the parameters launch_captured updates
+  std::shared_ptr<Storage> consts_;          // prepare_capture's table
   double lr_ = 1e-3;
   int64_t steps_ = 0;
   bool multi_tensor_ = true;
@@ -54,6 +77,8 @@ class Sgd : public Optimizer {
   NamedTensors state() const override;
   void load_state(const NamedTensors& state) override;
   std::string name() const override { return "sgd"; }
+  void launch_captured() override;
+  void stage_captured() override;
 
  private:
   SgdOptions opt_;
@@ -72,6 +97,8 @@ class Adam : public Optimizer {
   NamedTensors state() const override;
   void load_state(const NamedTensors& state) override;
   std::string name() const override { return opt_.decoupled ? "adamw" : "adam"; }
+  void launch_captured() override;
+  void stage_captured() override;
 
  private:
   AdamOptions opt_;

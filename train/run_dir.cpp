@@ -27,7 +27,7 @@ bool may_change_on_resume(const std::string& key) {
                                              "data",     "manifest", "out",         "resume",    "overwrite",
                                              "distributed", "world_size", "batch_size",  // these 3: below
                                              "detect_anomaly", "skip_nonfinite", "memory_efficient",
-                                             "fusion", "multi_tensor", "sync_every_step"};
+                                             "fusion", "multi_tensor", "sync_every_step", "cuda_graphs"};
   return keys.count(key) != 0;
 }
 

@@ -21,6 +21,11 @@ void StepMeter::record(const Tensor& loss, const Tensor& logits, const std::vect
   nn::record_step(stats_, loss.detach(), param_sq, logits.detach(), labels, step);
 }
 
+void StepMeter::record(const Tensor& loss, const Tensor& logits, const nn::StepOnDevice& on_device,
+                       const Tensor& param_sq) {
+  nn::record_step(stats_, loss.detach(), param_sq, logits.detach(), on_device);
+}
+
 StepTotals StepMeter::read() {
   const std::vector<double> s = stats_.read();
   last_read_s_ = now_s();

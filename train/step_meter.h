@@ -38,6 +38,9 @@ class StepMeter {
   // Steps whose loss or gradient norm is not finite are not counted.
   void record(const Tensor& loss, const Tensor& logits, const std::vector<int64_t>& labels, const Tensor& param_sq,
               int64_t step);
+  // The same with the labels and the step's number in device memory (a captured CUDA graph's step,
+  // train/captured_step.h).
+  void record(const Tensor& loss, const Tensor& logits, const nn::StepOnDevice& on_device, const Tensor& param_sq);
   StepTotals read();          // waits for the device
   bool read_due() const;      // read_interval_s has passed since the last read
   void reset();               // a new epoch: zero totals (queued, no wait)

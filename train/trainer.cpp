@@ -26,6 +26,7 @@
 #include "tensor/autograd.h"
 #include "tensor/rng.h"
 #include "train/anomaly.h"
+#include "train/captured_step.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/evaluate.h"
@@ -76,6 +77,8 @@ class Trainer {
     config_.validate();
     models::validate_options(config_.model, model_options());  // before --overwrite deletes anything
     device_ = resolve(config_.device);
+    HEMO_CHECK(!config_.cuda_graphs || device_.is_cuda(), "--cuda-graphs needs a CUDA device (--device cuda); this run "
+               "is on ", device_.str());
     set_precision(config_.precision);
     if (root()) {  // the run directory's rules: train/run_dir.h
       if (config_.resume) {
@@ -226,6 +229,7 @@ class Trainer {
     meter_ = std::make_unique<StepMeter>(device_, interval && *interval ? std::atof(interval) : 0.5);
     optimizer_ = make_optimizer(config_, params_);
     optimizer_->set_multi_tensor(config_.multi_tensor);
+    if (config_.cuda_graphs) captured_ = std::make_unique<CapturedStep>(device_, *optimizer_, default_generator());
     schedule_ = make_schedule(config_);
     if (config_.class_weights) {
       auto w = data::balanced_class_weights(d_.train_src->labels(), d_.num_classes());
@@ -323,6 +327,9 @@ class Trainer {
     if (reducer_)
       log(cat("epoch ", epoch + 1, ": ", comm_->size(), " ranks; rank 0 waited ", reducer_->take_wait_seconds(),
               " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
+    if (captured_)
+      log(cat("--cuda-graphs: ", captured_->replays(), " steps replayed so far (",
+              captured_->rng_blocks_per_step(), " random blocks per step)"));
     const Predictions val = predict(*model_, *d_.val_loader, device_, "", format());
 
     EpochRecord rec;
@@ -386,6 +393,11 @@ class Trainer {
   // Distributed: the gradients are averaged over the ranks (train/grad_reduce.h); a rank with no
   // sample in this step only joins the all-reduce.
   bool train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
+    if (captured_ && batch.n == config_.batch_size) return captured_train_step(batch, lr, epoch, step);
+    return eager_train_step(batch, lr, epoch, step);
+  }
+
+  bool eager_train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
     const double share = reducer_ ? reducer_->begin_step(loss_weight(batch.labels, class_weights_)) : 1.0;
     optimizer_->zero_grad();
     if (batch.n == 0) {
@@ -418,6 +430,40 @@ class Trainer {
       if (!finite_step(t.last_bad, t.last_loss, t.last_norm, param_name(t.last_param), epoch, step, lr)) return false;
     }
     apply_update(param_sq);
+    return true;
+  }
+
+  // --cuda-graphs (train/captured_step.h): the first full batches run eagerly on the graph's stream,
+  // the next is captured, and every full batch after it replays the captured step.
+  bool captured_train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
+    const int64_t k = d_.num_classes();
+    for (size_t i = 0; i < batch.labels.size(); ++i)  // cross_entropy's check, which a replay skips
+      HEMO_CHECK(batch.labels[i] >= 0 && batch.labels[i] < k, "label ", batch.labels[i], " of batch ", batch.number,
+                 " (sample ", i, ") is outside [0, ", k, ")");
+    if (graph_warmups_ < CapturedStep::kWarmupSteps) {
+      bool applied = false;
+      captured_->eager([&] { applied = eager_train_step(batch, lr, epoch, step); });
+      ++graph_warmups_;
+      return applied;
+    }
+    captured_->run(batch, step, [&](const Tensor& x, const nn::StepOnDevice& in) {
+      optimizer_->zero_grad();
+      const Tensor logits = (*model_)(x.to(format()));
+      Tensor loss = nn::cross_entropy(logits, in.labels, config_.label_smoothing);
+      if (auto* aux = dynamic_cast<models::AuxClassifiers*>(model_.get()))
+        for (const auto& [weight, aux_logits] : aux->take_aux_logits())
+          loss = nn::add(loss, nn::scale(nn::cross_entropy(aux_logits, in.labels, config_.label_smoothing), weight));
+      loss.backward();
+      const Tensor param_sq = nn::grad_squares(params_);
+      meter_->record(loss, logits, in, param_sq);
+      if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, param_sq);
+      optimizer_->launch_captured();
+    });
+    ++state_.step;
+    if (sync_steps()) {  // --sync-every-step: the update is applied; a non-finite step stops the run
+      const StepTotals t = meter_->read();
+      if (t.last_bad) stop_nonfinite(t.last_loss, t.last_norm, param_name(t.last_param), epoch, step, lr);
+    }
     return true;
   }
 
@@ -554,6 +600,8 @@ class Trainer {
   }();
   int64_t steps_in_process_ = 0;
   std::unique_ptr<GradReducer> reducer_;  // several ranks only
+  std::unique_ptr<CapturedStep> captured_;  // --cuda-graphs only
+  int graph_warmups_ = 0;                   // eager steps run before the capture
   data::SkipLog skips_;  // the files left out (scan and loaders), each named once on stderr
 };
 

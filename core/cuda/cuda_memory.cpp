@@ -105,6 +105,11 @@ class DeviceAllocator {
 
   bool caching() const { return caching_; }
 
+  void hold(cudaStream_t stream, int delta) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if ((held_[stream] += delta) <= 0) held_.erase(stream);
+  }
+
  private:
   struct Block {
     size_t size;
@@ -145,7 +150,7 @@ class DeviceAllocator {
 
   template <class Pred>
   void release_cached_locked(Pred on_device) {
-    auto drained = cache_.drain([&](const PoolKey& k) { return on_device(k.first); });
+    auto drained = cache_.drain([&](const PoolKey& k) { return on_device(k.first) && !held_.contains(k.second); });
     for (const auto& [key, b] : drained) {
       blocks_.erase(b.ptr);
       CudaMemoryStats& st = stats_[key.first];
@@ -160,6 +165,7 @@ class DeviceAllocator {
   detail::BlockCache<PoolKey> cache_;
   std::unordered_map<void*, Block> blocks_;  // every block hemo holds: in use and cached
   std::unordered_map<int, CudaMemoryStats> stats_;
+  std::unordered_map<cudaStream_t, int> held_;  // streams whose cached blocks a captured graph uses
 };
 
 // Never destroyed: tensors and cached blocks may outlive static destructors, and freeing device
@@ -220,6 +226,12 @@ constexpr size_t kMaxStagedUpload = size_t{4} << 20;
 
 void cuda_upload(void* dst, const void* src, size_t bytes, std::shared_ptr<void> keep) {
   if (bytes == 0) return;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  HEMO_CUDA_CHECK(cudaStreamIsCapturing(cuda::current_stream(), &capturing));
+  HEMO_CHECK(capturing == cudaStreamCaptureStatusNone,
+             "an upload of ", bytes, " bytes of host data inside a CUDA graph capture: every replay would copy the "
+             "bytes staged at capture again. Copy a step's changing inputs into fixed device buffers before the "
+             "replay instead (core/cuda/graph.h)");
   std::shared_ptr<void> held = std::move(keep);
   if (!held || !is_pinned(src)) {  // stage: the caller may reuse src at once
     if (bytes > kMaxStagedUpload) {  // a large copy costs its transfer anyway: no pinned block that big
@@ -261,6 +273,8 @@ void cuda_reset_peak_stats(int device) { device_allocator().reset_peaks(device);
 void cuda_empty_cache() { device_allocator().empty_cache(); }
 bool cuda_caching_enabled() { return device_allocator().caching(); }
 void cuda_set_debug_fill(bool on) { g_debug_fill.store(on); }
+void cuda_hold_stream_cache(void* stream) { device_allocator().hold(static_cast<cudaStream_t>(stream), 1); }
+void cuda_release_stream_cache(void* stream) { device_allocator().hold(static_cast<cudaStream_t>(stream), -1); }
 bool cuda_debug_fill() { return g_debug_fill.load(); }
 
 }  // namespace hemo

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/cuda/check.h"
+#include "core/cuda_memory.h"
 #include "core/error.h"
 
 namespace hemo::cuda {
@@ -48,7 +49,12 @@ Graph::~Graph() {
 void Graph::reset() noexcept {
   // A destructor path: a failure here means the context is already broken, and the next checked
   // call reports it.
-  if (exec_) (void)cudaGraphExecDestroy(exec_);
+  if (exec_) {
+    // Queued replays may still write the held blocks: they finish before the cache can free them.
+    (void)cudaStreamSynchronize(stream_);
+    cuda_release_stream_cache(stream_);
+    (void)cudaGraphExecDestroy(exec_);
+  }
   if (graph_) (void)cudaGraphDestroy(graph_);
   exec_ = nullptr;
   graph_ = nullptr;
@@ -86,6 +92,7 @@ void Graph::capture(const std::function<void()>& work) {
   }
   HEMO_CUDA_CHECK(status);
   HEMO_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+  cuda_hold_stream_cache(stream_);  // the blocks the replays write stay out of the cache's releases
 }
 
 void Graph::replay() {

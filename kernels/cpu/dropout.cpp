@@ -20,7 +20,9 @@ void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out)
 }
 }  // namespace
 
-void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask,
+                  const uint64_t* counter_base) {
+  if (counter_base) first_counter += *counter_base;
   const float threshold = static_cast<float>(p);
   const int64_t blocks = (n + 3) / 4;
 #pragma omp parallel for if (n > kParallelWork) schedule(static)

@@ -26,6 +26,13 @@ void scale(Backend, int64_t n, double s, const T* a, T* y) {
 }
 
 template <class T>
+void fill(Backend, int64_t n, double value, T* y) {
+  const T v = static_cast<T>(value);
+#pragma omp parallel for if (n > kParallelWork) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = v;
+}
+
+template <class T>
 void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
 #pragma omp parallel for if (rows * inner > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
@@ -48,6 +55,7 @@ void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T*
   template void add<T>(Backend, int64_t, const T*, const T*, T*);                            \
   template void mul<T>(Backend, int64_t, const T*, const T*, T*);                            \
   template void scale<T>(Backend, int64_t, double, const T*, T*);                            \
+  template void fill<T>(Backend, int64_t, double, T*);                                       \
   template void mul_rows<T>(Backend, int64_t, int64_t, const T*, const T*, T*);              \
   template void mul_rows_grad_b<T>(Backend, int64_t, int64_t, const T*, const T*, T*);
 HEMO_ELEMENTWISE_INSTANTIATE(float)

@@ -4,50 +4,58 @@
 
 namespace hemo::cpu {
 
+namespace {
 template <class T>
-void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* buf) {
-  const T lr = static_cast<T>(h.lr), mom = static_cast<T>(h.momentum), damp = static_cast<T>(1 - h.dampening),
-          wd = static_cast<T>(h.weight_decay);
+void sgd_apply(const SgdConsts<T>& h, int64_t n, T* param, const T* grad, T* buf) {
 #pragma omp parallel for if (n > 65536) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    T g = grad[i] + wd * param[i];
-    if (mom != T(0)) {
-      buf[i] = h.first_step ? g : mom * buf[i] + damp * g;
-      g = h.nesterov ? g + mom * buf[i] : buf[i];
+    T g = grad[i] + h.wd * param[i];
+    if (h.mom != T(0)) {
+      buf[i] = h.first_step ? g : h.mom * buf[i] + h.damp * g;
+      g = h.nesterov ? g + h.mom * buf[i] : buf[i];
     }
-    param[i] -= lr * g;
+    param[i] -= h.lr * g;
   }
 }
 
 template <class T>
-void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
-  const double t = static_cast<double>(h.step);
-  const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2), eps = static_cast<T>(h.eps),
-          wd = static_cast<T>(h.weight_decay);
-  const T step_size = static_cast<T>(h.lr / (1 - std::pow(h.beta1, t)));
-  const T sqrt_bc2 = static_cast<T>(std::sqrt(1 - std::pow(h.beta2, t)));
-  const T decay = static_cast<T>(1 - h.lr * h.weight_decay);
+void adam_apply(const AdamConsts<T>& h, int64_t n, T* param, const T* grad, T* m, T* v) {
 #pragma omp parallel for if (n > 65536) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i];
     if (h.decoupled)
-      param[i] *= decay;
+      param[i] *= h.decay;
     else
-      g += wd * param[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * g;
-    v[i] = b2 * v[i] + (T(1) - b2) * g * g;
-    param[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+      g += h.wd * param[i];
+    m[i] = h.b1 * m[i] + (T(1) - h.b1) * g;
+    v[i] = h.b2 * v[i] + (T(1) - h.b2) * g * g;
+    param[i] -= h.step_size * m[i] / (std::sqrt(v[i]) / h.sqrt_bc2 + h.eps);
   }
 }
+}  // namespace
 
 template <class T>
-void sgd_update_multi(Backend b, const SgdParams* h, const MultiTensorArgs<T>& a) {
-  for (size_t i = 0; i < a.count; ++i) sgd_update(b, h[i], a.sizes[i], a.param[i], a.grad[i], a.buf1[i]);
+void sgd_update(Backend, const SgdParams& h, int64_t n, T* param, const T* grad, T* buf) {
+  sgd_apply(sgd_consts<T>(h), n, param, grad, buf);
 }
 
 template <class T>
-void adam_update_multi(Backend b, const AdamParams* h, const MultiTensorArgs<T>& a) {
-  for (size_t i = 0; i < a.count; ++i) adam_update(b, h[i], a.sizes[i], a.param[i], a.grad[i], a.buf1[i], a.buf2[i]);
+void adam_update(Backend, const AdamParams& h, int64_t n, T* param, const T* grad, T* m, T* v) {
+  adam_apply(adam_consts<T>(h), n, param, grad, m, v);
+}
+
+template <class T>
+void sgd_update_multi(Backend, const SgdParams* h, const MultiTensorArgs<T>& a) {
+  const auto* k = static_cast<const SgdConsts<T>*>(a.consts);
+  for (size_t i = 0; i < a.count; ++i)
+    sgd_apply(k ? k[i] : sgd_consts<T>(h[i]), a.sizes[i], a.param[i], a.grad[i], a.buf1[i]);
+}
+
+template <class T>
+void adam_update_multi(Backend, const AdamParams* h, const MultiTensorArgs<T>& a) {
+  const auto* k = static_cast<const AdamConsts<T>*>(a.consts);
+  for (size_t i = 0; i < a.count; ++i)
+    adam_apply(k ? k[i] : adam_consts<T>(h[i]), a.sizes[i], a.param[i], a.grad[i], a.buf1[i], a.buf2[i]);
 }
 
 template void sgd_update_multi<float>(Backend, const SgdParams*, const MultiTensorArgs<float>&);

@@ -9,7 +9,8 @@ namespace hemo::cuda {
 
 namespace {
 __global__ void mask_kernel(int64_t n, float threshold, uint64_t seed, uint64_t stream, uint64_t first_counter,
-                            uint8_t* __restrict__ mask) {
+                            const uint64_t* counter_base, uint8_t* __restrict__ mask) {
+  if (counter_base) first_counter += *counter_base;
   for (int64_t b : grid_stride((n + 3) / 4)) {
     const philox::Words words = philox::block(seed, first_counter + static_cast<uint64_t>(b), stream);
     for (int j = 0; j < 4 && 4 * b + j < n; ++j) mask[4 * b + j] = philox::uniform01(words.w[j]) >= threshold ? 1 : 0;
@@ -32,10 +33,11 @@ void masked_scale(int64_t n, double p, const uint8_t* mask, const T* in, T* out)
 }
 }  // namespace
 
-void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask) {
+void dropout_mask(Backend, int64_t n, double p, uint64_t seed, uint64_t stream, uint64_t first_counter, uint8_t* mask,
+                  const uint64_t* counter_base) {
   if (n == 0) return;
   HEMO_LAUNCH(mask_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0,
-      n, static_cast<float>(p), seed, stream, first_counter, mask);
+      n, static_cast<float>(p), seed, stream, first_counter, counter_base, mask);
 }
 
 template <class T> void dropout_fwd(Backend, int64_t n, double p, const uint8_t* mask, const T* x, T* y) {

@@ -22,6 +22,11 @@ __global__ void scale_kernel(int64_t n, T f, const T* a, T* y) {
 }
 
 template <class T>
+__global__ void fill_kernel(int64_t n, T v, T* y) {
+  for (int64_t i : grid_stride(n)) y[i] = v;
+}
+
+template <class T>
 __global__ void mul_rows_kernel(int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
   for (int64_t i : grid_stride(rows * inner)) y[i] = a[i] * b[i / inner];
 }
@@ -58,6 +63,12 @@ void scale(Backend, int64_t n, double s, const T* a, T* y) {
 }
 
 template <class T>
+void fill(Backend, int64_t n, double value, T* y) {
+  if (n == 0) return;
+  HEMO_LAUNCH(fill_kernel<T>, blocks(n), kThreads, 0, n, static_cast<T>(value), y);
+}
+
+template <class T>
 void mul_rows(Backend, int64_t rows, int64_t inner, const T* a, const T* b, T* y) {
   if (rows * inner == 0) return;
   HEMO_LAUNCH(mul_rows_kernel<T>, blocks(rows * inner), kThreads, 0, rows, inner, a, b, y);
@@ -73,6 +84,7 @@ void mul_rows_grad_b(Backend, int64_t rows, int64_t inner, const T* gy, const T*
   template void add<T>(Backend, int64_t, const T*, const T*, T*);                            \
   template void mul<T>(Backend, int64_t, const T*, const T*, T*);                            \
   template void scale<T>(Backend, int64_t, double, const T*, T*);                            \
+  template void fill<T>(Backend, int64_t, double, T*);                                       \
   template void mul_rows<T>(Backend, int64_t, int64_t, const T*, const T*, T*);              \
   template void mul_rows_grad_b<T>(Backend, int64_t, int64_t, const T*, const T*, T*);
 HEMO_ELEMENTWISE_INSTANTIATE(float)

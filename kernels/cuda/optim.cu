@@ -1,5 +1,6 @@
 // CUDA parameter updates (the contract is kernels/optim.h): the reference's per-element
-// arithmetic, with the same constants computed on the host in the same precision. The single- and
+// arithmetic, with the same constants (kernels/optim.h's sgd_consts / adam_consts) computed on the
+// host, passed in the kernel's argument or read from device memory (MultiTensorArgs::consts). The single- and
 // multi-tensor kernels share the per-element functions, so they give the same bits.
 #include <cmath>
 
@@ -10,18 +11,6 @@
 namespace hemo::cuda {
 
 namespace {
-template <class T>
-struct SgdConsts {
-  T lr, mom, damp, wd;
-  bool nesterov, first_step;
-};
-
-template <class T>
-SgdConsts<T> sgd_consts(const SgdParams& h) {
-  return {static_cast<T>(h.lr), static_cast<T>(h.momentum), static_cast<T>(1 - h.dampening),
-          static_cast<T>(h.weight_decay), h.nesterov, h.first_step};
-}
-
 template <class T>
 __device__ inline void sgd_element(const SgdConsts<T>& h, int64_t i, T* __restrict__ param, const T* __restrict__ grad,
                                    T* __restrict__ buf) {
@@ -37,25 +26,6 @@ template <class T>
 __global__ void sgd_kernel(SgdConsts<T> h, int64_t n, T* __restrict__ param, const T* __restrict__ grad,
                            T* __restrict__ buf) {
   for (int64_t i : grid_stride(n)) sgd_element(h, i, param, grad, buf);
-}
-
-template <class T>
-struct AdamConsts {
-  T b1, b2, eps, wd, step_size, sqrt_bc2, decay;
-  bool decoupled;
-};
-
-template <class T>
-AdamConsts<T> adam_consts(const AdamParams& h) {
-  const double t = static_cast<double>(h.step);
-  return {static_cast<T>(h.beta1),
-          static_cast<T>(h.beta2),
-          static_cast<T>(h.eps),
-          static_cast<T>(h.weight_decay),
-          static_cast<T>(h.lr / (1 - std::pow(h.beta1, t))),
-          static_cast<T>(std::sqrt(1 - std::pow(h.beta2, t))),
-          static_cast<T>(1 - h.lr * h.weight_decay),
-          h.decoupled};
 }
 
 template <class T>
@@ -91,13 +61,14 @@ struct Table {
   T* buf1[kMultiTensorChunk];
   T* buf2[kMultiTensorChunk];
   Consts k[kMultiTensorChunk];
+  const Consts* kd[kMultiTensorChunk];  // when set: the constants in device memory (MultiTensorArgs::consts)
 };
 
 template <class T>
 __global__ void sgd_multi_kernel(Table<T, SgdConsts<T>> tab) {
   for (int64_t i : grid_stride(tab.start[tab.count])) {
     const int t = tensor_of(tab, i);
-    sgd_element(tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t]);
+    sgd_element(tab.kd[t] ? *tab.kd[t] : tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t]);
   }
 }
 
@@ -105,7 +76,7 @@ template <class T>
 __global__ void adam_multi_kernel(Table<T, AdamConsts<T>> tab) {
   for (int64_t i : grid_stride(tab.start[tab.count])) {
     const int t = tensor_of(tab, i);
-    adam_element(tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t], tab.buf2[t]);
+    adam_element(tab.kd[t] ? *tab.kd[t] : tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t], tab.buf2[t]);
   }
 }
 
@@ -124,7 +95,10 @@ void for_each_chunk(const Params* h, const MultiTensorArgs<T>& a, MakeConsts mak
     tab.grad[t] = a.grad[i];
     tab.buf1[t] = a.buf1 ? a.buf1[i] : nullptr;
     tab.buf2[t] = a.buf2 ? a.buf2[i] : nullptr;
-    tab.k[t] = make(h[i]);
+    if (a.consts)
+      tab.kd[t] = static_cast<const Consts*>(a.consts) + i;
+    else
+      tab.k[t] = make(h[i]);
     tab.start[t + 1] = tab.start[t] + a.sizes[i];
     if (++tab.count == static_cast<int>(kMultiTensorChunk)) flush();
   }

@@ -74,6 +74,24 @@ TEST_CASE("hemo bench train --json: finite positive figures and the environment"
 #endif
 }
 
+// --cuda-graphs (train/captured_step.h): two eager warm-up steps, a captured one, then replays; the
+// steps compute what eager steps compute, so the loss after the same 6 steps is the same, bit for
+// bit, and the case says which path ran. On the CPU it is refused by name.
+TEST_CASE("hemo bench train --cuda-graphs: replays the eager step's numbers; CUDA only") {
+#if HEMO_WITH_CUDA
+  const std::string args = " --model pbcnet7 --input-size 32 --batch-size 2 --threads 2 --warmup 4 --steps 2 --json --device cuda";
+  const nlohmann::json eager = run_json("bench train" + args);
+  const nlohmann::json graphs = run_json("bench train" + args + " --cuda-graphs");
+  CHECK(graphs.at("case").at("cuda_graphs") == true);
+  CHECK(eager.at("case").at("cuda_graphs") == false);
+  MESSAGE("last loss: eager ", eager.at("last_loss").get<double>(), ", --cuda-graphs ", graphs.at("last_loss").get<double>());
+  CHECK(graphs.at("last_loss").get<double>() == eager.at("last_loss").get<double>());
+#endif
+  const test::CommandRun cpu = run_captured(kHemo + " bench train" + kTiny + " --cuda-graphs");
+  CHECK(cpu.status != 0);
+  CHECK(cpu.err.find("--cuda-graphs needs a CUDA device") != std::string::npos);
+}
+
 TEST_CASE("hemo bench infer --json: both code paths, batch 1 and batch N") {
   const nlohmann::json r = run_json("bench infer" + kTiny);
   require_env(r, "cpu");

@@ -5,6 +5,7 @@
 
 #include "kernels/dropout.h"
 #include "nn/ops_activation.h"
+#include "nn/ops_elementwise.h"
 #include "nn/ops_dropout.h"
 #include "nn/ops_optim.h"
 #include "tensor/autograd.h"
@@ -34,7 +35,7 @@ TEST_CASE("cuda dropout advances the generator exactly as the CPU does") {
   }
 }
 
-TEST_CASE("cuda dropout_mask: byte-identical to cpu::dropout_mask for any first counter") {
+TEST_CASE("cuda dropout_mask: byte-identical to cpu::dropout_mask for any first counter, given or based in memory") {
   HEMO_REQUIRE_GPU();
 #if HEMO_WITH_CUDA
   for (int64_t n : {1, 2, 5, 4097, 1000003}) {
@@ -47,6 +48,18 @@ TEST_CASE("cuda dropout_mask: byte-identical to cpu::dropout_mask for any first 
       cuda::dropout_mask(cuda::backend, n, 0.3, 99, 7, first, static_cast<uint8_t*>(dev.data()));
       copy_bytes(gpu_mask.data(), Device::cpu(), dev.data(), gpu(), static_cast<size_t>(n));
       CHECK(gpu_mask == cpu_mask);
+      // The same mask from a base counter read in memory when the kernel runs (a replayed CUDA
+      // graph's, kernels/dropout.h): first = base + relative, on either device.
+      const uint64_t base = first / 3 + 11, relative = first - base;
+      std::vector<uint8_t> cpu_based(static_cast<size_t>(n)), gpu_based(static_cast<size_t>(n), 0xAB);
+      cpu::dropout_mask(cpu::backend, n, 0.3, 99, 7, relative, cpu_based.data(), &base);
+      Storage dev_base(sizeof base, gpu());
+      copy_bytes(dev_base.data(), gpu(), &base, Device::cpu(), sizeof base);
+      cuda::dropout_mask(cuda::backend, n, 0.3, 99, 7, relative, static_cast<uint8_t*>(dev.data()),
+                         static_cast<const uint64_t*>(dev_base.data()));
+      copy_bytes(gpu_based.data(), Device::cpu(), dev.data(), gpu(), static_cast<size_t>(n));
+      CHECK(cpu_based == cpu_mask);
+      CHECK(gpu_based == cpu_mask);
     }
   }
 #endif
@@ -154,6 +167,61 @@ TEST_CASE("cuda multi-tensor SGD and Adam: one launch per 24 tensors, the single
     }
     MESSAGE(std::string(kind), ": worst |multi - single| on the device over 30 tensors: ", worst_vs_single);
     CHECK(worst_vs_single == 0);
+  }
+}
+
+// A captured CUDA graph's optimizer reads its constants from memory (MultiTensorArgs::consts,
+// train/optim.h's stage_captured): the same bits as constants made from the hyper-parameters, on
+// the GPU and on the CPU, with Adam's step differing per tensor.
+TEST_CASE("cuda multi-tensor SGD and Adam with their constants in memory: the same bits") {
+  HEMO_REQUIRE_GPU();
+  std::vector<Shape> shapes;
+  for (int j = 0; j < 30; ++j) shapes.push_back(j == 4 ? Shape{0} : Shape{1 + (j * 71) % 500});
+  auto list = [&](uint64_t seed, bool on_device) {
+    std::vector<Tensor> ts;
+    for (const Shape& sh : shapes) ts.push_back(on_device ? on_gpu(rand_f32(sh, ++seed)) : rand_f32(sh, ++seed));
+    return ts;
+  };
+  auto bytes_on = [](const auto& consts, Device device) {
+    auto s = std::make_shared<Storage>(consts.size() * sizeof(consts[0]), device);
+    copy_bytes(s->data(), device, consts.data(), Device::cpu(), s->bytes());
+    return s;
+  };
+  for (const char* kind : {"sgd", "adam", "adamw"}) {
+    CAPTURE(kind);
+    for (bool on_device : {true, false}) {
+      const Device dev = on_device ? gpu() : Device::cpu();
+      std::vector<Tensor> p_h = list(100, on_device), p_k = list(100, on_device);
+      std::vector<Tensor> a_h = list(200, on_device), a_k = list(200, on_device);
+      std::vector<Tensor> b_h = list(300, on_device), b_k = list(300, on_device);
+      for (Tensor& t : b_h) t = nn::mul(t, t);  // Adam's v: non-negative
+      for (Tensor& t : b_k) t = nn::mul(t, t);
+      for (int step = 1; step <= 3; ++step) {
+        const std::vector<Tensor> g = list(400 + 50 * static_cast<uint64_t>(step), on_device);
+        if (std::string(kind) == "sgd") {
+          std::vector<SgdParams> h(shapes.size(), SgdParams{0.05 / step, 0.9, 0.1, 1e-4, step == 2, false});
+          std::vector<SgdConsts<float>> k;
+          for (const SgdParams& hj : h) k.push_back(sgd_consts<float>(hj));
+          nn::sgd_update_multi_(h, p_h, g, a_h);
+          nn::sgd_update_multi_(h, p_k, g, a_k, bytes_on(k, dev)->data());
+        } else {
+          std::vector<AdamParams> h;
+          std::vector<AdamConsts<float>> k;
+          for (size_t j = 0; j < shapes.size(); ++j) {
+            h.push_back(AdamParams{1e-3 * step, 0.9, 0.999, 1e-8, 0.01, std::string(kind) == "adamw",
+                                   step + static_cast<int64_t>(j % 4)});
+            k.push_back(adam_consts<float>(h.back()));
+          }
+          nn::adam_update_multi_(h, p_h, g, a_h, b_h);
+          nn::adam_update_multi_(h, p_k, g, a_k, b_k, bytes_on(k, dev)->data());
+        }
+      }
+      int differ = 0;
+      for (size_t j = 0; j < shapes.size(); ++j)
+        differ += p_h[j].to(Device::cpu()).to_vector<float>() != p_k[j].to(Device::cpu()).to_vector<float>();
+      MESSAGE(std::string(kind), " on the ", dev.str(), ": ", differ, " of 30 tensors differ");
+      CHECK(differ == 0);
+    }
   }
 }
 

@@ -106,6 +106,29 @@ TEST_CASE("caching allocator: blocks are reused only on the stream that freed th
   }
 }
 
+// A captured CUDA graph replays into the blocks its capture took from its stream's cache
+// (core/cuda/graph.h), so a held stream's cached blocks survive cuda_empty_cache until released.
+TEST_CASE("caching allocator: a held stream's cached blocks stay through cuda_empty_cache") {
+  HEMO_REQUIRE_GPU();
+  if (!cuda_caching_enabled()) return;
+  cuda::Stream side;
+  void* block = nullptr;
+  {
+    cuda::StreamGuard guard(side);
+    block = Tensor::empty({555, 111}, DType::f32, gpu()).raw();  // freed at once: cached on `side`
+  }
+  cuda_hold_stream_cache(side.get());
+  cuda_empty_cache();
+  CHECK(cuda_memory_stats(0).cached > 0);
+  {
+    cuda::StreamGuard guard(side);
+    CHECK(Tensor::empty({555, 111}, DType::f32, gpu()).raw() == block);  // still there
+  }
+  cuda_release_stream_cache(side.get());
+  cuda_empty_cache();
+  CHECK(cuda_memory_stats(0).cached == 0);
+}
+
 TEST_CASE("caching allocator: out of memory names the size and the peak, after one retry") {
   HEMO_REQUIRE_GPU();
   if (under_sanitizer()) {

@@ -95,6 +95,7 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["multi_tensor"] = true;
   config_written["channels_last"] = false;  // and --channels-last
   config_written["sync_every_step"] = false;  // and --sync-every-step
+  config_written["cuda_graphs"] = false;  // and --cuda-graphs
   CHECK(config.to_json() == config_written);
 }
 

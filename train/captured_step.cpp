@@ -1,0 +1,99 @@
+#include "train/captured_step.h"
+
+#include <cstddef>
+
+#include "core/error.h"
+#include "core/storage.h"
+
+#if HEMO_WITH_CUDA
+#include "core/cuda/graph.h"
+#include "core/cuda/stream.h"
+#endif
+
+namespace hemo::train {
+
+namespace {
+// The step block's layout: what run() writes before each replay.
+struct StepBlock {
+  int64_t step;
+  uint64_t rng_base;
+};
+}  // namespace
+
+#if HEMO_WITH_CUDA
+struct CapturedStep::Graph {
+  cuda::Graph graph;
+};
+#else
+struct CapturedStep::Graph {};
+#endif
+
+CapturedStep::CapturedStep(Device device, Optimizer& optimizer, Generator& gen)
+    : device_(device), optimizer_(optimizer), gen_(gen) {
+#if HEMO_WITH_CUDA
+  HEMO_CHECK(device.is_cuda(), "--cuda-graphs needs a CUDA device (--device cuda); this run is on ", device.str());
+  graph_ = std::make_unique<Graph>();
+  step_block_ = std::make_shared<Storage>(sizeof(StepBlock), device);
+#else
+  throw Error("--cuda-graphs: this build of hemo has no CUDA");
+#endif
+}
+
+CapturedStep::~CapturedStep() = default;
+
+bool CapturedStep::captured() const {
+#if HEMO_WITH_CUDA
+  return graph_->graph.captured();
+#else
+  return false;
+#endif
+}
+
+void CapturedStep::eager(const std::function<void()>& fn) {
+#if HEMO_WITH_CUDA
+  cuda::StreamGuard guard(graph_->graph.stream());
+  fn();
+#else
+  (void)fn;
+#endif
+}
+
+void CapturedStep::run(const data::Batch& batch, int64_t step, const Work& work) {
+#if HEMO_WITH_CUDA
+  const Shape shape{batch.n, batch.c, batch.h, batch.w};
+  if (!x_.defined()) {  // the fixed buffers, allocated outside the capture
+    x_ = Tensor::empty(shape, DType::f32, device_);
+    labels_ = std::make_shared<Storage>(static_cast<size_t>(batch.n) * sizeof(int64_t), device_);
+  }
+  HEMO_CHECK(x_.shape() == shape && static_cast<int64_t>(batch.labels.size()) == batch.n,
+             "--cuda-graphs: a batch of ", shape_str(shape), " after a captured step of ", shape_str(x_.shape()),
+             "; a captured step replays one shape");
+  auto* labels = static_cast<const int64_t*>(labels_->data());
+  auto* block = static_cast<char*>(step_block_->data());  // device memory: addresses only
+  const auto* step_at = reinterpret_cast<const int64_t*>(block + offsetof(StepBlock, step));
+  const auto* rng_base = reinterpret_cast<const uint64_t*>(block + offsetof(StepBlock, rng_base));
+  if (!captured()) {
+    optimizer_.prepare_capture();
+    gen_.begin_relative(rng_base);
+    try {
+      graph_->graph.capture([&] { work(x_, nn::StepOnDevice{labels, step_at}); });
+    } catch (...) {
+      gen_.end_relative();
+      throw;
+    }
+    rng_blocks_ = gen_.end_relative();
+  }
+  // What changes from step to step, queued on the caller's stream before the replay.
+  upload_bytes(x_.raw(), device_, batch.images.data, x_.nbytes(), batch.images.owner);
+  upload_bytes(labels_->data(), device_, batch.labels.data(), labels_->bytes());
+  const StepBlock host{step, rng_blocks_ > 0 ? gen_.reserve(rng_blocks_) : 0};
+  upload_bytes(block, device_, &host, sizeof host);
+  optimizer_.stage_captured();
+  graph_->graph.replay();
+  ++replays_;
+#else
+  (void)batch, (void)step, (void)work;
+#endif
+}
+
+}  // namespace hemo::train

@@ -1,0 +1,77 @@
+// --cuda-graphs: the trainer's step captured once into a CUDA graph and replayed, one
+// cudaGraphLaunch per step instead of hundreds of kernel launches (core/cuda/graph.h).
+//
+// A replay repeats the captured kernels with their captured arguments and addresses, so
+// everything that changes from step to step is read from device memory that run() fills before
+// each replay, on the caller's stream (the replay is ordered after it):
+//   - the batch's images and labels: fixed device buffers (work gets them as `x` and `in.labels`);
+//   - the step's number (in.step, for the step meter, train/step_meter.h);
+//   - dropout's random counters: the captured dropout kernels add a device base that run()
+//     sets to the default generator's offset, then advances the generator by the blocks one step
+//     reserves (Generator::begin_relative, tensor/rng.h);
+//   - the optimizer's learning rate and bias corrections (Optimizer::stage_captured, train/optim.h).
+// Each replay therefore computes what the same step run eagerly would, bit for bit.
+//
+// The sequence: the first kWarmupSteps full batches run eagerly under eager(), on the graph's
+// stream, which creates the optimizer's state, searches the cuDNN algorithms and warms the caching
+// allocator's bins of that stream (a capture may not allocate or synchronize). Two, because the
+// first step's optimizer state takes blocks its backward freed, which a step needs again: the
+// second step leaves the bins as every later step finds them. The next is captured: `work`
+// runs once on the host with the capture active, then the step is staged and replayed; every
+// later batch of the same shape is staged and replayed. Work that cannot be captured (a host read,
+// a host-side random draw, an upload of host data) makes run() throw an Error that names it.
+// Batches of another size (an epoch's last) take the eager path on the caller's stream.
+// Memory: the graph's stream keeps the blocks its step uses cached for the replays (held out of
+// cuda_empty_cache while the graph lives), so the eager last batch and validation, on the caller's
+// stream, use blocks of their own: up to about twice the eager run's device memory.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "data/loader.h"
+#include "nn/ops_step.h"
+#include "tensor/rng.h"
+#include "tensor/tensor.h"
+#include "train/optim.h"
+
+namespace hemo::train {
+
+class CapturedStep {
+ public:
+  // One training step, queued on the current stream: forward of x (contiguous f32 [N, C, H, W]),
+  // loss against in.labels, backward, bookkeeping, clip, then optimizer.launch_captured() in place
+  // of optimizer.step(). It must queue the same work every time.
+  using Work = std::function<void(const Tensor& x, const nn::StepOnDevice& in)>;
+  static constexpr int kWarmupSteps = 2;
+
+  // On `device` (CUDA; an Error in a build without CUDA or for the CPU). `gen`: the generator the
+  // model's dropout layers draw from.
+  CapturedStep(Device device, Optimizer& optimizer, Generator& gen);
+  ~CapturedStep();
+  CapturedStep(const CapturedStep&) = delete;
+  CapturedStep& operator=(const CapturedStep&) = delete;
+
+  // Runs `fn` (an eager step) with the graph's stream current: the warm-up before the capture.
+  void eager(const std::function<void()>& fn);
+  // Stages `batch` (its labels already checked to lie in [0, K)) and the step's number, captures
+  // `work` at the first call, and replays. Every call's batch must have the first one's shape.
+  void run(const data::Batch& batch, int64_t step, const Work& work);
+  bool captured() const;
+  int64_t replays() const { return replays_; }
+  uint64_t rng_blocks_per_step() const { return rng_blocks_; }
+
+ private:
+  struct Graph;
+  Device device_;
+  Optimizer& optimizer_;
+  Generator& gen_;
+  std::unique_ptr<Graph> graph_;
+  Tensor x_;                            // the batch's images
+  std::shared_ptr<Storage> labels_;     // the batch's labels
+  std::shared_ptr<Storage> step_block_;  // int64 step number, uint64 dropout counter base
+  uint64_t rng_blocks_ = 0;
+  int64_t replays_ = 0;
+};
+
+}  // namespace hemo::train
