@@ -3,7 +3,8 @@
 // last.safetensors, the per-epoch losses and accuracies, and the dropout generator's state. The
 // runs use dropout (its counters come from the device), a learning rate that changes every epoch
 // and, with Adam, bias corrections that change every step (read from the device), a gradient clip,
-// and an epoch's last, smaller batch (run eagerly between replays). In the emulation build a
+// an epoch's last, smaller batch (run eagerly between replays), and bf16 precision (Adam) or
+// channels-last activations (SGD). In the emulation build a
 // replayed step makes no host synchronization. Refused settings name the setting.
 #include <doctest/doctest.h>
 
@@ -37,6 +38,8 @@ struct Run {
   uint64_t host_syncs = 0;
 };
 
+// `variant`: Adam runs in bf16 precision (the weights' bf16 copies are converted inside the
+// captured step), SGD with channels-last activations (the batch is converted inside it).
 Run train_run(const fs::path& out, train::OptimizerKind optimizer, bool graphs, int epochs = 2) {
   fs::remove_all(out);
   train::TrainConfig c = test::tiny_config(out.string());
@@ -48,6 +51,10 @@ Run train_run(const fs::path& out, train::OptimizerKind optimizer, bool graphs, 
   c.schedule = train::ScheduleKind::cosine;  // a new learning rate every epoch
   c.clip_grad_norm = 0.5;
   c.cuda_graphs = graphs;
+  if (optimizer == train::OptimizerKind::adam)
+    c.precision = Precision::bf16;
+  else
+    c.channels_last = true;
   Run r;
 #if defined(HEMO_CUDA_EMULATED)
   const uint64_t before = emu::host_syncs();
@@ -145,12 +152,12 @@ TEST_CASE("cuda: Tensor::full fills on the device (capturable); an upload inside
 #endif
 }
 
-TEST_CASE("cuda: --cuda-graphs trains the same bits as eager steps (Adam, dropout, cosine, clip)") {
+TEST_CASE("cuda: --cuda-graphs trains the same bits as eager steps (Adam, bf16, dropout, cosine, clip)") {
   HEMO_REQUIRE_GPU();
   check_same_run(test::train_work_dir("graphs_adam"), train::OptimizerKind::adam);
 }
 
-TEST_CASE("cuda: --cuda-graphs trains the same bits as eager steps (SGD with momentum)") {
+TEST_CASE("cuda: --cuda-graphs trains the same bits as eager steps (SGD with momentum, channels-last)") {
   HEMO_REQUIRE_GPU();
   check_same_run(test::train_work_dir("graphs_sgd"), train::OptimizerKind::sgd);
 }

@@ -26,6 +26,7 @@ import csv
 import datetime
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -115,6 +116,8 @@ def main():
     ap.add_argument("--precision", default="fp32", choices=sorted(HEMO_PRECISION),
                     help="fp32: strict float32 on both sides; bf16-cl: hemo --precision bf16 --channels-last "
                          "against torch autocast bf16 + channels_last")
+    ap.add_argument("--hemo-args", default="",
+                    help="more `hemo train` options for every case, one string split as a shell would; give it with =, '--hemo-args=--cuda-graphs'")
     args = ap.parse_args()
 
     budget = Budget(args.budget)
@@ -160,7 +163,7 @@ def main():
                            "--input-size", c["size"], "--batch-size", c["batch"], "--epochs", args.epochs,
                            "--optimizer", "sgd", "--lr", 0.01, "--momentum", 0.9, "--no-augment", "--threads",
                            args.threads, "--split", 0.8, 0.1, 0.1, "--seed", 1, "--out", run_dir,
-                           *HEMO_PRECISION[args.precision]],
+                           *HEMO_PRECISION[args.precision], *shlex.split(args.hemo_args)],
                           budget, share * 0.45, log, reserve=cpu_reserve)
         rates = hemo_rates(run_dir)
         row["hemo_epochs"] = rates
