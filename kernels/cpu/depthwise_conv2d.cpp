@@ -6,10 +6,13 @@
 // each (image, channel) plane to one thread; bwd_filter gives each channel to one thread, which
 // sums over the images, so nothing is ever written by two threads. Kernel widths 3 and 5 at
 // column stride 1 and 2 take the specialized row functions below (fewer passes; the same results
-// but for the weight gradient's rounding), unless set_depthwise_specialized(false) turns them off.
+// but for the weight gradient's rounding), and planes of at most 16x16 outputs the plane
+// functions after them (a zero-padded copy, no bounds tests), unless
+// set_depthwise_specialized(false) turns them off.
 #include "kernels/depthwise_conv2d.h"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <vector>
 
@@ -168,6 +171,136 @@ inline void filter_row(const Taps& taps, int64_t jl, int64_t jh, const T* gr, co
   }
 }
 
+// Small planes (at most kSmallPlane output rows and columns: MobileNetV2's 16x16, 8x8 and 4x4
+// layers), where the row functions' border handling costs more than the arithmetic: the plane is
+// copied once into a zero-padded buffer, and every output then takes all R x S taps without a
+// bounds test. A padded tap adds w * 0 = +-0, which leaves a sum unchanged (a sum that starts at
+// +0 never becomes -0), so the forward and the input gradient are the generic loops' bits for
+// finite weights (a -0 bias takes the row functions); the weight gradient sums in T per output
+// column over the plane's rows, then in double. The input gradient takes this path at stride 1 only.
+constexpr int64_t kSmallPlane = 16;
+constexpr int64_t kPaddedSide = 40;  // holds (16 - 1) x 2 + 5 + 1 rows or columns and more
+
+// Copies n values; with N > 0 and n == N the loop has a fixed trip count, so the compiler moves
+// the row with vector registers instead of calling memmove for a few dozen bytes.
+template <int N, class T>
+inline void copy_row(const T* from, int64_t n, T* to) {
+  if constexpr (N > 0) {
+    if (n == N) {
+      for (int c = 0; c < N; ++c) to[c] = from[c];
+      return;
+    }
+  }
+  std::copy(from, from + n, to);
+}
+
+// The padded copy of a plane: in[r][c] at buf[(r + top) * ld + c + left], zeros around it.
+template <class T>
+struct PaddedPlane {
+  T buf[kPaddedSide * kPaddedSide];
+  int64_t ld = 0;
+  template <int N>
+  const T* fill(const T* in, int64_t h, int64_t w, int64_t rows, int64_t cols, int64_t top, int64_t left) {
+    ld = cols;
+    std::fill(buf, buf + rows * cols, T(0));
+    for (int64_t r = 0; r < h; ++r) copy_row<N>(in + r * w, w, buf + (r + top) * ld + left);
+    return buf;
+  }
+};
+
+// Whether the padded path applies to shape s with output p x q: a square kernel, the buffers'
+// bounds, and rows of at least 4 outputs (narrower ones spend more on the copy than they save:
+// a 4x4 input at stride 2 was 40% slower this way).
+inline bool small_plane(const Conv2dShape& s, int64_t p, int64_t q) {
+  return p <= kSmallPlane && q >= 4 && q <= kSmallPlane && s.r == s.s && s.pad_h < s.r && s.pad_w < s.s &&
+         s.h + s.r <= kPaddedSide && s.w + s.s <= kPaddedSide && (p - 1) * s.stride_h + s.r <= kPaddedSide &&
+         (q - 1) * s.stride_w + s.s <= kPaddedSide;
+}
+
+// Calls f(std::integral_constant<int, N>) with N = n for the common widths (4, 8, 16 at 128x128
+// inputs; 7, 14 at 224x224) (loops of a fixed trip count, whose accumulators stay in registers),
+// else with N = 0 (n at run time).
+template <class F>
+inline void with_row_width(int64_t n, F&& f) {
+  using std::integral_constant;
+  if (n == 4) return f(integral_constant<int, 4>{});
+  if (n == 7) return f(integral_constant<int, 7>{});
+  if (n == 8) return f(integral_constant<int, 8>{});
+  if (n == 14) return f(integral_constant<int, 14>{});
+  if (n == 16) return f(integral_constant<int, 16>{});
+  f(integral_constant<int, 0>{});
+}
+
+// y[i][j] = b + sum over kr, then ks, of w[kr][ks] x[i SH + kr - pad_h][j SW + ks - pad_w].
+// N: Q when it is fixed at compile time (with_row_width), else 0.
+template <int S, int SW, int N, class T>
+void forward_plane(const Conv2dShape& s, int64_t P, int64_t Q, const T* xp, const T* wk, T b, T* yp) {
+  PaddedPlane<T> pad;
+  const int64_t q = N > 0 ? N : Q;
+  const int64_t rows = std::max(s.h + 2 * s.pad_h, (P - 1) * s.stride_h + s.r);
+  const int64_t cols = std::max(s.w + 2 * s.pad_w, (q - 1) * SW + S);
+  const T* x = pad.template fill<N>(xp, s.h, s.w, rows, cols, s.pad_h, s.pad_w);
+  for (int64_t i = 0; i < P; ++i) {
+    T acc[kSmallPlane];
+    for (int64_t j = 0; j < q; ++j) acc[j] = b;
+    for (int64_t kr = 0; kr < S; ++kr) {
+      const T* xr = x + (i * s.stride_h + kr) * pad.ld;
+      for (int ks = 0; ks < S; ++ks) {
+        const T a = wk[kr * S + ks];
+        for (int64_t j = 0; j < q; ++j) acc[j] += a * xr[j * SW + ks];
+      }
+    }
+    copy_row<N>(acc, q, yp + i * q);
+  }
+}
+
+// Stride 1: gx[r][c] = sum over i ascending (kr descending), then ks, of
+// w[kr][ks] gy[r + pad_h - kr][c + pad_w - ks], the order in which the generic loops scatter them.
+// N: the row width s.w when fixed at compile time, else 0.
+template <int S, int N, class T>
+void backward_plane_s1(const Conv2dShape& s, int64_t P, int64_t Q, const T* gp, const T* wk, T* gxp) {
+  PaddedPlane<T> pad;
+  const int64_t w = N > 0 ? N : s.w;
+  const int64_t top = S - 1 - s.pad_h, left = S - 1 - s.pad_w;
+  const T* g = pad.template fill<N>(gp, P, Q, s.h + S - 1, w + S - 1, top, left);
+  for (int64_t r = 0; r < s.h; ++r) {
+    T acc[kPaddedSide];
+    for (int64_t c = 0; c < w; ++c) acc[c] = T(0);
+    for (int64_t kr = S - 1; kr >= 0; --kr) {
+      const T* gr = g + (r + S - 1 - kr) * pad.ld;
+      for (int ks = 0; ks < S; ++ks) {
+        const T a = wk[kr * S + ks];
+        for (int64_t c = 0; c < w; ++c) acc[c] += a * gr[c + S - 1 - ks];
+      }
+    }
+    copy_row<N>(acc, w, gxp + r * w);
+  }
+}
+
+// acc[kr S + ks] += sum over i and j of gy[i][j] x[i SH + kr - pad_h][j SW + ks - pad_w]: each
+// tap's sums per output column j over the rows in T (vector lanes), then across j in double.
+// N: Q when fixed at compile time, else 0.
+template <int S, int SW, int N, class T>
+void filter_plane(const Conv2dShape& s, int64_t P, int64_t Q, const T* xp, const T* gp, double* acc) {
+  PaddedPlane<T> pad;
+  const int64_t q = N > 0 ? N : Q;
+  const int64_t rows = std::max(s.h + 2 * s.pad_h, (P - 1) * s.stride_h + s.r);
+  const int64_t cols = std::max(s.w + 2 * s.pad_w, (q - 1) * SW + S);
+  const T* x = pad.template fill<N>(xp, s.h, s.w, rows, cols, s.pad_h, s.pad_w);
+  for (int t = 0; t < S * S; ++t) {  // tap by tap: q accumulators, which stay in registers
+    const int64_t kr = t / S, ks = t % S;
+    T v[kSmallPlane] = {};
+    for (int64_t i = 0; i < P; ++i) {
+      const T* gr = gp + i * q;
+      const T* xr = x + (i * s.stride_h + kr) * pad.ld + ks;
+      for (int64_t j = 0; j < q; ++j) v[j] += gr[j] * xr[j * SW];
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < q; ++j) sum += static_cast<double>(v[j]);
+    acc[t] += sum;
+  }
+}
+
 // Calls f(std::integral_constant<int, S>, std::integral_constant<int, SW>) when (s, stride) has a
 // specialized path and the switch (depthwise_specialized(), `--no-fusion`) is on, and returns
 // true; false otherwise.
@@ -192,13 +325,20 @@ void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* we
   const Taps taps(s, Q);
   int64_t jl, jh;
   interior(taps, Q, jl, jh);
+  const bool small = small_plane(s, P, Q);
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
   for (int64_t plane = 0; plane < s.n * s.c; ++plane) {
     const int64_t ch = plane % s.c;
     const T* xp = x + plane * s.h * s.w;
     const T* wk = weight + ch * s.r * s.s;
     T* yp = y + plane * P * Q;
-    std::fill(yp, yp + P * Q, bias ? bias[ch] : T(0));
+    const T b = bias ? bias[ch] : T(0);
+    if (small && !(b == T(0) && std::signbit(b)) &&
+        with_width(s.s, sw, [&](auto S, auto SW) {
+          with_row_width(Q, [&](auto N) { forward_plane<S, SW, N>(s, P, Q, xp, wk, b, yp); });
+        }))
+      continue;
+    std::fill(yp, yp + P * Q, b);
     for (int64_t i = 0; i < P; ++i) {
       T* yr = yp + i * Q;
       for (int64_t kr = 0; kr < s.r; ++kr) {
@@ -223,12 +363,17 @@ void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const
   if (s.channels_last) return nhwc::depthwise_bwd_data(s, gy, weight, gx);
   const int64_t P = s.p(), Q = s.q(), sw = s.stride_w;
   const Taps taps(s, Q);
+  const bool small = small_plane(s, P, Q) && sw == 1 && s.stride_h == 1;
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
   for (int64_t plane = 0; plane < s.n * s.c; ++plane) {
     const int64_t ch = plane % s.c;
     const T* gp = gy + plane * P * Q;
     const T* wk = weight + ch * s.r * s.s;
     T* gxp = gx + plane * s.h * s.w;
+    if (small && with_width(s.s, sw, [&](auto S, auto) {
+          with_row_width(s.w, [&](auto N) { backward_plane_s1<S, N>(s, P, Q, gp, wk, gxp); });
+        }))
+      continue;
     std::fill(gxp, gxp + s.h * s.w, T(0));
     for (int64_t i = 0; i < P; ++i) {
       const T* gr = gp + i * Q;
@@ -266,6 +411,7 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
   const Taps taps(s, Q);
   int64_t jl, jh;
   interior(taps, Q, jl, jh);
+  const bool small = small_plane(s, P, Q);
 #pragma omp parallel for schedule(static) if (s.n * s.c * P * Q * s.r * s.s > kParallelWork)
   for (int64_t ch = 0; ch < s.c; ++ch) {
     std::vector<double> acc(static_cast<size_t>(taps_per_channel), 0.0);
@@ -273,10 +419,16 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
     for (int64_t b = 0; b < s.n; ++b) {
       const T* xp = x + (b * s.c + ch) * s.h * s.w;
       const T* gp = gy + (b * s.c + ch) * P * Q;
+      const bool padded =
+          small && gweight &&
+          with_width(s.s, sw, [&](auto S, auto SW) {
+            with_row_width(Q, [&](auto N) { filter_plane<S, SW, N>(s, P, Q, xp, gp, acc.data()); });
+          });
       for (int64_t i = 0; i < P; ++i) {
         const T* gr = gp + i * Q;
 #pragma omp simd reduction(+ : bias_sum)
         for (int64_t j = 0; j < Q; ++j) bias_sum += gr[j];
+        if (padded) continue;
         for (int64_t kr = 0; gweight && kr < s.r; ++kr) {
           const int64_t ih = i * s.stride_h - s.pad_h + kr;
           if (ih < 0 || ih >= s.h) continue;

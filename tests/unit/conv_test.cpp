@@ -206,14 +206,25 @@ TEST_CASE("conv2d kernels: the depthwise kernels agree with the dense grouped on
 }
 
 TEST_CASE("depthwise kernels: the specialized 3x3/5x5 rows against the generic loops (set_depthwise_specialized)") {
-  // Planes wider than the kernel (interior columns) and narrower (borders only), both strides.
+  // Planes wider than the kernel (interior columns) and narrower (borders only), both strides;
+  // the small ones take the zero-padded path.
   for (const Conv2dShape& s : {Conv2dShape{2, 5, 9, 23, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},
                                Conv2dShape{2, 5, 9, 23, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5},
                                Conv2dShape{3, 4, 11, 17, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4},
                                Conv2dShape{3, 4, 11, 17, 4, 5, 5, 2, 2, 2, 2, 1, 1, 4},
                                Conv2dShape{1, 3, 4, 3, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3},
                                Conv2dShape{1, 3, 6, 4, 3, 5, 5, 2, 2, 2, 2, 1, 1, 3},
-                               Conv2dShape{2, 5, 8, 16, 5, 3, 3, 2, 2, 0, 0, 1, 1, 5}}) {
+                               Conv2dShape{2, 5, 8, 16, 5, 3, 3, 2, 2, 0, 0, 1, 1, 5},
+                               // small planes (at most 16 x 16 outputs: the zero-padded path)
+                               Conv2dShape{2, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},
+                               Conv2dShape{3, 5, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},
+                               Conv2dShape{2, 4, 16, 15, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4},
+                               Conv2dShape{1, 3, 16, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3},
+                               Conv2dShape{2, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3},
+                               Conv2dShape{2, 3, 14, 14, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3},
+                               Conv2dShape{2, 3, 28, 28, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3},
+                               Conv2dShape{2, 4, 16, 16, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4},
+                               Conv2dShape{2, 3, 7, 9, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3}}) {
     CAPTURE(s.r);
     CAPTURE(s.stride_h);
     CAPTURE(s.w);
