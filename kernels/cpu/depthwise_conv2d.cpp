@@ -219,16 +219,27 @@ inline bool small_plane(const Conv2dShape& s, int64_t p, int64_t q) {
 
 // Calls f(std::integral_constant<int, N>) with N = n for the common widths (4, 8, 16 at 128x128
 // inputs; 7, 14 at 224x224) (loops of a fixed trip count, whose accumulators stay in registers),
-// else with N = 0 (n at run time).
-template <class F>
+// else with N = 0 (n at run time). Float 3x3 kernels only: double (the gradient checks) and 5x5
+// kernels take N = 0, which keeps the instantiations, and the deployed hemo-infer-cpu, small (the
+// five widths for every kernel size and dtype made it 180 KB larger, past its 4 MiB limit).
+template <class T, int S, class F>
 inline void with_row_width(int64_t n, F&& f) {
   using std::integral_constant;
-  if (n == 4) return f(integral_constant<int, 4>{});
-  if (n == 7) return f(integral_constant<int, 7>{});
-  if (n == 8) return f(integral_constant<int, 8>{});
-  if (n == 14) return f(integral_constant<int, 14>{});
-  if (n == 16) return f(integral_constant<int, 16>{});
-  f(integral_constant<int, 0>{});
+  if constexpr (!std::is_same_v<T, float> || S != 3) {
+    f(integral_constant<int, 0>{});
+  } else if (n == 4) {
+    f(integral_constant<int, 4>{});
+  } else if (n == 7) {
+    f(integral_constant<int, 7>{});
+  } else if (n == 8) {
+    f(integral_constant<int, 8>{});
+  } else if (n == 14) {
+    f(integral_constant<int, 14>{});
+  } else if (n == 16) {
+    f(integral_constant<int, 16>{});
+  } else {
+    f(integral_constant<int, 0>{});
+  }
 }
 
 // y[i][j] = b + sum over kr, then ks, of w[kr][ks] x[i SH + kr - pad_h][j SW + ks - pad_w].
@@ -335,7 +346,7 @@ void depthwise_conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* we
     const T b = bias ? bias[ch] : T(0);
     if (small && !(b == T(0) && std::signbit(b)) &&
         with_width(s.s, sw, [&](auto S, auto SW) {
-          with_row_width(Q, [&](auto N) { forward_plane<S, SW, N>(s, P, Q, xp, wk, b, yp); });
+          with_row_width<T, S>(Q, [&](auto N) { forward_plane<S, SW, N>(s, P, Q, xp, wk, b, yp); });
         }))
       continue;
     std::fill(yp, yp + P * Q, b);
@@ -371,7 +382,7 @@ void depthwise_conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const
     const T* wk = weight + ch * s.r * s.s;
     T* gxp = gx + plane * s.h * s.w;
     if (small && with_width(s.s, sw, [&](auto S, auto) {
-          with_row_width(s.w, [&](auto N) { backward_plane_s1<S, N>(s, P, Q, gp, wk, gxp); });
+          with_row_width<T, S>(s.w, [&](auto N) { backward_plane_s1<S, N>(s, P, Q, gp, wk, gxp); });
         }))
       continue;
     std::fill(gxp, gxp + s.h * s.w, T(0));
@@ -422,7 +433,7 @@ void depthwise_conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, cons
       const bool padded =
           small && gweight &&
           with_width(s.s, sw, [&](auto S, auto SW) {
-            with_row_width(Q, [&](auto N) { filter_plane<S, SW, N>(s, P, Q, xp, gp, acc.data()); });
+            with_row_width<T, S>(Q, [&](auto N) { filter_plane<S, SW, N>(s, P, Q, xp, gp, acc.data()); });
           });
       for (int64_t i = 0; i < P; ++i) {
         const T* gr = gp + i * Q;
