@@ -76,8 +76,8 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
                 "train --sync-every-step` does (by default they stay on the device; to compare)");
   cmd->add_flag("--cuda-graphs", c.cuda_graphs,
                 "bench train on CUDA: capture the step as a CUDA graph and replay it, as `hemo train --cuda-graphs` "
-                "does (the first two warm-up steps run eagerly, the next is captured; give --warmup 3 or more so "
-                "that the timed steps are replays)");
+                "does (the first warm-up step runs eagerly, the second rehearses the captured work, the third is "
+                "captured; give --warmup 3 or more so that the timed steps are replays)");
 }
 
 Device prepare(ModelCase& c) {

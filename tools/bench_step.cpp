@@ -78,13 +78,16 @@ void BenchStep::run(StepRegions* regions) {
 // The step the trainer captures (train/trainer.cpp), reading the labels on the device.
 void BenchStep::run_captured() {
   HEMO_CHECK(!reducer_, "bench: --cuda-graphs does not replay a distributed step");
-  captured_->run(host_batch_, 0, [&](const Tensor& x, const nn::StepOnDevice& in) {
+  captured_->run(host_batch_, 0, [&](const Tensor& x, const nn::StepOnDevice& in, bool capturing) {
     opt_->zero_grad();
     const Tensor logits = (*model_)(x.to(channels_last_ ? MemoryFormat::channels_last : MemoryFormat::contiguous));
     const Tensor loss = nn::cross_entropy(logits, in.labels);
     loss.backward();
     meter_->record(loss, logits, in, nn::grad_squares(opt_params_));
-    opt_->launch_captured();
+    if (capturing)
+      opt_->launch_captured();
+    else
+      opt_->step();
   });
   if (sync_every_step_) (void)meter_->read();
   synchronize(device_);

@@ -12,13 +12,16 @@
 //   - the optimizer's learning rate and bias corrections (Optimizer::stage_captured, train/optim.h).
 // Each replay therefore computes what the same step run eagerly would, bit for bit.
 //
-// The sequence: the first kWarmupSteps full batches run eagerly under eager(), on the graph's
-// stream, which creates the optimizer's state, searches the cuDNN algorithms and warms the caching
-// allocator's bins of that stream (a capture may not allocate or synchronize). Two, because the
-// first step's optimizer state takes blocks its backward freed, which a step needs again: the
-// second step leaves the bins as every later step finds them. The next is captured: `work`
-// runs once on the host with the capture active, then the step is staged and replayed; every
-// later batch of the same shape is staged and replayed. Work that cannot be captured (a host read,
+// The sequence: the first kWarmupSteps full batches run the caller's eager step under eager(), on
+// the graph's stream, which creates the optimizer's state and searches the cuDNN algorithms (a
+// capture may not synchronize). The first run() rehearses: `work` runs eagerly on the graph's
+// stream with capturing = false (the optimizer's step() then), which leaves that stream's
+// allocator bins holding the blocks the same work asks for under capture; a block still missing
+// then is allocated at capture time (CUDA's relaxed capture mode), and all of them are held for
+// the replays (MobileNetV2's capture asked for one 16 KB block more than the rehearsal left). The
+// second run() captures: `work` runs once on the host with the capture active (capturing = true:
+// optimizer.launch_captured()), then the step is staged and replayed; every later batch of the
+// same shape is staged and replayed. Work that cannot be captured (a host read,
 // a host-side random draw, an upload of host data) makes run() throw an Error that names it.
 // Batches of another size (an epoch's last) take the eager path on the caller's stream.
 // Memory: the graph's stream keeps the blocks its step uses cached for the replays (held out of
@@ -40,10 +43,11 @@ namespace hemo::train {
 class CapturedStep {
  public:
   // One training step, queued on the current stream: forward of x (contiguous f32 [N, C, H, W]),
-  // loss against in.labels, backward, bookkeeping, clip, then optimizer.launch_captured() in place
-  // of optimizer.step(). It must queue the same work every time.
-  using Work = std::function<void(const Tensor& x, const nn::StepOnDevice& in)>;
-  static constexpr int kWarmupSteps = 2;
+  // loss against in.labels, backward, bookkeeping, clip, then the update: optimizer.step() when
+  // `capturing` is false (the rehearsal), optimizer.launch_captured() when it is true. It must
+  // queue the same work every time.
+  using Work = std::function<void(const Tensor& x, const nn::StepOnDevice& in, bool capturing)>;
+  static constexpr int kWarmupSteps = 1;
 
   // On `device` (CUDA; an Error in a build without CUDA or for the CPU). `gen`: the generator the
   // model's dropout layers draw from.
@@ -54,8 +58,9 @@ class CapturedStep {
 
   // Runs `fn` (an eager step) with the graph's stream current: the warm-up before the capture.
   void eager(const std::function<void()>& fn);
-  // Stages `batch` (its labels already checked to lie in [0, K)) and the step's number, captures
-  // `work` at the first call, and replays. Every call's batch must have the first one's shape.
+  // Stages `batch` (its labels already checked to lie in [0, K)) and the step's number; rehearses
+  // `work` at the first call, captures it at the second, and replays from then on. Every call's
+  // batch must have the first one's shape.
   void run(const data::Batch& batch, int64_t step, const Work& work);
   bool captured() const;
   int64_t replays() const { return replays_; }
@@ -66,12 +71,13 @@ class CapturedStep {
   Device device_;
   Optimizer& optimizer_;
   Generator& gen_;
-  std::unique_ptr<Graph> graph_;
   Tensor x_;                            // the batch's images
   std::shared_ptr<Storage> labels_;     // the batch's labels
   std::shared_ptr<Storage> step_block_;  // int64 step number, uint64 dropout counter base
   uint64_t rng_blocks_ = 0;
   int64_t replays_ = 0;
+  bool rehearsed_ = false;
+  std::unique_ptr<Graph> graph_;        // last: destroyed first, after its last replay, before the buffers
 };
 
 }  // namespace hemo::train

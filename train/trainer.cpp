@@ -433,8 +433,9 @@ class Trainer {
     return true;
   }
 
-  // --cuda-graphs (train/captured_step.h): the first full batches run eagerly on the graph's stream,
-  // the next is captured, and every full batch after it replays the captured step.
+  // --cuda-graphs (train/captured_step.h): the first full batch runs eagerly on the graph's stream,
+  // the second rehearses the captured step's work, the third is captured, and every full batch
+  // after it replays the captured step.
   bool captured_train_step(const data::Batch& batch, double lr, int epoch, int64_t step) {
     const int64_t k = d_.num_classes();
     for (size_t i = 0; i < batch.labels.size(); ++i)  // cross_entropy's check, which a replay skips
@@ -446,7 +447,7 @@ class Trainer {
       ++graph_warmups_;
       return applied;
     }
-    captured_->run(batch, step, [&](const Tensor& x, const nn::StepOnDevice& in) {
+    captured_->run(batch, step, [&](const Tensor& x, const nn::StepOnDevice& in, bool capturing) {
       optimizer_->zero_grad();
       const Tensor logits = (*model_)(x.to(format()));
       Tensor loss = nn::cross_entropy(logits, in.labels, config_.label_smoothing);
@@ -457,7 +458,10 @@ class Trainer {
       const Tensor param_sq = nn::grad_squares(params_);
       meter_->record(loss, logits, in, param_sq);
       if (config_.clip_grad_norm > 0) clip_grad_norm(params_, config_.clip_grad_norm, param_sq);
-      optimizer_->launch_captured();
+      if (capturing)
+        optimizer_->launch_captured();
+      else
+        optimizer_->step();
     });
     ++state_.step;
     if (sync_steps()) {  // --sync-every-step: the update is applied; a non-finite step stops the run

@@ -60,10 +60,11 @@ void Graph::reset() noexcept {
   graph_ = nullptr;
 }
 
-void Graph::capture(const std::function<void()>& work) {
+void Graph::capture(const std::function<void()>& work, Allocation allocate) {
   reset();
   StreamGuard guard(stream_);
-  HEMO_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal));
+  HEMO_CUDA_CHECK(cudaStreamBeginCapture(
+      stream_, allocate == Allocation::allowed ? cudaStreamCaptureModeRelaxed : cudaStreamCaptureModeGlobal));
   // The capture must end however `work` ends, or the stream (and, for a blocking stream, the
   // legacy stream) stays unusable.
   const auto end_capture = [this] {

@@ -11,7 +11,8 @@
 //     no blocking cudaMemcpy, no read of a device value on the host (Tensor::item, to(cpu)), no
 //     cudaMemcpyAsync from pageable host memory (pinned memory only: a replay re-reads the same
 //     host address), no HEMO_CUDA_SYNC=1.
-//   - No allocation that reaches cudaMalloc (or a cache release that reaches cudaFree): run `work`
+//   - No allocation that reaches cudaMalloc (or a cache release that reaches cudaFree), unless
+//     capture() is asked to allow it: run `work`
 //     once on stream() before capturing, so that the caching allocator (per-stream bins) already
 //     holds every block it asks for (and cuDNN's per-shape algorithm search, which synchronizes,
 //     has been done). Blocks `work` allocates and frees again may be handed to
@@ -45,8 +46,11 @@ class Graph {
   // Runs `work` with capture active on stream() (made current for the call), ends the capture and
   // instantiates the graph, replacing any graph captured before. Throws hemo::Error saying what
   // went wrong (a prohibited call inside `work`, named by its check); the capture is then ended
-  // and nothing is kept.
-  void capture(const std::function<void()>& work);
+  // and nothing is kept. `allocate`: whether `work` may reach cudaMalloc (CUDA's relaxed capture
+  // mode; the block is allocated at capture time and, cached on stream() when freed, held for the
+  // replays). Host synchronizations of the capturing stream stay refused either way.
+  enum class Allocation { refused, allowed };
+  void capture(const std::function<void()>& work, Allocation allocate = Allocation::refused);
   // Runs the captured work once more (asynchronously on a GPU). Not a host synchronization.
   void replay();
   bool captured() const { return exec_ != nullptr; }

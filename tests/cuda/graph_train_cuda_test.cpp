@@ -152,6 +152,26 @@ TEST_CASE("cuda: Tensor::full fills on the device (capturable); an upload inside
 #endif
 }
 
+// The captured training step may allocate a block its rehearsal did not leave cached
+// (cuda::Graph::Allocation::allowed, CUDA's relaxed mode); by default a capture refuses it.
+TEST_CASE("cuda: a capture that allocates is refused by default, and replays when allowed") {
+  HEMO_REQUIRE_GPU();
+#if HEMO_WITH_CUDA
+  Tensor out = Tensor::zeros({977}, DType::f32, test::gpu());
+  const auto fill = [&] {  // a size no stream's cache holds yet
+    const Tensor t = Tensor::full({977 * 131}, 2.5, DType::f32, test::gpu());
+    copy_bytes(out.raw(), test::gpu(), t.raw(), test::gpu(), out.nbytes());
+  };
+  cuda::Graph strict, relaxed;
+  CHECK_THROWS_WITH_AS(strict.capture(fill), doctest::Contains("cudaMalloc"), Error);
+  relaxed.capture(fill, cuda::Graph::Allocation::allowed);
+  CHECK(out.to(Device::cpu()).to_vector<float>() == std::vector<float>(977, 0.0f));
+  relaxed.replay();
+  relaxed.replay();
+  CHECK(out.to(Device::cpu()).to_vector<float>() == std::vector<float>(977, 2.5f));
+#endif
+}
+
 TEST_CASE("cuda: --cuda-graphs trains the same bits as eager steps (Adam, bf16, dropout, cosine, clip)") {
   HEMO_REQUIRE_GPU();
   check_same_run(test::train_work_dir("graphs_adam"), train::OptimizerKind::adam);
