@@ -60,7 +60,8 @@ HEMO_HOST_DEVICE inline void update_step_stats(const StepStatsArgs<T>& a, double
   s[kLastLoss] = loss, s[kLastNorm] = norm, s[kLastBad] = bad ? 1 : 0, s[kLastParam] = static_cast<double>(bad_param);
   if (bad) {
     if (s[kBadStep] < 0)
-      s[kBadStep] = static_cast<double>(a.step_at ? *a.step_at : a.step), s[kBadLoss] = loss, s[kBadNorm] = norm, s[kBadParam] = s[kLastParam];
+      s[kBadStep] = static_cast<double>(a.step_at ? *a.step_at : a.step), s[kBadLoss] = loss, s[kBadNorm] = norm,
+      s[kBadParam] = s[kLastParam];
     return;
   }
   s[kLossSum] += loss * static_cast<double>(a.n);

@@ -57,12 +57,13 @@ void TrainConfig::validate() const {
   HEMO_CHECK(rotation >= 0 && rotation <= 180, "--rotation must be in [0, 180] degrees (got ", rotation, ")");
   HEMO_CHECK(!sync_bn || distributed, "--sync-bn synchronizes batch norm across the ranks of --distributed; add it");
   if (cuda_graphs) {  // what a replayed step cannot do (train/captured_step.h)
-    const char* why = detect_anomaly    ? "--detect-anomaly (it checks every layer's values on the host)"
-                      : skip_nonfinite  ? "--skip-nonfinite (it decides on the host, before the update, whether to apply it)"
-                      : distributed     ? "--distributed (the gradient all-reduce runs between backward and the update)"
-                      : class_weights   ? "--class-weights (the weighted mean's divisor is summed on the host per batch)"
-                      : drop_path > 0   ? "--drop-path (stochastic depth draws its samples on the host)"
-                                        : nullptr;
+    const char* why =
+        detect_anomaly  ? "--detect-anomaly (it checks every layer's values on the host)"
+        : skip_nonfinite ? "--skip-nonfinite (it decides on the host, before the update, whether to apply it)"
+        : distributed    ? "--distributed (the gradient all-reduce runs between backward and the update)"
+        : class_weights  ? "--class-weights (the weighted mean's divisor is summed on the host per batch)"
+        : drop_path > 0  ? "--drop-path (stochastic depth draws its samples on the host)"
+                         : nullptr;
     HEMO_CHECK(!why, "--cuda-graphs cannot replay a step with ", why, "; drop one of the two");
   }
 }

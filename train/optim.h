@@ -38,7 +38,7 @@ class Optimizer {
 
   // A training step captured into a CUDA graph (train/captured_step.h) splits step() in three:
   //   prepare_capture(): before the capture, allocates a table of per-parameter constants on the
-  //     parameters' device (a capture must not allocate).
+  //     parameters' device, whose address the captured update keeps.
   //   launch_captured(): inside the capture, queues one multi-tensor update of the parameters that
   //     have a gradient, reading their constants (learning rate, Adam's bias corrections) from
   //     the table when it runs; advances nothing, and remembers the parameters.

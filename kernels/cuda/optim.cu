@@ -76,7 +76,8 @@ template <class T>
 __global__ void adam_multi_kernel(Table<T, AdamConsts<T>> tab) {
   for (int64_t i : grid_stride(tab.start[tab.count])) {
     const int t = tensor_of(tab, i);
-    adam_element(tab.kd[t] ? *tab.kd[t] : tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t], tab.buf2[t]);
+    adam_element(tab.kd[t] ? *tab.kd[t] : tab.k[t], i - tab.start[t], tab.param[t], tab.grad[t], tab.buf1[t],
+                 tab.buf2[t]);
   }
 }
 

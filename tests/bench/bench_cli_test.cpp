@@ -79,12 +79,14 @@ TEST_CASE("hemo bench train --json: finite positive figures and the environment"
 // bit, and the case says which path ran. On the CPU it is refused by name.
 TEST_CASE("hemo bench train --cuda-graphs: replays the eager step's numbers; CUDA only") {
 #if HEMO_WITH_CUDA
-  const std::string args = " --model pbcnet7 --input-size 32 --batch-size 2 --threads 2 --warmup 4 --steps 2 --json --device cuda";
+  const std::string args =
+      " --model pbcnet7 --input-size 32 --batch-size 2 --threads 2 --warmup 4 --steps 2 --json --device cuda";
   const nlohmann::json eager = run_json("bench train" + args);
   const nlohmann::json graphs = run_json("bench train" + args + " --cuda-graphs");
   CHECK(graphs.at("case").at("cuda_graphs") == true);
   CHECK(eager.at("case").at("cuda_graphs") == false);
-  MESSAGE("last loss: eager ", eager.at("last_loss").get<double>(), ", --cuda-graphs ", graphs.at("last_loss").get<double>());
+  MESSAGE("last loss: eager ", eager.at("last_loss").get<double>(), ", --cuda-graphs ",
+          graphs.at("last_loss").get<double>());
   CHECK(graphs.at("last_loss").get<double>() == eager.at("last_loss").get<double>());
 #endif
   const test::CommandRun cpu = run_captured(kHemo + " bench train" + kTiny + " --cuda-graphs");

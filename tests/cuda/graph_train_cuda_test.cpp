@@ -68,7 +68,8 @@ Run train_run(const fs::path& out, train::OptimizerKind optimizer, bool graphs, 
 }
 
 // Tensors of two lists that differ in any bit, by name; prints the first few.
-int differing(const std::vector<std::pair<std::string, Tensor>>& a, const std::vector<std::pair<std::string, Tensor>>& b) {
+int differing(const std::vector<std::pair<std::string, Tensor>>& a,
+              const std::vector<std::pair<std::string, Tensor>>& b) {
   REQUIRE(a.size() == b.size());
   int differ = 0;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -226,11 +226,16 @@ TEST_CASE("config: settings that would train on nonsense are refused, each namin
       {[](TrainConfig& c) { c.max_minutes = -5; }, "--max-minutes must be >= 0"},
       {[](TrainConfig& c) { c.rotation = 400; }, "--rotation must be in [0, 180]"},
       // what a replayed CUDA graph step cannot do (train/captured_step.h)
-      {[](TrainConfig& c) { c.cuda_graphs = true, c.detect_anomaly = true; }, "--cuda-graphs cannot replay a step with --detect-anomaly"},
-      {[](TrainConfig& c) { c.cuda_graphs = true, c.skip_nonfinite = 2; }, "--cuda-graphs cannot replay a step with --skip-nonfinite"},
-      {[](TrainConfig& c) { c.cuda_graphs = true, c.distributed = true; }, "--cuda-graphs cannot replay a step with --distributed"},
-      {[](TrainConfig& c) { c.cuda_graphs = true, c.class_weights = true; }, "--cuda-graphs cannot replay a step with --class-weights"},
-      {[](TrainConfig& c) { c.cuda_graphs = true, c.drop_path = 0.1; }, "--cuda-graphs cannot replay a step with --drop-path"},
+      {[](TrainConfig& c) { c.cuda_graphs = true, c.detect_anomaly = true; },
+       "--cuda-graphs cannot replay a step with --detect-anomaly"},
+      {[](TrainConfig& c) { c.cuda_graphs = true, c.skip_nonfinite = 2; },
+       "--cuda-graphs cannot replay a step with --skip-nonfinite"},
+      {[](TrainConfig& c) { c.cuda_graphs = true, c.distributed = true; },
+       "--cuda-graphs cannot replay a step with --distributed"},
+      {[](TrainConfig& c) { c.cuda_graphs = true, c.class_weights = true; },
+       "--cuda-graphs cannot replay a step with --class-weights"},
+      {[](TrainConfig& c) { c.cuda_graphs = true, c.drop_path = 0.1; },
+       "--cuda-graphs cannot replay a step with --drop-path"},
   };
   for (const auto& [set, message] : cases) {
     TrainConfig c;
