@@ -61,8 +61,9 @@ const void* Optimizer::consts_table() const {
 template <class Consts>
 void Optimizer::upload_consts(const std::vector<Consts>& consts) {
   // Entry j belongs to captured_[j], as the captured launch lists them (MultiTensorArgs::consts).
+  void* table = const_cast<void*>(consts_table());  // checks that prepare_capture ran
   HEMO_CHECK(consts.size() * sizeof(Consts) <= consts_->bytes(), "the optimizer's constants table is too small");
-  upload_bytes(const_cast<void*>(consts_table()), consts_->device(), consts.data(), consts.size() * sizeof(Consts));
+  upload_bytes(table, consts_->device(), consts.data(), consts.size() * sizeof(Consts));
 }
 
 Sgd::Sgd(std::vector<Tensor> params, SgdOptions o) : Optimizer(std::move(params)), opt_(o), buf_(params_.size()) {
@@ -110,7 +111,6 @@ void Sgd::launch_captured() {
 }
 
 void Sgd::stage_captured() {
-  consts_table();
   const SgdParams h{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, false};
   if (params_.front().dtype() == DType::f64)
     upload_consts(std::vector<SgdConsts<double>>(captured_.size(), sgd_consts<double>(h)));
@@ -176,7 +176,6 @@ void Adam::launch_captured() {
 }
 
 void Adam::stage_captured() {
-  consts_table();
   auto fill = [&](auto zero) {
     using T = decltype(zero);
     std::vector<AdamConsts<T>> k;
