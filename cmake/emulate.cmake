@@ -3,8 +3,8 @@
 # the emulator's cuda_runtime.h; host code takes its CUDA paths (HEMO_WITH_CUDA=1), so the caching
 # allocator, device tensors, autograd on the device and `--device cuda` in every command run as
 # written. cuBLAS and cuDNN are not emulated: their call sites run the CPU reference
-# (kernels/cuda/emu/libraries.cpp stands in for blas.cpp and conv_cudnn.cpp). No CUDA toolkit is
-# needed. With -DHEMO_SANITIZE=address the emulated device memory is checked by AddressSanitizer;
+# (kernels/cuda/emu/libraries.cpp stands in for blas.cpp, conv_cudnn.cpp and conv_cudnn_fused.cpp).
+# No CUDA toolkit is needed. With -DHEMO_SANITIZE=address the emulated device memory is checked by AddressSanitizer;
 # with -DHEMO_SANITIZE=thread every CUDA thread is a ThreadSanitizer fiber (shared-memory races).
 set(HEMO_WITH_CUDA ON)
 set(HEMO_WITH_CUDNN ON)

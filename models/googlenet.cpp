@@ -36,7 +36,7 @@ BasicConv2d::BasicConv2d(int64_t in, int64_t out, nn::Pair kernel, nn::Pair stri
 }
 
 Tensor BasicConv2d::forward(const Tensor& x) {
-  return nn::bn_act(*child(1), Activation::relu, (*child(0))(x));  // relu(bn(conv(x))), fused (nn/fusion.h)
+  return nn::conv_bn_act(*child(0), *child(1), Activation::relu, x);  // relu(bn(conv(x))), fused (nn/fusion.h)
 }
 
 Shape BasicConv2d::trace(ShapeTracer& t, const Shape& in) { return t.chain(*this, {"conv", "bn"}, in); }

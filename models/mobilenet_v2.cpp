@@ -24,14 +24,15 @@ InvertedResidualV2::InvertedResidualV2(int64_t in, int64_t out, int64_t stride, 
   register_module("conv", conv);
 }
 
-// With the residual, conv's last batch norm and the addition run as one op (nn::bn_add): conv's
-// other children in order, then the fused batch norm, unless `conv` itself carries a hook (which
-// must see conv's own output).
+// With the residual, conv's last convolution, its batch norm and the addition run as one op
+// (nn::conv_bn_add, or nn::bn_add when the forward records gradients): conv's other children in
+// order, then the fused ones, unless `conv` itself carries a hook (which must see conv's own
+// output).
 Tensor InvertedResidualV2::forward(const Tensor& x) {
   if (!use_res_connect) return (*conv)(x);
   if (conv->has_forward_hooks()) return nn::add(x, (*conv)(x));
   const size_t last = conv->size() - 1;
-  return nn::bn_add(*(*conv)[last], conv->forward_range(0, last, x), x);
+  return nn::conv_bn_add(*(*conv)[last - 1], *(*conv)[last], conv->forward_range(0, last - 1, x), x);
 }
 
 Shape InvertedResidualV2::trace(ShapeTracer& t, const Shape& in) {

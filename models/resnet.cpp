@@ -24,15 +24,15 @@ std::shared_ptr<nn::Sequential> downsample_if_needed(int64_t in, int64_t out, in
   return nn::make<nn::Sequential>(std::vector<nn::ModulePtr>{conv(in, out, 1, stride, gen), nn::make<nn::BatchNorm2d>(out)});
 }
 
-// relu(bn(x)) for the batch norm child `name`: one fused op (nn/fusion.h).
-Tensor bn_relu(nn::Module& parent, const char* name, nn::Module& relu, const Tensor& x) {
-  return nn::bn_act(*parent.find(name), relu, x);
+// relu(bn(conv(x))) for the children `conv` and `bn`: fused (nn/fusion.h: conv_bn_act).
+Tensor conv_bn_relu(nn::Module& parent, const char* conv, const char* bn, nn::Module& relu, const Tensor& x) {
+  return nn::conv_bn_act(*parent.find(conv), *parent.find(bn), relu, x);
 }
 
-// relu(bn(x) + residual) for the batch norm child `name`, the block's end: one fused op
-// (nn/fusion.h: bn_add_act).
-Tensor bn_add_relu(nn::Module& parent, const char* name, nn::Module& relu, const Tensor& x, const Tensor& residual) {
-  return nn::bn_add_act(*parent.find(name), relu, x, residual);
+// relu(bn(conv(x)) + residual), the block's end: fused (nn/fusion.h: conv_bn_add_act).
+Tensor conv_bn_add_relu(nn::Module& parent, const char* conv, const char* bn, nn::Module& relu, const Tensor& x,
+                        const Tensor& residual) {
+  return nn::conv_bn_add_act(*parent.find(conv), *parent.find(bn), relu, x, residual);
 }
 
 // The shortcut: the block's input, or its downsampled version.
@@ -59,8 +59,8 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& ge
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = (*conv2)(bn_relu(*this, "bn1", *relu, (*conv1)(x)));
-  return bn_add_relu(*this, "bn2", *relu, y, shortcut(downsample, x));
+  const Tensor y = conv_bn_relu(*this, "conv1", "bn1", *relu, x);
+  return conv_bn_add_relu(*this, "conv2", "bn2", *relu, y, shortcut(downsample, x));
 }
 
 Shape BasicBlock::trace(ShapeTracer& t, const Shape& in) {
@@ -83,9 +83,9 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t group
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor y = bn_relu(*this, "bn1", *relu, (*conv1)(x));
-  y = (*conv3)(bn_relu(*this, "bn2", *relu, (*conv2)(y)));
-  return bn_add_relu(*this, "bn3", *relu, y, shortcut(downsample, x));
+  Tensor y = conv_bn_relu(*this, "conv1", "bn1", *relu, x);
+  y = conv_bn_relu(*this, "conv2", "bn2", *relu, y);
+  return conv_bn_add_relu(*this, "conv3", "bn3", *relu, y, shortcut(downsample, x));
 }
 
 Shape Bottleneck::trace(ShapeTracer& t, const Shape& in) {
@@ -134,7 +134,7 @@ ResNet::ResNet(int depth, int64_t groups, int64_t width_per_group, int64_t num_c
 }
 
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor y = (*maxpool)(bn_relu(*this, "bn1", *relu, (*conv1)(x)));
+  Tensor y = (*maxpool)(conv_bn_relu(*this, "conv1", "bn1", *relu, x));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   return (*fc)((*avgpool)(y).flatten(1));
 }

@@ -7,12 +7,15 @@
 #include "kernels/depthwise_conv2d.h"
 #include "nn/layers.h"
 #include "nn/ops_activation.h"
+#include "nn/ops_conv.h"
 #include "nn/ops_elementwise.h"
+#include "tensor/autograd.h"
 
 namespace hemo::nn {
 
 namespace {
 std::atomic<bool> g_fusion{true};
+std::atomic<uint64_t> g_fused_convolutions{0};
 
 std::optional<BnAct> fused_kind(Activation a) {
   if (a == Activation::relu) return BnAct::relu;
@@ -31,7 +34,82 @@ auto* fusable_bn(M& m) {
   auto* bn = dynamic_cast<std::conditional_t<std::is_const_v<M>, const BatchNorm2d, BatchNorm2d>*>(&m);
   return bn && !bn->sync && !bn->has_forward_hooks() ? bn : nullptr;
 }
+
+bool needs_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+// The module in a batch norm's place: an eval BatchNorm2d with running statistics, or an Identity.
+bool fusable_norm(const Module& m) {
+  if (m.has_forward_hooks()) return false;
+  if (dynamic_cast<const Identity*>(&m)) return true;
+  const auto* bn = dynamic_cast<const BatchNorm2d*>(&m);
+  return bn && !bn->is_training() && bn->running_var.defined() && bn->running_mean.defined();
+}
+
+// conv2d_fused of the checked modules: bn may be null or an Identity, kind the activation.
+Tensor fused_conv(Conv2d& conv, Module* bn, BnAct kind, const Tensor& x, const Tensor& residual) {
+  ConvEpilogueArgs e;
+  e.bias = conv.bias;
+  e.residual = residual;
+  e.act = kind;
+  if (auto* norm = bn ? dynamic_cast<BatchNorm2d*>(bn) : nullptr) {
+    e.bn_weight = norm->weight;
+    e.bn_bias = norm->bias;
+    e.running_mean = norm->running_mean;
+    e.running_var = norm->running_var;
+    e.eps = norm->eps;
+  }
+  ++g_fused_convolutions;
+  return conv.run_as_forward(x, [&](const Tensor& in) {
+    return conv2d_fused(in, conv.weight, e, conv.opt.stride, conv.opt.padding, conv.opt.dilation, conv.opt.groups);
+  });
+}
 }  // namespace
+
+bool conv_fusable(const Module& conv, const Module* bn, const Module* act, const Tensor& x, const Tensor& residual) {
+  const auto* c = dynamic_cast<const Conv2d*>(&conv);
+  if (!fusion_enabled() || !c || c->has_forward_hooks() || !x.defined() || x.dim() != 4) return false;
+  if (bn && !fusable_norm(*bn)) return false;
+  if (act && !fusable_act(*act)) return false;
+  if (residual.defined() && residual.memory_format() != x.memory_format()) return false;
+  if (!grad_enabled()) return true;
+  const auto* norm = bn ? dynamic_cast<const BatchNorm2d*>(bn) : nullptr;
+  return !(needs_grad(x) || needs_grad(residual) || needs_grad(c->weight) || needs_grad(c->bias) ||
+           (norm && (needs_grad(norm->weight) || needs_grad(norm->bias))));
+}
+
+Tensor conv_bn_act(Module& conv, Module& bn, Module& act, const Tensor& x) {
+  if (!conv_fusable(conv, &bn, &act, x)) return bn_act(bn, act, conv(x));
+  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, Tensor());
+}
+
+Tensor conv_bn_act(Module& conv, Module& bn, Activation act, const Tensor& x) {
+  const std::optional<BnAct> kind = fused_kind(act);
+  if (!kind || !conv_fusable(conv, &bn, nullptr, x)) return bn_act(bn, act, conv(x));
+  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *kind, x, Tensor());
+}
+
+Tensor conv_bn_add_act(Module& conv, Module& bn, Module& act, const Tensor& x, const Tensor& residual) {
+  if (!conv_fusable(conv, &bn, &act, x, residual)) return bn_add_act(bn, act, conv(x), residual);
+  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, residual);
+}
+
+Tensor conv_bn_add(Module& conv, Module& bn, const Tensor& x, const Tensor& residual) {
+  if (!conv_fusable(conv, &bn, nullptr, x, residual)) return bn_add(bn, conv(x), residual);
+  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, BnAct::none, x, residual);
+}
+
+size_t conv_run(Sequential& seq, size_t i, size_t to, const Tensor& x, Tensor& y) {
+  if (!fusion_enabled() || !dynamic_cast<Conv2d*>(seq[i].get())) return 0;
+  size_t j = i + 1;
+  Module* bn = j < to && fusable_norm(*seq[j]) ? seq[j++].get() : nullptr;
+  Module* act = j < to && fusable_act(*seq[j]) ? seq[j++].get() : nullptr;
+  const bool real_bn = bn && dynamic_cast<BatchNorm2d*>(bn);
+  if ((!real_bn && !act) || !conv_fusable(*seq[i], bn, act, x)) return 0;
+  y = fused_conv(dynamic_cast<Conv2d&>(*seq[i]), bn, act ? *fusable_act(*act) : BnAct::none, x, Tensor());
+  return j - i;
+}
+
+uint64_t fused_convolutions() { return g_fused_convolutions; }
 
 void set_fusion_enabled(bool on) {
   g_fusion = on;

@@ -18,6 +18,31 @@
 
 namespace hemo::nn {
 
+// Convolution fusion, for forwards that record no gradient (evaluation, prediction, hemo-infer):
+// a Conv2d followed by its batch norm and activation, and the residual added before that
+// activation, run as one nn::conv2d_fused (kernels/conv_epilogue.h): on the CPU each chunk's
+// epilogue while its output is in cache, on CUDA one cuDNN graph where an engine takes it. `bn` is
+// a BatchNorm2d in eval mode with running statistics, an Identity (a batch norm that
+// models/inference.h folded into the convolution's bias), or absent; `act` an Act of kind relu
+// or relu6, or absent. The pair or triple is fused when fusion is on, no module of it has forward
+// hooks, and nothing would be recorded (grad_enabled() is false, or neither x, the residual nor a
+// parameter of the modules requires grad); else it runs as before this fusion (the bn_* functions
+// below). On the CPU the result is the same bits either way. The observer sees conv's forward.
+// Sequential::forward fuses Conv2d, [BatchNorm2d or Identity], [Act] runs of children; model
+// code calls the conv_* functions for what it runs by hand (ResNet's blocks, MobileNetV2's
+// inverted residual, GoogLeNet's BasicConv2d).
+bool conv_fusable(const Module& conv, const Module* bn, const Module* act, const Tensor& x,
+                  const Tensor& residual = Tensor());
+Tensor conv_bn_act(Module& conv, Module& bn, Module& act, const Tensor& x);
+Tensor conv_bn_act(Module& conv, Module& bn, Activation act, const Tensor& x);  // act as a function
+Tensor conv_bn_add_act(Module& conv, Module& bn, Module& act, const Tensor& x, const Tensor& residual);
+Tensor conv_bn_add(Module& conv, Module& bn, const Tensor& x, const Tensor& residual);
+// conv(x) for child `i` of a Sequential, with the children after it that fuse (nn/module.cpp):
+// how many children it consumed (1 to 3) and their output; 0 when child i does not start a run.
+size_t conv_run(Sequential& seq, size_t i, size_t to, const Tensor& x, Tensor& y);
+// How many convolutions have run fused in this process (for tests and `hemo bench infer`).
+uint64_t fused_convolutions();
+
 // Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train`, `bench op`
 // and `profile` turns it off to compare. It sets every fused or specialized path: the fusion above
 // and the specialized depthwise kernels, CPU and CUDA (kernels/depthwise_conv2d.h:

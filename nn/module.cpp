@@ -185,7 +185,9 @@ Tensor Sequential::forward_range(size_t from, size_t to, const Tensor& x) {
   HEMO_CHECK(from <= to && to <= child_count(), "Sequential: children [", from, ", ", to, ") of ", child_count());
   Tensor y = x;
   for (size_t i = from; i < to; ++i) {
-    if (i + 1 < to && fusable(*child(i), *child(i + 1))) {
+    if (const size_t run = conv_run(*this, i, to, y, y)) {
+      i += run - 1;
+    } else if (i + 1 < to && fusable(*child(i), *child(i + 1))) {
       y = bn_act(*child(i), *child(i + 1), y);
       ++i;
     } else {

@@ -118,7 +118,8 @@ class Module {
 
 // Runs its children in order: torchvision's nn.Sequential (children named "0", "1", ..., or, as
 // nn.Sequential(OrderedDict(...)), by the names given). A batch norm and the ReLU / ReLU6 after it
-// run as one fused op (nn/fusion.h).
+// run as one fused op, and so does, in a forward that records nothing, a convolution with the
+// batch norm and activation after it (nn/fusion.h).
 class Sequential : public Module {
  public:
   Sequential() = default;

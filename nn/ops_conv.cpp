@@ -1,6 +1,7 @@
 #include "nn/ops_conv.h"
 
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 #include "kernels/depthwise_conv2d.h"
 #include "nn/dispatch.h"
 #include "tensor/autograd.h"
@@ -75,6 +76,49 @@ Tensor conv2d(const Tensor& x, const Tensor& weight_any, const Tensor& bias, Pai
            });
            return {gx, gw, gb};
          });
+  return y;
+}
+
+Tensor conv2d_fused(const Tensor& x, const Tensor& weight_any, const ConvEpilogueArgs& e, Pair stride, Pair padding,
+                    Pair dilation, int64_t groups) {
+  Conv2dShape s = conv_shape(x, weight_any, e.bias, stride, padding, dilation, groups);
+  const bool records = grad_enabled() && (x.requires_grad() || weight_any.requires_grad() ||
+                                          (e.bias.defined() && e.bias.requires_grad()) ||
+                                          (e.bn_weight.defined() && e.bn_weight.requires_grad()) ||
+                                          (e.bn_bias.defined() && e.bn_bias.requires_grad()) ||
+                                          (e.residual.defined() && e.residual.requires_grad()));
+  HEMO_CHECK(!records, "conv2d_fused: an input requires grad while gradients are recorded, and this op has no "
+                       "backward (run it under a NoGradGuard, or run conv2d and the ops after it)");
+  const bool bn = e.running_var.defined();
+  HEMO_CHECK(!bn || e.running_mean.defined(), "conv2d_fused: running_var without running_mean");
+  for (const Tensor* t : {&e.bn_weight, &e.bn_bias, &e.running_mean, &e.running_var})
+    HEMO_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == s.k),
+               "conv2d_fused: a batch norm tensor must be [", s.k, "], got ", t->str());
+  check_same_place("conv2d_fused", {x, e.bn_weight, e.bn_bias, e.running_mean, e.running_var, e.residual});
+  const Tensor weight = weight_any.contiguous();
+  const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
+  s.channels_last = x.is_channels_last();
+  Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device(), x.memory_format());
+  HEMO_CHECK(!e.residual.defined() ||
+                 (e.residual.shape() == y.shape() && e.residual.memory_format() == y.memory_format()),
+             "conv2d_fused: the residual ", e.residual.str(), " does not match the output ", y.str());
+  dispatch("conv2d_fused", x, [&](auto backend, auto t) {
+    using T = decltype(t);
+    ConvEpilogue<T> ep{.bias = ptr<T>(e.bias),
+                       .gamma = ptr<T>(e.bn_weight),
+                       .beta = ptr<T>(e.bn_bias),
+                       .running_mean = bn ? e.running_mean.data<T>() : nullptr,
+                       .running_var = bn ? e.running_var.data<T>() : nullptr,
+                       .eps = e.eps,
+                       .r = e.residual.defined() ? e.residual.data_any_format<T>() : nullptr,
+                       .act = e.act};
+    const T *xp = x.data_any_format<T>(), *wp = weight.data<T>();
+    T* yp = y.data_any_format<T>();
+    if (!depthwise) return conv2d_fwd_fused(backend, s, xp, wp, ep, yp);
+    depthwise_conv2d_fwd(backend, s, xp, wp, ep.bias, yp);
+    ep.bias = nullptr;
+    conv_epilogue(backend, {.n = s.n, .k = s.k, .pq = s.p() * s.q(), .channels_last = s.channels_last}, ep, yp);
+  });
   return y;
 }
 

@@ -16,10 +16,14 @@
 #include <memory>
 
 #include "models/model_file.h"
+#include "nn/fusion.h"
 #include "tensor/autograd.h"
 #include "tools/bench_common.h"
 #include "api/inference_model.h"
 #include "train/checkpoint.h"
+#if HEMO_WITH_CUDA
+#include "kernels/cuda/conv_cudnn.h"
+#endif
 
 namespace {
 
@@ -40,11 +44,15 @@ Stats time_forward(nn::Module& model, const Tensor& x, Device device, int warmup
 
 nlohmann::json time_path(nn::Module& model, const ModelCase& c, Device device) {
   const Tensor one = synthetic_images(1, c.input_size, device), batch = synthetic_images(c.batch_size, c.input_size, device);
+  const uint64_t fused_before = nn::fused_convolutions();
   const Stats latency = time_forward(model, one, device, c.warmup, 4 * c.steps);
+  const int forwards = c.warmup + 4 * c.steps;
+  const uint64_t fused = (nn::fused_convolutions() - fused_before) / static_cast<uint64_t>(forwards);
   const Stats throughput = time_forward(model, batch, device, c.warmup, c.steps);
   return {{"batch1_latency", ms_json(latency)},
           {"batchN", ms_json(throughput)},
-          {"batchN_images_per_s", static_cast<double>(c.batch_size) / throughput.median}};
+          {"batchN_images_per_s", static_cast<double>(c.batch_size) / throughput.median},
+          {"fused_convolutions_per_forward", fused}};
 }
 
 nlohmann::json run_bench_infer(ModelCase c) {
@@ -72,8 +80,15 @@ nlohmann::json run_bench_infer(ModelCase c) {
     throw;
   }
   std::filesystem::remove(file);
-  return {{"command", "bench infer"},  {"env", environment(device, c.precision)}, {"case", case_json(c)},
-          {"paths", paths},            {"memory", memory_json(device)}};
+  nlohmann::json out = {{"command", "bench infer"},  {"env", environment(device, c.precision)}, {"case", case_json(c)},
+                        {"paths", paths},            {"memory", memory_json(device)}};
+#if HEMO_WITH_CUDA
+  if (device.is_cuda()) {  // which convolutions cuDNN fused with their epilogue (kernels/cuda/conv_cudnn.h)
+    const cuda::CudnnFusionStats s = cuda::cudnn_fusion_stats();
+    out["cudnn_fusion"] = {{"planned", s.planned}, {"refused", s.refused}, {"first_refusal", s.first_refusal}};
+  }
+#endif
+  return out;
 }
 
 void add_bench_infer_command(CLI::App& bench) {

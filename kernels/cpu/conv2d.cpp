@@ -8,6 +8,7 @@
 // With nb > 1 the GEMM's columns run over several images, so y_g and gy_g are gathered into or
 // scattered from a [k/groups x cols] buffer; with nb == 1 the GEMM reads and writes the tensors.
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 
 #include <algorithm>
 #include <vector>
@@ -162,9 +163,11 @@ const T* columns(const Conv2dShape& s, const Lowering& L, const T* x, int64_t n0
 }  // namespace
 
 template <class T>
-void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
-  if (s.channels_last) return nhwc::conv2d_fwd(s, x, weight, bias, y);
+void conv2d_fwd_fused(Backend, const Conv2dShape& s, const T* x, const T* weight, const ConvEpilogue<T>& e, T* y) {
+  if (s.channels_last) return nhwc::conv2d_fwd(s, x, weight, e, y);
   const Lowering L(s);
+  std::vector<T> coefs;  // the batch norm's a and s, once for every chunk
+  const ConvEpilogue<T> ec = with_coefs(e, s.k, coefs);
   T* col = scratch<T>(0, L.crs * L.nb * L.pq);
   T* buf = L.nb > 1 ? scratch<T>(1, L.kg * L.nb * L.pq) : nullptr;
   for (int64_t n0 = 0; n0 < s.n; n0 += L.nb) {
@@ -181,14 +184,14 @@ void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, cons
         scatter_channels(buf, s.k, L.pq, n0, nb, g * L.kg, L.kg, y);
       }
     }
+    // The chunk's epilogue while its output is still in cache.
+    conv_epilogue(backend, {.n = nb, .k = s.k, .pq = L.pq}, ec.at(n0 * s.k * L.pq), y + n0 * s.k * L.pq);
   }
-  if (!bias) return;
-#pragma omp parallel for collapse(2) schedule(static) if (s.n * s.k * L.pq > kParallelWork)
-  for (int64_t b = 0; b < s.n; ++b)
-    for (int64_t o = 0; o < s.k; ++o) {
-      T* plane = y + (b * s.k + o) * L.pq;
-      for (int64_t i = 0; i < L.pq; ++i) plane[i] += bias[o];
-    }
+}
+
+template <class T>
+void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  conv2d_fwd_fused(backend, s, x, weight, ConvEpilogue<T>{.bias = bias}, y);
 }
 
 template <class T>
@@ -250,6 +253,7 @@ void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T* x, const T* gy, T
 
 #define HEMO_CONV2D_INSTANTIATE(T)                                                          \
   template void conv2d_fwd<T>(Backend, const Conv2dShape&, const T*, const T*, const T*, T*);      \
+  template void conv2d_fwd_fused<T>(Backend, const Conv2dShape&, const T*, const T*, const ConvEpilogue<T>&, T*); \
   template void conv2d_bwd_data<T>(Backend, const Conv2dShape&, const T*, const T*, T*);           \
   template void conv2d_bwd_filter<T>(Backend, const Conv2dShape&, const T*, const T*, T*, T*);
 HEMO_CONV2D_INSTANTIATE(float)

@@ -150,8 +150,10 @@ void col2im(const Conv2dShape& s, const Lowering& L, const T* col, int64_t n0, i
 }  // namespace
 
 template <class T>
-void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const ConvEpilogue<T>& e, T* y) {
   const Lowering L(s);
+  std::vector<T> coefs;  // the batch norm's a and s, once for every chunk
+  const ConvEpilogue<T> ec = with_coefs(e, s.k, coefs);
   const T* wt = taps_weight(s, L, weight);
   T* col = L.direct ? nullptr : scratch<T>(0, L.nb * L.pq * L.crs);
   for (int64_t n0 = 0; n0 < s.n; n0 += L.nb) {
@@ -163,13 +165,9 @@ void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias
                      .ldc = s.k},
            a, wt + g * L.kg * L.crs, T(0), y + n0 * L.pq * s.k + g * L.kg);
     }
-  }
-  if (!bias) return;
-  const int64_t rows = s.n * L.pq;
-#pragma omp parallel for schedule(static) if (rows * s.k > kParallelWork)
-  for (int64_t row = 0; row < rows; ++row) {
-    T* yr = y + row * s.k;
-    for (int64_t o = 0; o < s.k; ++o) yr[o] += bias[o];
+    // The chunk's epilogue while its output is still in cache.
+    conv_epilogue(backend, {.n = nb, .k = s.k, .pq = L.pq, .channels_last = true}, ec.at(n0 * L.pq * s.k),
+                  y + n0 * L.pq * s.k);
   }
 }
 
@@ -328,7 +326,7 @@ void depthwise_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gwei
 }
 
 #define HEMO_NHWC_INSTANTIATE(T)                                                        \
-  template void conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);     \
+  template void conv2d_fwd<T>(const Conv2dShape&, const T*, const T*, const ConvEpilogue<T>&, T*); \
   template void conv2d_bwd_data<T>(const Conv2dShape&, const T*, const T*, T*);          \
   template void conv2d_bwd_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);    \
   template void depthwise_fwd<T>(const Conv2dShape&, const T*, const T*, const T*, T*);  \

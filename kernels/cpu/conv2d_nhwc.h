@@ -15,9 +15,10 @@
 #pragma once
 #include "kernels/backend.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 
 namespace hemo::cpu::nhwc {
-template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);
+template <class T> void conv2d_fwd(const Conv2dShape& s, const T* x, const T* weight, const ConvEpilogue<T>& e, T* y);
 template <class T> void conv2d_bwd_data(const Conv2dShape& s, const T* gy, const T* weight, T* gx);
 template <class T> void conv2d_bwd_filter(const Conv2dShape& s, const T* x, const T* gy, T* gweight, T* gbias);
 template <class T> void depthwise_fwd(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y);

@@ -9,13 +9,19 @@
 // bf16 products (--precision bf16, kernels/cuda/blas.h): each call rounds its two inputs to bf16
 // scratch copies (kernels/bf16_convert.h), cuDNN returns its output in bf16, and that is widened
 // into the float32 tensor; the bias is added, and its gradient summed, in float32.
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
 #include "core/cuda/device_buffer.h"
 #include "core/error.h"
 #include "kernels/bf16_convert.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/channel.h"
 #include "kernels/cuda/conv_cudnn.h"
+#include "kernels/cuda/epilogue_coefs.h"
 #include "kernels/layout.h"
 
 namespace hemo::cuda {
@@ -83,17 +89,51 @@ void bias_view(const Conv2dShape& s, int64_t& n, int64_t& hw) {
 }
 }  // namespace
 
-template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
-  s.validate("conv2d");
-  const DType t = library_type();
+namespace {
+// cuDNN's convolution of the operands into the float32 y (through a bf16 copy under bf16 products).
+void library_forward(const Conv2dShape& s, DType t, const Operand& xs, const Operand& ws, float* y) {
   const int64_t ny = s.n * s.k * s.p() * s.q();
-  const Operand xs = operand(x, s.n * s.c * s.h * s.w, t), ws = filter(s, weight, t);
   const Output ys = output(y, ny, t);
   cudnn_conv_fwd(s, t, xs.ptr, ws.ptr, ys.ptr);
   widen(ys, ny, y);
+}
+}  // namespace
+
+template <class T> void conv2d_fwd(Backend, const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  s.validate("conv2d");
+  const DType t = library_type();
+  library_forward(s, t, operand(x, s.n * s.c * s.h * s.w, t), filter(s, weight, t), y);
   int64_t n, hw;
   bias_view(s, n, hw);
   if (bias) channel_bias_add(n, s.k, hw, bias, y);
+}
+
+namespace {
+std::atomic<bool> g_cudnn_fusion{[] {
+  const char* v = std::getenv("HEMO_CUDNN_FUSION");
+  return !(v && std::string(v) == "0");
+}()};
+}  // namespace
+
+void set_cudnn_fusion(bool on) { g_cudnn_fusion = on; }
+bool cudnn_fusion() { return g_cudnn_fusion; }
+
+template <class T>
+void conv2d_fwd_fused(Backend, const Conv2dShape& s, const T* x, const T* weight, const ConvEpilogue<T>& e_in, T* y) {
+  s.validate("conv2d");
+  ConvEpilogue<T> e = e_in;
+  DeviceBuffer coefs;  // a, then s at a 16-byte aligned offset (cuDNN's tensors are 16-byte aligned)
+  if (e.batch_norm() && !e.a) {
+    const int64_t s_at = (s.k + 3) / 4 * 4;
+    coefs = DeviceBuffer(static_cast<size_t>(2 * s_at) * sizeof(float));
+    epilogue_coefs(s.k, e, coefs.as<float>(), coefs.as<float>() + s_at);
+    e.a = coefs.as<float>(), e.s = e.a + s_at;
+  }
+  const DType t = library_type();
+  const Operand xs = operand(x, s.n * s.c * s.h * s.w, t), ws = filter(s, weight, t);
+  if (cudnn_fusion() && cudnn_conv_fwd_fused(s, t, xs.ptr, ws.ptr, e, y)) return;
+  library_forward(s, t, xs, ws, y);
+  conv_epilogue(backend, {.n = s.n, .k = s.k, .pq = s.p() * s.q(), .channels_last = s.channels_last}, e, y);
 }
 
 template <class T> void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
@@ -130,6 +170,8 @@ template <class T> void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T
 }
 
 template void conv2d_fwd<float>(Backend, const Conv2dShape&, const float*, const float*, const float*, float*);
+template void conv2d_fwd_fused<float>(Backend, const Conv2dShape&, const float*, const float*,
+                                      const ConvEpilogue<float>&, float*);
 template void conv2d_bwd_data<float>(Backend, const Conv2dShape&, const float*, const float*, float*);
 template void conv2d_bwd_filter<float>(Backend, const Conv2dShape&, const float*, const float*, float*, float*);
 

@@ -10,9 +10,9 @@
 #include "core/error.h"
 
 #if HEMO_WITH_CUDNN
-#include <cudnn.h>
-
 #include <unordered_map>
+
+#include "kernels/cuda/cudnn_handle.h"
 
 #include "core/cuda/check.h"
 #include "core/cuda/device_buffer.h"
@@ -61,19 +61,12 @@ size_t cudnn_cached_algorithms() { return 0; }
 
 #else
 
-namespace {
-
-[[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const std::string& call, const char* file, int line) {
+void throw_cudnn_error(cudnnStatus_t status, const std::string& call, const char* file, int line) {
   char detail[512] = {0};
   cudnnGetLastErrorString(detail, sizeof detail);
   throw Error(cat("cuDNN error: ", call, " failed at ", file, ":", line, ": ", cudnnGetErrorString(status),
                   detail[0] ? cat(" (", detail, ")") : std::string()));
 }
-#define HEMO_CUDNN_CHECK(call)                                                            \
-  do {                                                                                    \
-    cudnnStatus_t hemo_status_ = (call);                                                  \
-    if (hemo_status_ != CUDNN_STATUS_SUCCESS) throw_cudnn_error(hemo_status_, #call, __FILE__, __LINE__); \
-  } while (0)
 
 cudnnHandle_t cudnn_handle() {
   thread_local std::unordered_map<int, cudnnHandle_t> handles;  // never destroyed (see blas.h)
@@ -90,6 +83,8 @@ cudnnHandle_t cudnn_handle() {
   HEMO_CUDNN_CHECK(cudnnSetStream(h, current_stream()));
   return h;
 }
+
+namespace {
 
 int as_int(int64_t v, const Conv2dShape& g) {
   HEMO_CHECK(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): a size exceeds 32 bits in ", geometry_str(g));

@@ -30,8 +30,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <string>
+
 #include "core/dtype.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 
 namespace hemo::cuda {
 
@@ -41,6 +44,27 @@ bool cudnn_available();  // built with cuDNN
 void cudnn_conv_fwd(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y);
 void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, const void* gy, void* gx);
 void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight);
+
+// The convolution and its epilogue (kernels/conv_epilogue.h) as one cuDNN graph, runtime fusion:
+//   conv_fprop(x, w) -> [+ bias] -> [* a + s] -> [+ r] -> [relu, clipped at 6 for relu6] -> y
+// with every intermediate virtual (float32, never written to memory) and y float32 in x's layout.
+// When e.batch_norm(), e.a and e.s must hold its coefficients (kernels/cuda/epilogue_coefs.h),
+// each 16-byte aligned; e's pointers are device pointers; x and weight as cudnn_conv_fwd takes
+// them (type t). Returns false, having queued nothing, when no engine takes
+// the graph: cuDNN offers runtime fusion only for some shapes, types and devices, and hemo asks
+// only where tensor cores are allowed (t bf16, or float32 with TF32 on: kernels/cuda/blas.h) and
+// for ungrouped convolutions. The plan (heuristics' first engine configuration that finalizes
+// within the workspace limit), or the refusal, is cached per (device, shape, type, epilogue form).
+bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const void* weight,
+                          const ConvEpilogue<float>& e, float* y);
+
+// Fused graphs planned and refused so far, and the first refusal's reason (for `hemo bench`,
+// tools/gpu-check.sh and tests).
+struct CudnnFusionStats {
+  size_t planned = 0, refused = 0;
+  std::string first_refusal;
+};
+CudnnFusionStats cudnn_fusion_stats();
 
 size_t cudnn_workspace_limit();  // bytes
 size_t cudnn_cached_algorithms();  // how many (shape, direction) choices are cached

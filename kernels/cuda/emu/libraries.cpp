@@ -1,6 +1,6 @@
 // The emulation build's cuBLAS and cuDNN call sites (kernels/cuda/blas.h, conv_cudnn.h): the same
 // functions, computed by the CPU reference on the emulated device memory (which is host memory).
-// blas.cpp and conv_cudnn.cpp are left out of this build; what replaces them is named once per
+// blas.cpp, conv_cudnn.cpp and conv_cudnn_fused.cpp are left out of this build; what replaces them is named once per
 // process on standard error ("emulated: cuDNN/cuBLAS by the CPU reference", runtime.cpp).
 // Their work goes onto the current stream as the libraries' would (emu::enqueue): it runs at once,
 // or, while the stream is captured (cudaStreamBeginCapture), it is recorded to run at each replay
@@ -17,6 +17,7 @@
 #include "core/cuda/stream.h"
 #include "kernels/bf16_convert.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv_epilogue.h"
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/conv_cudnn.h"
 #include "kernels/gemm.h"
@@ -134,6 +135,46 @@ void cudnn_conv_bwd_data(const Conv2dShape& g, DType t, const void* weight, cons
 void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const void* gy, void* gweight) {
   stand_in(g, 2, t, x_count(g), x, y_count(g), gy, w_count(g), gweight,
            [g](const float* a, const float* b, float* out) { conv_bwd_filter(g, a, b, out); });
+}
+
+// The fused graph as cuDNN would run it where an engine takes it (conv_cudnn.h names when hemo
+// asks): the sum in float32, never rounded to bf16, then the epilogue in float32 on it, by the CPU
+// reference (reading e.a and e.s, which the caller computed on the device). Every graph is
+// taken, so the emulation build runs the fused path; HEMO_CUDNN_FUSION=0 (kernels/conv_epilogue.h)
+// runs the fallback for comparison.
+namespace {
+std::mutex g_fusion_mu;
+CudnnFusionStats g_fusion_stats;
+std::set<std::vector<int64_t>> g_fused_shapes;
+}  // namespace
+
+bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const void* weight,
+                          const ConvEpilogue<float>& e, float* y) {
+  if (g.groups != 1 || !(t == DType::bf16 || allow_tf32())) return false;
+  emu::announce();
+  {
+    std::lock_guard lock(g_fusion_mu);
+    const std::vector<int64_t> key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
+                                   g.dil_h, g.dil_w, g.channels_last, static_cast<int64_t>(t), e.bias != nullptr,
+                                   e.batch_norm(), static_cast<int64_t>(e.act) * 2 + (e.r ? 1 : 0)};
+    if (g_fused_shapes.insert(key).second) ++g_fusion_stats.planned;
+  }
+  queue([=] {
+    if (t == DType::f32) {
+      conv_fwd(g, static_cast<const float*>(x), static_cast<const float*>(weight), y);
+    } else {
+      const std::vector<float> x32 = widened(x_count(g), x), w32 = widened(w_count(g), weight);
+      conv_fwd(g, x32.data(), w32.data(), y);
+    }
+    cpu::conv_epilogue(cpu::backend, {.n = g.n, .k = g.k, .pq = g.p() * g.q(), .channels_last = g.channels_last}, e,
+                       y);
+  });
+  return true;
+}
+
+CudnnFusionStats cudnn_fusion_stats() {
+  std::lock_guard lock(g_fusion_mu);
+  return g_fusion_stats;
 }
 
 }  // namespace hemo::cuda
