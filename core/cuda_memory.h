@@ -5,10 +5,16 @@
 // - Sizes are rounded up (to 512 bytes below 1 MiB, to 128 KiB above) and a freed block goes to a
 //   cache kept per (device, stream). A request is served from the cache of its own device and the
 //   calling thread's current stream (core/cuda/stream.h) by the smallest cached block that
-//   fits with at most 25% to spare; otherwise by a new cudaMalloc. Reuse within one stream needs
-//   no synchronization: the next user of a block is queued behind the last one.
+//   fits with at most 25% to spare; otherwise by the first part of the smallest larger cached
+//   block, split (the rest stays cached); otherwise by a new cudaMalloc. A released block merges
+//   with its free neighbours of the same cudaMalloc segment, so a segment whose parts are all
+//   free is one cached block again; cuda_empty_cache frees whole segments only. Reuse within one
+//   stream needs no synchronization: the next user of a block is queued behind the last one.
+//   Splitting is what lets a CUDA graph's capture, after warm-up steps, take every block it
+//   needs from its stream's cache (train/captured_step.h).
 // - Statistics per device: bytes in use and their peak, bytes cached, bytes reserved from the
-//   driver (in use + cached) and their peak, cudaMalloc calls, cache hits, out-of-memory retries.
+//   driver (in use + cached) and their peak, cudaMalloc calls, cache hits (and splits),
+//   out-of-memory retries.
 // - When cudaMalloc runs out of memory, the device's cache is released and the call retried once;
 //   if it fails again hemo::OutOfMemory (core/error.h) names the requested size, what hemo holds in
 //   use, its peak, what the driver reports free, and suggests a smaller --batch-size. In an
@@ -51,6 +57,7 @@ struct CudaMemoryStats {
   size_t peak_reserved = 0;
   uint64_t device_mallocs = 0;  // cudaMalloc calls
   uint64_t cache_hits = 0;      // requests served from the cache
+  uint64_t splits = 0;          // of which by a part of a larger cached block
   uint64_t oom_retries = 0;     // times the cache was released to retry a failed cudaMalloc
 };
 CudaMemoryStats cuda_memory_stats(int device);

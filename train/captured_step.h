@@ -65,6 +65,8 @@ class CapturedStep {
   bool captured() const;
   int64_t replays() const { return replays_; }
   uint64_t rng_blocks_per_step() const { return rng_blocks_; }
+  // cudaMalloc calls made during the capture (0 when the cache served every block).
+  uint64_t capture_mallocs() const { return capture_mallocs_; }
 
  private:
   struct Graph;
@@ -76,6 +78,7 @@ class CapturedStep {
   std::shared_ptr<Storage> step_block_;  // int64 step number, uint64 dropout counter base
   uint64_t rng_blocks_ = 0;
   int64_t replays_ = 0;
+  uint64_t capture_mallocs_ = 0;
   bool rehearsed_ = false;
   std::unique_ptr<Graph> graph_;        // last: destroyed first, after its last replay, before the buffers
 };

@@ -329,7 +329,8 @@ class Trainer {
               " s of ", train_seconds, " s for the gradient all-reduce (", reducer_->num_buckets(), " buckets)"));
     if (captured_)
       log(cat("--cuda-graphs: ", captured_->replays(), " steps replayed so far (",
-              captured_->rng_blocks_per_step(), " random blocks per step)"));
+              captured_->rng_blocks_per_step(), " random blocks per step; the capture allocated ",
+              captured_->capture_mallocs(), " new blocks)"));
     const Predictions val = predict(*model_, *d_.val_loader, device_, "", format());
 
     EpochRecord rec;

@@ -35,15 +35,31 @@ class BlockCache {
  public:
   // Removes and returns the smallest block of `key` that holds `size` bytes with at most 25% to
   // spare (a larger one would waste memory that a later, larger request could use); {} if none.
-  CachedBlock take(const Key& key, size_t size) {
+  // With any_size, the smallest block that holds `size`, however large (the device allocator then
+  // splits it).
+  CachedBlock take(const Key& key, size_t size, bool any_size = false) {
     auto pool = pools_.find(key);
     if (pool == pools_.end()) return {};
     auto it = pool->second.lower_bound(size);
-    if (it == pool->second.end() || it->first > size + size / 4) return {};
+    if (it == pool->second.end() || (!any_size && it->first > size + size / 4)) return {};
     CachedBlock b{it->second, it->first};
     pool->second.erase(it);
     bytes_ -= b.size;
     return b;
+  }
+
+  // Removes the block at ptr of that size (a neighbour the device allocator merges); false if absent.
+  bool remove(const Key& key, void* ptr, size_t size) {
+    auto pool = pools_.find(key);
+    if (pool == pools_.end()) return false;
+    auto [lo, hi] = pool->second.equal_range(size);
+    for (auto it = lo; it != hi; ++it)
+      if (it->second == ptr) {
+        pool->second.erase(it);
+        bytes_ -= size;
+        return true;
+      }
+    return false;
   }
 
   void put(const Key& key, void* ptr, size_t size) {

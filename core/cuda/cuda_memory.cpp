@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -42,18 +45,27 @@ class DeviceAllocator {
       std::lock_guard<std::mutex> lock(mu_);
       CudaMemoryStats& st = stats_[device];
       if (caching_) {
+        // A cached block of about this size, else the smallest larger one, split.
         detail::CachedBlock b = cache_.take({device, stream}, size);
+        if (!b.ptr) b = cache_.take({device, stream}, size, true);
         if (b.ptr) {
+          st.cached -= b.size;
+          if (b.size > size + size / 4) {
+            split_locked(b, size, {device, stream});
+            ++st.splits;
+            st.cached += b.size - size;
+            b.size = size;
+          }
           ptr = b.ptr;
           block_size = b.size;
-          st.cached -= b.size;
+          blocks_.at(ptr).free = false;
           st.in_use += b.size;
           ++st.cache_hits;
         }
       }
       if (!ptr) {
         ptr = device_malloc_locked(size, bytes, device);
-        blocks_[ptr] = Block{size, device, stream};
+        blocks_[ptr] = Block{size, device, stream, ptr, size, false};
         ++st.device_mallocs;
         st.in_use += size;
         st.reserved += size;
@@ -71,18 +83,22 @@ class DeviceAllocator {
     if (!ptr) return;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = blocks_.find(ptr);
-    if (it == blocks_.end()) return;  // not ours: nothing sensible to do in a destructor path
-    const Block b = it->second;
+    // Not ours, or already free: nothing sensible to do in a destructor path.
+    if (it == blocks_.end() || it->second.free) return;
+    Block& b = it->second;
     CudaMemoryStats& st = stats_[b.device];
     st.in_use -= b.size;
     if (caching_) {
-      cache_.put({b.device, b.stream}, ptr, b.size);
       st.cached += b.size;
+      b.free = true;
+      const PoolKey key{b.device, b.stream};
+      it = merge_locked(it, key);
+      cache_.put(key, it->first, it->second.size);
     } else {
       // cudaFree waits for the device, so queued work that still reads the block finishes first.
       if (cudaFree(ptr) != cudaSuccess) (void)cudaGetLastError();
-      blocks_.erase(it);
       st.reserved -= b.size;
+      blocks_.erase(it);
     }
   }
 
@@ -111,12 +127,53 @@ class DeviceAllocator {
   }
 
  private:
+  // A block handed out or cached: a whole cudaMalloc segment, or a piece of one. Pieces of a
+  // segment stay in its (device, stream) pool; free neighbours merge on release, so a segment
+  // whose pieces are all free is one cached block again, which cuda_empty_cache can free.
   struct Block {
     size_t size;
     int device;
     cudaStream_t stream;
+    void* segment;  // the cudaMalloc'd base this block lies in
+    size_t segment_size;
+    bool free;
   };
   using PoolKey = std::pair<int, cudaStream_t>;
+  using Blocks = std::map<void*, Block, std::less<>>;  // by address, so that neighbours are adjacent
+
+  // Cuts the cached block b (taken out of the cache) to `size` bytes; the rest, a free block of
+  // the same segment, goes back into the cache. Sizes are multiples of 512 bytes
+  // (detail::round_block_size), so every piece stays 512-byte aligned.
+  void split_locked(const detail::CachedBlock& b, size_t size, const PoolKey& key) {
+    Block& whole = blocks_.at(b.ptr);
+    void* rest = static_cast<char*>(b.ptr) + size;
+    blocks_[rest] = Block{b.size - size, whole.device, whole.stream, whole.segment, whole.segment_size, true};
+    whole.size = size;
+    cache_.put(key, rest, b.size - size);
+  }
+
+  // Merges the free block at `it` with its free neighbours of the same segment (taking them out of
+  // the cache); returns the merged block.
+  Blocks::iterator merge_locked(Blocks::iterator it, const PoolKey& key) {
+    auto adjacent = [](const Blocks::iterator& a, const Blocks::iterator& b) {
+      return a->second.segment == b->second.segment && static_cast<char*>(a->first) + a->second.size == b->first;
+    };
+    if (auto next = std::next(it); next != blocks_.end() && next->second.free && adjacent(it, next)) {
+      cache_.remove(key, next->first, next->second.size);
+      it->second.size += next->second.size;
+      blocks_.erase(next);
+    }
+    if (it != blocks_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second.free && adjacent(prev, it)) {
+        cache_.remove(key, prev->first, prev->second.size);
+        prev->second.size += it->second.size;
+        blocks_.erase(it);
+        it = prev;
+      }
+    }
+    return it;
+  }
 
   // cudaMalloc with one retry after releasing this device's cache.
   void* device_malloc_locked(size_t size, size_t asked, int device) {
@@ -148,10 +205,17 @@ class DeviceAllocator {
       cuda::throw_cuda_error(status, cat("cudaMalloc(", size, " bytes)").c_str(), __FILE__, __LINE__);
   }
 
+  // cudaFree for every cached block that is a whole segment; pieces of segments still partly in
+  // use go back into the cache.
   template <class Pred>
   void release_cached_locked(Pred on_device) {
     auto drained = cache_.drain([&](const PoolKey& k) { return on_device(k.first) && !held_.contains(k.second); });
     for (const auto& [key, b] : drained) {
+      const Block& block = blocks_.at(b.ptr);
+      if (block.segment != b.ptr || block.segment_size != b.size) {
+        cache_.put(key, b.ptr, b.size);
+        continue;
+      }
       blocks_.erase(b.ptr);
       CudaMemoryStats& st = stats_[key.first];
       st.cached -= b.size;
@@ -163,7 +227,7 @@ class DeviceAllocator {
   std::mutex mu_;
   const bool caching_ = !detail::env_flag("HEMO_NO_CACHING");
   detail::BlockCache<PoolKey> cache_;
-  std::unordered_map<void*, Block> blocks_;  // every block hemo holds: in use and cached
+  Blocks blocks_;  // every block hemo holds: in use and cached
   std::unordered_map<int, CudaMemoryStats> stats_;
   std::unordered_map<cudaStream_t, int> held_;  // streams whose cached blocks a captured graph uses
 };

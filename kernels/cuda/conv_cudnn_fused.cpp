@@ -213,7 +213,8 @@ std::unique_ptr<Plan> make_plan(const Conv2dShape& g, DType t, const ConvEpilogu
 
   Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
   const cudnnBackendHeurMode_t heur_mode = CUDNN_HEUR_MODE_A;
-  heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &heur_mode);
+  heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph)
+      .set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &heur_mode);
   if (cudnnBackendFinalize(heur.get()) != CUDNN_STATUS_SUCCESS) {
     why = "cuDNN's heuristics have no engine for this graph";
     return nullptr;

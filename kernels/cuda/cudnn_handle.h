@@ -14,8 +14,9 @@ cudnnHandle_t cudnn_handle();  // this thread's handle for the current device, o
 
 }  // namespace hemo::cuda
 
-#define HEMO_CUDNN_CHECK(call)                                                                          \
-  do {                                                                                                  \
-    cudnnStatus_t hemo_status_ = (call);                                                                \
-    if (hemo_status_ != CUDNN_STATUS_SUCCESS) ::hemo::cuda::throw_cudnn_error(hemo_status_, #call, __FILE__, __LINE__); \
+#define HEMO_CUDNN_CHECK(call)                                                        \
+  do {                                                                                \
+    cudnnStatus_t hemo_status_ = (call);                                              \
+    if (hemo_status_ != CUDNN_STATUS_SUCCESS)                                         \
+      ::hemo::cuda::throw_cudnn_error(hemo_status_, #call, __FILE__, __LINE__);       \
   } while (0)

@@ -91,6 +91,8 @@ void check_same_run(const fs::path& base, train::OptimizerKind optimizer) {
   // replayed, the fourth replayed; all 4 of epoch 2 are replayed. Each epoch's last batch (4
   // images) runs eagerly.
   CHECK(replayed.rfind("--cuda-graphs: 6 steps replayed so far", 0) == 0);
+  // The capture took every block from its stream's cache (split where needed): no cudaMalloc.
+  CHECK_MESSAGE(replayed.find("the capture allocated 0 new blocks") != std::string::npos, replayed);
   CHECK(eager.result.train_losses == graphs.result.train_losses);  // exact
   nlohmann::json he = eager.last.train_state.at("history"), hg = graphs.last.train_state.at("history");
   for (nlohmann::json* h : {&he, &hg})

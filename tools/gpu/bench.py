@@ -14,7 +14,13 @@ and device, inside a time budget. Usable alone:
    A figure is images/s of the training loop (loader, forward, loss, backward, update, the loss read
    back each step): the median of epochs 2..E, epoch 1 being the warm-up (cuDNN algorithm choice,
    allocator growth, lazy loading). hemo's comes from its run's epochs.csv.
-3. With time left (--cpu-kernels, on by default): hemo's CPU GEMM and convolution against torch on
+3. With --infer-fusion (on by default): `hemo bench infer --device DEVICE` on --infer-case
+   (default ResNet-18, 224², batch 32; the --precision's options), three ways: as shipped (on CUDA each convolution with
+   its bias, batch norm, residual and ReLU is one cuDNN graph where an engine takes it), with
+   HEMO_CUDNN_FUSION=0 (the convolution, then hemo's epilogue kernel) and with --no-fusion (the
+   separate ops): batch-1 and batch-32 medians of both paths, and how many graphs cuDNN planned or
+   refused (docs/cuda.md).
+4. With time left (--cpu-kernels, on by default): hemo's CPU GEMM and convolution against torch on
    the CPU (tools/bench/torch_gemm_bench.py, torch_conv_bench.py; one round each, all cores):
    hemo bench has no device option, so these are CPU figures.
 Every subprocess runs under a timeout cut from what is left of --budget; what does not fit or
@@ -50,9 +56,10 @@ class Budget:
         return self.end - time.monotonic()
 
 
-def run(cmd, budget, cap, log, reserve=0.0):
+def run(cmd, budget, cap, log, reserve=0.0, env=None):
     """Runs cmd with a timeout of min(cap, what is left - reserve); returns (ok, stdout, note). The
-    command gets a process group of its own, killed whole at the timeout (DataLoader workers too)."""
+    command gets a process group of its own, killed whole at the timeout (DataLoader workers too);
+    env: variables added to this process's environment."""
     limit = min(cap, budget.left() - reserve)
     if limit < 3:
         return False, "", "not run: the stage's time budget was spent"
@@ -61,7 +68,8 @@ def run(cmd, budget, cap, log, reserve=0.0):
         f.flush()
         t0 = time.monotonic()
         p = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.PIPE, stderr=f, text=True,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+                             stdin=subprocess.DEVNULL, start_new_session=True,
+                             env=dict(os.environ, **env) if env else None)
         try:
             out, _ = p.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -109,6 +117,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--per-class", type=int, default=64, help="synthetic images per class (8 classes)")
     ap.add_argument("--threads", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)))
+    ap.add_argument("--infer-fusion", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--infer-case", default="resnet18:224:32", help="MODEL:SIZE:BATCH of the inference fusion rows")
     ap.add_argument("--cpu-kernels", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--gpu", default="", help="the device's name, for the heading")
@@ -135,7 +145,8 @@ def main():
         cases.append({"model": model, "size": int(size), "batch": int(batch)})
     # Each case gets an equal share of what is left for hemo and torch; the CPU kernels only what
     # remains after the last case.
-    cpu_reserve = 20 if args.cpu_kernels else 0
+    fusion_reserve = 36 if args.infer_fusion else 0
+    cpu_reserve = (20 if args.cpu_kernels else 0) + fusion_reserve
 
     synth = {}
     for size in sorted({c["size"] for c in cases}):
@@ -191,6 +202,27 @@ def main():
         except (ValueError, IndexError, KeyError):
             row["notes"].append(f"torch: {note or 'printed no result'}")
 
+    fusion_rows = []
+    if args.infer_fusion:
+        infer_model, infer_size, infer_batch = args.infer_case.split(":")
+        for label, extra, env in (("as shipped", [], None), ("HEMO_CUDNN_FUSION=0", [], {"HEMO_CUDNN_FUSION": "0"}),
+                                  ("--no-fusion", ["--no-fusion"], None)):
+            ok, text, note = run([hemo, "bench", "infer", "--device", args.device, "--model", infer_model,
+                                  "--input-size", infer_size, "--batch-size", infer_batch, "--warmup", 3, "--steps", 10,
+                                  "--json",
+                                  *HEMO_PRECISION[args.precision], *extra],
+                                 budget, fusion_reserve / 3, log, reserve=cpu_reserve - fusion_reserve, env=env)
+            row = {"how": label, "note": note}
+            try:
+                j = json.loads(text)
+                row["paths"] = {k: {"batch1_ms": v["batch1_latency"]["median_ms"],
+                                    "batchN_ms": v["batchN"]["median_ms"],
+                                    "fused": v.get("fused_convolutions_per_forward")} for k, v in j["paths"].items()}
+                row["cudnn_fusion"] = j.get("cudnn_fusion")
+            except (ValueError, KeyError):
+                row["note"] = note or "printed no result"
+            fusion_rows.append(row)
+
     cpu_sections = []
     if args.cpu_kernels:
         threads = os.cpu_count() or 1
@@ -221,6 +253,23 @@ def main():
         lines.append(f"| {r['model']} | {r['size']}² | {r['batch']} | {fmt(r['hemo'])} | {fmt(r['torch_loader'])} "
                      f"| {ratio(r['hemo'], r['torch_loader'])} | {fmt(r['torch_resident'])} "
                      f"| {ratio(r['hemo'], r['torch_resident'])} | {'; '.join(r['notes'])} |")
+    if fusion_rows:
+        lines += ["", f"Inference, {infer_model} {infer_size}², `hemo bench infer --device {args.device} --batch-size "
+                  f"{infer_batch}` "
+                  f"({PRECISION_TEXT[args.precision]}; medians in ms; the hemo path is the eval model, hemo-infer "
+                  "the folded one):", "",
+                  f"| how | hemo batch 1 | hemo batch {infer_batch} | hemo-infer batch 1 | hemo-infer batch {infer_batch} "
+                  "| convolutions fused | cuDNN graphs planned / refused |", "|---|---|---|---|---|---|---|"]
+        for r in fusion_rows:
+            p = r.get("paths", {})
+            h, d = p.get("hemo", {}), p.get("hemo-infer", {})
+            cf = r.get("cudnn_fusion") or {}
+            graphs = f"{cf.get('planned', '—')} / {cf.get('refused', '—')}" + (
+                f" ({cf['first_refusal']})" if cf.get("first_refusal") else "")
+            lines.append(f"| {r['how']} | {fmt(h.get('batch1_ms'), 2)} | {fmt(h.get('batchN_ms'), 1)} "
+                         f"| {fmt(d.get('batch1_ms'), 2)} | {fmt(d.get('batchN_ms'), 1)} "
+                         f"| {h.get('fused', '—')} / {d.get('fused', '—')} | {graphs if cf else '—'} "
+                         f"{r['note']} |")
     for name, text in cpu_sections:
         lines += ["", f"CPU, {name}, {os.cpu_count()} threads, one round (`tools/bench/`):", "", "```", text, "```"]
     md = "\n".join(lines) + "\n"
@@ -228,7 +277,8 @@ def main():
     (out / "bench.json").write_text(json.dumps({"when": when, "commit": args.commit, "device": args.device,
                                                 "precision": args.precision,
                                                 "device_name": device_name, "epochs": args.epochs,
-                                                "cases": results, "cpu": dict(cpu_sections)}, indent=1) + "\n")
+                                                "cases": results, "infer_fusion": fusion_rows,
+                                                "cpu": dict(cpu_sections)}, indent=1) + "\n")
     print(md, end="")
     missing = [r["model"] for r in results if r["hemo"] is None or r["torch_loader"] is None]
     if missing:
