@@ -27,12 +27,14 @@ struct OpBench {
 
 struct OpTiming {
   Stats fwd, bwd;
+  bool has_backward = true;  // false for a forward-only op (Grad-CAM's steps, conv2d_fused)
 };
 
 OpTiming time_op(OpBench& op, Device device, int warmup, int steps);
 
 // {"op", "shape", "fusion" (nn::fusion_enabled(): --no-fusion turns it off),
 //  "forward": {ms.., "gb_per_s", "gflop_per_s", "pct_peak_bw", "pct_peak_flops"}, "backward": {...}}
+// with "backward": null for an op whose output records no gradient (it has no backward).
 nlohmann::json op_json(const OpBench& op, const OpTiming& t, const MachinePeak& peak);
 std::string op_table_row(const nlohmann::json& row);
 

@@ -128,6 +128,11 @@ TEST_CASE("hemo bench op --json: time, GB/s, GFLOP/s and % of the measured peak"
     require_positive(o.at("ops").at(0).at("forward").at("gflop_per_s"), op);
     require_positive(o.at("ops").at(0).at("backward").at("gb_per_s"), op);
   }
+  // A forward-only op (no backward: Grad-CAM's steps, the fused convolution) has a null backward.
+  const nlohmann::json fused = run_json(
+      "bench op conv_epilogue.3x3.bn_relu6 --shape '2x4x8x8;6x4x3x3;6;6;6;6' --threads 2 --steps 1 --json");
+  require_positive(fused.at("ops").at(0).at("forward").at("gb_per_s"), "conv_epilogue.3x3.bn_relu6");
+  CHECK(fused.at("ops").at(0).at("backward").is_null());
   // --no-fusion: every fused or specialized path off (nn/fusion.h), said in each row.
   CHECK(r.at("ops").at(0).at("fusion") == true);
   const nlohmann::json unfused = run_json(
