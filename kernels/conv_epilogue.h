@@ -52,6 +52,8 @@ struct ConvEpilogue {
   BnAct act = BnAct::none;
 
   bool batch_norm() const { return running_var != nullptr; }
+  // Nothing to do: conv_epilogue returns at once (a convolution without bias in training).
+  bool empty() const { return !bias && !batch_norm() && !r && act == BnAct::none; }
   // The same epilogue for the part of y that starts `offset` elements in (the residual moves).
   ConvEpilogue at(int64_t offset) const {
     ConvEpilogue e = *this;

@@ -85,6 +85,7 @@ void conv_epilogue_coefs(const ConvEpilogue<T>& e, int64_t k, T* a, T* s) {
 
 template <class T>
 void conv_epilogue(Backend, const ConvEpilogueShape& s, const ConvEpilogue<T>& e, T* y) {
+  if (e.empty()) return;
   // Per channel: the bias, a and s, with the neutral values for the steps that are absent.
   const size_t k = static_cast<size_t>(s.k);
   std::vector<T> table(3 * k, T(-0.0));

@@ -37,7 +37,7 @@ void epilogue_coefs(int64_t k, const ConvEpilogue<float>& e, float* a, float* s)
 template <class T>
 void conv_epilogue(Backend, const ConvEpilogueShape& s, const ConvEpilogue<T>& e, T* y) {
   const int64_t total = s.n * s.k * s.pq;
-  if (total == 0) return;
+  if (total == 0 || e.empty()) return;
   DeviceBuffer coefs;  // a and s, unless the caller gave them
   const float *a = e.a, *sh = e.s;
   if (e.batch_norm() && !a) {
