@@ -17,9 +17,9 @@
 // conv2d_fwd_fused: a dense convolution (kernels/conv2d.h) followed by the epilogue.
 //   CPU: the epilogue runs on each chunk of images as soon as its GEMMs have written it.
 //   CUDA: one cuDNN graph (conv -> add -> mul -> add -> add -> relu) when an engine takes it
-//   (kernels/cuda/conv_cudnn.h: cudnn_conv_fwd_fused; then v is not rounded between the steps,
-//   and under bf16 products the result is rounded to bf16 as the unfused convolution's output
-//   is), else cuDNN's convolution followed by the epilogue kernel.
+//   (kernels/cuda/conv_cudnn.h: cudnn_conv_fwd_fused; then the steps run on the float32 sum,
+//   which is never rounded to T or, under bf16 products, to bf16 in between, and y is float32),
+//   else cuDNN's convolution followed by the epilogue kernel.
 // conv_epilogue_coefs: a_o and s_o for o < k into host arrays (CPU callers that set e.a and e.s).
 // conv_epilogue: the epilogue alone, in place on y (after a depthwise convolution, and the CUDA
 //   fallback); shape {n, k, pq, channels_last}.

@@ -15,11 +15,11 @@ and device, inside a time budget. Usable alone:
    back each step): the median of epochs 2..E, epoch 1 being the warm-up (cuDNN algorithm choice,
    allocator growth, lazy loading). hemo's comes from its run's epochs.csv.
 3. With --infer-fusion (on by default): `hemo bench infer --device DEVICE` on --infer-case
-   (default ResNet-18, 224², batch 32; the --precision's options), three ways: as shipped (on CUDA each convolution with
-   its bias, batch norm, residual and ReLU is one cuDNN graph where an engine takes it), with
-   HEMO_CUDNN_FUSION=0 (the convolution, then hemo's epilogue kernel) and with --no-fusion (the
-   separate ops): batch-1 and batch-32 medians of both paths, and how many graphs cuDNN planned or
-   refused (docs/cuda.md).
+   (default ResNet-18, 224², batch 32; the --precision's options), three ways: as shipped (on
+   CUDA each convolution with its bias, batch norm, residual and ReLU is one cuDNN graph where an
+   engine takes it), with HEMO_CUDNN_FUSION=0 (the convolution, then hemo's epilogue kernel) and
+   with --no-fusion (the separate ops): batch-1 and batch-N medians of both paths, and how many
+   graphs cuDNN planned or refused (docs/cuda.md).
 4. With time left (--cpu-kernels, on by default): hemo's CPU GEMM and convolution against torch on
    the CPU (tools/bench/torch_gemm_bench.py, torch_conv_bench.py; one round each, all cores):
    hemo bench has no device option, so these are CPU figures.
