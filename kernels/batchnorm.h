@@ -39,8 +39,10 @@
 // kernels of kernels/cpu/batchnorm_rows.h).
 // The arguments are the structs below, one per entry point (kernels/backend.h says why).
 #pragma once
+#include <cmath>
 #include <cstdint>
 
+#include "core/host_device.h"
 #include "kernels/backend.h"
 
 namespace hemo {
@@ -48,6 +50,19 @@ namespace hemo {
 // The activation fused into batch norm: none, or one whose derivative can be read from its output.
 enum class BnAct : uint8_t { none, relu, relu6 };
 const char* bn_act_name(BnAct a);  // "none", "relu", "relu6"
+
+// The eval map's coefficients for channel k, computed in double and rounded once to T:
+//   a = gamma_k / sqrt(running_var_k + eps),   s = beta_k - running_mean_k a   (before rounding)
+// (gamma = 1, beta = 0 when null): y = x a + s. The one formula of the CPU and CUDA eval kernels
+// and of the convolution epilogue (kernels/conv_epilogue.h), so all three round alike.
+template <class T>
+HEMO_HOST_DEVICE inline void batch_norm_eval_coefs(const T* gamma, const T* beta, const T* running_mean,
+                                                   const T* running_var, double eps, int64_t k, T& a, T& s) {
+  const double invstd = 1.0 / sqrt(static_cast<double>(running_var[k]) + eps);
+  const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
+  a = static_cast<T>(g * invstd);
+  s = static_cast<T>(b - static_cast<double>(running_mean[k]) * g * invstd);
+}
 
 struct BatchNormShape {
   int64_t n = 0, c = 0, hw = 1;  // [n, c, hw]: the statistics run over M = n * hw per channel

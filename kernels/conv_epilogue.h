@@ -71,10 +71,7 @@ namespace epilogue_math {
 // The batch norm's a_o and s_o above.
 template <class T>
 HEMO_HOST_DEVICE inline void coefs(const ConvEpilogue<T>& e, int64_t o, T& a, T& s) {
-  const double invstd = 1.0 / sqrt(static_cast<double>(e.running_var[o]) + e.eps);
-  const double g = e.gamma ? static_cast<double>(e.gamma[o]) : 1.0, b = e.beta ? static_cast<double>(e.beta[o]) : 0.0;
-  a = static_cast<T>(g * invstd);
-  s = static_cast<T>(b - static_cast<double>(e.running_mean[o]) * g * invstd);
+  batch_norm_eval_coefs(e.gamma, e.beta, e.running_mean, e.running_var, e.eps, o, a, s);
 }
 }  // namespace epilogue_math
 

@@ -229,9 +229,9 @@ HEMO_BN_CLONES void eval_fwd(const BatchNormEvalFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
-    const double invstd = 1.0 / std::sqrt(static_cast<double>(a.running_var[k]) + a.eps);
-    const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
-    affine_channel<A>(n, c, hw, k, a.x, a.r, a.y, g * invstd, b - static_cast<double>(a.running_mean[k]) * g * invstd);
+    T alpha, shift;
+    batch_norm_eval_coefs(a.gamma, a.beta, a.running_mean, a.running_var, a.eps, k, alpha, shift);
+    affine_channel<A>(n, c, hw, k, a.x, a.r, a.y, alpha, shift);  // T -> double -> T: exact
   }
 }
 

@@ -121,10 +121,8 @@ __global__ void eval_coef_kernel(int64_t c, const T* __restrict__ gamma, const T
                                  const T* __restrict__ running_mean, const T* __restrict__ running_var, double eps,
                                  bool with_shift, T* __restrict__ coef) {
   for (int64_t k : grid_stride(c)) {
-    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[k]) + eps);
-    const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, b = beta ? static_cast<double>(beta[k]) : 0.0;
-    coef[2 * k] = static_cast<T>(g * invstd);
-    coef[2 * k + 1] = with_shift ? static_cast<T>(b - static_cast<double>(running_mean[k]) * g * invstd) : T(0);
+    batch_norm_eval_coefs(gamma, beta, running_mean, running_var, eps, k, coef[2 * k], coef[2 * k + 1]);
+    if (!with_shift) coef[2 * k + 1] = T(0);
   }
 }
 
