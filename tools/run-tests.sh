@@ -6,7 +6,8 @@
 #    suite, and the `cuda` label with every hand-written kernel, the whole models and the
 #    command-line tools on `--device cuda` run on the CPU through hemo's CUDA emulator.
 # 2. Where the CUDA toolkit is installed, the CUDA libraries are compiled with nvcc as well (the
-#    real .cu build and the cuBLAS/cuDNN call sites; warnings are errors), without linking tests.
+#    real .cu build and the cuBLAS/cuDNN call sites; warnings are errors), and the device suite's
+#    sources (tests/cuda) against the real headers, compiled without linking.
 # 3. AddressSanitizer + UBSan (emulation build): the robustness suite and the emulator's own tests
 #    (an out-of-bounds device access is reported). 4. ThreadSanitizer: the emulator's own tests (a
 #    missing barrier is a data race naming the kernel, block and thread). 5. libFuzzer: each
@@ -38,12 +39,18 @@ cmake --build "$build" -j "$jobs"
 
 if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   step "nvcc compile of the CUDA libraries"
-  cmake -S . -B "$build-nvcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DHEMO_WERROR=ON \
+  cmake -S . -B "$build-nvcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DHEMO_WERROR=ON \
         -DHEMO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${launcher[@]}" >/dev/null
   cmake --build "$build-nvcc" -j "$jobs" --target hemo_core hemo_kernels hemo_tensor
   # The data-parallel collectives, with NCCL where CMake finds it (train/CMakeLists.txt).
   dist_objs=(train/CMakeFiles/hemo_train.dir/{comm,comm_mpi,comm_nccl,grad_reduce}.cpp.o)
   cmake --build "$build-nvcc" -j "$jobs" --target "${dist_objs[@]}"
+  # The device suite's sources against the real CUDA headers, as tools/gpu-check.sh builds them
+  # (compiled, not linked: the emulation build links and runs them).
+  mapfile -t cuda_test_objs < <(ninja -C "$build-nvcc" -t targets all |
+    grep -o '^tests/CMakeFiles/test_cuda\.dir/cuda/[A-Za-z0-9_]*\.cpp\.o' | sort -u)
+  (( ${#cuda_test_objs[@]} > 0 )) || { echo "run-tests: no test_cuda sources in $build-nvcc" >&2; exit 1; }
+  cmake --build "$build-nvcc" -j "$jobs" --target "${cuda_test_objs[@]}"
 else
   step "no CUDA toolkit: the nvcc compile is left out"
 fi

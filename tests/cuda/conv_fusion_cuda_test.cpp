@@ -24,12 +24,7 @@ using namespace hemo::test;
 
 #if HEMO_WITH_CUDA
 namespace {
-constexpr bool kEmulated = HEMO_CUDA_EMULATED + 0 == 1;
-
-struct Case {
-  Shape x;
-  int64_t k, r, stride, pad, groups;
-};
+using Case = ConvCase;
 
 // nn::conv2d_fused of the same random operands on `device`, with every epilogue part present.
 Tensor fused_on(Device device, const Case& c, bool channels_last, BnAct act, uint64_t seed) {
@@ -52,9 +47,6 @@ Tensor fused_on(Device device, const Case& c, bool channels_last, BnAct act, uin
   return nn::conv2d_fused(x, w, e, {c.stride, c.stride}, {c.pad, c.pad}, {1, 1}, c.groups).to(Device::cpu());
 }
 
-const std::vector<Case> kCases = {
-    {{2, 8, 9, 9}, 16, 3, 1, 1, 1}, {{3, 16, 8, 8}, 8, 1, 1, 0, 1}, {{2, 8, 11, 10}, 8, 3, 2, 1, 1},
-    {{2, 8, 8, 8}, 8, 3, 1, 1, 2}};  // the last is grouped: never asked of cuDNN's graph
 }  // namespace
 #endif
 
@@ -62,7 +54,7 @@ TEST_CASE("conv2d_fused on CUDA: the fallback and cuDNN's fused graph against th
   HEMO_REQUIRE_GPU();
 #if HEMO_WITH_CUDA
   uint64_t seed = 10;
-  for (const Case& c : kCases)
+  for (const Case& c : kConvCases)
     for (bool cl : {false, true})
       for (BnAct act : {BnAct::relu, BnAct::relu6}) {
         CAPTURE(shape_str(c.x));

@@ -63,6 +63,25 @@ inline bool under_sanitizer() {
 
 inline Device gpu() { return Device::cuda(0); }
 
+// Whether the device is hemo's emulator (a -DHEMO_CUDA=EMULATE build), where cuDNN's graphs are the
+// CPU reference's arithmetic: tests compare exactly there and within tolerances on a GPU.
+#if defined(HEMO_CUDA_EMULATED)
+inline constexpr bool kEmulated = true;
+#else
+inline constexpr bool kEmulated = false;  // (a real CUDA build leaves HEMO_CUDA_EMULATED undefined)
+#endif
+
+// A dense convolution of the fusion tests (conv_fusion_cuda_test.cpp, conv_stats_cuda_test.cpp):
+// x's shape, k output channels, an r x r kernel, stride, padding, groups.
+struct ConvCase {
+  Shape x;
+  int64_t k, r, stride, pad, groups;
+};
+// 3x3 padded, 1x1, 3x3 stride 2 on an odd plane, and a grouped one (never asked of cuDNN's graphs).
+inline const std::vector<ConvCase> kConvCases = {
+    {{2, 8, 9, 9}, 16, 3, 1, 1, 1}, {{3, 16, 8, 8}, 8, 1, 1, 0, 1}, {{2, 8, 11, 10}, 8, 3, 2, 1, 1},
+    {{2, 8, 8, 8}, 8, 3, 1, 1, 2}};
+
 #if HEMO_WITH_CUDA
 // Sets the math switches for a scope and restores them at its exit: TF32 (kernels/cuda/blas.h)
 // and both devices' bf16 products (kernels/gemm.h, blas.h).
