@@ -64,6 +64,29 @@ HEMO_HOST_DEVICE inline void batch_norm_eval_coefs(const T* gamma, const T* beta
   s = static_cast<T>(b - static_cast<double>(running_mean[k]) * g * invstd);
 }
 
+// The mean and M2 (the sum of squared deviations) of channel k's M values from their sum and sum
+// of squares (BatchNormTrainFwd::sum), the one-pass formula of cuDNN's batch-norm pattern:
+//   mean = sum / M,   M2 = max(sqsum - sum mean, 0)        (then var = M2 / M, unbiased M2 / (M - 1))
+// Error bound: when the sums carry relative errors of at most d (float32 sums: d <= about
+// log2(M) 2^-24 for a tree reduction), |M2 - M2_exact| <= d (sqsum + |sum mean|) <= 2 d sqsum,
+// so var's relative error is at most 2 d sqsum / M2 = 2 d (1 + mean^2 / var). The formula is
+// therefore used only where M2 >= sqsum / 8 (mean^2 / var < 7: var within 16 d, about 2e-5 at
+// worst for M up to 10^6, of its exact value); false otherwise (and when no sums are given, or
+// they are not finite), and the caller computes the channel's statistics in two passes in double,
+// as without sums. Such channels are those whose values barely vary around a large mean: late
+// maps of a small batch of similar images, where the one-pass formula cancels to noise.
+template <class T>
+HEMO_HOST_DEVICE inline bool batch_norm_stats_from_sums(const T* sum, const T* sqsum, int64_t k, int64_t m,
+                                                        double& mean, double& m2) {
+  if (!sum) return false;
+  const double s = static_cast<double>(sum[k]), ss = static_cast<double>(sqsum[k]);
+  const double d = ss - s * (s / static_cast<double>(m));
+  if (!(d * 8 >= ss)) return false;  // ill-conditioned, or NaN
+  mean = s / static_cast<double>(m);
+  m2 = d > 0 ? d : 0.0;
+  return true;
+}
+
 struct BatchNormShape {
   int64_t n = 0, c = 0, hw = 1;  // [n, c, hw]: the statistics run over M = n * hw per channel
 };
@@ -84,6 +107,13 @@ struct BatchNormTrainFwd {
   T* y = nullptr;
   T* save_mean = nullptr;    // [c], for the backward
   T* save_invstd = nullptr;  // [c]
+  // The statistics summed already, by the convolution that wrote x (cuDNN's genstats,
+  // kernels/conv_epilogue.h: cuda::conv2d_fwd_stats): channel k's sum and sum of squares over its
+  // M elements, [c] each, both null (this call computes the statistics) or both given (the call
+  // reads x once, for the map, instead of three times, for every channel that
+  // batch_norm_stats_from_sums accepts; the others take their two passes).
+  const T* sum = nullptr;
+  const T* sqsum = nullptr;
 };
 
 template <class T>

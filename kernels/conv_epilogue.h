@@ -99,8 +99,18 @@ namespace cuda {
 template <class T> void conv_epilogue(Backend, const ConvEpilogueShape& s, const ConvEpilogue<T>& e, T* y);
 template <class T>
 void conv2d_fwd_fused(Backend, const Conv2dShape& s, const T* x, const T* weight, const ConvEpilogue<T>& e, T* y);
-// Whether conv2d_fwd_fused asks cuDNN for the fused graph: on by default; HEMO_CUDNN_FUSION=0 in
-// the environment starts it off (the fallback alone, to compare).
+// A training convolution's statistics in its epilogue: y = conv2d(x, weight) as conv2d_fwd (no
+// bias), and, when cuDNN's graph of the convolution and genstats runs it (kernels/cuda/conv_cudnn.h:
+// cudnn_conv_fwd_stats), sum[k] and sqsum[k] = the sum and sum of squares of y's channel k (float32
+// accumulation; [k] each, 16-byte aligned), for the batch norm that follows
+// (kernels/batchnorm.h: BatchNormTrainFwd::sum). Returns whether the sums were written; y is
+// computed either way. Under bf16 products the sums are of cuDNN's bf16 output (or of the float32
+// values it rounded; the engine's choice), which y holds widened. No CPU counterpart: the CPU's
+// batch norm takes two passes in double, which a one-pass float32 sum would make less exact.
+template <class T>
+bool conv2d_fwd_stats(Backend, const Conv2dShape& s, const T* x, const T* weight, T* y, T* sum, T* sqsum);
+// Whether conv2d_fwd_fused and conv2d_fwd_stats ask cuDNN for their graphs: on by default;
+// HEMO_CUDNN_FUSION=0 in the environment starts it off (the fallback alone, to compare).
 void set_cudnn_fusion(bool on);
 bool cudnn_fusion();
 }  // namespace cuda

@@ -15,7 +15,7 @@ namespace hemo::nn {
 
 namespace {
 std::atomic<bool> g_fusion{true};
-std::atomic<uint64_t> g_fused_convolutions{0};
+std::atomic<uint64_t> g_fused_convolutions{0}, g_summed_convolutions{0};
 
 std::optional<BnAct> fused_kind(Activation a) {
   if (a == Activation::relu) return BnAct::relu;
@@ -63,6 +63,28 @@ Tensor fused_conv(Conv2d& conv, Module* bn, BnAct kind, const Tensor& x, const T
     return conv2d_fused(in, conv.weight, e, conv.opt.stride, conv.opt.padding, conv.opt.dilation, conv.opt.groups);
   });
 }
+// The training batch norm that takes its statistics from the convolution before it (nn/fusion.h):
+// CUDA, fusion on, an ungrouped Conv2d without bias or hooks, a fusable BatchNorm2d in training.
+BatchNorm2d* summing_bn(const Module& conv, Module& bn, const Tensor& x) {
+  const auto* c = dynamic_cast<const Conv2d*>(&conv);
+  BatchNorm2d* norm = fusable_bn(bn);
+  const bool ok = fusion_enabled() && c && !c->has_forward_hooks() && !c->bias.defined() && c->opt.groups == 1 &&
+                  norm && norm->is_training() && x.defined() && x.is_cuda();
+  return ok ? norm : nullptr;
+}
+
+// act(norm(conv(x)) (+ residual)), the batch statistics from the convolution's graph when cuDNN
+// ran it (else norm computes them). The observer sees both modules' forwards.
+[[gnu::noinline]] Tensor conv_sums_bn(Conv2d& conv, BatchNorm2d& norm, BnAct kind, const Tensor& x,
+                                      const Tensor& residual) {
+  ChannelSums sums;
+  const Tensor y = conv.run_as_forward(x, [&](const Tensor& in) {
+    const Conv2d::Options& o = conv.opt;
+    return conv2d(in, conv.weight, conv.bias, o.stride, o.padding, o.dilation, o.groups, &sums);
+  });
+  if (sums.defined()) ++g_summed_convolutions;
+  return norm.run_as_forward(y, [&](const Tensor& in) { return norm.forward_act(in, kind, residual, &sums); });
+}
 }  // namespace
 
 bool conv_fusable(const Module& conv, const Module* bn, const Module* act, const Tensor& x, const Tensor& residual) {
@@ -78,28 +100,48 @@ bool conv_fusable(const Module& conv, const Module* bn, const Module* act, const
 }
 
 Tensor conv_bn_act(Module& conv, Module& bn, Module& act, const Tensor& x) {
-  if (!conv_fusable(conv, &bn, &act, x)) return bn_act(bn, act, conv(x));
-  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, Tensor());
+  if (conv_fusable(conv, &bn, &act, x)) return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, {});
+  if (BatchNorm2d* norm = summing_bn(conv, bn, x)) {
+    const std::optional<BnAct> kind = fusable_act(act);
+    const Tensor y = conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, kind.value_or(BnAct::none), x, Tensor());
+    return kind ? y : act(y);
+  }
+  return bn_act(bn, act, conv(x));
 }
 
 Tensor conv_bn_act(Module& conv, Module& bn, Activation act, const Tensor& x) {
   const std::optional<BnAct> kind = fused_kind(act);
-  if (!kind || !conv_fusable(conv, &bn, nullptr, x)) return bn_act(bn, act, conv(x));
-  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *kind, x, Tensor());
+  if (kind && conv_fusable(conv, &bn, nullptr, x)) return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *kind, x, {});
+  if (BatchNorm2d* norm = summing_bn(conv, bn, x)) {
+    const Tensor y = conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, kind.value_or(BnAct::none), x, Tensor());
+    return kind ? y : activation(act, y);
+  }
+  return bn_act(bn, act, conv(x));
 }
 
 Tensor conv_bn_add_act(Module& conv, Module& bn, Module& act, const Tensor& x, const Tensor& residual) {
-  if (!conv_fusable(conv, &bn, &act, x, residual)) return bn_add_act(bn, act, conv(x), residual);
-  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, residual);
+  if (conv_fusable(conv, &bn, &act, x, residual))
+    return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, residual);
+  BatchNorm2d* norm = summing_bn(conv, bn, x);
+  if (norm && fusable_act(act)) return conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, *fusable_act(act), x, residual);
+  return bn_add_act(bn, act, conv(x), residual);
 }
 
 Tensor conv_bn_add(Module& conv, Module& bn, const Tensor& x, const Tensor& residual) {
-  if (!conv_fusable(conv, &bn, nullptr, x, residual)) return bn_add(bn, conv(x), residual);
-  return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, BnAct::none, x, residual);
+  if (conv_fusable(conv, &bn, nullptr, x, residual))
+    return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, BnAct::none, x, residual);
+  if (BatchNorm2d* norm = summing_bn(conv, bn, x))
+    return conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, BnAct::none, x, residual);
+  return bn_add(bn, conv(x), residual);
 }
 
 size_t conv_run(Sequential& seq, size_t i, size_t to, const Tensor& x, Tensor& y) {
   if (!fusion_enabled() || !dynamic_cast<Conv2d*>(seq[i].get())) return 0;
+  if (BatchNorm2d* norm = i + 1 < to ? summing_bn(*seq[i], *seq[i + 1], x) : nullptr) {  // training
+    const std::optional<BnAct> kind = i + 2 < to ? fusable_act(*seq[i + 2]) : std::nullopt;
+    y = conv_sums_bn(dynamic_cast<Conv2d&>(*seq[i]), *norm, kind.value_or(BnAct::none), x, Tensor());
+    return kind ? 3 : 2;
+  }
   size_t j = i + 1;
   Module* bn = j < to && fusable_norm(*seq[j]) ? seq[j++].get() : nullptr;
   Module* act = j < to && fusable_act(*seq[j]) ? seq[j++].get() : nullptr;
@@ -110,6 +152,7 @@ size_t conv_run(Sequential& seq, size_t i, size_t to, const Tensor& x, Tensor& y
 }
 
 uint64_t fused_convolutions() { return g_fused_convolutions; }
+uint64_t summed_convolutions() { return g_summed_convolutions; }
 
 void set_fusion_enabled(bool on) {
   g_fusion = on;

@@ -43,6 +43,19 @@ size_t conv_run(Sequential& seq, size_t i, size_t to, const Tensor& x, Tensor& y
 // How many convolutions have run fused in this process (for tests and `hemo bench infer`).
 uint64_t fused_convolutions();
 
+// Training on CUDA: the same calls (conv_bn_act, conv_bn_add_act, conv_bn_add, and Sequential's
+// runs of Conv2d, BatchNorm2d, [Act]), with a BatchNorm2d in training mode, run the convolution
+// as one cuDNN graph that also sums its output per channel (genstats; nn::conv2d's `sums`), and the
+// batch norm takes its statistics from those sums instead of two passes over the output
+// (kernels/batchnorm.h: batch_norm_stats_from_sums, its error bound), then normalizes, activates
+// and adds as bn_act and bn_add_act do. Applies when fusion is on, x is on CUDA, the convolution
+// is ungrouped, without bias or hooks, and the batch norm fusable as below; the sums come only
+// where cuDNN's engine takes the graph (tensor cores allowed: kernels/cuda/conv_cudnn.h); else the
+// batch norm computes its statistics as before, on the same convolution output. Gradients flow as
+// without it: the backward is the convolution's and the batch norm's own. The observer sees both
+// modules. How many convolutions have handed their sums on in this process:
+uint64_t summed_convolutions();
+
 // Process-wide switch, on by default; `--no-fusion` on `hemo train`, `bench train`, `bench op`
 // and `profile` turns it off to compare. It sets every fused or specialized path: the fusion above
 // and the specialized depthwise kernels, CPU and CUDA (kernels/depthwise_conv2d.h:

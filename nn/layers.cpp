@@ -137,14 +137,14 @@ BatchNorm2d::BatchNorm2d(int64_t c, double e, double m) : channels(c), eps(e), m
   register_buffer("num_batches_tracked", &num_batches_tracked);
 }
 
-Tensor BatchNorm2d::forward_act(const Tensor& x, BnAct act, const Tensor& residual) {
+Tensor BatchNorm2d::forward_act(const Tensor& x, BnAct act, const Tensor& residual, const ChannelSums* sums) {
   HEMO_CHECK(!(sync && is_training()) || (act == BnAct::none && !residual.defined()),
              "BatchNorm2d: synchronized batch norm has no fused ", residual.defined() ? "add + " : "",
              bn_act_name(act));
   if (is_training() && recomputing()) {  // nn::checkpoint's second forward: the statistics were counted once
     Tensor no_mean, no_var;
     if (sync) return sync_batch_norm(x, weight, bias, no_mean, no_var, momentum, eps, sync);
-    return batch_norm(x, weight, bias, no_mean, no_var, true, momentum, eps, act, residual);
+    return batch_norm(x, weight, bias, no_mean, no_var, true, momentum, eps, act, residual, sums);
   }
   if (is_training()) {  // as torch: counted in training mode, with or without grad recording
     if (!one_.defined() || one_.device() != num_batches_tracked.device())
@@ -152,7 +152,8 @@ Tensor BatchNorm2d::forward_act(const Tensor& x, BnAct act, const Tensor& residu
     accumulate_(num_batches_tracked, one_);
   }
   if (is_training() && sync) return sync_batch_norm(x, weight, bias, running_mean, running_var, momentum, eps, sync);
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act, residual);
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act, residual,
+                    is_training() ? sums : nullptr);
 }
 
 std::string BatchNorm2d::extra_repr() const { return cat(channels, ", eps=", eps, ", momentum=", momentum); }

@@ -30,6 +30,7 @@ class NoInitGuard {
 bool init_enabled();
 
 class BatchNorm2d;
+struct ChannelSums;  // nn/ops_norm.h
 
 // weight [out, in/groups, kh, kw], optional bias [out]. Init: kaiming_uniform(a=sqrt(5)), bias
 // uniform(+-1/sqrt(fan_in)), as torch.nn.Conv2d.
@@ -85,7 +86,10 @@ class BatchNorm2d : public Module {
   // act(bn(x)) as one op (nn/fusion.h); with `residual` defined, act(bn(x) + residual)
   // (nn::batch_norm's residual: ResNet's block end, nn::bn_add_act). An activation or a residual
   // with `sync` set is an Error (the synchronized path has no fused form: nn/fusion.h never asks).
-  Tensor forward_act(const Tensor& x, BnAct act, const Tensor& residual = Tensor());
+  // sums (training only, may be null): x's channel sums from the convolution that produced it
+  // (nn/ops_norm.h: ChannelSums; nn::conv_bn_act passes them); the synchronized path ignores them.
+  Tensor forward_act(const Tensor& x, BnAct act, const Tensor& residual = Tensor(),
+                     const ChannelSums* sums = nullptr);
   std::string type_name() const override { return "BatchNorm2d"; }
   std::string extra_repr() const override;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;

@@ -1,5 +1,7 @@
 #include "nn/ops_conv.h"
 
+#include <type_traits>
+
 #include "kernels/conv2d.h"
 #include "kernels/conv_epilogue.h"
 #include "kernels/depthwise_conv2d.h"
@@ -38,16 +40,27 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight_any, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
-              int64_t groups) {
+              int64_t groups, ChannelSums* sums) {
   Conv2dShape s = conv_shape(x, weight_any, bias, stride, padding, dilation, groups);
   const Tensor weight = weight_any.contiguous();  // the kernels read [k, c / groups, r, s] in that order
   const bool depthwise = s.groups == s.c && s.k == s.c && s.dil_h == 1 && s.dil_w == 1;
   s.channels_last = x.is_channels_last();
   // x and y (and gx, gy) in x's memory format: the kernels read them in storage order.
   Tensor y = Tensor::empty({s.n, s.k, s.p(), s.q()}, x.dtype(), x.device(), x.memory_format());
+  if (sums) *sums = ChannelSums();
+  const bool want_sums = sums && !depthwise && s.groups == 1 && !bias.defined() && x.device().is_cuda();
   dispatch("conv2d", x, [&](auto backend, auto t) {
     using T = decltype(t);
     const T *xp = x.data_any_format<T>(), *wp = weight.data<T>();
+    if constexpr (std::is_same_v<decltype(backend), cuda::Backend>) {
+      if (want_sums) {
+        ChannelSums out{Tensor::empty({s.k}, x.dtype(), x.device()), Tensor::empty({s.k}, x.dtype(), x.device())};
+        // y is computed either way; the sums only where cuDNN's graph ran
+        if (conv2d_fwd_stats(backend, s, xp, wp, y.data_any_format<T>(), out.sum.data<T>(), out.sqsum.data<T>()))
+          *sums = std::move(out);
+        return;
+      }
+    }
     if (depthwise)
       depthwise_conv2d_fwd(backend, s, xp, wp, ptr<T>(bias), y.data_any_format<T>());
     else

@@ -11,13 +11,19 @@
 #include <cstdint>
 
 #include "kernels/batchnorm.h"
+#include "nn/ops_norm.h"
 #include "nn/pair.h"
 #include "tensor/tensor.h"
 
 namespace hemo::nn {
 
+// sums (may be null): on CUDA, for an ungrouped convolution without bias, the output's per-channel
+// sum and sum of squares from the same cuDNN graph where an engine takes it
+// (kernels/conv_epilogue.h: conv2d_fwd_stats), for nn::batch_norm in training; set to [K] float
+// tensors when computed, reset (undefined) otherwise. They are not differentiable (batch norm's
+// backward accounts for its statistics itself).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride = {1, 1}, Pair padding = {0, 0},
-              Pair dilation = {1, 1}, int64_t groups = 1);
+              Pair dilation = {1, 1}, int64_t groups = 1, ChannelSums* sums = nullptr);
 
 // The convolution followed by its epilogue (kernels/conv_epilogue.h), for a forward that records
 // nothing (nn/fusion.h: conv_bn_act): per output channel o,

@@ -37,7 +37,8 @@ std::vector<Tensor> bn_inputs(const Tensor& x, const Tensor& weight, const Tenso
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps, BnAct act, const Tensor& residual) {
+                  Tensor& running_var, bool training, double momentum, double eps, BnAct act, const Tensor& residual,
+                  const ChannelSums* sums) {
   HEMO_CHECK(x.dim() >= 2, "batch_norm: expected [N, C, ...] input, got ", x.str());
   check_same_place("batch_norm", {x, weight, bias, running_mean, running_var, residual});
   HEMO_CHECK(!residual.defined() || residual.shape() == x.shape(), "batch_norm: the residual ", residual.str(),
@@ -64,6 +65,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   if (training) {
     HEMO_CHECK(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
                x.str());
+    const bool summed = sums && sums->defined();
+    if (summed) {
+      check_channel_tensor(sums->sum, c, "sum");
+      check_channel_tensor(sums->sqsum, c, "sqsum");
+      check_same_place("batch_norm", {x, sums->sum, sums->sqsum});
+    }
     Tensor mean = Tensor::empty({c}, x.dtype(), x.device()), invstd = Tensor::empty({c}, x.dtype(), x.device());
     dispatch(op, x, [&](auto backend, auto t) {
       using T = decltype(t);
@@ -79,7 +86,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                                                          .r = any_ptr<T>(r),
                                                          .y = y.data_any_format<T>(),
                                                          .save_mean = mean.data<T>(),
-                                                         .save_invstd = invstd.data<T>()});
+                                                         .save_invstd = invstd.data<T>(),
+                                                         .sum = summed ? sums->sum.data<T>() : nullptr,
+                                                         .sqsum = summed ? sums->sqsum.data<T>() : nullptr});
     });
     record(y, op, bn_inputs(x, weight, bias, r),
            [op, act, rows, c, inner, x, weight, bias, with_r, r_grad, mean, invstd,

@@ -22,9 +22,18 @@ namespace hemo::nn {
 // act, act(batch_norm(x) + residual), one op "batch_norm_add_relu" / "_relu6" / "batch_norm_add",
 // bit for bit batch_norm, nn::add(., residual) and nn::activation in turn (ResNet's block end,
 // nn/fusion.h: bn_add_act); differentiable w.r.t. the residual too (its gradient is the masked gy).
+// sums (training only; null or undefined tensors: none): x's per-channel sum and sum of squares,
+// [C] each, computed by the convolution that produced x (nn::conv2d's `sums`); the batch statistics
+// then come from them instead of two passes over x, but for channels where that one-pass formula
+// would cancel, which take the two passes anyway (kernels/batchnorm.h: batch_norm_stats_from_sums,
+// its error bound). They must be x's own: the backward treats the statistics as x's.
+struct ChannelSums {
+  Tensor sum, sqsum;
+  bool defined() const { return sum.defined() && sqsum.defined(); }
+};
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum, double eps, BnAct act = BnAct::none,
-                  const Tensor& residual = Tensor());
+                  const Tensor& residual = Tensor(), const ChannelSums* sums = nullptr);
 
 // x: [N, C, ...] (a [N, C] row or an NCHW map); every position x[b, :, s] normalized over its C
 // values with the biased variance, then weight * xhat + bias: torch's LayerNorm(C) over the

@@ -3,9 +3,14 @@
 // eps and momentum, 2-d [N, C] inputs, the running statistics a training step leaves behind, and
 // the fused ReLU / ReLU6 (".relu", ".relu6": torch's F.relu6(F.batch_norm(...))), and the fused
 // residual before it (".add": F.relu(F.batch_norm(...) + r), ResNet's block end; r is x's shape).
+// ".sums": the training statistics from x's channel sums handed in (nn::batch_norm's `sums`, as
+// a convolution's cuDNN graph computes them on CUDA), here summed from x by nn::sum in the op's
+// own precision (float64 in gradcheck), detached: the same function of x, so every check applies.
 // Inputs sit off (0, 1) so the statistics matter; forward copies the running statistics, which
 // training updates in place.
+#include "nn/ops_elementwise.h"
 #include "nn/ops_norm.h"
+#include "nn/ops_reduce.h"
 #include "opcases/builders.h"
 
 namespace hemo::opcases {
@@ -17,7 +22,19 @@ struct Variant {
   int stat = -1;  // 0 / 1: the output is the updated running mean / variance instead of y
   BnAct act = BnAct::none;  // fused activation (nn/fusion.h)
   bool residual = false;    // fused residual r added before act (nn::batch_norm's residual)
+  bool sums = false;        // statistics from x's channel sums (nn::batch_norm's sums)
 };
+
+// x's per-channel sum and sum of squares (x [N, C, ...]), detached.
+nn::ChannelSums channel_sums(const Tensor& x_any) {
+  const Tensor x = x_any.detach().contiguous();
+  auto per_channel = [](Tensor t) {
+    t = nn::sum(t, 0);  // [C, ...]
+    while (t.dim() > 1) t = nn::sum(t, -1);
+    return t;
+  };
+  return {per_channel(x), per_channel(nn::mul(x, x))};
+}
 
 const std::vector<Shape> kShapes = {{3, 4, 3, 5}, {5, 4}, {3, 5, 7, 13}, {3, 11}, {7, 3}, {3, 13, 7, 13}};
 // Two values per channel (the variance's M / (M - 1) at its extreme), one per row of a block, and
@@ -32,6 +49,7 @@ std::string name_of(const Variant& v) {
   if (!v.running) n += ".norunning";
   if (v.eps != 1e-5) n += cat(".eps", v.eps);
   if (v.stat >= 0) n += v.stat == 0 ? ".running_mean" : ".running_var";
+  if (v.sums) n += ".sums";
   if (v.residual) n += ".add";
   if (v.act != BnAct::none) n += cat(".", bn_act_name(v.act));
   return n;
@@ -58,7 +76,9 @@ void add_bn(const Variant& v) {
     Tensor none, w = v.affine ? in[1] : none, b = v.affine ? in[2] : none;
     const size_t r = v.affine ? 3 : 1;
     Tensor rm = v.running ? in[r].clone() : none, rv = v.running ? in[r + 1].clone() : none;
-    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps, v.act, v.residual ? in.back() : none);
+    const nn::ChannelSums sums = v.sums ? channel_sums(in[0]) : nn::ChannelSums();
+    Tensor y = nn::batch_norm(in[0], w, b, rm, rv, v.training, v.momentum, v.eps, v.act, v.residual ? in.back() : none,
+                              &sums);
     return v.stat < 0 ? y : v.stat == 0 ? rm : rv;
   };
   const std::string w = v.affine ? "weight, bias" : "None, None";
@@ -76,6 +96,8 @@ void add_bn(const Variant& v) {
     c.kinks = true;  // the activation's
     c.bench = shapes({8, 96, 56, 56});  // activation.relu6's bench shape: the fused op against the two
   }
+  if (v.sums)  // on CUDA a convolution's graph sums for free; here the forward sums x itself
+    c.skip[Check::bench] = "its forward sums x with nn::sum first, which timing would count as batch norm's";
   c.tol.cuda_fwd = 2e-6;
   c.tol.cuda_bwd = 2e-5;
   add(std::move(c));
@@ -101,6 +123,12 @@ const Registrar reg([] {
   for (BnAct act : {BnAct::relu, BnAct::relu6})
     for (bool training : {true, false}) add_bn({.training = training, .act = act, .residual = true});
   add_bn({.training = true, .act = BnAct::none, .residual = true});
+  // Statistics from channel sums (a training convolution's cuDNN graph, nn/fusion.h), plain and
+  // with the residual and activation of a ResNet block's end, and the running variance they leave.
+  add_bn({.training = true, .sums = true});
+  add_bn({.training = true, .act = BnAct::relu6, .residual = true, .sums = true});
+  add_bn({.training = true, .affine = false, .act = BnAct::relu, .sums = true});
+  add_bn({.training = true, .stat = 1, .sums = true});
   for (int stat : {0, 1}) {
     add_bn({.training = true, .stat = stat});
     add_bn({.training = true, .momentum = 0.01, .eps = 1e-3, .stat = stat});

@@ -64,7 +64,8 @@ void add_model_case_options(CLI::App* cmd, ModelCase& c) {
       "--no-fusion", [&c] { c.fusion = false; },
       "Turn off every fused or specialized path, to compare: batch norm, a ResNet block's shortcut add and the "
       "ReLU/ReLU6 after it as separate ops; in bench infer, each convolution apart from the batch norm, add and "
-      "activation after it (fused: one op, on CUDA one cuDNN graph where an engine takes it); and the generic "
+      "activation after it (fused: one op, on CUDA one cuDNN graph where an engine takes it); in bench train on "
+      "CUDA, the batch norm's own statistics passes instead of the convolution's sums; and the generic "
       "depthwise kernels instead of the specialized 3x3/5x5 ones (CPU and CUDA)");
   cmd->add_flag("--channels-last", c.channels_last,
                 "Store the input batch channels-last (NHWC); the convolutions, batch norm and elementwise ops keep "

@@ -15,8 +15,12 @@
 
 #include <memory>
 
+#include "nn/fusion.h"
 #include "tools/bench_step.h"
 #include "train/comm.h"
+#if HEMO_WITH_CUDA
+#include "kernels/cuda/conv_cudnn.h"
+#endif
 
 namespace {
 
@@ -29,11 +33,13 @@ nlohmann::json run_bench_train(ModelCase c) {
   for (int i = 0; i < c.warmup; ++i) step.run();
   reset_peak_memory(device);
   std::vector<double> times;
+  const uint64_t summed_before = nn::summed_convolutions();
   for (int i = 0; i < c.steps; ++i) {
     const double t0 = now();
     step.run();
     times.push_back(now() - t0);
   }
+  const uint64_t summed = (nn::summed_convolutions() - summed_before) / static_cast<uint64_t>(c.steps);
   const Stats s = summarize(times);
   nlohmann::json r = {{"command", "bench train"},
                       {"env", environment(device, c.precision)},
@@ -41,7 +47,15 @@ nlohmann::json run_bench_train(ModelCase c) {
                       {"step", ms_json(s)},
                       {"images_per_s", static_cast<double>(c.batch_size) / s.median},
                       {"last_loss", step.last_loss()},
-                      {"memory", memory_json(device)}};
+                      {"memory", memory_json(device)},
+                      // convolutions whose batch norm took its statistics from cuDNN's graph (nn/fusion.h)
+                      {"summed_convolutions_per_step", summed}};
+#if HEMO_WITH_CUDA
+  if (device.is_cuda()) {  // the statistics graphs cuDNN planned or refused (kernels/cuda/conv_cudnn.h)
+    const cuda::CudnnFusionStats f = cuda::cudnn_fusion_stats();
+    r["cudnn_fusion"] = {{"planned", f.planned}, {"refused", f.refused}, {"first_refusal", f.first_refusal}};
+  }
+#endif
   return r;
 }
 

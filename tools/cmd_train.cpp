@@ -125,8 +125,10 @@ void add_train_command(CLI::App& app) {
        "DenseNet: recompute each layer's concatenation in backward instead of keeping it (less memory, slower)");
   flag(cmd, *f, "--fusion,!--no-fusion", &TrainConfig::fusion,
        "Run the fused and specialized paths: batch norm, a ResNet block's shortcut add and the ReLU/ReLU6 after it "
-       "as one op (in validation the convolution before them too), and the specialized depthwise 3x3/5x5 kernels "
-       "(the same numbers but for the rounding of the depthwise weight gradients; --no-fusion to compare speed)");
+       "as one op (in validation the convolution before them too; on CUDA in training, the convolution sums its "
+       "output for the batch norm's statistics in the same cuDNN graph), and the specialized depthwise 3x3/5x5 "
+       "kernels (the same numbers but for rounding: the depthwise weight gradients', and on CUDA the statistics' "
+       "one-pass sums; --no-fusion to compare speed)");
   flag(cmd, *f, "--channels-last", &TrainConfig::channels_last,
        "Store the activations channels-last (NHWC): each batch is converted once, and the convolutions, batch "
        "norm, pooling and elementwise ops keep the format (faster for MobileNets on the CPU; docs/perf.md)");

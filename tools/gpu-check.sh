@@ -20,8 +20,9 @@
 #             -lineinfo in the CUDA flags for the sanitizers' source lines) and build test_cuda,
 #             hemo and hemo-infer.                                limit 200   (expect 60-120)
 #   bench     tools/gpu/bench.py: `hemo train --device cuda` against PyTorch on the same synthetic
-#             images (pbcnet7 100², resnet18 128²), then hemo's CPU GEMM/convolution against
-#             torch's; writes bench.md.                           limit 100   (expect ~50)
+#             images (pbcnet7 100², resnet18 128²), the inference and training fusion rows
+#             (as shipped, HEMO_CUDNN_FUSION=0, --no-fusion), then hemo's CPU GEMM/convolution
+#             against torch's; writes bench.md.                   limit 100   (expect ~60)
 #   test      ctest -L cuda                                       limit 200   (expect ~30)
 #   memcheck  the cuda suite under compute-sanitizer, every kernel, cache off     limit 200
 #   racecheck / initcheck / synccheck   the same, hemo's kernels only             limit 200 each

@@ -197,6 +197,13 @@ HEMO_BN_INLINE void copy_block(const T* g, int64_t hw, T* out) {
   if (out) std::memcpy(out, g, static_cast<size_t>(hw) * sizeof(T));
 }
 
+// batch_norm_stats_from_sums, not inlined into the clones below (once per channel; hemo-infer-cpu's size).
+template <class T>
+[[gnu::noinline]] bool channel_from_sums(const T* sum, const T* sqsum, int64_t k, int64_t m, double& mean,
+                                         double& m2) {
+  return batch_norm_stats_from_sums(sum, sqsum, k, m, mean, m2);
+}
+
 template <BnAct A, class T>
 HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t n = a.shape.n, c = a.shape.c, hw = a.shape.hw;
@@ -204,11 +211,14 @@ HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t M = n * hw;
 #pragma omp parallel for if (n * c * hw > kParallelWork) schedule(static)
   for (int64_t k = 0; k < c; ++k) {
-    double sum = 0, ss = 0, unused = 0;
-    for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, 0.0, false, sum, unused);
-    const double mean = sum / static_cast<double>(M);
-    // two passes: no cancellation in E[x^2] - mean^2
-    for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, mean, true, unused, ss);
+    double mean = 0, ss = 0;
+    if (!channel_from_sums(a.sum, a.sqsum, k, M, mean, ss)) {
+      double sum = 0, unused = 0;
+      for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, 0.0, false, sum, unused);
+      mean = sum / static_cast<double>(M);
+      // two passes: no cancellation in E[x^2] - mean^2
+      for (int64_t b = 0; b < n; ++b) block_stats(block(x, b, c, hw, k), hw, mean, true, unused, ss);
+    }
     const double var = ss / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;

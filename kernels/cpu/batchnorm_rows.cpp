@@ -30,6 +30,22 @@ struct Chunks {
   double* pb(int64_t i) { return b.data() + i * c; }
 };
 
+// mean[k] and m2[k] from the convolution's sums for the channels where they are usable
+// (kernels/batchnorm.h: batch_norm_stats_from_sums), sizing both to c; how many channels that was
+// (0 without sums). Once per channel, so not cloned: the clones stay small (hemo-infer-cpu's size).
+template <class T>
+[[gnu::noinline]] int64_t from_sums(const BatchNormTrainFwd<T>& a, std::vector<double>& mean, std::vector<double>& m2) {
+  if (!a.sum) return 0;
+  const int64_t c = a.shape.c;
+  mean.resize(static_cast<size_t>(c));
+  m2.resize(static_cast<size_t>(c));
+  int64_t used = 0;
+  for (int64_t k = 0; k < c; ++k)
+    used += batch_norm_stats_from_sums(a.sum, a.sqsum, k, a.shape.n, mean[static_cast<size_t>(k)],
+                                       m2[static_cast<size_t>(k)]);
+  return used;
+}
+
 // Per channel: mean and M2 (sum of squared deviations from the mean) over all rows.
 template <class T>
 HEMO_BN_INLINE void statistics(int64_t m, int64_t c, const T* x, std::vector<double>& mean, std::vector<double>& m2) {
@@ -136,11 +152,21 @@ double gamma_of(const T* gamma, int64_t k) {
 }
 }  // namespace
 
+// Every channel's mean and M2: from the convolution's sums where usable, else the two passes. One
+// function per element type (not per activation), cloned for its vectorized passes.
+template <class T>
+[[gnu::noinline]] HEMO_BN_CLONES void channel_statistics(const BatchNormTrainFwd<T>& a, std::vector<double>& mean,
+                                                         std::vector<double>& m2) {
+  if (from_sums(a, mean, m2) == a.shape.c) return;
+  statistics(a.shape.n, a.shape.c, a.x, mean, m2);
+  from_sums(a, mean, m2);
+}
+
 template <BnAct A, class T>
 HEMO_BN_CLONES void train_fwd(const BatchNormTrainFwd<T>& a) {
   const int64_t m = a.shape.n, c = a.shape.c;
   std::vector<double> mean, m2;
-  statistics(m, c, a.x, mean, m2);
+  channel_statistics(a, mean, m2);
   std::vector<T> alpha(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
   for (int64_t k = 0; k < c; ++k) {
     const size_t u = static_cast<size_t>(k);

@@ -30,15 +30,17 @@ __global__ void train_fwd_kernel(const BatchNormTrainFwd<T> args) {
   const double momentum = args.momentum;
   T *running_mean = args.running_mean, *running_var = args.running_var;
   const int64_t k = blockIdx.x, M = n * hw;
-  double s = 0;
-  for (int64_t j : block_stride(M)) s += static_cast<double>(x[channel_index(j, c, hw, k)]);
-  const double mean = block_sum(s) / static_cast<double>(M);
-  double ss = 0;  // two passes: no cancellation in E[x^2] - mean^2
-  for (int64_t j : block_stride(M)) {
-    const double d = static_cast<double>(x[channel_index(j, c, hw, k)]) - mean;
-    ss += d * d;
+  double mean = 0, ss = 0;  // from the convolution's sums (every thread the same), or two passes
+  if (!batch_norm_stats_from_sums(args.sum, args.sqsum, k, M, mean, ss)) {
+    double s = 0;
+    for (int64_t j : block_stride(M)) s += static_cast<double>(x[channel_index(j, c, hw, k)]);
+    mean = block_sum(s) / static_cast<double>(M);
+    for (int64_t j : block_stride(M)) {  // two passes: no cancellation in E[x^2] - mean^2
+      const double d = static_cast<double>(x[channel_index(j, c, hw, k)]) - mean;
+      ss += d * d;
+    }
+    ss = block_sum(ss);
   }
-  ss = block_sum(ss);
   const double var = ss / static_cast<double>(M);
   const double invstd = 1.0 / sqrt(var + args.eps);
   const double g = gamma ? static_cast<double>(gamma[k]) : 1.0, bt = beta ? static_cast<double>(beta[k]) : 0.0;

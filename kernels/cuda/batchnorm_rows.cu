@@ -44,10 +44,13 @@ const dim3 kChunkBlock(kLanes, kChunksPerBlock);
 
 // Per (chunk, channel): mean[i][k] (the chunk's mean) and dev[i][k] (its sum of squared
 // deviations from that mean).
+// A channel whose statistics come from the convolution's sums (sum may be null) is skipped.
 template <class T>
-__global__ void chunk_stats_kernel(Chunks ch, const T* __restrict__ x, double* __restrict__ mean,
-                                   double* __restrict__ dev) {
+__global__ void chunk_stats_kernel(Chunks ch, const T* __restrict__ x, const T* sum, const T* sqsum,
+                                   double* __restrict__ mean, double* __restrict__ dev) {
   for_each_chunk(ch, [&](int64_t i, int64_t k) {
+    double unused_mean, unused_m2;
+    if (batch_norm_stats_from_sums(sum, sqsum, k, ch.m, unused_mean, unused_m2)) return;
     const int64_t r0 = ch.begin(i), r1 = ch.end(i);
     double s = 0;
     for (int64_t r = r0; r < r1; ++r) s += static_cast<double>(x[r * ch.c + k]);
@@ -88,13 +91,15 @@ template <class T>
 __global__ void fwd_merge_kernel(Chunks ch, const BatchNormTrainFwd<T> a, const double* __restrict__ cmean,
                                  const double* __restrict__ cdev, T* __restrict__ coef) {
   for (int64_t k : grid_stride(ch.c)) {
-    double mean = 0, m2 = 0;
-    for (int64_t i = 0; i < ch.count; ++i)
-      mean += cmean[i * ch.c + k] * static_cast<double>(ch.end(i) - ch.begin(i));
-    mean /= static_cast<double>(ch.m);
-    for (int64_t i = 0; i < ch.count; ++i) {
-      const double rows = static_cast<double>(ch.end(i) - ch.begin(i)), d = cmean[i * ch.c + k] - mean;
-      m2 += cdev[i * ch.c + k] + rows * d * d;
+    double mean = 0, m2 = 0;  // from the convolution's sums (no chunks computed), or the chunks merged
+    if (!batch_norm_stats_from_sums(a.sum, a.sqsum, k, ch.m, mean, m2)) {
+      for (int64_t i = 0; i < ch.count; ++i)
+        mean += cmean[i * ch.c + k] * static_cast<double>(ch.end(i) - ch.begin(i));
+      mean /= static_cast<double>(ch.m);
+      for (int64_t i = 0; i < ch.count; ++i) {
+        const double rows = static_cast<double>(ch.end(i) - ch.begin(i)), d = cmean[i * ch.c + k] - mean;
+        m2 += cdev[i * ch.c + k] + rows * d * d;
+      }
     }
     const double var = m2 / static_cast<double>(ch.m), invstd = 1.0 / sqrt(var + a.eps);
     const double g = a.gamma ? static_cast<double>(a.gamma[k]) : 1.0, b = a.beta ? static_cast<double>(a.beta[k]) : 0.0;
@@ -196,7 +201,8 @@ void train_fwd(const BatchNormTrainFwd<T>& a) {
   const Chunks ch = chunks(a.shape.n, a.shape.c);
   const size_t bytes = static_cast<size_t>(ch.count * ch.c) * sizeof(double);
   const DeviceBuffer cmean(bytes), cdev(bytes), coef(static_cast<size_t>(2 * ch.c) * sizeof(T));
-  HEMO_LAUNCH(chunk_stats_kernel<T>, chunk_grid(ch), kChunkBlock, 0, ch, a.x, cmean.as<double>(), cdev.as<double>());
+  HEMO_LAUNCH(chunk_stats_kernel<T>, chunk_grid(ch), kChunkBlock, 0, ch, a.x, a.sum, a.sqsum, cmean.as<double>(),
+              cdev.as<double>());
   HEMO_LAUNCH(fwd_merge_kernel<T>, grid_for(ch.c, kThreads), kThreads, 0, ch, a, cmean.as<double>(),
               cdev.as<double>(), coef.as<T>());
   const int64_t total = ch.m * ch.c;

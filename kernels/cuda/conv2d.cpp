@@ -136,6 +136,19 @@ void conv2d_fwd_fused(Backend, const Conv2dShape& s, const T* x, const T* weight
   conv_epilogue(backend, {.n = s.n, .k = s.k, .pq = s.p() * s.q(), .channels_last = s.channels_last}, e, y);
 }
 
+template <class T>
+bool conv2d_fwd_stats(Backend, const Conv2dShape& s, const T* x, const T* weight, T* y, T* sum, T* sqsum) {
+  s.validate("conv2d");
+  const DType t = library_type();
+  const Operand xs = operand(x, s.n * s.c * s.h * s.w, t), ws = filter(s, weight, t);
+  const int64_t ny = s.n * s.k * s.p() * s.q();
+  const Output ys = output(y, ny, t);
+  const bool summed = cudnn_fusion() && cudnn_conv_fwd_stats(s, t, xs.ptr, ws.ptr, ys.ptr, sum, sqsum);
+  if (!summed) cudnn_conv_fwd(s, t, xs.ptr, ws.ptr, ys.ptr);
+  widen(ys, ny, y);
+  return summed;
+}
+
 template <class T> void conv2d_bwd_data(Backend, const Conv2dShape& s, const T* gy, const T* weight, T* gx) {
   s.validate("conv2d");
   const DType t = library_type();
@@ -172,6 +185,8 @@ template <class T> void conv2d_bwd_filter(Backend, const Conv2dShape& s, const T
 template void conv2d_fwd<float>(Backend, const Conv2dShape&, const float*, const float*, const float*, float*);
 template void conv2d_fwd_fused<float>(Backend, const Conv2dShape&, const float*, const float*,
                                       const ConvEpilogue<float>&, float*);
+template bool conv2d_fwd_stats<float>(Backend, const Conv2dShape&, const float*, const float*, float*, float*,
+                                      float*);
 template void conv2d_bwd_data<float>(Backend, const Conv2dShape&, const float*, const float*, float*);
 template void conv2d_bwd_filter<float>(Backend, const Conv2dShape&, const float*, const float*, float*, float*);
 

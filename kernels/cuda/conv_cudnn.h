@@ -58,6 +58,18 @@ void cudnn_conv_bwd_filter(const Conv2dShape& g, DType t, const void* x, const v
 bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const void* weight,
                           const ConvEpilogue<float>& e, float* y);
 
+// The convolution and its output's per-channel statistics as one cuDNN graph (runtime fusion; the
+// first graph of cuDNN's convolution + batch-norm training pattern, "genstats"):
+//   y = conv_fprop(x, w)   (written, type t, x's layout)
+//   sum[k] = sum of y[., k, ., .],  sqsum[k] = sum of y[., k, ., .]^2   (float32, [k], 16-byte aligned)
+// over the n p q output positions, accumulated in float32 by the engine (whether from y before or
+// after its rounding to bf16 is the engine's choice). A training batch norm then needs no pass of
+// its own over y for its statistics (kernels/batchnorm.h: BatchNormTrainFwd::sum). The same
+// conditions, plan cache and refusals as cudnn_conv_fwd_fused (one more form of the key); false,
+// having queued nothing, when no engine takes the graph.
+bool cudnn_conv_fwd_stats(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y, float* sum,
+                          float* sqsum);
+
 // Fused graphs planned and refused so far, and the first refusal's reason (for `hemo bench`,
 // tools/gpu-check.sh and tests).
 struct CudnnFusionStats {

@@ -64,6 +64,7 @@ TEST_CASE("hemo bench train --json: finite positive figures and the environment"
   require_positive(r.at("images_per_s"), "images_per_s");
   require_positive(r.at("memory").at("host_peak_rss_bytes"), "host_peak_rss_bytes");
   CHECK(std::isfinite(r.at("last_loss").get<double>()));
+  CHECK(r.at("summed_convolutions_per_step").get<int>() == 0);  // the CPU's batch norms sum for themselves
 #if HEMO_WITH_CUDA
   // On the device (emulated in an EMULATE build): the caching allocator's figures as well.
   const nlohmann::json d = run_json("bench train" + kTiny + " --device cuda");
@@ -71,6 +72,13 @@ TEST_CASE("hemo bench train --json: finite positive figures and the environment"
   require_positive(d.at("images_per_s"), "cuda images_per_s");
   for (const char* k : {"device_peak_in_use_bytes", "device_peak_reserved_bytes", "device_reserved_bytes"})
     require_positive(d.at("memory").at(k), k);
+  // ResNet-18 with bf16 products: each of its 20 convolutions sums its output for the batch norm
+  // after it, in cuDNN's graph (nn/fusion.h), and the JSON says how many and what cuDNN planned.
+  const nlohmann::json s = run_json(
+      "bench train --model resnet18 --input-size 32 --batch-size 2 --threads 2 --warmup 1 --steps 1 --json "
+      "--device cuda --precision bf16");
+  CHECK(s.at("summed_convolutions_per_step").get<int>() == 20);
+  CHECK(s.at("cudnn_fusion").at("planned").get<int>() > 0);
 #endif
 }
 

@@ -75,3 +75,41 @@ TEST_CASE("batch_norm: a 2-d [N, C] input is normalized per column, affine off")
   Tensor wrong = Tensor::ones({3});
   CHECK_THROWS_AS(nn::batch_norm(x, wrong, wrong, rm, rv, true, 0.1, 1e-5), Error);
 }
+
+TEST_CASE("batch_norm training from channel sums: the statistics come from them, ill-conditioned ones do not") {
+  Tensor w = Tensor::from_vector<float>({2, -1}, {2}), b = Tensor::from_vector<float>({0.5f, 1}, {2});
+  Tensor none;
+  for (bool channels_last : {false, true}) {  // NCHW's per-channel kernels and the [M, C] row kernels
+    CAPTURE(channels_last);
+    const MemoryFormat f = channels_last ? MemoryFormat::channels_last : MemoryFormat::contiguous;
+    // Sums read as given: channel 0's say mean 4 (not the data's 3) and M2 = 78 - 16 * 4 = 14
+    // (biased var 3.5): y = 2 (x - 4) / 2 + 0.5; channel 1's are its own (sum 4, sqsum 38).
+    {
+      Tensor rm = Tensor::zeros({2}), rv = Tensor::ones({2});
+      const nn::ChannelSums sums{Tensor::from_vector<float>({16, 4}, {2}), Tensor::from_vector<float>({78, 38}, {2})};
+      Tensor y = nn::batch_norm(tiny_x().to(f), w, b, rm, rv, true, 0.1, 0.5, BnAct::none, none, &sums);
+      check_all(y.contiguous(), {-2.5, -1.5, 8.0 / 3, 2.0 / 3, -0.5, 2.5, 1.0 / 3, 1.0 / 3});
+      check_all(rm, {0.1 * 4, 0.1 * 1});
+      check_all(rv, {0.9 + 0.1 * 14.0 / 3, 0.9 + 0.1 * 34.0 / 3});
+    }
+    // 1000 + small values: the one-pass formula cancels (float32 sums of ~4e6 round by 0.25, M2 is
+    // ~1e-5), so those channels take the two passes: the same bits as without sums.
+    Tensor x = Tensor::from_vector<float>({1000.001f, 1000.002f, 999.996f, 1000.002f, 1000.003f, 1000.006f,
+                                           1000.003f, 1000.003f},
+                                          {2, 2, 1, 2})
+                   .to(f);
+    std::vector<float> v = x.contiguous().to_vector<float>();
+    float s[2] = {}, ss[2] = {};
+    for (size_t i = 0; i < v.size(); ++i) {
+      s[i / 2 % 2] += v[i];
+      ss[i / 2 % 2] += v[i] * v[i];
+    }
+    const nn::ChannelSums sums{Tensor::from_vector<float>({s[0], s[1]}, {2}),
+                               Tensor::from_vector<float>({ss[0], ss[1]}, {2})};
+    Tensor rm1 = Tensor::zeros({2}), rv1 = Tensor::ones({2}), rm2 = Tensor::zeros({2}), rv2 = Tensor::ones({2});
+    const Tensor with = nn::batch_norm(x, w, b, rm1, rv1, true, 0.1, 1e-5, BnAct::none, none, &sums);
+    const Tensor without = nn::batch_norm(x, w, b, rm2, rv2, true, 0.1, 1e-5);
+    CHECK(with.contiguous().to_vector<float>() == without.contiguous().to_vector<float>());
+    CHECK(rv1.to_vector<float>() == rv2.to_vector<float>());
+  }
+}

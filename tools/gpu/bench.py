@@ -20,7 +20,12 @@ and device, inside a time budget. Usable alone:
    engine takes it), with HEMO_CUDNN_FUSION=0 (the convolution, then hemo's epilogue kernel) and
    with --no-fusion (the separate ops): batch-1 and batch-N medians of both paths, and how many
    graphs cuDNN planned or refused (docs/cuda.md).
-4. With time left (--cpu-kernels, on by default): hemo's CPU GEMM and convolution against torch on
+4. With --train-fusion (on by default): `hemo bench train --device DEVICE` on --train-case (default
+   ResNet-18, 128², batch 64), the same three ways: as shipped (on CUDA each convolution before a
+   training batch norm is one cuDNN graph that also sums its output, and the batch norm takes its
+   statistics from those sums), with HEMO_CUDNN_FUSION=0 and with --no-fusion: the step's median,
+   images/s, the convolutions that handed on their sums, and the graphs planned or refused.
+5. With time left (--cpu-kernels, on by default): hemo's CPU GEMM and convolution against torch on
    the CPU (tools/bench/torch_gemm_bench.py, torch_conv_bench.py; one round each, all cores):
    hemo bench has no device option, so these are CPU figures.
 Every subprocess runs under a timeout cut from what is left of --budget; what does not fit or
@@ -44,6 +49,9 @@ TOOLS = Path(__file__).resolve().parents[1]
 # --precision: hemo train's options for each (torch_train_bench.py takes the same names), and the
 # words for the fragment.
 HEMO_PRECISION = {"fp32": ["--precision", "fp32"], "bf16-cl": ["--precision", "bf16", "--channels-last"]}
+# The three ways the fusion rows run `hemo bench`: (label, extra options, environment).
+FUSION_WAYS = (("as shipped", [], None), ("HEMO_CUDNN_FUSION=0", [], {"HEMO_CUDNN_FUSION": "0"}),
+               ("--no-fusion", ["--no-fusion"], None))
 PRECISION_TEXT = {"fp32": "float32 with TF32 off on both sides",
                   "bf16-cl": "bf16 products with float32 sums, channels-last, on both sides (torch: autocast)"}
 
@@ -103,6 +111,14 @@ def fmt(x, digits=0):
     return "—" if x is None else f"{x:,.{digits}f}"
 
 
+def graphs_text(cf):
+    """cuDNN's fused graphs planned / refused (and the first refusal's reason) from `hemo bench`'s JSON."""
+    if not cf:
+        return "—"
+    return f"{cf.get('planned', '—')} / {cf.get('refused', '—')}" + (
+        f" ({cf['first_refusal']})" if cf.get("first_refusal") else "")
+
+
 def ratio(a, b):
     return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
 
@@ -119,6 +135,8 @@ def main():
     ap.add_argument("--threads", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)))
     ap.add_argument("--infer-fusion", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--infer-case", default="resnet18:224:32", help="MODEL:SIZE:BATCH of the inference fusion rows")
+    ap.add_argument("--train-fusion", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--train-case", default="resnet18:128:64", help="MODEL:SIZE:BATCH of the training fusion rows")
     ap.add_argument("--cpu-kernels", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--gpu", default="", help="the device's name, for the heading")
@@ -145,8 +163,12 @@ def main():
         cases.append({"model": model, "size": int(size), "batch": int(batch)})
     # Each case gets an equal share of what is left for hemo and torch; the CPU kernels only what
     # remains after the last case.
-    fusion_reserve = 36 if args.infer_fusion else 0
-    cpu_reserve = (20 if args.cpu_kernels else 0) + fusion_reserve
+    # The fusion rows: three `hemo bench` runs each of at most 8 s (a few on a GPU, cuDNN's searches
+    # included).
+    infer_reserve = 24 if args.infer_fusion else 0
+    train_reserve = 24 if args.train_fusion else 0
+    fusion_reserve = infer_reserve + train_reserve
+    cpu_reserve = (12 if args.cpu_kernels else 0) + fusion_reserve
 
     synth = {}
     for size in sorted({c["size"] for c in cases}):
@@ -205,13 +227,12 @@ def main():
     fusion_rows = []
     if args.infer_fusion:
         infer_model, infer_size, infer_batch = args.infer_case.split(":")
-        for label, extra, env in (("as shipped", [], None), ("HEMO_CUDNN_FUSION=0", [], {"HEMO_CUDNN_FUSION": "0"}),
-                                  ("--no-fusion", ["--no-fusion"], None)):
+        for label, extra, env in FUSION_WAYS:
             ok, text, note = run([hemo, "bench", "infer", "--device", args.device, "--model", infer_model,
                                   "--input-size", infer_size, "--batch-size", infer_batch, "--warmup", 3, "--steps", 10,
                                   "--json",
                                   *HEMO_PRECISION[args.precision], *extra],
-                                 budget, fusion_reserve / 3, log, reserve=cpu_reserve - fusion_reserve, env=env)
+                                 budget, infer_reserve / 3, log, reserve=cpu_reserve - infer_reserve, env=env)
             row = {"how": label, "note": note}
             try:
                 j = json.loads(text)
@@ -222,6 +243,23 @@ def main():
             except (ValueError, KeyError):
                 row["note"] = note or "printed no result"
             fusion_rows.append(row)
+
+    train_rows = []
+    if args.train_fusion:
+        train_model, train_size, train_batch = args.train_case.split(":")
+        for label, extra, env in FUSION_WAYS:
+            ok, text, note = run([hemo, "bench", "train", "--device", args.device, "--model", train_model,
+                                  "--input-size", train_size, "--batch-size", train_batch, "--warmup", 3,
+                                  "--steps", 10, "--json", *HEMO_PRECISION[args.precision], *extra],
+                                 budget, train_reserve / 3, log, reserve=cpu_reserve - fusion_reserve, env=env)
+            row = {"how": label, "note": note}
+            try:
+                j = json.loads(text)
+                row.update(step_ms=j["step"]["median_ms"], images_per_s=j["images_per_s"],
+                           summed=j.get("summed_convolutions_per_step"), cudnn_fusion=j.get("cudnn_fusion"))
+            except (ValueError, KeyError):
+                row["note"] = note or "printed no result"
+            train_rows.append(row)
 
     cpu_sections = []
     if args.cpu_kernels:
@@ -263,13 +301,20 @@ def main():
         for r in fusion_rows:
             p = r.get("paths", {})
             h, d = p.get("hemo", {}), p.get("hemo-infer", {})
-            cf = r.get("cudnn_fusion") or {}
-            graphs = f"{cf.get('planned', '—')} / {cf.get('refused', '—')}" + (
-                f" ({cf['first_refusal']})" if cf.get("first_refusal") else "")
+            graphs = graphs_text(r.get("cudnn_fusion"))
             lines.append(f"| {r['how']} | {fmt(h.get('batch1_ms'), 2)} | {fmt(h.get('batchN_ms'), 1)} "
                          f"| {fmt(d.get('batch1_ms'), 2)} | {fmt(d.get('batchN_ms'), 1)} "
-                         f"| {h.get('fused', '—')} / {d.get('fused', '—')} | {graphs if cf else '—'} "
+                         f"| {h.get('fused', '—')} / {d.get('fused', '—')} | {graphs} "
                          f"{r['note']} |")
+    if train_rows:
+        lines += ["", f"Training step, {train_model} {train_size}², `hemo bench train --device {args.device} "
+                  f"--batch-size {train_batch}` ({PRECISION_TEXT[args.precision]}; median of 10 steps after 3):", "",
+                  "| how | ms/step | images/s | convolutions summing for their batch norm | cuDNN graphs planned / "
+                  "refused |", "|---|---|---|---|---|"]
+        for r in train_rows:
+            graphs = graphs_text(r.get("cudnn_fusion"))
+            lines.append(f"| {r['how']} | {fmt(r.get('step_ms'), 1)} | {fmt(r.get('images_per_s'))} "
+                         f"| {r.get('summed', '—')} | {graphs} {r['note']} |")
     for name, text in cpu_sections:
         lines += ["", f"CPU, {name}, {os.cpu_count()} threads, one round (`tools/bench/`):", "", "```", text, "```"]
     md = "\n".join(lines) + "\n"
@@ -278,6 +323,7 @@ def main():
                                                 "precision": args.precision,
                                                 "device_name": device_name, "epochs": args.epochs,
                                                 "cases": results, "infer_fusion": fusion_rows,
+                                                "train_fusion": train_rows,
                                                 "cpu": dict(cpu_sections)}, indent=1) + "\n")
     print(md, end="")
     missing = [r["model"] for r in results if r["hemo"] is None or r["torch_loader"] is None]

@@ -7,6 +7,7 @@
 // of the graph, so it holds everything it needs by value.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -168,6 +169,42 @@ bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const vo
     }
     cpu::conv_epilogue(cpu::backend, {.n = g.n, .k = g.k, .pq = g.p() * g.q(), .channels_last = g.channels_last}, e,
                        y);
+  });
+  return true;
+}
+
+// The statistics graph as an engine that takes it would run it: the convolution as
+// cudnn_conv_fwd's stand-in (y in type t), then y's per-channel sum and sum of squares, of the
+// values y holds, accumulated in double and rounded once to float32 (an engine sums in float32; the
+// tests' tolerances cover either).
+bool cudnn_conv_fwd_stats(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y, float* sum,
+                          float* sqsum) {
+  if (g.groups != 1 || !(t == DType::bf16 || allow_tf32())) return false;
+  {
+    std::lock_guard lock(g_fusion_mu);
+    const std::vector<int64_t> key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
+                                   g.dil_h, g.dil_w, g.channels_last, static_cast<int64_t>(t), -1};
+    if (g_fused_shapes.insert(key).second) ++g_fusion_stats.planned;
+  }
+  cudnn_conv_fwd(g, t, x, weight, y);
+  queue([=] {
+    const int64_t n = y_count(g), pq = g.p() * g.q();
+    std::vector<float> v(static_cast<size_t>(n));
+    if (t == DType::f32)
+      std::copy_n(static_cast<const float*>(y), n, v.data());
+    else
+      cpu::from_bf16(cpu::backend, n, static_cast<const bf16*>(y), v.data());
+    std::vector<double> s(static_cast<size_t>(g.k)), ss(static_cast<size_t>(g.k));
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = g.channels_last ? i % g.k : i / pq % g.k;
+      const double e = v[static_cast<size_t>(i)];
+      s[static_cast<size_t>(k)] += e;
+      ss[static_cast<size_t>(k)] += e * e;
+    }
+    for (int64_t k = 0; k < g.k; ++k) {
+      sum[k] = static_cast<float>(s[static_cast<size_t>(k)]);
+      sqsum[k] = static_cast<float>(ss[static_cast<size_t>(k)]);
+    }
   });
   return true;
 }
