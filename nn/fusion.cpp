@@ -123,7 +123,8 @@ Tensor conv_bn_add_act(Module& conv, Module& bn, Module& act, const Tensor& x, c
   if (conv_fusable(conv, &bn, &act, x, residual))
     return fused_conv(dynamic_cast<Conv2d&>(conv), &bn, *fusable_act(act), x, residual);
   BatchNorm2d* norm = summing_bn(conv, bn, x);
-  if (norm && fusable_act(act)) return conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, *fusable_act(act), x, residual);
+  const std::optional<BnAct> kind = fusable_act(act);
+  if (norm && kind) return conv_sums_bn(dynamic_cast<Conv2d&>(conv), *norm, *kind, x, residual);
   return bn_add_act(bn, act, conv(x), residual);
 }
 

@@ -147,19 +147,25 @@ namespace {
 std::mutex g_fusion_mu;
 CudnnFusionStats g_fusion_stats;
 std::set<std::vector<int64_t>> g_fused_shapes;
+
+// Whether hemo asks for a graph here (conv_cudnn.h: tensor cores allowed, ungrouped); when it does,
+// the graph of this (shape, type, form) counts as planned the first time, as cuDNN's plan cache.
+// form: 0 the statistics graph, else the epilogue's parts.
+bool takes(const Conv2dShape& g, DType t, int64_t form) {
+  if (g.groups != 1 || !(t == DType::bf16 || allow_tf32())) return false;
+  emu::announce();
+  std::lock_guard lock(g_fusion_mu);
+  const std::vector<int64_t> key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
+                                 g.dil_h, g.dil_w, g.channels_last, static_cast<int64_t>(t), form};
+  if (g_fused_shapes.insert(key).second) ++g_fusion_stats.planned;
+  return true;
+}
 }  // namespace
 
 bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const void* weight,
                           const ConvEpilogue<float>& e, float* y) {
-  if (g.groups != 1 || !(t == DType::bf16 || allow_tf32())) return false;
-  emu::announce();
-  {
-    std::lock_guard lock(g_fusion_mu);
-    const std::vector<int64_t> key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
-                                   g.dil_h, g.dil_w, g.channels_last, static_cast<int64_t>(t), e.bias != nullptr,
-                                   e.batch_norm(), static_cast<int64_t>(e.act) * 2 + (e.r ? 1 : 0)};
-    if (g_fused_shapes.insert(key).second) ++g_fusion_stats.planned;
-  }
+  const int64_t parts = (e.bias ? 1 : 0) + (e.batch_norm() ? 2 : 0) + (e.r ? 4 : 0);
+  if (!takes(g, t, 1 + parts + 8 * static_cast<int64_t>(e.act))) return false;
   queue([=] {
     if (t == DType::f32) {
       conv_fwd(g, static_cast<const float*>(x), static_cast<const float*>(weight), y);
@@ -179,13 +185,7 @@ bool cudnn_conv_fwd_fused(const Conv2dShape& g, DType t, const void* x, const vo
 // tests' tolerances cover either).
 bool cudnn_conv_fwd_stats(const Conv2dShape& g, DType t, const void* x, const void* weight, void* y, float* sum,
                           float* sqsum) {
-  if (g.groups != 1 || !(t == DType::bf16 || allow_tf32())) return false;
-  {
-    std::lock_guard lock(g_fusion_mu);
-    const std::vector<int64_t> key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
-                                   g.dil_h, g.dil_w, g.channels_last, static_cast<int64_t>(t), -1};
-    if (g_fused_shapes.insert(key).second) ++g_fusion_stats.planned;
-  }
+  if (!takes(g, t, 0)) return false;
   cudnn_conv_fwd(g, t, x, weight, y);
   queue([=] {
     const int64_t n = y_count(g), pq = g.p() * g.q();
