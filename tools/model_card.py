@@ -4,6 +4,10 @@
   /usr/bin/python3 tools/model_card.py --run RUN_DIR --name pbcnet7-pbc128 --command "hemo train ..."
       [--note "trained in two resumed parts"]
 
+A run that started from other weights (`hemo train --pretrained`) is a fine-tuning: give the
+commands that made those weights first (--command once per step, in order) and the minutes their
+training took (--earlier-minutes), so that the card's commands and wall time cover the whole model.
+
 Reads RUN/metrics.json (test-split metrics: accuracy, kappa, macro averages, per-class precision,
 recall, specificity, F1, support, the confusion matrix), RUN/config.json (the resolved recipe) and
 RUN/epochs.csv (epochs run, the best epoch, wall time summed over epochs), and prints Markdown. The
@@ -34,7 +38,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", required=True)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--command", required=True, help="the exact hemo train command that made the run")
+    ap.add_argument("--command", required=True, action="append",
+                    help="the exact hemo train command that made the run; repeated: every step, in order")
+    ap.add_argument("--earlier-minutes", type=float, default=0,
+                    help="training minutes of the runs before this one (a fine-tuning's starting weights)")
     ap.add_argument("--note", default="")
     a = ap.parse_args()
     m = json.load(open(os.path.join(a.run, "metrics.json")))
@@ -46,8 +53,10 @@ def main():
     best = min(epochs, key=key)
     size = cfg["input_size"]
     out = [f"## {a.name}", ""]
+    start = ("fine-tuned from the best epoch of its first run (`--pretrained`; the commands below)"
+             if cfg.get("pretrained") else "trained from scratch")
     out.append(f"`weights/{a.name}.safetensors`: {cfg['model']} at {size}x{size}, "
-               f"{len(m['classes'])} classes, ImageNet mean/std normalization, trained from scratch on the train "
+               f"{len(m['classes'])} classes, ImageNet mean/std normalization, {start} on the train "
                f"split of `weights/pbc128-split.csv` (pbc-128).")
     out.append("")
     out.append(f"- **Test accuracy {100 * m['accuracy']:.2f}%** on the {m['total']} images of the split's test part "
@@ -57,13 +66,16 @@ def main():
                f"{cfg['batch_size']}, schedule {cfg['schedule']}, augmentation {augmentation(cfg)}, "
                f"seed {cfg['seed']}; {len(epochs)} epochs run, best epoch {best['epoch']} by {monitor} "
                f"(val loss {float(best['val_loss']):.4f}, val acc {100 * float(best['val_acc']):.2f}%), its weights tested.")
-    out.append(f"- Training wall time on this 2-core machine: {wall / 60:.0f} min (sum of the epochs' times"
+    total = wall / 60 + a.earlier_minutes
+    parts = f"{a.earlier_minutes:.0f} min before it and {wall / 60:.0f} min for this run; " if a.earlier_minutes else ""
+    out.append(f"- Training wall time on this 2-core machine: {total:.0f} min ({parts}sum of the epochs' times"
                f"{'; ' + a.note if a.note else ''}).")
     out.append("")
     out.append("Reproduce:")
     out.append("")
-    out.append(f"    {a.command}")
-    words = a.command.split()
+    for command in a.command:
+        out.append(f"    {command}")
+    words = a.command[-1].split()
     run = words[words.index("--out") + 1] if "--out" in words else cfg["out"]
     out.append(f"    hemo package --run {run} --out weights/{a.name}.safetensors")
     out.append("")
