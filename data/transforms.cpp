@@ -94,10 +94,9 @@ Image transform_geometry(const TransformSpec& s, const Image& in, Rng& rng) {
   Image img = resize_region(in, box.x, box.y, box.w, box.h, s.size, s.size);
   if (rng.bernoulli(s.hflip)) hflip_inplace(img);
   if (rng.bernoulli(s.vflip)) vflip_inplace(img);
-  if (s.rotation > 0) {
-    const double angle = rng.uniform(-s.rotation, s.rotation);
-    img = rotate(img, angle, s.rotation_interp, s.fill);
-  }
+  const double turn = s.quarter_turns ? 90.0 * static_cast<double>(rng.below(4)) : 0.0;
+  const double angle = s.rotation > 0 ? rng.uniform(-s.rotation, s.rotation) : 0.0;
+  if (turn != 0.0 || angle != 0.0) img = rotate(img, turn + angle, s.rotation_interp, s.fill);
   return img;
 }
 

@@ -4,9 +4,12 @@
 //   Resize(resize_shorter or size) -> CenterCrop(size) -> ToTensor -> Normalize(mean, std)
 // Training (augment == true), torchvision's
 //   RandomResizedCrop(size, scale, ratio) -> RandomHorizontalFlip(hflip) -> RandomVerticalFlip(vflip)
-//   -> RandomRotation(rotation, interpolation, fill) -> ColorJitter(jitter) -> ToTensor -> Normalize
-// with every random draw taken from the Rng passed in, in that order (crop box, hflip, vflip, angle,
-// jitter), so a given Rng state always gives the same output. Resizing is antialiased when
+//   -> [a quarter turn k * 90 degrees, k uniform in 0..3] -> RandomRotation(rotation, interpolation,
+//   fill) -> ColorJitter(jitter) -> ToTensor -> Normalize
+// with every random draw taken from the Rng passed in, in that order (crop box, hflip, vflip, k,
+// angle, jitter), so a given Rng state always gives the same output; k is drawn only with
+// quarter_turns, so the draws without it are those before it existed. The turn and the rotation are
+// one rotate() by k * 90 + angle degrees: a quarter turn alone moves pixels exactly (rotate.h). Resizing is antialiased when
 // shrinking (resize.h); rotation and flips run on the size x size crop, not on the full image.
 #pragma once
 #include <array>
@@ -30,6 +33,7 @@ struct TransformSpec {
   float scale_min = 0.08f, scale_max = 1.0f;
   float ratio_min = 3.0f / 4.0f, ratio_max = 4.0f / 3.0f;
   float hflip = 0.5f, vflip = 0.0f;  // flip probabilities
+  bool quarter_turns = false;        // turn by 0, 90, 180 or 270 degrees, equally likely
   float rotation = 0.0f;             // angle uniform in [-rotation, rotation] degrees; 0: none
   Interp rotation_interp = Interp::Bilinear;
   std::array<uint8_t, 3> fill = {0, 0, 0};  // rotation fill colour

@@ -30,9 +30,9 @@ std::string describe(const hemo::data::TransformSpec& s) {
   } else {
     std::snprintf(buf, sizeof buf,
                   "augment: random resized crop %dx%d (scale %.2f-%.2f), hflip %.1f, vflip %.1f, "
-                  "rotation +-%.0f deg, color jitter %.2f/%.2f/%.2f/%.2f, normalize",
+                  "%srotation +-%.0f deg, color jitter %.2f/%.2f/%.2f/%.2f, normalize",
                   s.size, s.size, double(s.scale_min), double(s.scale_max), double(s.hflip),
-                  double(s.vflip), double(s.rotation), double(s.jitter.brightness),
+                  double(s.vflip), s.quarter_turns ? "quarter turns, " : "", double(s.rotation), double(s.jitter.brightness),
                   double(s.jitter.contrast), double(s.jitter.saturation), double(s.jitter.hue));
   }
   return buf;

@@ -97,6 +97,9 @@ void add_train_command(CLI::App& app) {
   flag(cmd, *f, "--augment,!--no-augment", &TrainConfig::augment, "Random resized crop, flips, rotation, color jitter");
   option(cmd, *f, "--rotation", &TrainConfig::rotation, "Rotation range in degrees, with --augment");
   flag(cmd, *f, "--vflip,!--no-vflip", &TrainConfig::vflip, "Vertical flips too, with --augment");
+  flag(cmd, *f, "--quarter-turns,!--no-quarter-turns", &TrainConfig::quarter_turns,
+       "With --augment: turn each image by 0, 90, 180 or 270 degrees, equally likely (pixels move exactly: no blur, "
+       "no fill; with the flips, all eight symmetries of the square, as --tta dihedral averages over)");
   option(cmd, *f, "--crop-scale", &TrainConfig::crop_scale,
          "With --augment: the random crop's smallest area fraction (negative: 0.5; 1: the whole image, no crop)");
   flag(cmd, *f, "--color-jitter,!--no-color-jitter", &TrainConfig::color_jitter,

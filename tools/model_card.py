@@ -28,6 +28,8 @@ def augmentation(cfg):
              else "no random crop", "horizontal flips"]
     if cfg.get("vflip"):
         parts.append("vertical flips")
+    if cfg.get("quarter_turns"):
+        parts.append("quarter turns")
     if cfg.get("rotation"):
         parts.append(f"rotation within {cfg['rotation']:g} degrees")
     parts.append("colour jitter" if cfg.get("color_jitter", True) else "no colour jitter")

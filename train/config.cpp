@@ -8,7 +8,7 @@
 namespace hemo::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, model, data, out, manifest, pretrained, recipe, input_size,
-                                                device, precision, split_train, split_val, split_test, augment, rotation, vflip, crop_scale, color_jitter,
+                                                device, precision, split_train, split_val, split_test, augment, rotation, vflip, quarter_turns, crop_scale, color_jitter,
                                                 balanced_sampler, class_weights, threads, epochs, batch_size, optimizer,
                                                 lr, momentum, weight_decay, nesterov, schedule, step_size, gamma,
                                                 warmup_epochs, label_smoothing, clip_grad_norm, dropout, drop_path, memory_efficient, fusion, multi_tensor, channels_last, sync_every_step, cuda_graphs, freeze_backbone, detect_anomaly, skip_nonfinite,

@@ -28,6 +28,7 @@ struct TrainConfig {
   bool augment = false;
   double rotation = 0;         // degrees, with augment
   bool vflip = false;
+  bool quarter_turns = false;  // with augment: turns by 0, 90, 180 or 270 degrees
   double crop_scale = -1;      // with augment: the random crop's smallest area fraction (< 0: 0.5; 1: no crop)
   bool color_jitter = true;    // with augment
   bool balanced_sampler = false;

@@ -10,6 +10,7 @@ data::TransformSpec train_transform(const TrainConfig& c, int side) {
   data::TransformSpec t = data::TransformSpec::train(side);
   t.rotation = static_cast<float>(c.rotation);
   t.vflip = c.vflip ? 0.5f : 0.0f;
+  t.quarter_turns = c.quarter_turns;
   if (c.crop_scale > 0) t.scale_min = static_cast<float>(c.crop_scale);
   if (c.crop_scale >= 1) t.ratio_min = t.ratio_max = 1.0f;  // the whole (square) image, resized
   if (!c.color_jitter) t.jitter = {};

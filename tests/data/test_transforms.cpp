@@ -297,6 +297,38 @@ TEST_CASE("the pipeline: evaluation is deterministic, augmentation depends only 
   CHECK_THROWS_WITH_AS(bad.validate(), doctest::Contains("hue"), hemo::Error);
 }
 
+TEST_CASE("quarter turns: the four orientations equally often, pixels moved exactly, drawn only when asked") {
+  TransformSpec s = TransformSpec::train(16);
+  s.scale_min = s.scale_max = 1.0f;  // the whole image, no crop, no flips, no jitter: only the turn is random
+  s.ratio_min = s.ratio_max = 1.0f;
+  s.hflip = s.vflip = 0;
+  s.rotation = 0;
+  s.jitter = {};
+  const Image in = gray_image(16, 16, [](int x, int y) { return (7 * x + 13 * y * y) % 251; });
+  const Image whole = resize_region(in, 0, 0, 16, 16, 16, 16);
+  std::array<Image, 4> turned;
+  for (int k = 0; k < 4; ++k) turned[k] = rotate(whole, 90.0 * k);
+  CHECK(turned[1].at(0, 0)[0] == whole.at(15, 0)[0]);  // counter-clockwise: the top-right corner to the top-left
+  std::array<int, 4> seen{};
+  constexpr int kDraws = 800;
+  for (uint64_t seed = 0; seed < kDraws; ++seed) {
+    TransformSpec off = s;
+    s.quarter_turns = true;
+    off.quarter_turns = false;
+    Rng a(seed), b(seed);
+    const Image out = transform_geometry(s, in, a);
+    CHECK(transform_geometry(off, in, b) == whole);
+    // One more draw than without (below(4) never rejects: 2^64 is a multiple of 4), so turning the
+    // option off gives the augmentation stream runs had before it existed.
+    CHECK(a.state() == b.state() + 0x9E3779B97F4A7C15ull);
+    const auto k = std::find(turned.begin(), turned.end(), out) - turned.begin();
+    REQUIRE(k < 4);
+    ++seen[static_cast<size_t>(k)];
+  }
+  MESSAGE("quarter turns 0/1/2/3 drawn ", seen[0], "/", seen[1], "/", seen[2], "/", seen[3], " times in ", kDraws);
+  for (int n : seen) CHECK(std::abs(n - kDraws / 4) < 60);  // binomial sd 12.2: about 5 sd
+}
+
 TEST_CASE("resize and rotation agree with PIL on a real image") {
   const fs::path work = test::scratch_dir("transforms_pil");
   const std::vector<fs::path> src = test::real_or_synthetic_jpegs(work / "synthetic", 1);

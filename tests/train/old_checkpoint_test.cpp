@@ -96,6 +96,7 @@ TEST_CASE("old checkpoint: its training state loads as written") {
   config_written["channels_last"] = false;  // and --channels-last
   config_written["sync_every_step"] = false;  // and --sync-every-step
   config_written["cuda_graphs"] = false;  // and --cuda-graphs
+  config_written["quarter_turns"] = false;  // and --quarter-turns
   CHECK(config.to_json() == config_written);
 }
 

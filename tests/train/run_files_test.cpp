@@ -171,6 +171,10 @@ TEST_CASE("recipes: the papers' setups, JSON round trip, validation") {
   CHECK(pt.scale_min == 0.5f);
   CHECK(pt.jitter.brightness == 0.2f);
   CHECK(pt.vflip == 0.0f);
+  CHECK(!pt.quarter_turns);
+  TrainConfig turns = plain;
+  turns.quarter_turns = true;
+  CHECK(train_transform(turns, 128).quarter_turns);
   CHECK(train_transform(TrainConfig{}, 128).augment == false);
   const TrainConfig k = recipe("katar2022");
   CHECK(k.lr == doctest::Approx(1e-4));
