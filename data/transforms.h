@@ -9,8 +9,9 @@
 // with every random draw taken from the Rng passed in, in that order (crop box, hflip, vflip, k,
 // angle, jitter), so a given Rng state always gives the same output; k is drawn only with
 // quarter_turns, so the draws without it are those before it existed. The turn and the rotation are
-// one rotate() by k * 90 + angle degrees: a quarter turn alone moves pixels exactly (rotate.h). Resizing is antialiased when
-// shrinking (resize.h); rotation and flips run on the size x size crop, not on the full image.
+// one rotate() by k * 90 + angle degrees: a quarter turn alone moves pixels exactly (rotate.h).
+// Resizing is antialiased when shrinking (resize.h); turns, rotation and flips run on the size x size
+// crop, not on the full image.
 #pragma once
 #include <array>
 #include <cstdint>

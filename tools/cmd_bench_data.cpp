@@ -32,8 +32,8 @@ std::string describe(const hemo::data::TransformSpec& s) {
                   "augment: random resized crop %dx%d (scale %.2f-%.2f), hflip %.1f, vflip %.1f, "
                   "%srotation +-%.0f deg, color jitter %.2f/%.2f/%.2f/%.2f, normalize",
                   s.size, s.size, double(s.scale_min), double(s.scale_max), double(s.hflip),
-                  double(s.vflip), s.quarter_turns ? "quarter turns, " : "", double(s.rotation), double(s.jitter.brightness),
-                  double(s.jitter.contrast), double(s.jitter.saturation), double(s.jitter.hue));
+                  double(s.vflip), s.quarter_turns ? "quarter turns, " : "", double(s.rotation),
+                  double(s.jitter.brightness), double(s.jitter.contrast), double(s.jitter.saturation), double(s.jitter.hue));
   }
   return buf;
 }
