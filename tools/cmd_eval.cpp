@@ -139,14 +139,23 @@ void add_eval_command(CLI::App& app) {
     train::Predictions p = members.size() == 1
                                ? members[0]
                                : train::ensemble(members, o->rule == "mean" ? train::EnsembleRule::mean : train::EnsembleRule::vote);
+    std::vector<int64_t> right;  // images by how many members got them right (ensembles only)
+    if (members.size() > 1) {
+      right = train::members_right(members);
+      std::cout << "members right per image:";
+      for (size_t r = right.size(); r-- > 0;)
+        std::cout << (r + 1 == right.size() ? " " : ", ") << r << " of " << members.size() << ": " << right[r];
+      std::cout << " images\n";
+    }
     train::Metrics m = train::compute_metrics(p.truth, p.predicted, p.probabilities, classes);
     m.evaluated_on = o->manifest.empty() ? cat("every image of ", o->data)
                                          : cat("the ", o->split, " split of ", o->manifest, " (", o->data, ")");
     train::RunFiles files(o->out, /*append=*/false);
     files.write_evaluation(m, p.paths, p.truth, p.predicted, p.probabilities, classes);
-    const nlohmann::json setup = {{"checkpoints", paths}, {"data", o->data}, {"manifest", o->manifest},
-                                  {"split", o->split}, {"rule", paths.size() > 1 ? o->rule : "single model"},
-                                  {"tta", o->tta}};
+    nlohmann::json setup = {{"checkpoints", paths}, {"data", o->data}, {"manifest", o->manifest},
+                            {"split", o->split}, {"rule", paths.size() > 1 ? o->rule : "single model"},
+                            {"tta", o->tta}};
+    if (!right.empty()) setup["images_by_members_right"] = right;  // [r]: images exactly r members got right
     files.write_report(setup, nlohmann::json::array(), m,
                        cat(paths.size() > 1 ? cat("hemo eval: ensemble of ", paths.size(), " models on ", o->data)
                                             : cat("hemo eval: ", paths[0], " on ", o->data),

@@ -14,7 +14,9 @@ double Predictions::accuracy() const {
   return static_cast<double>(right) / static_cast<double>(truth.size());
 }
 
-Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule) {
+namespace {
+// Every member holds predictions and probabilities of the same images, with the same classes.
+void check_same_images(const std::vector<Predictions>& members) {
   HEMO_CHECK(!members.empty(), "ensemble of no models");
   const Predictions& first = members.front();
   const size_t n = first.truth.size();
@@ -30,6 +32,14 @@ Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule)
     for (const auto& row : p.probabilities)
       HEMO_CHECK(row.size() == k, "ensemble: member ", m + 1, " has ", row.size(), " classes, member 1 has ", k);
   }
+}
+}  // namespace
+
+Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule) {
+  check_same_images(members);
+  const Predictions& first = members.front();
+  const size_t n = first.truth.size();
+  const size_t k = first.probabilities[0].size();
   Predictions out;
   out.paths = first.paths;
   out.truth = first.truth;
@@ -55,6 +65,17 @@ Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule)
   }
   out.loss = n ? loss / static_cast<double>(n) : 0;
   return out;
+}
+
+std::vector<int64_t> members_right(const std::vector<Predictions>& members) {
+  check_same_images(members);
+  std::vector<int64_t> count(members.size() + 1, 0);
+  for (size_t i = 0; i < members.front().truth.size(); ++i) {
+    size_t right = 0;
+    for (const Predictions& p : members) right += p.predicted[i] == p.truth[i];
+    ++count[right];
+  }
+  return count;
 }
 
 }  // namespace hemo::train

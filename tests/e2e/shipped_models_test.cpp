@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -45,7 +46,7 @@ std::string q(const std::string& s) { return test::shell_quote(s); }
 struct Evaluation {
   nlohmann::json metrics;
   std::map<std::string, std::string> predicted;
-  std::string err;
+  std::string out, err;
 };
 
 Evaluation evaluate(const std::string& model_args, const std::string& manifest, const fs::path& out) {
@@ -56,6 +57,7 @@ Evaluation evaluate(const std::string& model_args, const std::string& manifest, 
   INFO("hemo eval " << model_args << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE(r.status == 0);
   Evaluation e;
+  e.out = r.out;
   e.err = r.err;
   std::ifstream m(out / "metrics.json");
   e.metrics = nlohmann::json::parse(m);
@@ -171,4 +173,22 @@ TEST_CASE("shipped models: hemo eval --ensemble shipped takes every one") {
   MESSAGE("ensemble of ", models.size(), " shipped models: test accuracy ", acc);
   CHECK(e.metrics.at("total").get<int64_t>() == models.front().test_images);
   if (models.size() == 1) CHECK(std::abs(acc - models.front().test_accuracy) <= 2.0 / models.front().test_images + 1e-12);
+  // "members right per image: 3 of 3: N3, 2 of 3: N2, ...": every image counted once, and the
+  // vote gets right every image all members did and misses every one none did.
+  if (models.size() > 1) {
+    std::map<int64_t, int64_t> right;  // members right -> images
+    const std::regex count(R"((\d+) of (\d+): (\d+))");
+    for (auto it = std::sregex_iterator(e.out.begin(), e.out.end(), count); it != std::sregex_iterator(); ++it) {
+      CHECK(std::stoll((*it)[2]) == static_cast<int64_t>(models.size()));
+      right[std::stoll((*it)[1])] = std::stoll((*it)[3]);
+    }
+    REQUIRE(right.size() == models.size() + 1);
+    int64_t images = 0;
+    for (const auto& [r, n] : right) images += n;
+    MESSAGE("images right by none of the members: ", right[0], ", by all: ", right.rbegin()->second);
+    CHECK(images == models.front().test_images);
+    const double correct = acc * static_cast<double>(images);
+    CHECK(correct >= static_cast<double>(right.rbegin()->second) - 0.5);
+    CHECK(correct <= static_cast<double>(images - right[0]) + 0.5);
+  }
 }

@@ -217,4 +217,9 @@ TEST_CASE("ensemble: majority vote, ties broken by the mean probability; mean ru
   Predictions other = a;
   other.paths = {"x", "z"};
   CHECK_THROWS_AS(ensemble({a, other}, EnsembleRule::vote), hemo::Error);
+  CHECK_THROWS_AS(members_right({a, other}), hemo::Error);
+  // right per image: x by a and b (truth 0), y by a alone (truth 1)
+  CHECK(members_right({a, b, c}) == std::vector<int64_t>{0, 1, 1, 0});
+  CHECK(members_right({c}) == std::vector<int64_t>{2, 0});
+  CHECK(members_right({a, a}) == std::vector<int64_t>{0, 0, 2});
 }
