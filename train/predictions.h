@@ -27,7 +27,8 @@ Predictions ensemble(const std::vector<Predictions>& members, EnsembleRule rule)
 // How the members agree: result[r] counts the images exactly r members predicted correctly
 // (r = 0..members.size(); the same checks as ensemble()). The vote cannot get right an image no
 // member did, and gets one right by fewer than half of them only when the wrong answers split, so
-// the low counts bound what any rule can reach: only better or more diverse members lower them.
+// the low counts bound what the vote can reach, whatever its tie-break: only better or more
+// diverse members lower them.
 std::vector<int64_t> members_right(const std::vector<Predictions>& members);
 
 }  // namespace hemo::train
