@@ -1,11 +1,15 @@
 // `hemo package`: turns a finished training run into a shipped model (weights/shipped.h).
-//   hemo package --run RUN_DIR --out weights/NAME.safetensors [--manifest-name pbc128-split.csv]
+//   hemo package --run RUN_DIR --out weights/NAME.safetensors [--manifest-name pbc128-split.csv] [--storage fp16]
 // Takes the weights the run tested (best.safetensors when it restored its best epoch, else
 // last.safetensors), drops the optimizer buffers and the training state, and writes them with the
 // model metadata plus hemo.shipped.* (name, test accuracy and image count from RUN/metrics.json,
 // the resolved configuration, this binary's commit). The run's split manifest (RUN/split.csv, or
 // the file it was trained on with --manifest) is copied beside the output under --manifest-name; shipped models share one, so an existing manifest there must be
 // byte-identical (an ensemble is only judged fairly on images none of its members trained on).
+// --storage fp16 or bf16 stores the float32 weights in 16 bits (weights/tensor_io.h: narrowed), half
+// the file, for a model whose float32 file would pass the size a shipped model may have; every loader
+// widens them back to float32, and hemo.shipped.storage records the choice. The accuracy recorded is
+// the run's (float32): `hemo eval` on the file, as tests/e2e/shipped_models_test.cpp does, checks it.
 #include "tools/command.h"
 
 #include <filesystem>
@@ -14,6 +18,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -21,13 +26,14 @@
 #include "models/model_file.h"
 #include "weights/safetensors.h"
 #include "weights/shipped.h"
+#include "weights/tensor_io.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 struct PackageOptions {
-  std::string run, out, manifest_name = "pbc128-split.csv";
+  std::string run, out, manifest_name = "pbc128-split.csv", storage = "fp32";
 };
 
 std::string read_text(const fs::path& p) {
@@ -67,7 +73,9 @@ void run_package(const PackageOptions& o) {
   for (const auto& t : file.tensors()) {
     if (t.name.rfind(models::kOptimizerPrefix, 0) == 0) continue;
     const auto bytes = file.bytes(t.name);
-    entries.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+    safetensors::Entry e{t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes.begin(), bytes.end())};
+    if (o.storage != "fp32") e = weights::narrowed(e, o.storage == "fp16" ? safetensors::DType::F16 : safetensors::DType::BF16);
+    entries.push_back(std::move(e));
   }
   auto md = model.meta.to_metadata();
   const std::string name = out.stem().string();
@@ -77,6 +85,7 @@ void run_package(const PackageOptions& o) {
   md["hemo.shipped.manifest"] = o.manifest_name;
   md["hemo.shipped.recipe"] = config.dump();
   md["hemo.shipped.commit"] = hemo::commit();
+  md["hemo.shipped.storage"] = o.storage;
 
   // The run's split: RUN/split.csv, or the manifest it was given with --manifest (it writes none then).
   const std::string given = config.value("manifest", std::string());
@@ -91,10 +100,12 @@ void run_package(const PackageOptions& o) {
   else
     std::ofstream(manifest, std::ios::binary) << split;
   safetensors::save(out.string(), entries, md);
+  (void)models::read_model_file(out.string());  // loads as written (finite, every tensor in place)
   const auto check = weights::shipped_models_in(out.has_parent_path() ? out.parent_path() : fs::path("."));
   std::cout << "hemo package: " << source.string() << " -> " << out.string() << " (" << model.meta.architecture << ", "
             << model.meta.num_classes << " classes, " << model.meta.input_size << "x" << model.meta.input_size
-            << ", test accuracy " << metrics.at("accuracy").get<double>() << " on " << metrics.at("total").get<int64_t>()
+            << ", " << o.storage << ", " << fs::file_size(out) << " bytes, test accuracy "
+            << metrics.at("accuracy").get<double>() << " on " << metrics.at("total").get<int64_t>()
             << " images; split " << manifest.string() << "); " << check.size() << " shipped model(s) in that folder\n";
 }
 
@@ -105,6 +116,11 @@ void add_package_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", o->out, "Model file to write, NAME.safetensors (NAME becomes its shipped name)")->required();
   cmd->add_option("--manifest-name", o->manifest_name, "File name of the split manifest written beside it")
+      ->capture_default_str();
+  cmd->add_option("--storage", o->storage,
+                  "Weight storage in the file: fp32 (as trained), or fp16 / bf16 (16 bits, half the size; widened to "
+                  "float32 on load; check the accuracy with `hemo eval`)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
       ->capture_default_str();
   cmd->callback([o] { run_package(*o); });
 }

@@ -2,11 +2,12 @@
 """Prints the model-card section of one shipped model (weights/MODELS.md), from its training run.
 
   /usr/bin/python3 tools/model_card.py --run RUN_DIR --name pbcnet7-pbc128 --command "hemo train ..."
-      [--note "trained in two resumed parts"]
+      [--note "trained in two resumed parts"] [--storage fp16]
 
 A run that started from other weights (`hemo train --pretrained`) is a fine-tuning: give the
 commands that made those weights first (--command once per step, in order) and the minutes their
 training took (--earlier-minutes), so that the card's commands and wall time cover the whole model.
+--storage names the `hemo package --storage` the file was written with (16-bit weights: half the size).
 
 Reads RUN/metrics.json (test-split metrics: accuracy, kappa, macro averages, per-class precision,
 recall, specificity, F1, support, the confusion matrix), RUN/config.json (the resolved recipe) and
@@ -45,6 +46,8 @@ def main():
     ap.add_argument("--earlier-minutes", type=float, default=0,
                     help="training minutes of the runs before this one (a fine-tuning's starting weights)")
     ap.add_argument("--note", default="")
+    ap.add_argument("--storage", default="fp32", choices=["fp32", "fp16", "bf16"],
+                    help="the weights' storage in the file (hemo package --storage)")
     a = ap.parse_args()
     m = json.load(open(os.path.join(a.run, "metrics.json")))
     cfg = json.load(open(os.path.join(a.run, "config.json")))
@@ -59,7 +62,9 @@ def main():
              if cfg.get("pretrained") else "trained from scratch")
     out.append(f"`weights/{a.name}.safetensors`: {cfg['model']} at {size}x{size}, "
                f"{len(m['classes'])} classes, ImageNet mean/std normalization, {start} on the train "
-               f"split of `weights/pbc128-split.csv` (pbc-128).")
+               f"split of `weights/pbc128-split.csv` (pbc-128)."
+               + (f" Its weights are stored as {a.storage} (`hemo package --storage {a.storage}`: half the float32 "
+                  "file; every loader widens them to float32)." if a.storage != "fp32" else ""))
     out.append("")
     out.append(f"- **Test accuracy {100 * m['accuracy']:.2f}%** on the {m['total']} images of the split's test part "
                f"(never seen in training or model selection); Cohen's kappa {m['kappa']:.4f}; macro F1 "
@@ -79,7 +84,8 @@ def main():
         out.append(f"    {command}")
     words = a.command[-1].split()
     run = words[words.index("--out") + 1] if "--out" in words else cfg["out"]
-    out.append(f"    hemo package --run {run} --out weights/{a.name}.safetensors")
+    storage = f" --storage {a.storage}" if a.storage != "fp32" else ""
+    out.append(f"    hemo package --run {run} --out weights/{a.name}.safetensors{storage}")
     out.append("")
     out.append("| class | precision | recall | specificity | F1 | support |")
     out.append("|---|---|---|---|---|---|")

@@ -1,22 +1,16 @@
 #include "weights/tensor_io.h"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
+
+#include "core/bf16.h"
+#include "core/error.h"
+#include "core/fp16.h"
 
 namespace hemo::weights {
 
 namespace {
-float half_to_float(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
-  if (exp == 0) {  // zero or subnormal: mant * 2^-24
-    float v = static_cast<float>(mant) * (1.0f / 16777216.0f);
-    return sign ? -v : v;
-  }
-  uint32_t bits = exp == 31 ? (sign | 0x7F800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
-  return std::bit_cast<float>(bits);
-}
-
 template <class T>
 void convert(const std::vector<T>& in, float* out) {
   for (size_t i = 0; i < in.size(); ++i) out[i] = static_cast<float>(in[i]);
@@ -50,7 +44,7 @@ Tensor to_tensor(const safetensors::File& file, const std::string& name) {
       for (int64_t i = 0; i < t.numel(); ++i) {
         uint16_t v;
         std::memcpy(&v, bytes.data() + 2 * i, 2);
-        out[i] = info.dtype == DType::F16 ? half_to_float(v) : std::bit_cast<float>(static_cast<uint32_t>(v) << 16);
+        out[i] = info.dtype == DType::F16 ? fp16_to_float(v) : std::bit_cast<float>(static_cast<uint32_t>(v) << 16);
       }
       break;
     }
@@ -80,6 +74,27 @@ safetensors::Entry to_entry(const std::string& name, const Tensor& t) {
     return {name, safetensors::DType::BF16, host.shape(), std::vector<uint8_t>(bytes, bytes + host.nbytes())};
   }
   return safetensors::make_entry(name, host.shape(), host.data<float>());
+}
+
+safetensors::Entry narrowed(const safetensors::Entry& e, safetensors::DType to) {
+  using safetensors::DType;
+  HEMO_CHECK(to == DType::F16 || to == DType::BF16, "narrowed: ", e.name, ": 16-bit storage is F16 or BF16");
+  if (e.dtype != DType::F32) return e;
+  safetensors::Entry out{e.name, to, e.shape, std::vector<uint8_t>(e.data.size() / 2)};
+  for (size_t i = 0; i < e.data.size() / 4; ++i) {
+    float f;
+    std::memcpy(&f, e.data.data() + 4 * i, 4);
+    uint16_t h = 0;
+    if (to == DType::BF16) {
+      h = bf16_from_float(f).bits;
+    } else {
+      h = fp16_from_float(f);
+      HEMO_CHECK(!std::isfinite(f) || std::isfinite(fp16_to_float(h)), e.name, ": value ", f, " at index ", i,
+                 " is beyond fp16's range (|x| < 65520); store it as bf16");
+    }
+    std::memcpy(out.data.data() + 2 * i, &h, 2);
+  }
+  return out;
 }
 
 void save_tensors(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
