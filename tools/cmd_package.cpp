@@ -74,7 +74,8 @@ void run_package(const PackageOptions& o) {
     if (t.name.rfind(models::kOptimizerPrefix, 0) == 0) continue;
     const auto bytes = file.bytes(t.name);
     safetensors::Entry e{t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes.begin(), bytes.end())};
-    if (o.storage != "fp32") e = weights::narrowed(e, o.storage == "fp16" ? safetensors::DType::F16 : safetensors::DType::BF16);
+    if (o.storage != "fp32")
+      e = weights::narrowed(e, o.storage == "fp16" ? safetensors::DType::F16 : safetensors::DType::BF16);
     entries.push_back(std::move(e));
   }
   auto md = model.meta.to_metadata();

@@ -72,8 +72,8 @@ TEST_CASE("hemo package: runs with their own split or a given manifest become sh
         worst = std::max(worst, std::fabs(static_cast<double>(b[i]) - a[i]) /
                                     std::max(std::fabs(static_cast<double>(a[i])), std::ldexp(1.0, -14)));
     }
-    MESSAGE("fp16 storage: worst relative change of a weight ", worst, "; file ", fs::file_size(half / "first.safetensors"),
-            " bytes against ", fs::file_size(pkg / "first.safetensors"));
+    MESSAGE("fp16 storage: worst relative change of a weight ", worst, "; file ",
+            fs::file_size(half / "first.safetensors"), " bytes against ", fs::file_size(pkg / "first.safetensors"));
     CHECK(worst <= std::ldexp(1.0, -11));
     CHECK(worst > 0);
     CHECK(fs::file_size(half / "first.safetensors") < fs::file_size(pkg / "first.safetensors") * 6 / 10);

@@ -34,7 +34,8 @@ double reference_round(double x) {
 }
 
 safetensors::Entry f32_entry(const std::string& name, const std::vector<float>& v) {
-  safetensors::Entry e{name, safetensors::DType::F32, {static_cast<int64_t>(v.size())}, std::vector<uint8_t>(4 * v.size())};
+  safetensors::Entry e{name, safetensors::DType::F32, {static_cast<int64_t>(v.size())},
+                       std::vector<uint8_t>(4 * v.size())};
   std::memcpy(e.data.data(), v.data(), e.data.size());
   return e;
 }
@@ -61,7 +62,8 @@ TEST_CASE("fp16: every half widens to the value its sign, exponent and mantissa 
     if (static_cast<double>(got) != want || std::signbit(got) != (sign < 0))
       FAIL("fp16_to_float(0x", std::hex, h, ") = ", got, ", want ", want);
     // Narrowing a half's own value gives back its bits (both zeros included).
-    if (fp16_from_float(got) != h) FAIL("fp16_from_float(", got, ") = 0x", std::hex, fp16_from_float(got), ", want 0x", h);
+    if (fp16_from_float(got) != h)
+      FAIL("fp16_from_float(", got, ") = 0x", std::hex, fp16_from_float(got), ", want 0x", h);
     ++checked;
   }
   CHECK(checked == 63488);  // 65536 less the 2048 infinities and NaNs
@@ -72,7 +74,7 @@ TEST_CASE("fp16: conversion rounds to nearest even, as a double-precision refere
   int64_t checked = 0, subnormal = 0, inexact = 0;
   for (int i = 0; i < 300000; ++i) {
     // Floats from 2^-30 to 2^16 in magnitude, both signs: half's subnormals, normals and its top.
-    const auto bits = static_cast<uint32_t>(g.uniform(static_cast<double>(0x30800000u), static_cast<double>(0x47800000u)));
+    const auto bits = static_cast<uint32_t>(g.uniform(0x30800000u, 0x47800000u));
     const float f = std::bit_cast<float>(bits | (i % 2 ? 0x80000000u : 0u));
     if (std::fabs(f) >= 65520.0f) continue;
     const double want = reference_round(f), got = fp16_to_float(fp16_from_float(f));
