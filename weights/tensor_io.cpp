@@ -1,6 +1,5 @@
 #include "weights/tensor_io.h"
 
-#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -44,7 +43,7 @@ Tensor to_tensor(const safetensors::File& file, const std::string& name) {
       for (int64_t i = 0; i < t.numel(); ++i) {
         uint16_t v;
         std::memcpy(&v, bytes.data() + 2 * i, 2);
-        out[i] = info.dtype == DType::F16 ? fp16_to_float(v) : std::bit_cast<float>(static_cast<uint32_t>(v) << 16);
+        out[i] = info.dtype == DType::F16 ? fp16_to_float(v) : bf16_to_float(bf16{v});
       }
       break;
     }
